@@ -1,0 +1,386 @@
+"""One article file → :class:`ParsedArticle` (metadata, body source, warnings).
+
+Pure: takes the file's bytes and a :class:`ParseContext`, never touches the disk or the clock.
+Every field goes through one normaliser (:func:`_normalise`), whatever format it came from, so
+YAML's surprises (unquoted dates, ``no`` as ``False``, numbers) are handled in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from email.utils import parseaddr
+from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
+
+from feedpub.articles.dates import DateError, parse_date
+from feedpub.articles.frontmatter_io import FrontMatter, split_front_matter
+from feedpub.articles.text import decode
+from feedpub.errors import ArticleError
+from feedpub.model import ArticleMeta, Author, Enclosure, Problem, Severity
+from feedpub.slug import slugify
+
+BodyFormat = Literal["markdown", "text"]
+
+MAX_CATEGORIES = 50
+MAX_NAME_CHARS = 200
+MAX_TITLE_CHARS = 1000
+MAX_ID_CHARS = 1000
+
+_ALIASES = {
+    "title": "title",
+    "date": "date",
+    "pubdate": "date",
+    "created": "date",
+    "published": "published",
+    "updated": "updated",
+    "modified": "updated",
+    "lastmod": "updated",
+    "last_modified": "updated",
+    "categories": "categories",
+    "category": "categories",
+    "tags": "tags",
+    "tag": "tags",
+    "keywords": "tags",
+    "author": "authors",
+    "authors": "authors",
+    "summary": "summary",
+    "description": "summary",
+    "excerpt": "summary",
+    "id": "id",
+    "guid": "id",
+    "slug": "slug",
+    "draft": "draft",
+    "status": "status",
+    "link": "link",
+    "external_url": "link",
+    "image": "image",
+    "enclosure": "enclosure",
+}
+KNOWN_KEYS = frozenset(_ALIASES)
+_TRUE = frozenset(["true", "yes", "on", "1", "y"])
+_FALSE = frozenset(["false", "no", "off", "0", "n", ""])
+_SPACES = re.compile(r"\s+")
+_ATX_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParseContext:
+    """What parsing needs from the configuration."""
+
+    tz: tzinfo
+    base_url: str
+    max_bytes: int = 2_000_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParsedArticle:
+    meta: ArticleMeta
+    body: str
+    body_format: BodyFormat
+    body_line: int
+    warnings: tuple[Problem, ...] = ()
+
+
+class _Fields:
+    """Collects normalised fields and warnings for one file."""
+
+    def __init__(self, path: str, fm: FrontMatter, ctx: ParseContext) -> None:
+        self.path = path
+        self.fm = fm
+        self.ctx = ctx
+        self.warnings: list[Problem] = []
+
+    def line(self, key: str) -> int | None:
+        return self.fm.lines.get(key)
+
+    def warn(self, key: str | None, message: str) -> None:
+        line = self.line(key) if key else None
+        self.warnings.append(
+            Problem(path=self.path, line=line, message=message, severity=Severity.WARNING)
+        )
+
+    def fail(self, key: str, message: str) -> ArticleError:
+        return ArticleError(f"{key}: {message}", path=self.path, line=self.line(key))
+
+
+def _text(value: Any) -> str | None:
+    """A scalar as text: dates as ISO, numbers as written; None for containers and booleans."""
+    if isinstance(value, str):
+        return _SPACES.sub(" ", value).strip()
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def _names(f: _Fields, key: str, value: Any) -> tuple[str, ...]:
+    """Categories or tags: a list, or a string separated by commas or semicolons."""
+    items: list[Any]
+    if isinstance(value, str):
+        items = list(re.split(r"[,;]", value))
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        items = [value]
+    out: dict[str, None] = {}
+    for item in items:
+        if isinstance(item, bool):
+            f.warn(
+                key,
+                f"{key}: {item!r} is not a name (YAML reads yes/no/on/off as true/false: "
+                "quote it); ignored",
+            )
+            continue
+        text = _text(item)
+        if text is None:
+            f.warn(key, f"{key}: {item!r} is not a name; ignored")
+            continue
+        if not text:
+            f.warn(key, f"{key}: empty name ignored")
+            continue
+        if len(text) > MAX_NAME_CHARS:
+            f.warn(key, f"{key}: name longer than {MAX_NAME_CHARS} characters ignored")
+            continue
+        out.setdefault(text, None)
+    names = tuple(out)
+    if len(names) > MAX_CATEGORIES:
+        f.warn(key, f"{key}: more than {MAX_CATEGORIES}; kept the first {MAX_CATEGORIES}")
+        names = names[:MAX_CATEGORIES]
+    return names
+
+
+def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
+    items = value if isinstance(value, list | tuple) else [value]
+    out: list[Author] = []
+    for item in items:
+        if isinstance(item, dict):
+            name = _text(item.get("name")) or ""
+            email = _text(item.get("email")) or None
+            url = _text(item.get("url") or item.get("uri")) or None
+            if name or email:
+                out.append(Author(name=name or (email or ""), email=email, url=url))
+            else:
+                f.warn("authors", f"author: {item!r} has no name; ignored")
+            continue
+        text = _text(item)
+        if not text:
+            f.warn("authors", f"author: {item!r} is not a name; ignored")
+            continue
+        for part in text.split(";") if ";" in text else [text]:
+            pair: tuple[str, str] = parseaddr(part) if "<" in part else (part.strip(), "")
+            email = pair[1]
+            name = pair[0].strip() or email
+            if name:
+                out.append(Author(name=name, email=email or None))
+    return tuple(dict.fromkeys(out))
+
+
+def _bool(f: _Fields, key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = (_text(value) or "").lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    f.warn(key, f"{key}: {value!r} is not true or false; taken as false")
+    return False
+
+
+def _url(f: _Fields, key: str, value: Any) -> str | None:
+    text = _text(value)
+    if not text:
+        f.warn(key, f"{key}: {value!r} is not a URL; ignored")
+        return None
+    url = urljoin(f.ctx.base_url, text)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        f.warn(key, f"{key}: {text!r} is not an http(s) URL; ignored")
+        return None
+    return url
+
+
+def _enclosure(f: _Fields, value: Any, *, key: str = "enclosure") -> Enclosure | None:
+    length: Any = 0
+    mime: Any = None
+    if isinstance(value, dict):
+        url = _url(f, key, value.get("url") or value.get("href"))
+        mime = value.get("type")
+        length = value.get("length", 0)
+    else:
+        url = _url(f, key, value)
+    if url is None:
+        return None
+    if not isinstance(mime, str) or "/" not in mime:
+        mime = mimetypes.guess_type(urlsplit(url).path)[0] or "application/octet-stream"
+    if isinstance(length, str) and length.strip().isdigit():
+        length = int(length)
+    if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+        f.warn(key, f"{key}: length {length!r} is not a byte count; using 0")
+        length = 0
+    return Enclosure(url=url, type=mime, length=length)
+
+
+def _date(f: _Fields, key: str, value: Any) -> datetime | None:
+    try:
+        return parse_date(value, f.ctx.tz)
+    except DateError as e:
+        raise f.fail(key, str(e)) from e
+
+
+def _normalise(f: _Fields) -> dict[str, Any]:
+    """Front matter (any format) → ArticleMeta keyword arguments."""
+    merged: dict[str, list[Any]] = {}
+    for key, value in f.fm.data.items():
+        canonical = _ALIASES.get(key)
+        if canonical is not None:
+            merged.setdefault(canonical, []).append(value)
+            if key != canonical:
+                f.fm.lines.setdefault(canonical, f.fm.lines.get(key, 0) or 0)
+    f.fm.lines.update({k: v for k, v in f.fm.lines.items() if v})
+
+    def one(key: str) -> Any:
+        values = merged.get(key)
+        return None if not values else values[0]
+
+    out: dict[str, Any] = {}
+    title = one("title")
+    if title is not None:
+        text = _text(title)
+        if text is None:
+            raise f.fail("title", f"{title!r} is not a title")
+        if len(text) > MAX_TITLE_CHARS:
+            f.warn("title", f"title longer than {MAX_TITLE_CHARS} characters; shortened")
+            text = text[:MAX_TITLE_CHARS].rstrip() + "…"
+        out["title"] = text
+    published = one("published")
+    if isinstance(published, bool) or (
+        isinstance(published, str) and published.strip().lower() in _TRUE | _FALSE
+    ):
+        out["draft"] = not _bool(f, "published", published)
+    elif published is not None and one("date") is None:
+        out["date"] = _date(f, "published", published)
+    if one("date") is not None:
+        out["date"] = _date(f, "date", one("date"))
+    if one("updated") is not None:
+        out["updated"] = _date(f, "updated", one("updated"))
+    for key in ("categories", "tags"):
+        if key in merged:
+            names: list[str] = []
+            for value in merged[key]:
+                names.extend(_names(f, key, value))
+            out[key] = tuple(dict.fromkeys(names))
+    if one("authors") is not None:
+        out["authors"] = _authors(f, one("authors"))
+    summary = one("summary")
+    if summary is not None:
+        out["summary"] = _text(summary) or None
+    ident = one("id")
+    if ident is not None:
+        text = _text(ident)
+        if not text or len(text) > MAX_ID_CHARS:
+            raise f.fail("id", f"{ident!r} is not a usable id")
+        out["id"] = text
+    slug = one("slug")
+    if slug is not None:
+        text = _text(slug)
+        if not text:
+            f.warn("slug", f"slug: {slug!r} is not a slug; ignored")
+        else:
+            out["slug"] = slugify(text, fallback_prefix="article")
+    if one("draft") is not None:
+        out["draft"] = _bool(f, "draft", one("draft")) or out.get("draft", False)
+    status = _text(one("status"))
+    if status and status.lower() in ("draft", "hidden", "private", "unpublished"):
+        out["draft"] = True
+    if one("link") is not None:
+        out["link"] = _url(f, "link", one("link"))
+    if one("image") is not None:
+        out["image"] = _url(f, "image", one("image"))
+    if one("enclosure") is not None:
+        out["enclosure"] = _enclosure(f, one("enclosure"))
+    return out
+
+
+def _plain_title(body: str) -> tuple[str | None, str]:
+    """A plain-text article's title line, and the body after it (a repeated headline dropped)."""
+    paragraphs = re.split(r"\n\s*\n", body.strip("\n"), maxsplit=2)
+    if not paragraphs or not paragraphs[0].strip():
+        return None, body
+    first = paragraphs[0].split("\n", 1)
+    title = _SPACES.sub(" ", first[0]).strip()
+    rest_of_first = first[1] if len(first) > 1 else ""
+    rest = paragraphs[1:]
+    if rest_of_first.strip():
+        rest.insert(0, rest_of_first)
+    elif rest and _SPACES.sub(" ", rest[0]).strip().casefold() == title.casefold():
+        rest = rest[1:]  # scraped articles often carry the headline twice
+    return title, "\n\n".join(rest)
+
+
+def _markdown_title(body: str) -> tuple[str | None, str]:
+    lines = body.split("\n")
+    for i, text in enumerate(lines):
+        if not text.strip():
+            continue
+        m = _ATX_H1.match(text)
+        if m:
+            return m[1].strip(), "\n".join(lines[:i] + lines[i + 1 :])
+        break
+    return None, body
+
+
+def _title_from_name(path: str) -> str:
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    stem = re.sub(r"^\d{4}-\d{2}-\d{2}-", "", stem)
+    words = re.sub(r"[-_]+", " ", stem).strip()
+    return words[:1].upper() + words[1:] if words else stem
+
+
+def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
+    """Parse one article file. Raises :class:`ArticleError` when it cannot be published."""
+    if len(data) > ctx.max_bytes:
+        raise ArticleError(
+            f"file is {len(data):,} bytes, over the limit of {ctx.max_bytes:,} "
+            "(feeds.max_article_bytes)",
+            path=path,
+        )
+    text, decode_warnings = decode(data, path)
+    fm = split_front_matter(text, path, KNOWN_KEYS)
+    fields = _Fields(path, fm, ctx)
+    for line, message in decode_warnings:
+        fields.warnings.append(
+            Problem(path=path, line=line, message=message, severity=Severity.WARNING)
+        )
+    kwargs = _normalise(fields)
+    body_format: BodyFormat = "text" if path.lower().endswith(".txt") else "markdown"
+    body = fm.body
+    if "title" not in kwargs:
+        title, body = (_plain_title if body_format == "text" else _markdown_title)(body)
+        if not title:
+            title = _title_from_name(path)
+            fields.warn(None, f"no title; using {title!r} from the file name")
+        kwargs["title"] = title[:MAX_TITLE_CHARS]
+    elif body_format == "text":
+        _, body_after = _plain_title(body)
+        first_line = body.strip("\n").split("\n", 1)[0].strip()
+        if first_line and first_line.casefold() == kwargs["title"].casefold():
+            body = body_after  # the headline repeated under a Title header
+    try:
+        meta = ArticleMeta(path=path, content_hash=hashlib.sha256(data).hexdigest(), **kwargs)
+    except ValueError as e:  # a naive datetime slipped through: a bug, but name the file
+        raise ArticleError(str(e), path=path) from e
+    return ParsedArticle(
+        meta=meta,
+        body=body,
+        body_format=body_format,
+        body_line=fm.body_line,
+        warnings=tuple(fields.warnings),
+    )

@@ -1,0 +1,632 @@
+"""The build: scan → index (parse what changed) → settle identities → plan → render → write.
+
+O(changed): unchanged files come from the index (path, size, mtime); a feed whose inputs are
+unchanged (same fingerprint) and whose file on disk is intact is not rendered again; a body is
+rendered only when a feed or page that shows it is rendered. Parsing and body rendering use
+every core on large batches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from feedpub import __version__
+from feedpub.articles.body import excerpt, render_body
+from feedpub.articles.discover import FileStat, scan
+from feedpub.articles.parse import ParseContext, parse_article
+from feedpub.config import Config
+from feedpub.errors import ArticleError, ConfigError, OutputError, StateError
+from feedpub.identity import resolve
+from feedpub.model import (
+    Article,
+    BuildResult,
+    FeedSpec,
+    Plan,
+    Problem,
+    PublishEvent,
+    Severity,
+)
+from feedpub.output import file_matches, remove, safe_join, sha256, write_atomic
+from feedpub.planning import plan
+from feedpub.render import (
+    INDEX_PATH,
+    OPML_PATH,
+    EntryBody,
+    Links,
+    feed_relpath,
+)
+from feedpub.state import IndexRow, OutputRecord, State
+
+log = logging.getLogger(__name__)
+
+PARALLEL_THRESHOLD = 128  # files; below this a process pool costs more than it saves
+Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- work done in worker processes (module level, so they can be pickled) -------------------
+
+
+def _parse_one(root: str, path: str, st: FileStat, ctx: ParseContext) -> IndexRow:
+    try:
+        with open(os.path.join(root, path), "rb") as f:
+            data = f.read(ctx.max_bytes + 1)
+            if len(data) > ctx.max_bytes:  # report the real size without reading it all
+                data += b"\0" * max(0, os.fstat(f.fileno()).st_size - len(data))
+    except OSError as e:
+        err = Problem(path=path, message=f"cannot read: {e.strerror}")
+        return IndexRow(
+            path=path,
+            size=st.size,
+            mtime_ns=st.mtime_ns,
+            content_hash=None,
+            meta=None,
+            problems=(err,),
+        )
+    try:
+        parsed = parse_article(path, data, ctx)
+    except ArticleError as e:
+        err = Problem(path=path, line=e.line, message=e.message)
+        return IndexRow(
+            path=path,
+            size=st.size,
+            mtime_ns=st.mtime_ns,
+            content_hash=hashlib.sha256(data).hexdigest(),
+            meta=None,
+            problems=(err,),
+        )
+    return IndexRow(
+        path=path,
+        size=st.size,
+        mtime_ns=st.mtime_ns,
+        content_hash=parsed.meta.content_hash,
+        meta=parsed.meta,
+        problems=parsed.warnings,
+    )
+
+
+def _parse_batch(job: tuple[str, list[tuple[str, FileStat]], ParseContext]) -> list[IndexRow]:
+    root, items, ctx = job
+    return [_parse_one(root, path, st, ctx) for path, st in items]
+
+
+def _body_one(
+    root: str, path: str, url: str, summary: str | None, ctx: ParseContext
+) -> EntryBody | None:
+    try:
+        with open(os.path.join(root, path), "rb") as f:
+            data = f.read(ctx.max_bytes + 1)
+        parsed = parse_article(path, data, ctx)
+    except (OSError, ArticleError) as e:
+        log.warning("%s: cannot render the body: %s", path, e)
+        return None
+    content = render_body(parsed.body, parsed.body_format, url)
+    return EntryBody(content_html=content, summary=summary or excerpt(content))
+
+
+def _body_batch(
+    job: tuple[str, list[tuple[str, str, str | None]], ParseContext],
+) -> list[tuple[str, EntryBody | None]]:
+    root, items, ctx = job
+    return [(path, _body_one(root, path, url, summary, ctx)) for path, url, summary in items]
+
+
+def _chunks(items: Sequence[T], n: int) -> Iterator[Sequence[T]]:
+    size = max(1, -(-len(items) // n))
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Rendered:
+    relpath: str
+    data: bytes
+    fingerprint: str
+    kind: str
+    feed_key: str | None
+
+
+class Builder:
+    """Builds the output folder from the articles folder. One per config; not thread-safe."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        workers: int | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self.ctx = ParseContext(
+            tz=config.site.tz,
+            base_url=config.site.base_url,
+            max_bytes=config.feeds.max_article_bytes,
+        )
+        self.links = Links(site=config.site, hubs=config.notify.hubs)
+        self._pool: ProcessPoolExecutor | None = None
+
+    # -- parallel helpers -----------------------------------------------------------------
+
+    def _map(self, fn: Callable[[T], list[R]], jobs: list[T]) -> list[R]:
+        if self.workers <= 1 or len(jobs) <= 1:
+            return [r for job in jobs for r in fn(job)]
+        if self._pool is None:
+            # fork: workers inherit the imported modules; they start in milliseconds
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("fork")
+            )
+        return [r for rs in self._pool.map(fn, jobs) for r in rs]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __enter__(self) -> Builder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _parse(
+        self, items: list[tuple[str, FileStat]], progress: Progress | None
+    ) -> list[IndexRow]:
+        root = str(self.config.paths.articles)
+        if len(items) < PARALLEL_THRESHOLD or self.workers <= 1:
+            rows = []
+            for i, (path, st) in enumerate(items):
+                rows.append(_parse_one(root, path, st, self.ctx))
+                if progress and i % 500 == 0:
+                    progress("parse", i, len(items))
+            return rows
+        jobs = [(root, list(chunk), self.ctx) for chunk in _chunks(items, self.workers * 4)]
+        if progress:
+            progress("parse", 0, len(items))
+        return self._map(_parse_batch, jobs)
+
+    def _bodies(self, articles: Sequence[Article]) -> dict[str, EntryBody | None]:
+        root = str(self.config.paths.articles)
+        items = [(a.path, a.url, a.meta.summary) for a in articles]
+        if len(items) < PARALLEL_THRESHOLD // 4 or self.workers <= 1:
+            return {p: _body_one(root, p, u, s, self.ctx) for p, u, s in items}
+        jobs = [(root, list(chunk), self.ctx) for chunk in _chunks(items, self.workers * 2)]
+        return dict(self._map(_body_batch, jobs))
+
+    # -- the build --------------------------------------------------------------------------
+
+    def build(self, *, progress: Progress | None = None) -> BuildResult:
+        """Bring the output folder up to date. Article problems are returned, not raised."""
+        articles_dir = self.config.paths.articles
+        if not articles_dir.is_dir():
+            raise ConfigError(
+                f"the articles folder {articles_dir} does not exist", key="paths.articles"
+            )
+        with _lock(self.config.paths.state), State(self.config.paths.state) as state:
+            return self._build(state, progress)
+
+    def _build(self, state: State, progress: Progress | None) -> BuildResult:
+        cfg = self.config
+        now = self.clock()
+        stats = scan(cfg.paths.articles)
+        indexed = state.index_stats()
+        changed = [(p, st) for p, st in stats.items() if indexed.get(p) != (st.size, st.mtime_ns)]
+        removed = [p for p in indexed if p not in stats]
+        config_fp = cfg.fingerprint()
+        next_live = state.get("next_go_live")
+        outputs = state.outputs()
+        if (
+            not changed
+            and not removed
+            and state.get("config") == config_fp
+            and state.get("version") == __version__
+            and (next_live is None or datetime.fromisoformat(next_live) > now)
+            and self._outputs_intact(outputs)
+            and (cached := state.get("last_result")) is not None
+        ):
+            log.debug("nothing changed")
+            return _result_from_json(cached, articles=len(stats), unchanged=len(outputs))
+
+        rows = self._parse(changed, progress) if changed else []
+        with state.transaction():
+            state.put_index(rows)
+            state.drop_index(removed)
+        all_rows = list(state.index_rows())
+        problems: list[Problem] = [p for r in all_rows for p in r.problems]
+        metas = [r.meta for r in all_rows if r.meta is not None]
+        resolved = resolve(
+            metas,
+            state.identities(),
+            now=now,
+            tz=cfg.site.tz,
+            host=cfg.site.host,
+            article_url=cfg.site.article_url,
+            base_url=cfg.site.base_url,
+        )
+        problems.extend(resolved.problems)
+        known_feeds: dict[str, str] = json.loads(state.get("feeds") or "{}")
+        keep_pages = frozenset(
+            r.feed_key for r in outputs.values() if r.kind == "page" and r.feed_key
+        )
+        the_plan = plan(
+            resolved.articles,
+            site=cfg.site,
+            feeds=cfg.feeds,
+            now=now,
+            known_feeds=known_feeds,
+            keep_pages=keep_pages,
+        )
+        problems.extend(the_plan.problems)
+        rendered = self._render(the_plan, outputs, config_fp, progress)
+        written, changed_feed_urls, records = self._write(rendered, outputs)
+        produced = {r.relpath for r in rendered}
+        stale = sorted(p for p in outputs if p not in produced)
+        for relpath in stale:
+            remove(safe_join(cfg.paths.output, relpath), cfg.paths.output)
+        result = BuildResult(
+            articles=len(stats),
+            published=the_plan.published,
+            scheduled=the_plan.scheduled,
+            drafts=the_plan.drafts,
+            written=tuple(written),
+            unchanged=len(rendered) - len(written),
+            removed=tuple(stale),
+            problems=tuple(sorted(problems, key=lambda p: (p.path, p.line or 0, p.message))),
+            next_go_live=the_plan.next_go_live,
+            event=PublishEvent(
+                changed_feed_urls=tuple(changed_feed_urls),
+                written=tuple(written),
+                removed=tuple(stale),
+                at=now,
+            ),
+            parsed=len(rows),
+            feeds=tuple(s.key for s in the_plan.feeds),
+        )
+        with state.transaction():
+            state.put_identities(resolved.identities)
+            state.put_outputs(records)
+            state.delete_outputs(stale)
+            state.put("config", config_fp)
+            state.put("version", __version__)
+            state.put(
+                "feeds",
+                json.dumps(
+                    {s.key: s.category for s in the_plan.feeds if s.category},
+                    ensure_ascii=False,
+                    sort_keys=True,
+                ),
+            )
+            state.put(
+                "next_go_live",
+                the_plan.next_go_live.isoformat() if the_plan.next_go_live else None,
+            )
+            state.put("last_build", now.isoformat())
+            state.put("last_result", _result_to_json(result))
+        return result
+
+    def _outputs_intact(self, outputs: dict[str, OutputRecord]) -> bool:
+        root = self.config.paths.output
+        for rec in outputs.values():
+            try:
+                st = safe_join(root, rec.relpath).stat()
+            except (OSError, OutputError):
+                return False
+            if st.st_size != rec.size or st.st_mtime_ns != rec.mtime_ns:
+                return False
+        return bool(outputs)
+
+    def _fingerprint(
+        self, config_fp: str, what: str, articles: Sequence[Article], extra: object = None
+    ) -> str:
+        blob = json.dumps(
+            [
+                __version__,
+                config_fp,
+                what,
+                extra,
+                [
+                    (a.path, a.meta.content_hash, a.id, a.url, a.slug, a.date.isoformat())
+                    for a in articles
+                ],
+            ],
+            ensure_ascii=False,
+            default=str,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def _render(
+        self,
+        the_plan: Plan,
+        outputs: dict[str, OutputRecord],
+        config_fp: str,
+        progress: Progress | None,
+    ) -> list[_Rendered]:
+        from feedpub.render.pages import render_index, render_opml, render_page
+
+        cfg = self.config
+        formats = cfg.feeds.formats
+        root = cfg.paths.output
+        todo: list[tuple[str, str, str | None, str, Callable[[], bytes]]] = []
+        skipped: list[_Rendered] = []
+
+        def fresh(relpath: str, fp: str) -> bool:
+            rec = outputs.get(relpath)
+            if rec is None or rec.fingerprint != fp:
+                return False
+            try:
+                st = safe_join(root, relpath).stat()
+            except OSError:
+                return False
+            return st.st_size == rec.size and st.st_mtime_ns == rec.mtime_ns
+
+        def want(
+            relpath: str, kind: str, key: str | None, fp: str, make: Callable[[], bytes]
+        ) -> None:
+            if fresh(relpath, fp):
+                skipped.append(
+                    _Rendered(relpath=relpath, data=b"", fingerprint=fp, kind=kind, feed_key=key)
+                )
+            else:
+                todo.append((relpath, kind, key, fp, make))
+
+        bodies: dict[str, EntryBody | None] = {}
+
+        def body(path: str) -> EntryBody | None:
+            return bodies.get(path)
+
+        def spec_extra(spec: FeedSpec) -> object:
+            return [spec.key, spec.title, spec.content, spec.updated.isoformat()]
+
+        for spec in the_plan.feeds:
+            for fmt in formats:
+                fp = self._fingerprint(config_fp, fmt, spec.entries, spec_extra(spec))
+                want(
+                    feed_relpath(spec.key, fmt),
+                    "feed",
+                    spec.key,
+                    fp,
+                    _feed_maker(spec, fmt, self.links, body),
+                )
+        all_feed = the_plan.feeds[0]
+        for a in the_plan.pages:
+            relpath = self._page_relpath(a)
+            if relpath is None:
+                continue
+            fp = self._fingerprint(config_fp, "page", [a], [f.key for f in the_plan.feeds[:1]])
+
+            def make_page(a: Article = a) -> bytes:
+                b = bodies.get(a.path) or EntryBody(content_html="", summary="")
+                return render_page(a, b, formats, all_feed, self.links)
+
+            want(relpath, "page", a.path, fp, make_page)
+        feeds_fp = hashlib.sha256(
+            json.dumps(
+                [
+                    __version__,
+                    config_fp,
+                    [
+                        (
+                            s.key,
+                            s.title,
+                            s.category,
+                            [(a.id, a.url, a.meta.title, a.date.isoformat()) for a in s.entries],
+                        )
+                        for s in the_plan.feeds
+                    ],
+                ],
+                ensure_ascii=False,
+            ).encode()
+        ).hexdigest()
+        want(
+            INDEX_PATH,
+            "index",
+            None,
+            feeds_fp,
+            lambda: render_index(the_plan.feeds, formats, self.links),
+        )
+        want(
+            OPML_PATH,
+            "index",
+            None,
+            feeds_fp,
+            lambda: render_opml(the_plan.feeds, formats, self.links),
+        )
+
+        # bodies for exactly the feeds and pages being rendered
+        need: dict[str, Article] = {}
+        todo_keys = {key for _, kind, key, _, _ in todo if kind == "feed"}
+        for spec in the_plan.feeds:
+            if spec.key in todo_keys:
+                for a in spec.entries:
+                    need.setdefault(a.path, a)
+        todo_pages = {key for _, kind, key, _, _ in todo if kind == "page"}
+        for a in the_plan.pages:
+            if a.path in todo_pages:
+                need.setdefault(a.path, a)
+        if need:
+            if progress:
+                progress("render", 0, len(need))
+            bodies.update(self._bodies(list(need.values())))
+        out = list(skipped)
+        for i, (relpath, kind, key, fp, make) in enumerate(todo):
+            out.append(
+                _Rendered(relpath=relpath, data=make(), fingerprint=fp, kind=kind, feed_key=key)
+            )
+            if progress and i % 50 == 0:
+                progress("write", i, len(todo))
+        return out
+
+    def _page_relpath(self, a: Article) -> str | None:
+        from urllib.parse import unquote
+
+        base = self.config.site.base_url
+        if not a.url.startswith(base):
+            return None
+        rel = unquote(a.url[len(base) :].split("#", 1)[0].split("?", 1)[0])
+        if not rel or rel.endswith("/"):
+            rel += "index.html"
+        return rel
+
+    def _write(
+        self, rendered: list[_Rendered], outputs: dict[str, OutputRecord]
+    ) -> tuple[list[str], list[str], list[OutputRecord]]:
+        root = self.config.paths.output
+        written: list[str] = []
+        feed_urls: list[str] = []
+        records: list[OutputRecord] = []
+        for r in rendered:
+            if not r.data:  # fresh: nothing rendered, nothing to write
+                continue
+            digest = sha256(r.data)
+            path = safe_join(root, r.relpath)
+            old = outputs.get(r.relpath)
+            same = (
+                old is not None and old.sha256 == digest and file_matches(path, digest, len(r.data))
+            ) or (old is None and file_matches(path, digest, len(r.data)))
+            if not same:
+                write_atomic(path, r.data)
+                written.append(r.relpath)
+                if r.kind == "feed":
+                    feed_urls.append(self.config.site.base_url + _quote(r.relpath))
+            st = path.stat()
+            records.append(
+                OutputRecord(
+                    relpath=r.relpath,
+                    sha256=digest,
+                    fingerprint=r.fingerprint,
+                    size=st.st_size,
+                    mtime_ns=st.st_mtime_ns,
+                    feed_key=r.feed_key,
+                    kind=r.kind,
+                )
+            )
+        return written, feed_urls, records
+
+
+def _quote(relpath: str) -> str:
+    from urllib.parse import quote
+
+    return quote(relpath)
+
+
+def _feed_maker(
+    spec: FeedSpec, fmt: str, links: Links, body: Callable[[str], EntryBody | None]
+) -> Callable[[], bytes]:
+    def make() -> bytes:
+        if fmt == "json":
+            from feedpub.render.jsonfeed import render_json
+
+            return render_json(spec, links, body)
+        from feedpub.render.xmlfeeds import render_xml
+
+        return render_xml(spec, "atom" if fmt == "atom" else "rss", links, body)
+
+    return make
+
+
+def _result_to_json(r: BuildResult) -> str:
+    return json.dumps(
+        {
+            "published": r.published,
+            "scheduled": r.scheduled,
+            "drafts": r.drafts,
+            "next_go_live": r.next_go_live.isoformat() if r.next_go_live else None,
+            "problems": [[p.path, p.line, p.message, p.severity.value] for p in r.problems],
+            "feeds": list(r.feeds),
+        },
+        ensure_ascii=False,
+    )
+
+
+def _result_from_json(blob: str, *, articles: int, unchanged: int) -> BuildResult:
+    d = json.loads(blob)
+    return BuildResult(
+        articles=articles,
+        published=d["published"],
+        scheduled=d["scheduled"],
+        drafts=d["drafts"],
+        unchanged=unchanged,
+        next_go_live=datetime.fromisoformat(d["next_go_live"]) if d["next_go_live"] else None,
+        problems=tuple(
+            Problem(path=p, line=ln, message=m, severity=Severity(s))
+            for p, ln, m, s in d["problems"]
+        ),
+        feeds=tuple(d["feeds"]),
+    )
+
+
+@contextlib.contextmanager
+def _lock(state_path: Path, timeout: float = 60.0) -> Iterator[None]:
+    """One build at a time per state store (a daemon and a one-shot build take turns)."""
+    lock_path = state_path.with_name(state_path.name + ".lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise StateError(f"{lock_path}: cannot create the lock file: {e.strerror}") from e
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as e:
+                if e.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise StateError(f"{lock_path}: cannot lock: {e.strerror}") from e
+                if time.monotonic() > deadline:
+                    raise StateError(f"{lock_path}: another feedpub build holds the lock") from e
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)
+
+
+def check(
+    config: Config, *, clock: Callable[[], datetime] = utcnow, workers: int | None = None
+) -> tuple[int, list[Problem]]:
+    """Parse and plan every article without writing anything: (article count, problems)."""
+    articles_dir = config.paths.articles
+    if not articles_dir.is_dir():
+        raise ConfigError(
+            f"the articles folder {articles_dir} does not exist", key="paths.articles"
+        )
+    with Builder(config, clock=clock, workers=workers) as builder:
+        stats = scan(articles_dir)
+        rows = builder._parse(list(stats.items()), None)
+    problems = [p for r in rows for p in r.problems]
+    identities = {}
+    if config.paths.state.exists():
+        with State(config.paths.state) as state:
+            identities = state.identities()
+    resolved = resolve(
+        [r.meta for r in rows if r.meta is not None],
+        identities,
+        now=clock(),
+        tz=config.site.tz,
+        host=config.site.host,
+        article_url=config.site.article_url,
+        base_url=config.site.base_url,
+    )
+    the_plan = plan(resolved.articles, site=config.site, feeds=config.feeds, now=clock())
+    problems += list(resolved.problems) + list(the_plan.problems)
+    return len(stats), sorted(problems, key=lambda p: (p.path, p.line or 0, p.message))

@@ -1,0 +1,268 @@
+"""``config.toml`` → a frozen, validated :class:`Config`.
+
+Parsed once. Unknown keys and wrong types are errors that name the key (``feeds.max_entries``).
+Relative paths are resolved against the folder holding the config file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from feedpub.errors import ConfigError
+from feedpub.model import FEED_FORMATS, ContentMode, FeedFormat
+
+DEFAULT_CONFIG_NAME = "config.toml"
+DEFAULT_MAX_ARTICLE_BYTES = 2_000_000
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteConfig:
+    title: str
+    base_url: str  # absolute http(s) URL ending in "/"
+    author: str = ""
+    author_email: str | None = None
+    description: str = ""
+    language: str = "en"
+    timezone: str = "UTC"
+    article_url: str = "{base_url}articles/{slug}/"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or "localhost"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PathsConfig:
+    articles: Path
+    output: Path
+    state: Path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CategoryConfig:
+    title: str | None = None
+    content: ContentMode | None = None
+    max_entries: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedsConfig:
+    formats: tuple[FeedFormat, ...] = FEED_FORMATS
+    max_entries: int = 20
+    content: ContentMode = "full"
+    article_pages: bool = True
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
+    categories: Mapping[str, CategoryConfig] = field(default_factory=dict)
+
+    def for_category(self, name: str) -> CategoryConfig:
+        return self.categories.get(name) or self.categories.get(name.casefold()) or CategoryConfig()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotifyConfig:
+    hubs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    site: SiteConfig
+    paths: PathsConfig
+    feeds: FeedsConfig
+    notify: NotifyConfig
+    source: Path | None = None  # the file it came from
+
+    def fingerprint(self) -> str:
+        """A hash of every setting that shapes the output (paths excluded)."""
+        data = {"site": asdict(self.site), "feeds": asdict(self.feeds), "hubs": self.notify.hubs}
+        blob = json.dumps(data, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+class _Section:
+    """Reads one TOML table, checking each key's type; ``done()`` rejects what was not read."""
+
+    def __init__(self, data: Mapping[str, Any], prefix: str, path: Path | None) -> None:
+        self._data = data
+        self._prefix = prefix
+        self._path = path
+        self._seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self._prefix}.{name}" if self._prefix else name
+
+    def error(self, name: str, message: str) -> ConfigError:
+        return ConfigError(message, path=self._path, key=self.key(name))
+
+    def get(self, name: str, typ: type[T], default: T) -> T:
+        self._seen.add(name)
+        if name not in self._data:
+            return default
+        value = self._data[name]
+        # bool is an int subclass: never accept one for the other
+        if (typ is int and isinstance(value, bool)) or not isinstance(value, typ):
+            raise self.error(name, f"expected {typ.__name__}, got {type(value).__name__} {value!r}")
+        return value
+
+    def section(self, name: str) -> _Section:
+        table = self.get(name, dict, {})
+        return _Section(table, self.key(name), self._path)
+
+    def str_list(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.get(name, list, list(default))
+        for item in value:
+            if not isinstance(item, str):
+                raise self.error(name, f"expected a list of strings, found {item!r}")
+        return tuple(value)
+
+    def done(self) -> None:
+        unknown = sorted(set(self._data) - self._seen)
+        if unknown:
+            raise self.error(unknown[0], "unknown key")
+
+
+def _absolute_url(sec: _Section, name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise sec.error(name, f"must be an absolute http(s) URL, got {value!r}")
+    return value
+
+
+def _content_mode(sec: _Section, name: str, value: str | None) -> ContentMode | None:
+    if value is None:
+        return None
+    if value not in ("full", "summary"):
+        raise sec.error(name, f'must be "full" or "summary", got {value!r}')
+    return cast(ContentMode, value)
+
+
+def _positive(sec: _Section, name: str, value: int) -> int:
+    if value < 1:
+        raise sec.error(name, f"must be at least 1, got {value}")
+    return value
+
+
+def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None = None) -> Config:
+    """Validate already-parsed TOML data. Relative paths resolve against ``base_dir``."""
+    root = _Section(data, "", source)
+
+    s = root.section("site")
+    title = s.get("title", str, "")
+    if not title.strip():
+        raise s.error("title", "is required")
+    base_url = _absolute_url(s, "base_url", s.get("base_url", str, ""))
+    if not base_url.endswith("/"):
+        base_url += "/"
+    timezone = s.get("timezone", str, "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise s.error("timezone", f"unknown time zone {timezone!r}") from e
+    article_url = s.get("article_url", str, "{base_url}articles/{slug}/")
+    if "{slug}" not in article_url:
+        raise s.error("article_url", "must contain {slug}")
+    try:
+        article_url.format(base_url=base_url, slug="x")
+    except (KeyError, IndexError, ValueError) as e:
+        raise s.error("article_url", "may use only {base_url} and {slug}") from e
+    _absolute_url(s, "article_url", article_url.format(base_url=base_url, slug="x"))
+    site = SiteConfig(
+        title=title.strip(),
+        base_url=base_url,
+        author=s.get("author", str, ""),
+        author_email=s.get("author_email", str, "") or None,
+        description=s.get("description", str, ""),
+        language=s.get("language", str, "en"),
+        timezone=timezone,
+        article_url=article_url,
+    )
+    s.done()
+
+    p = root.section("paths")
+
+    def resolve(name: str, default: str) -> Path:
+        raw = p.get(name, str, default)
+        if not raw.strip():
+            raise p.error(name, "must not be empty")
+        path = Path(raw).expanduser()
+        return path if path.is_absolute() else base_dir / path
+
+    paths = PathsConfig(
+        articles=resolve("articles", "articles"),
+        output=resolve("output", "public"),
+        state=resolve("state", ".feedpub/state.sqlite3"),
+    )
+    p.done()
+
+    f = root.section("feeds")
+    formats = f.str_list("formats", FEED_FORMATS)
+    for fmt in formats:
+        if fmt not in FEED_FORMATS:
+            raise f.error("formats", f"unknown format {fmt!r} (known: {', '.join(FEED_FORMATS)})")
+    if not formats:
+        raise f.error("formats", "must name at least one format")
+    content = _content_mode(f, "content", f.get("content", str, "full")) or "full"
+    categories: dict[str, CategoryConfig] = {}
+    cats = f.section("categories")
+    for name in list(cats._data):
+        c = cats.section(name)
+        max_entries = c.get("max_entries", int, 0)
+        categories[name] = CategoryConfig(
+            title=c.get("title", str, "") or None,
+            content=_content_mode(c, "content", c.get("content", str, "") or None),
+            max_entries=_positive(c, "max_entries", max_entries) if max_entries else None,
+        )
+        c.done()
+    cats.done()
+    feeds = FeedsConfig(
+        formats=tuple(dict.fromkeys(cast(tuple[FeedFormat, ...], formats))),
+        max_entries=_positive(f, "max_entries", f.get("max_entries", int, 20)),
+        content=content,
+        article_pages=f.get("article_pages", bool, True),
+        max_article_bytes=_positive(
+            f, "max_article_bytes", f.get("max_article_bytes", int, DEFAULT_MAX_ARTICLE_BYTES)
+        ),
+        categories=categories,
+    )
+    f.done()
+
+    n = root.section("notify")
+    hubs = n.str_list("hubs", ())
+    for hub in hubs:
+        _absolute_url(n, "hubs", hub)
+    notify = NotifyConfig(hubs=hubs)
+    n.done()
+
+    root.done()
+    return Config(site=site, paths=paths, feeds=feeds, notify=notify, source=source)
+
+
+def load(path: Path | str = DEFAULT_CONFIG_NAME) -> Config:
+    """Read and validate a config file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as e:
+        raise ConfigError("no such file (try `feedpub init`)", path=path) from e
+    except OSError as e:
+        raise ConfigError(f"cannot read: {e.strerror}", path=path) from e
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"not UTF-8 (byte {e.start})", path=path) from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"invalid TOML: {e}", path=path) from e
+    return from_mapping(data, base_dir=path.resolve().parent, source=path)

@@ -1,0 +1,82 @@
+"""One exception hierarchy for everything feedpub reports.
+
+Every error carries the data a person needs to act on it (a path and a line, a feed, a URL),
+and renders itself as one line through ``str()``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FeedpubError(Exception):
+    """The root of every error feedpub raises on purpose."""
+
+
+class ConfigError(FeedpubError):
+    """The configuration file is missing, unreadable or invalid.
+
+    ``key`` is the dotted name of the offending key (``feeds.max_entries``), when there is one.
+    """
+
+    def __init__(self, message: str, *, path: Path | None = None, key: str | None = None) -> None:
+        self.message = message
+        self.path = path
+        self.key = key
+        where = f"{path}: " if path is not None else ""
+        what = f"{key}: " if key else ""
+        super().__init__(f"{where}{what}{message}")
+
+
+class ArticleError(FeedpubError):
+    """One article file cannot be published as it is.
+
+    ``line`` is 1-based when known. ``str()`` gives the familiar ``path:line: message``.
+    """
+
+    def __init__(self, message: str, *, path: Path | str, line: int | None = None) -> None:
+        self.message = message
+        self.path = str(path)
+        self.line = line
+        super().__init__(self.location() + ": " + message)
+
+    def location(self) -> str:
+        return f"{self.path}:{self.line}" if self.line is not None else self.path
+
+
+class RenderError(FeedpubError):
+    """A feed (or one entry of it) could not be rendered."""
+
+    def __init__(self, message: str, *, feed: str, article: str | None = None) -> None:
+        self.message = message
+        self.feed = feed
+        self.article = article
+        about = f" (article {article})" if article else ""
+        super().__init__(f"feed {feed}{about}: {message}")
+
+
+class OutputError(FeedpubError):
+    """An output file could not be written; the previous version is left in place."""
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        self.message = message
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+class StateError(FeedpubError):
+    """The state store cannot be opened or used."""
+
+
+class NotifyError(FeedpubError):
+    """A notification could not be delivered to ``url``."""
+
+    def __init__(
+        self, message: str, *, url: str, status: int | None = None, retryable: bool = True
+    ) -> None:
+        self.message = message
+        self.url = url
+        self.status = status
+        self.retryable = retryable
+        code = f" (HTTP {status})" if status is not None else ""
+        super().__init__(f"{url}{code}: {message}")

@@ -1,0 +1,179 @@
+"""The values that flow through the pipeline.
+
+    article files --parse--> Article --plan(now)--> FeedSpec --render--> RenderedFile
+        --write_if_changed--> PublishEvent
+
+Every value is a frozen dataclass; collections are tuples; datetimes are timezone-aware.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+ContentMode = Literal["full", "summary"]
+FeedFormat = Literal["atom", "rss", "json"]
+FEED_FORMATS: tuple[FeedFormat, ...] = ("atom", "rss", "json")
+
+
+def _require_aware(name: str, value: datetime | None) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValueError(f"{name} must be timezone-aware, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Author:
+    name: str
+    email: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Enclosure:
+    url: str
+    type: str
+    length: int = 0
+
+
+class Severity(enum.Enum):
+    WARNING = "warning"  # the article is published, sanitised
+    ERROR = "error"  # the article is left out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """Something wrong with one input file, reported as ``path:line: message``."""
+
+    path: str
+    message: str
+    line: int | None = None
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.severity.value}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleMeta:
+    """Everything an article file says about itself, except the body.
+
+    ``date`` is None when the file gives none (the file name or the first-seen time decides later).
+    """
+
+    path: str  # relative to the articles folder, POSIX separators
+    title: str
+    date: datetime | None = None
+    updated: datetime | None = None
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    authors: tuple[Author, ...] = ()
+    summary: str | None = None  # plain text
+    id: str | None = None
+    slug: str | None = None
+    draft: bool = False
+    link: str | None = None
+    image: str | None = None
+    enclosure: Enclosure | None = None
+    content_hash: str = ""  # sha256 of the file's bytes
+
+    def __post_init__(self) -> None:
+        _require_aware("date", self.date)
+        _require_aware("updated", self.updated)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Article:
+    """An article ready for planning: its date, id, slug and URL are settled."""
+
+    meta: ArticleMeta
+    date: datetime
+    id: str
+    slug: str
+    url: str  # the entry link: ``meta.link`` or the article page's URL
+
+    def __post_init__(self) -> None:
+        _require_aware("date", self.date)
+
+    @property
+    def path(self) -> str:
+        return self.meta.path
+
+    @property
+    def updated(self) -> datetime:
+        """When the entry last changed: ``updated`` when given and later than ``date``."""
+        upd = self.meta.updated
+        return upd if upd is not None and upd > self.date else self.date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedSpec:
+    """One feed, planned: which entries it holds and how they are shown. Formats are separate."""
+
+    key: str  # "all" or a category slug; file names derive from it
+    title: str
+    category: str | None  # the category's display name; None for the all-articles feed
+    content: ContentMode
+    entries: tuple[Article, ...]  # newest first
+    updated: datetime  # newest entry change; a fixed epoch for an empty feed
+
+    def __post_init__(self) -> None:
+        _require_aware("updated", self.updated)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """The output of planning: the feeds, and the article pages to publish."""
+
+    feeds: tuple[FeedSpec, ...]
+    pages: tuple[Article, ...]  # articles that get an HTML page (those some feed links to)
+    problems: tuple[Problem, ...] = ()
+    next_go_live: datetime | None = None  # when the next future-dated article appears
+    published: int = 0  # articles visible now
+    scheduled: int = 0  # future-dated articles
+    drafts: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderedFile:
+    """Bytes to publish at ``relpath`` (relative to the output folder, POSIX separators)."""
+
+    relpath: str
+    data: bytes
+    media_type: str
+    feed_key: str | None = None  # the feed this file is a format of, if any
+    fingerprint: str = ""  # hash of everything the bytes were rendered from
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublishEvent:
+    """What one build changed in the output: the URLs of the feeds whose bytes changed."""
+
+    changed_feed_urls: tuple[str, ...]
+    written: tuple[str, ...]
+    removed: tuple[str, ...]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildResult:
+    """What a build did. Problems are values here; only the CLI turns them into exit codes."""
+
+    articles: int  # article files found
+    published: int
+    scheduled: int
+    drafts: int
+    written: tuple[str, ...] = ()
+    unchanged: int = 0
+    removed: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    next_go_live: datetime | None = None
+    event: PublishEvent | None = None
+    parsed: int = 0  # files actually read and parsed this time (the rest came from the index)
+    feeds: tuple[str, ...] = field(default=())  # feed keys planned
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.ERROR)

@@ -1,0 +1,52 @@
+"""Rendering planned feeds and pages to bytes. Pure: values in, bytes out.
+
+``xmlfeeds`` is the only module that imports feedgen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from feedpub.config import SiteConfig
+from feedpub.model import FeedFormat
+
+MEDIA_TYPES: dict[FeedFormat, str] = {
+    "atom": "application/atom+xml",
+    "rss": "application/rss+xml",
+    "json": "application/feed+json",
+}
+EXTENSIONS: dict[FeedFormat, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "json"}
+OPML_PATH = "feeds/index.opml"
+INDEX_PATH = "index.html"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryBody:
+    """An article's rendered body: clean HTML with absolute URLs, and a plain-text summary."""
+
+    content_html: str
+    summary: str
+
+
+BodySource = Callable[[str], "EntryBody | None"]
+
+
+def feed_relpath(key: str, fmt: FeedFormat) -> str:
+    return f"feeds/{key}.{EXTENSIONS[fmt]}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Links:
+    """Every URL the renderers put in documents."""
+
+    site: SiteConfig
+    hubs: tuple[str, ...] = ()
+
+    def feed_url(self, key: str, fmt: FeedFormat) -> str:
+        return self.site.base_url + quote(feed_relpath(key, fmt))
+
+    @property
+    def home(self) -> str:
+        return self.site.base_url

@@ -1,0 +1,57 @@
+"""JSON Feed 1.1 (https://jsonfeed.org/version/1.1)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from feedpub.model import FeedSpec
+from feedpub.render import BodySource, Links
+
+
+def render_json(spec: FeedSpec, links: Links, bodies: BodySource) -> bytes:
+    site = links.site
+    feed: dict[str, Any] = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": spec.title,
+        "home_page_url": links.home,
+        "feed_url": links.feed_url(spec.key, "json"),
+        "description": site.description or spec.title,
+        "language": site.language,
+    }
+    if site.author:
+        feed["authors"] = [{"name": site.author}]
+    if links.hubs:
+        feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in links.hubs]
+    items: list[dict[str, Any]] = []
+    for a in spec.entries:
+        body = bodies(a.path)
+        item: dict[str, Any] = {"id": a.id, "url": a.url, "title": a.meta.title}
+        summary = a.meta.summary or (body.summary if body else "")
+        if body is not None and spec.content == "full":
+            item["content_html"] = body.content_html
+        else:
+            item["content_text"] = summary
+        if summary:
+            item["summary"] = summary
+        if a.meta.image:
+            item["image"] = a.meta.image
+        item["date_published"] = a.date.isoformat()
+        item["date_modified"] = a.updated.isoformat()
+        if a.meta.authors:
+            item["authors"] = [
+                {k: v for k, v in (("name", au.name), ("url", au.url)) if v}
+                for au in a.meta.authors
+            ]
+        tags = list(dict.fromkeys(a.meta.categories + a.meta.tags))
+        if tags:
+            item["tags"] = tags
+        if a.meta.enclosure:
+            enc = a.meta.enclosure
+            att: dict[str, Any] = {"url": enc.url, "mime_type": enc.type}
+            if enc.length:
+                att["size_in_bytes"] = enc.length
+            item["attachments"] = [att]
+        items.append(item)
+    feed["items"] = items
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode()

@@ -1,0 +1,147 @@
+"""The HTML index (with feed autodiscovery), article pages, and the OPML list of feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from xml.sax.saxutils import quoteattr
+
+from feedpub.model import Article, FeedFormat, FeedSpec
+from feedpub.render import MEDIA_TYPES, EntryBody, Links
+
+_FORMAT_NAMES: dict[FeedFormat, str] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+_STYLE = (
+    "body{font:1.05rem/1.6 system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;"
+    "color:#1b1b1b;background:#fff}a{color:#0645ad}header,footer{color:#555}"
+    "img{max-width:100%;height:auto}pre{overflow-x:auto}"
+    "@media (prefers-color-scheme:dark){body{color:#e8e8e8;background:#161616}a{color:#8ab4f8}"
+    "header,footer{color:#aaa}}"
+)
+
+
+def _a(v: str) -> str:
+    return escape(v, quote=True)
+
+
+def _head(title: str, language: str, extra: Sequence[str]) -> str:
+    lines = [
+        "<!DOCTYPE html>",
+        f'<html lang="{_a(language)}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        *extra,
+        f"<style>{_STYLE}</style>",
+        "</head>",
+    ]
+    return "\n".join(lines)
+
+
+def _alternates(
+    specs: Sequence[FeedSpec], formats: Sequence[FeedFormat], links: Links
+) -> list[str]:
+    return [
+        f'<link rel="alternate" type="{MEDIA_TYPES[fmt]}" title="{_a(spec.title)} '
+        f'({_FORMAT_NAMES[fmt]})" href="{_a(links.feed_url(spec.key, fmt))}">'
+        for spec in specs
+        for fmt in formats
+    ]
+
+
+def _date(a: Article) -> str:
+    return f'<time datetime="{a.date.isoformat()}">{a.date.strftime("%Y-%m-%d")}</time>'
+
+
+def render_index(specs: Sequence[FeedSpec], formats: Sequence[FeedFormat], links: Links) -> bytes:
+    """``index.html``: every feed in every format, and the newest articles."""
+    site = links.site
+    body = [
+        "<body>",
+        "<header>",
+        f"<h1>{escape(site.title)}</h1>",
+        f"<p>{escape(site.description)}</p>" if site.description else "",
+        "</header>",
+        "<main>",
+        '<section aria-labelledby="feeds">',
+        '<h2 id="feeds">Feeds</h2>',
+        "<p>Subscribe in any feed reader with one of these addresses.</p>",
+        "<ul>",
+    ]
+    for spec in specs:
+        fmts = ", ".join(
+            f'<a href="{_a(links.feed_url(spec.key, fmt))}" type="{MEDIA_TYPES[fmt]}">'
+            f"{_FORMAT_NAMES[fmt]}</a>"
+            for fmt in formats
+        )
+        label = spec.category or "All articles"
+        count = len(spec.entries)
+        body.append(f"<li>{escape(label)} ({count} recent): {fmts}</li>")
+    body += ["</ul>", "</section>"]
+    newest = specs[0].entries if specs else ()
+    if newest:
+        body += [
+            '<section aria-labelledby="recent">',
+            '<h2 id="recent">Recent articles</h2>',
+            "<ul>",
+        ]
+        body += [
+            f'<li>{_date(a)} <a href="{_a(a.url)}">{escape(a.meta.title)}</a></li>' for a in newest
+        ]
+        body += ["</ul>", "</section>"]
+    body += ["</main>", "</body>", "</html>", ""]
+    head = _head(site.title, site.language, _alternates(specs, formats, links))
+    return (head + "\n" + "\n".join(line for line in body if line)).encode()
+
+
+def render_page(
+    a: Article, body: EntryBody, formats: Sequence[FeedFormat], all_feed: FeedSpec, links: Links
+) -> bytes:
+    """A plain, readable, accessible page for one article."""
+    site = links.site
+    meta = a.meta
+    extra = [f'<link rel="canonical" href="{_a(a.url)}">', *_alternates([all_feed], formats, links)]
+    if meta.summary:
+        extra.append(f'<meta name="description" content="{_a(meta.summary)}">')
+    byline = ", ".join(escape(au.name) for au in meta.authors)
+    cats = ", ".join(escape(c) for c in meta.categories)
+    parts = [
+        "<body>",
+        f'<header><a href="{_a(links.home)}">{escape(site.title)}</a></header>',
+        "<main>",
+        "<article>",
+        f"<h1>{escape(meta.title)}</h1>",
+        f"<p>{_date(a)}" + (f" · {byline}" if byline else "") + "</p>",
+        body.content_html,
+        f"<p>Filed under: {cats}</p>" if cats else "",
+        "</article>",
+        "</main>",
+        "</body>",
+        "</html>",
+        "",
+    ]
+    return (
+        _head(meta.title, site.language, extra) + "\n" + "\n".join(p for p in parts if p)
+    ).encode()
+
+
+def render_opml(specs: Sequence[FeedSpec], formats: Sequence[FeedFormat], links: Links) -> bytes:
+    """``feeds/index.opml``: one outline per feed (its first configured format), for import."""
+    fmt = formats[0]
+    site = links.site
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        "  <head>",
+        f"    <title>{escape(site.title)}</title>",
+        "  </head>",
+        "  <body>",
+    ]
+    for spec in specs:
+        lines.append(
+            f'    <outline type="rss" text={quoteattr(spec.title)} title={quoteattr(spec.title)}'
+            f" xmlUrl={quoteattr(links.feed_url(spec.key, fmt))}"
+            f" htmlUrl={quoteattr(links.home)}/>"
+        )
+    lines += ["  </body>", "</opml>", ""]
+    return "\n".join(lines).encode()

@@ -1,0 +1,125 @@
+"""Atom 1.0 and RSS 2.0 through feedgen (the only module that imports it).
+
+feedgen's traps, handled here: entries are added with ``order="append"`` after sorting; every
+``updated``/``lastBuildDate`` is set explicitly (its default is *now*); the ``self`` and ``hub``
+links are added before the ``alternate`` one (RSS ``<channel><link>`` is the last link added);
+RSS drops ``rel="hub"``, so a small extension writes ``<atom:link rel="hub">``; name-only authors
+go to ``dc:creator`` in RSS; enclosures always carry a length; RSS date formatting switches the
+process locale, so rendering holds a lock.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import threading
+from typing import Any
+
+from feedgen.ext.base import BaseExtension
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from feedpub import __version__
+from feedpub.errors import RenderError
+from feedpub.model import Article, Enclosure, FeedFormat, FeedSpec
+from feedpub.render import MEDIA_TYPES, BodySource, Links
+
+_ATOM_NS = "http://www.w3.org/2005/Atom"
+_DC_NS = "http://purl.org/dc/elements/1.1/"
+_LOCK = threading.Lock()
+
+
+class _RssExtras(BaseExtension):  # type: ignore[misc]
+    """Adds ``<atom:link rel="hub">`` to the RSS channel and ``dc:creator`` to items."""
+
+    def __init__(self) -> None:
+        self.hubs: list[str] = []
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"atom": _ATOM_NS, "dc": _DC_NS}
+
+    def extend_rss(self, rss_feed: Any) -> Any:
+        channel = rss_feed[0]
+        for hub in self.hubs:
+            link = etree.SubElement(channel, f"{{{_ATOM_NS}}}link")
+            link.set("href", hub)
+            link.set("rel", "hub")
+        return rss_feed
+
+
+class _RssEntryExtras(BaseExtension):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.creators: list[str] = []
+
+    def extend_rss(self, item: Any) -> Any:
+        for name in self.creators:
+            etree.SubElement(item, f"{{{_DC_NS}}}creator").text = name
+        return item
+
+
+def _entry(fg: Any, a: Article, spec: FeedSpec, bodies: BodySource, fmt: FeedFormat) -> None:
+    body = bodies(a.path)
+    fe = fg.add_entry(order="append")
+    fe.id(a.id)
+    fe.guid(a.id, permalink=a.id == a.url)
+    fe.title(a.meta.title)
+    fe.link(href=a.url, rel="alternate", type="text/html")
+    fe.published(a.date)
+    fe.updated(a.updated)
+    with_email = [au for au in a.meta.authors if au.email]
+    if fmt == "atom":
+        for au in a.meta.authors:
+            fe.author(
+                {k: v for k, v in (("name", au.name), ("email", au.email), ("uri", au.url)) if v}
+            )
+    else:
+        for au in with_email:
+            fe.author({"name": au.name, "email": au.email})
+        fe.feedpub_rss.creators = [au.name for au in a.meta.authors if not au.email]
+    terms = [{"term": c} for c in a.meta.categories] + [{"term": t} for t in a.meta.tags]
+    if terms:
+        fe.category(terms)
+    summary = a.meta.summary or (body.summary if body else "")
+    if summary:
+        fe.summary(summary)
+    if body is not None and spec.content == "full":
+        fe.content(body.content_html, type="CDATA" if fmt == "rss" else "html")
+    enc = a.meta.enclosure
+    if enc is None and a.meta.image:
+        mime = mimetypes.guess_type(a.meta.image)[0] or "image/jpeg"
+        enc = Enclosure(url=a.meta.image, type=mime, length=0)
+    if enc is not None:
+        fe.enclosure(enc.url, str(enc.length), enc.type)
+
+
+def render_xml(spec: FeedSpec, fmt: FeedFormat, links: Links, bodies: BodySource) -> bytes:
+    """One feed as Atom (``fmt="atom"``) or RSS (``fmt="rss"``)."""
+    site = links.site
+    fg = FeedGenerator()
+    if fmt == "rss":
+        fg.register_extension("feedpub_rss", _RssExtras, _RssEntryExtras, atom=False, rss=True)
+        fg.feedpub_rss.hubs = list(links.hubs)
+    self_url = links.feed_url(spec.key, fmt)
+    fg.id(links.feed_url(spec.key, "atom"))
+    fg.title(spec.title)
+    fg.link(href=self_url, rel="self", type=MEDIA_TYPES[fmt])
+    if fmt == "atom":
+        for hub in links.hubs:
+            fg.link(href=hub, rel="hub")
+    fg.link(href=links.home, rel="alternate", type="text/html")
+    fg.description(site.description or spec.title)
+    fg.language(site.language)
+    if site.author:
+        fg.author({k: v for k, v in (("name", site.author), ("email", site.author_email)) if v})
+    fg.generator("feedpub", version=__version__, uri="https://pypi.org/project/feedpub/")
+    fg.updated(spec.updated)
+    fg.lastBuildDate(spec.updated)
+    if spec.category:
+        fg.category({"term": spec.category})
+    try:
+        for article in spec.entries:
+            _entry(fg, article, spec, bodies, fmt)
+        with _LOCK:
+            out: bytes = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
+    except (ValueError, TypeError) as e:
+        raise RenderError(f"cannot render {fmt}: {e}", feed=spec.key) from e
+    return out
