@@ -29,7 +29,7 @@ from feedpub.articles.body import excerpt, render_body
 from feedpub.articles.discover import FileStat, scan
 from feedpub.articles.parse import ParseContext, parse_article
 from feedpub.config import Config
-from feedpub.errors import ArticleError, ConfigError, OutputError, StateError
+from feedpub.errors import ArticleError, ConfigError, OutputError, RenderError, StateError
 from feedpub.identity import resolve
 from feedpub.model import (
     Article,
@@ -277,8 +277,8 @@ class Builder:
             keep_pages=keep_pages,
         )
         problems.extend(the_plan.problems)
-        rendered = self._render(the_plan, outputs, config_fp, progress)
-        written, changed_feed_urls, records = self._write(rendered, outputs)
+        rendered = self._render(the_plan, outputs, config_fp, progress, problems)
+        written, changed_feed_urls, records = self._write(rendered, problems)
         produced = {r.relpath for r in rendered}
         stale = sorted(p for p in outputs if p not in produced)
         for relpath in stale:
@@ -360,6 +360,7 @@ class Builder:
         outputs: dict[str, OutputRecord],
         config_fp: str,
         progress: Progress | None,
+        problems: list[Problem],
     ) -> list[_Rendered]:
         from feedpub.render.pages import render_index, render_opml, render_page
 
@@ -469,8 +470,15 @@ class Builder:
             bodies.update(self._bodies(list(need.values())))
         out = list(skipped)
         for i, (relpath, kind, key, fp, make) in enumerate(todo):
+            try:
+                data = make()
+            except RenderError as e:
+                # keep whatever was published before; report, and carry on with the rest
+                log.error("%s", e)
+                problems.append(Problem(path=relpath, message=str(e)))
+                data = b""
             out.append(
-                _Rendered(relpath=relpath, data=make(), fingerprint=fp, kind=kind, feed_key=key)
+                _Rendered(relpath=relpath, data=data, fingerprint=fp, kind=kind, feed_key=key)
             )
             if progress and i % 50 == 0:
                 progress("write", i, len(todo))
@@ -488,7 +496,7 @@ class Builder:
         return rel
 
     def _write(
-        self, rendered: list[_Rendered], outputs: dict[str, OutputRecord]
+        self, rendered: list[_Rendered], problems: list[Problem]
     ) -> tuple[list[str], list[str], list[OutputRecord]]:
         root = self.config.paths.output
         written: list[str] = []
@@ -499,16 +507,17 @@ class Builder:
                 continue
             digest = sha256(r.data)
             path = safe_join(root, r.relpath)
-            old = outputs.get(r.relpath)
-            same = (
-                old is not None and old.sha256 == digest and file_matches(path, digest, len(r.data))
-            ) or (old is None and file_matches(path, digest, len(r.data)))
-            if not same:
-                write_atomic(path, r.data)
-                written.append(r.relpath)
-                if r.kind == "feed":
-                    feed_urls.append(self.config.site.base_url + _quote(r.relpath))
-            st = path.stat()
+            try:
+                if not file_matches(path, digest, len(r.data)):
+                    write_atomic(path, r.data)
+                    written.append(r.relpath)
+                    if r.kind == "feed":
+                        feed_urls.append(self.config.site.base_url + _quote(r.relpath))
+                st = path.stat()
+            except (OutputError, OSError) as e:
+                log.error("%s", e)
+                problems.append(Problem(path=r.relpath, message=f"not written: {e}"))
+                continue
             records.append(
                 OutputRecord(
                     relpath=r.relpath,

@@ -45,8 +45,8 @@ def _unique(base: str, taken: set[str]) -> str:
     return slug
 
 
-def derived_id(host: str, when: datetime, slug: str) -> str:
-    return f"tag:{host},{when.date().isoformat()}:{slug}"
+def derived_id(host: str, day: str, slug: str) -> str:
+    return f"tag:{host},{day}:{slug}"
 
 
 def resolve(
@@ -90,7 +90,7 @@ def resolve(
             when = meta.date or date_from_filename(meta.path.rsplit("/", 1)[-1], tz) or now
             ident = Identity(
                 path=meta.path,
-                article_id=derived_id(host, when, slug),
+                article_id=derived_id(host, when.astimezone(tz).date().isoformat(), slug),
                 slug=slug,
                 first_seen=now,
                 content_hash=meta.content_hash,

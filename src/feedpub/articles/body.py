@@ -117,7 +117,7 @@ def text_to_html(body: str) -> str:
         if _is_heading(para, following):
             out.append(f"<h2>{escaped}</h2>")
         else:
-            out.append("<p>" + _linkify(escaped).replace("\n", "<br>\n") + "</p>")
+            out.append("<p>" + _linkify(escaped) + "</p>")
     return "\n".join(out)
 
 

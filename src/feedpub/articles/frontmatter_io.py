@@ -87,11 +87,14 @@ def _load_yaml(fm: str, path: str, first_line: int) -> Any:
     try:
         return _YAML.load(fm, Loader=_LOADER)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
+        # For an unclosed bracket or quote the context (where it opened) is the line to fix.
+        mark = e.context_mark or e.problem_mark
         line = first_line + mark.line if mark is not None else first_line
         what = e.problem or "invalid YAML"
         if e.context:
             what = f"{e.context}: {what}"
+        if e.context_mark and e.problem_mark and e.problem_mark.line != e.context_mark.line:
+            what += f" (noticed on line {first_line + e.problem_mark.line})"
         raise ArticleError(f"front matter: {what}", path=path, line=line) from e
     except yaml.YAMLError as e:
         raise ArticleError(f"front matter: {e}", path=path, line=first_line) from e

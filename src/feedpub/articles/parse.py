@@ -178,7 +178,7 @@ def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
             email = pair[1]
             name = pair[0].strip() or email
             if name:
-                out.append(Author(name=name, email=email or None))
+                out.append(Author(name=name, email=email if email else None))
     return tuple(dict.fromkeys(out))
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from feedpub.config import SiteConfig
-from feedpub.model import FeedFormat
+from feedpub.model import Article, Author, FeedFormat
 
 MEDIA_TYPES: dict[FeedFormat, str] = {
     "atom": "application/atom+xml",
@@ -31,6 +31,13 @@ class EntryBody:
 
 
 BodySource = Callable[[str], "EntryBody | None"]
+
+
+def entry_authors(a: Article, site: SiteConfig) -> tuple[Author, ...]:
+    """The article's authors, or the site's author when the article names none."""
+    if a.meta.authors or not site.author:
+        return a.meta.authors
+    return (Author(name=site.author, email=site.author_email),)
 
 
 def feed_relpath(key: str, fmt: FeedFormat) -> str:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from feedpub.model import FeedSpec
-from feedpub.render import BodySource, Links
+from feedpub.render import BodySource, Links, entry_authors
 
 
 def render_json(spec: FeedSpec, links: Links, bodies: BodySource) -> bytes:
@@ -38,10 +38,10 @@ def render_json(spec: FeedSpec, links: Links, bodies: BodySource) -> bytes:
             item["image"] = a.meta.image
         item["date_published"] = a.date.isoformat()
         item["date_modified"] = a.updated.isoformat()
-        if a.meta.authors:
+        authors = entry_authors(a, site)
+        if authors:
             item["authors"] = [
-                {k: v for k, v in (("name", au.name), ("url", au.url)) if v}
-                for au in a.meta.authors
+                {k: v for k, v in (("name", au.name), ("url", au.url)) if v} for au in authors
             ]
         tags = list(dict.fromkeys(a.meta.categories + a.meta.tags))
         if tags:

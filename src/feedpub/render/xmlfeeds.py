@@ -19,9 +19,10 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feedpub import __version__
+from feedpub.config import SiteConfig
 from feedpub.errors import RenderError
 from feedpub.model import Article, Enclosure, FeedFormat, FeedSpec
-from feedpub.render import MEDIA_TYPES, BodySource, Links
+from feedpub.render import MEDIA_TYPES, BodySource, Links, entry_authors
 
 _ATOM_NS = "http://www.w3.org/2005/Atom"
 _DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -56,7 +57,9 @@ class _RssEntryExtras(BaseExtension):  # type: ignore[misc]
         return item
 
 
-def _entry(fg: Any, a: Article, spec: FeedSpec, bodies: BodySource, fmt: FeedFormat) -> None:
+def _entry(
+    fg: Any, a: Article, spec: FeedSpec, bodies: BodySource, fmt: FeedFormat, spec_site: SiteConfig
+) -> None:
     body = bodies(a.path)
     fe = fg.add_entry(order="append")
     fe.id(a.id)
@@ -65,16 +68,17 @@ def _entry(fg: Any, a: Article, spec: FeedSpec, bodies: BodySource, fmt: FeedFor
     fe.link(href=a.url, rel="alternate", type="text/html")
     fe.published(a.date)
     fe.updated(a.updated)
-    with_email = [au for au in a.meta.authors if au.email]
+    authors = entry_authors(a, spec_site)
+    with_email = [au for au in authors if au.email]
     if fmt == "atom":
-        for au in a.meta.authors:
+        for au in authors:
             fe.author(
                 {k: v for k, v in (("name", au.name), ("email", au.email), ("uri", au.url)) if v}
             )
     else:
         for au in with_email:
             fe.author({"name": au.name, "email": au.email})
-        fe.feedpub_rss.creators = [au.name for au in a.meta.authors if not au.email]
+        fe.feedpub_rss.creators = [au.name for au in authors if not au.email]
     terms = [{"term": c} for c in a.meta.categories] + [{"term": t} for t in a.meta.tags]
     if terms:
         fe.category(terms)
@@ -117,7 +121,7 @@ def render_xml(spec: FeedSpec, fmt: FeedFormat, links: Links, bodies: BodySource
         fg.category({"term": spec.category})
     try:
         for article in spec.entries:
-            _entry(fg, article, spec, bodies, fmt)
+            _entry(fg, article, spec, bodies, fmt, site)
         with _LOCK:
             out: bytes = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
     except (ValueError, TypeError) as e:

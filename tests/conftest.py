@@ -1,0 +1,112 @@
+"""Shared fixtures: a site folder with a config and articles, a fixed clock."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable, Generator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pluggy
+import pytest
+
+from feedpub import config as config_mod
+from feedpub.build import Builder
+from feedpub.config import Config
+from feedpub.model import BuildResult
+
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+BASE_CONFIG = """\
+[site]
+title = "Test Site"
+base_url = "https://example.org/"
+author = "Site Author"
+timezone = "Europe/Berlin"
+
+[paths]
+articles = "articles"
+output = "public"
+state = "state/state.sqlite3"
+
+[feeds]
+max_entries = 5
+"""
+
+
+class Site:
+    """A throwaway site: ``write()`` articles, ``build()``, then read ``public/``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.articles = root / "articles"
+        self.output = root / "public"
+        self.articles.mkdir(parents=True, exist_ok=True)
+        self.config_text = BASE_CONFIG
+        self.now = NOW
+
+    @property
+    def config_path(self) -> Path:
+        path = self.root / "config.toml"
+        path.write_text(self.config_text, encoding="utf-8")
+        return path
+
+    def config(self) -> Config:
+        return config_mod.load(self.config_path)
+
+    def write(self, name: str, text: str | bytes) -> Path:
+        path = self.articles / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def article(
+        self,
+        name: str,
+        title: str,
+        date: str,
+        categories: str = "[News]",
+        body: str = "Body text.",
+        extra: str = "",
+    ) -> Path:
+        return self.write(
+            name,
+            f"---\ntitle: {title}\ndate: {date}\ncategories: {categories}\n{extra}---\n{body}\n",
+        )
+
+    def build(self, workers: int = 1, clock: Callable[[], datetime] | None = None) -> BuildResult:
+        with Builder(self.config(), clock=clock or (lambda: self.now), workers=workers) as b:
+            return b.build()
+
+    def read(self, relpath: str) -> bytes:
+        return (self.output / relpath).read_bytes()
+
+    def snapshot(self) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(self.output)): p.read_bytes()
+            for p in sorted(self.output.rglob("*"))
+            if p.is_file()
+        }
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    return Site(tmp_path)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
+    """In CI (FEEDPUB_REQUIRE_ALL=1) a test that skips for a missing component fails instead."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("FEEDPUB_REQUIRE_ALL") and report.skipped and call.excinfo is not None:
+        report.outcome = "failed"
+        report.longrepr = (
+            f"skipped in CI, where every component must be present: {call.excinfo.value}"
+        )

@@ -1,0 +1,347 @@
+"""End to end: article files in, feed files out, read back with feedparser and lxml."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import timedelta
+from pathlib import Path
+from typing import cast
+
+import feedparser
+import pytest
+from lxml import etree
+
+from feedpub.model import Severity
+from tests.conftest import NOW, Site
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def _parse(site: Site, relpath: str) -> feedparser.FeedParserDict:
+    parsed = feedparser.parse(site.read(relpath))
+    assert not parsed.bozo, (relpath, parsed.get("bozo_exception"))
+    return parsed
+
+
+def _three(site: Site) -> None:
+    site.article("2025-01-01-one.md", "One", "2025-01-01 10:00", "[News, Tech]")
+    site.article("two.md", "Two", "2025-02-01T10:00:00Z", "[News]")
+    site.write(
+        "three.txt",
+        """
+        Categories: Tech
+        Date: 2025-03-01
+
+        Three
+
+        Body of three.
+        """,
+    )
+
+
+def test_feeds_for_all_and_each_category_in_every_format(site: Site) -> None:
+    _three(site)
+    result = site.build()
+    assert result.problems == ()
+    assert set(result.feeds) == {"all", "news", "tech"}
+    for key in ("all", "news", "tech"):
+        for ext in ("atom.xml", "rss.xml"):
+            _parse(site, f"feeds/{key}.{ext}")
+        json.loads(site.read(f"feeds/{key}.json"))
+    all_atom = _parse(site, "feeds/all.atom.xml")
+    assert [e.title for e in all_atom.entries] == ["Three", "Two", "One"]
+    assert [e.title for e in _parse(site, "feeds/tech.rss.xml").entries] == ["Three", "One"]
+    jf = json.loads(site.read("feeds/news.json"))
+    assert jf["version"] == "https://jsonfeed.org/version/1.1"
+    assert [i["title"] for i in jf["items"]] == ["Two", "One"]
+    assert jf["feed_url"] == "https://example.org/feeds/news.json"
+
+
+def test_output_is_deterministic_and_only_written_when_changed(site: Site, tmp_path: Path) -> None:
+    _three(site)
+    first = site.build()
+    before = site.snapshot()
+    assert len(first.written) == len(before)
+    site.now = NOW + timedelta(days=30)  # a later build time changes nothing
+    (site.articles / "two.md").touch()
+    again = site.build()
+    assert again.written == ()
+    assert site.snapshot() == before
+    # a second site from the same files, built from scratch, gives the same bytes
+    other = Site(tmp_path / "other")
+    shutil.copytree(site.articles, other.articles, dirs_exist_ok=True)
+    other.build()
+    assert other.snapshot() == before
+
+
+def test_parallel_build_matches_serial(site: Site, tmp_path: Path) -> None:
+    for i in range(150):
+        site.article(
+            f"a{i:03}.md", f"Article {i}", f"2024-01-{1 + i % 28:02} 10:{i % 60:02}", f"[C{i % 4}]"
+        )
+    site.build(workers=1)
+    serial = site.snapshot()
+    other = Site(tmp_path / "par")
+    shutil.copytree(site.articles, other.articles, dirs_exist_ok=True)
+    other.build(workers=2)
+    assert other.snapshot() == serial
+
+
+def test_feed_updated_is_newest_entry_change_not_build_time(site: Site) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", extra="updated: 2025-01-05T00:00:00Z\n")
+    site.article("b.md", "B", "2025-01-03T00:00:00Z")
+    site.build()
+    root = etree.fromstring(site.read("feeds/all.atom.xml"))
+    assert root.findtext(f"{ATOM}updated") == "2025-01-05T00:00:00+00:00"
+    rss = _parse(site, "feeds/all.rss.xml")
+    assert rss.feed.updated == "Sun, 05 Jan 2025 00:00:00 +0000"
+
+
+def test_ids_are_permanent(site: Site) -> None:
+    site.article("first.md", "Original title", "2025-01-01T00:00:00Z")
+    site.build()
+    entry_id = _parse(site, "feeds/all.atom.xml").entries[0].id
+    # edit the title, rebuild from an empty output folder, with a new Builder
+    site.article("first.md", "A new title", "2025-01-01T00:00:00Z", body="Edited.")
+    shutil.rmtree(site.output)
+    site.build()
+    assert _parse(site, "feeds/all.atom.xml").entries[0].id == entry_id
+    # move the file into a folder: same bytes at a new path keep the id
+    (site.articles / "sub").mkdir()
+    (site.articles / "first.md").rename(site.articles / "sub" / "renamed.md")
+    site.build()
+    entries = _parse(site, "feeds/all.atom.xml").entries
+    assert [e.id for e in entries] == [entry_id]
+    assert entries[0].link == "https://example.org/articles/first/"
+
+
+def test_explicit_id_wins_and_duplicate_ids_are_reported(site: Site) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", extra="id: 42\n")
+    site.article("b.md", "B", "2025-01-02T00:00:00Z", extra="id: 42\n")
+    result = site.build()
+    entries = _parse(site, "feeds/all.atom.xml").entries
+    assert [e.id for e in entries] == ["42"]
+    assert entries[0].title == "A"
+    [problem] = result.errors
+    assert problem.path == "b.md" and "a.md" in problem.message
+
+
+def test_duplicate_titles_get_distinct_slugs_and_ids(site: Site) -> None:
+    site.article("x/post.md", "Same", "2025-01-01T00:00:00Z")
+    site.article("y/post.md", "Same", "2025-01-02T00:00:00Z")
+    site.build()
+    entries = _parse(site, "feeds/all.atom.xml").entries
+    assert len({e.id for e in entries}) == 2
+    assert len({e.link for e in entries}) == 2
+    for e in entries:
+        page = site.output / e.link.removeprefix("https://example.org/") / "index.html"
+        assert page.is_file()
+
+
+def test_drafts_and_future_articles(site: Site) -> None:
+    site.article("draft.md", "Draft", "2025-01-01T00:00:00Z", extra="draft: true\n")
+    site.article("future.md", "Future", "2025-06-01T12:30:00Z")
+    site.article("now.md", "Now", "2025-06-01T11:00:00Z")
+    result = site.build()
+    assert (result.published, result.scheduled, result.drafts) == (1, 1, 1)
+    assert result.next_go_live is not None and result.next_go_live.isoformat() == (
+        "2025-06-01T12:30:00+00:00"
+    )
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["Now"]
+    site.now = NOW + timedelta(hours=1)
+    result = site.build()
+    assert result.scheduled == 0 and result.next_go_live is None
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["Future", "Now"]
+
+
+def test_undated_article_keeps_its_first_seen_date(site: Site) -> None:
+    site.write("undated.md", "---\ntitle: Undated\n---\nHi\n")
+    site.write("2024-03-04-named.md", "---\ntitle: Named\n---\nHi\n")
+    site.build()
+    dates = {e.title: e.published for e in _parse(site, "feeds/all.atom.xml").entries}
+    assert dates["Undated"] == "2025-06-01T12:00:00+00:00"
+    assert dates["Named"] == "2024-03-03T23:00:00+00:00"  # midnight in Europe/Berlin
+    site.now = NOW + timedelta(days=3)
+    site.write("undated.md", "---\ntitle: Undated, edited\n---\nHi again\n")
+    site.build()
+    dates = {e.title: e.published for e in _parse(site, "feeds/all.atom.xml").entries}
+    assert dates["Undated, edited"] == "2025-06-01T12:00:00+00:00"
+
+
+def test_category_losing_last_article_keeps_an_empty_valid_feed(site: Site) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", "[Solo, News]")
+    site.article("b.md", "B", "2025-01-02T00:00:00Z", "[News]")
+    site.build()
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", "[News]")
+    site.build()
+    solo = _parse(site, "feeds/solo.atom.xml")
+    assert solo.entries == []
+    assert json.loads(site.read("feeds/solo.json"))["items"] == []
+    _parse(site, "feeds/solo.rss.xml")
+
+
+def test_deleted_article_leaves_feeds_and_its_page(site: Site) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    site.article("b.md", "B", "2025-01-02T00:00:00Z")
+    site.build()
+    assert (site.output / "articles/a/index.html").is_file()
+    (site.articles / "a.md").unlink()
+    result = site.build()
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["B"]
+    assert not (site.output / "articles/a").exists()
+    assert "articles/a/index.html" in result.removed
+
+
+def test_broken_article_never_stops_the_others(site: Site) -> None:
+    site.article("good.md", "Good", "2025-01-01T00:00:00Z")
+    site.build()
+    before = site.read("feeds/all.atom.xml")
+    site.write("broken.md", "---\ntitle: [unclosed\n---\nbody\n")
+    site.write("binary.md", b"\x00\x01\x02garbage")
+    site.write("latin1.md", "---\ntitle: Café\n---\n".encode("latin-1"))
+    site.article("good2.md", "Good 2", "2025-01-02T00:00:00Z")
+    result = site.build()
+    paths = {p.path for p in result.errors}
+    assert paths == {"broken.md", "binary.md", "latin1.md"}
+    broken = next(p for p in result.errors if p.path == "broken.md")
+    assert broken.line == 2
+    titles = [e.title for e in _parse(site, "feeds/all.atom.xml").entries]
+    assert titles == ["Good 2", "Good"]
+    assert site.read("feeds/all.atom.xml") != before
+
+
+def test_hostile_content_is_sanitised(site: Site) -> None:
+    site.article(
+        "evil.md",
+        "Evil \x07 title",
+        "2025-01-01T00:00:00Z",
+        "['../../etc', 'CON', 'all']",
+        body="<script>alert(1)</script>\n\n]]> text \x01 [rel](../x/) <img src=a.png onerror=x>",
+    )
+    result = site.build()
+    assert [p.severity for p in result.problems] == [Severity.WARNING]
+    files = {p.relative_to(site.root) for p in site.root.rglob("*") if p.is_file()}
+    assert all(str(f).startswith(("public/", "articles/", "state/", "config")) for f in files)
+    assert {"all", "etc", "con-category", "all-category"} <= set(result.feeds)
+    for ext in ("atom.xml", "rss.xml"):
+        entry = _parse(site, f"feeds/all.{ext}").entries[0]
+        assert entry.title == "Evil title"
+        content = entry.content[0].value
+        assert "<script" not in content and "onerror" not in content
+        assert 'href="https://example.org/articles/x/"' in content
+        assert 'src="https://example.org/articles/evil/a.png"' in content
+    item = json.loads(site.read("feeds/all.json"))["items"][0]
+    assert "<script" not in item["content_html"]
+
+
+def test_category_names_that_slug_alike_are_merged(site: Site) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", "[Tech News]")
+    site.article("b.md", "B", "2025-01-02T00:00:00Z", "[tech-news]")
+    site.article("c.md", "C", "2025-01-03T00:00:00Z", "[Tech News]")
+    result = site.build()
+    assert set(result.feeds) == {"all", "tech-news"}
+    assert [e.title for e in _parse(site, "feeds/tech-news.atom.xml").entries] == ["C", "B", "A"]
+    [warning] = result.problems
+    assert warning.severity is Severity.WARNING and "merged" in warning.message
+
+
+def test_links_self_hub_and_channel_link(site: Site) -> None:
+    site.config_text += '\n[notify]\nhubs = ["https://hub.example.net/"]\n'
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    site.build()
+    atom = etree.fromstring(site.read("feeds/news.atom.xml"))
+    rels = [(ln.get("rel"), ln.get("href")) for ln in atom.findall(f"{ATOM}link")]
+    assert rels.count(("self", "https://example.org/feeds/news.atom.xml")) == 1
+    assert ("hub", "https://hub.example.net/") in rels
+    rss = etree.fromstring(site.read("feeds/news.rss.xml"))
+    channel = rss.find("channel")
+    assert channel is not None
+    assert channel.findtext("link") == "https://example.org/"
+    atom_links = [(ln.get("rel"), ln.get("href")) for ln in channel.findall(f"{ATOM}link")]
+    assert atom_links == [
+        ("self", "https://example.org/feeds/news.rss.xml"),
+        ("hub", "https://hub.example.net/"),
+    ]
+    jf = json.loads(site.read("feeds/news.json"))
+    assert jf["hubs"] == [{"type": "WebSub", "url": "https://hub.example.net/"}]
+
+
+def test_summary_mode_per_category(site: Site) -> None:
+    site.config_text += '\n[feeds.categories."Short"]\ncontent = "summary"\n'
+    site.article(
+        "a.md",
+        "A",
+        "2025-01-01T00:00:00Z",
+        "[Short, Long]",
+        body="First paragraph here.\n\nSecond paragraph.",
+    )
+    site.build()
+    short = _parse(site, "feeds/short.atom.xml").entries[0]
+    assert "content" not in short and short.summary == "First paragraph here."
+    long = _parse(site, "feeds/long.atom.xml").entries[0]
+    assert "Second paragraph" in long.content[0].value
+    item = json.loads(site.read("feeds/short.json"))["items"][0]
+    assert "content_html" not in item and item["content_text"] == "First paragraph here."
+
+
+def test_max_entries_and_article_pages_for_linked_entries(site: Site) -> None:
+    for i in range(8):
+        site.article(f"p{i}.md", f"P{i}", f"2025-01-0{i + 1}T00:00:00Z")
+    site.build()
+    assert len(_parse(site, "feeds/all.atom.xml").entries) == 5
+    pages = sorted(p.parent.name for p in (site.output / "articles").glob("*/index.html"))
+    assert pages == ["p3", "p4", "p5", "p6", "p7"]
+    page = etree.fromstring(site.read("articles/p7/index.html"), etree.HTMLParser())
+    assert page.findtext(".//h1") == "P7"
+    assert page.xpath("//html/@lang") == ["en"]
+
+
+def test_index_and_opml(site: Site) -> None:
+    _three(site)
+    site.build()
+    index = etree.fromstring(site.read("index.html"), etree.HTMLParser())
+    alternates = cast(list[str], index.xpath("//link[@rel='alternate']/@href"))
+    assert "https://example.org/feeds/tech.atom.xml" in alternates
+    assert len(alternates) == 3 * 3
+    opml = etree.fromstring(site.read("feeds/index.opml"))
+    urls = opml.xpath("//outline/@xmlUrl")
+    assert urls == [
+        "https://example.org/feeds/all.atom.xml",
+        "https://example.org/feeds/news.atom.xml",
+        "https://example.org/feeds/tech.atom.xml",
+    ]
+
+
+def test_non_ascii_category_feed_url_is_percent_encoded(site: Site) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", "[Café Culture]")
+    site.build()
+    assert (site.output / "feeds" / "café-culture.atom.xml").is_file()
+    atom = _parse(site, "feeds/café-culture.atom.xml")
+    self_links = [ln.href for ln in atom.feed.links if ln.rel == "self"]
+    assert self_links == ["https://example.org/feeds/caf%C3%A9-culture.atom.xml"]
+
+
+def test_no_temporary_files_are_left_behind(site: Site) -> None:
+    _three(site)
+    site.build()
+    assert not [p for p in site.output.rglob("*") if p.name.startswith(".")]
+
+
+def test_missing_articles_folder_is_a_config_error(site: Site) -> None:
+    from feedpub.errors import ConfigError
+
+    shutil.rmtree(site.articles)
+    with pytest.raises(ConfigError, match=r"paths\.articles"):
+        site.build()
+
+
+def test_output_deleted_by_hand_is_rebuilt(site: Site) -> None:
+    _three(site)
+    site.build()
+    before = site.snapshot()
+    (site.output / "feeds" / "news.rss.xml").unlink()
+    (site.output / "feeds" / "tech.json").write_text("corrupt")
+    result = site.build()
+    assert sorted(result.written) == ["feeds/news.rss.xml", "feeds/tech.json"]
+    assert site.snapshot() == before
