@@ -1,0 +1,88 @@
+"""The command line, run as a real process where it matters."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from feedpub.cli import main
+from tests.conftest import Site
+
+REPO = Path(__file__).parent.parent
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "feedpub", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_build_the_bundled_sample_site(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "articles", tmp_path / "articles")
+    shutil.copy(REPO / "config.toml", tmp_path / "config.toml")
+    proc = _run("build", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "9 articles (7 published, 1 scheduled, 1 drafts)" in proc.stdout
+    assert "next scheduled article goes live at 2098-12-31T23:00:00+00:00" in proc.stdout
+    assert "0 problems" in proc.stdout
+    for name in ("all", "news", "tech-news", "café-culture", "tutorials", "podcast"):
+        assert (tmp_path / "public" / "feeds" / f"{name}.atom.xml").is_file()
+    again = _run("build", cwd=tmp_path)
+    assert "0 files written" in again.stdout
+    check = _run("check", cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_help_on_every_command(tmp_path: Path) -> None:
+    for args in (["--help"], ["build", "--help"], ["check", "--help"], ["init", "--help"]):
+        proc = _run(*args, cwd=tmp_path)
+        assert proc.returncode == 0
+        assert "usage: feedpub" in proc.stdout
+        assert "--config" in proc.stdout or args in (["--help"], ["init", "--help"])
+
+
+def test_problems_exit_codes(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    site.article("good.md", "Good", "2025-01-01T00:00:00Z")
+    site.write("bad.md", "---\ntitle: x\ndate: 2024-02-30\n---\n")
+    cfg = str(site.config_path)
+    assert main(["build", "--config", cfg]) == 0
+    out = capsys.readouterr()
+    assert "bad.md:3: error: " in out.err
+    assert "1 problems" in out.out
+    assert main(["build", "--config", cfg, "--strict"]) == 1
+    capsys.readouterr()
+    assert main(["check", "--config", cfg]) == 1
+    assert capsys.readouterr().out.startswith("bad.md:3: error: ")
+
+
+def test_config_error_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[site]\ntitle = "T"\nbase_url = "https://e.org/"\nextra = 1\n')
+    assert main(["build", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"feedpub: error: {cfg}: site.extra: unknown key\n"
+
+
+def test_init_then_build(tmp_path: Path) -> None:
+    proc = _run("init", str(tmp_path / "new"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "new" / "config.toml").is_file()
+    build = _run("build", cwd=tmp_path / "new")
+    assert build.returncode == 0, build.stderr
+    assert (tmp_path / "new" / "public" / "feeds" / "news.atom.xml").is_file()
+    again = _run("init", str(tmp_path / "new"), cwd=tmp_path)
+    assert "exists, left alone" in again.stdout

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feedpub import config
+from feedpub.errors import ConfigError
+
+MINIMAL = '[site]\ntitle = "T"\nbase_url = "https://example.org"\n'
+
+
+def _load(tmp_path: Path, text: str) -> config.Config:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return config.load(path)
+
+
+def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
+    cfg = _load(tmp_path, MINIMAL)
+    assert cfg.site.base_url == "https://example.org/"
+    assert cfg.paths.articles == tmp_path / "articles"
+    assert cfg.paths.output == tmp_path / "public"
+    assert cfg.feeds.formats == ("atom", "rss", "json")
+    assert cfg.feeds.max_entries == 20
+    assert cfg.feeds.content == "full"
+
+
+def test_the_bundled_config_is_valid() -> None:
+    cfg = config.load(Path(__file__).parent.parent / "config.toml")
+    assert cfg.feeds.for_category("Release Notes").content == "summary"
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "message"),
+    [
+        ("[site]\nbogus = 1\n", "site.bogus", "unknown key"),
+        ('[feeds]\nmax_entries = "20"\n', "feeds.max_entries", "expected int"),
+        ("[feeds]\nmax_entries = true\n", "feeds.max_entries", "expected int"),
+        ("[feeds]\nmax_entries = 0\n", "feeds.max_entries", "at least 1"),
+        ('[feeds]\nformats = ["atom", "rdf"]\n', "feeds.formats", "unknown format"),
+        ('[feeds]\ncontent = "most"\n', "feeds.content", "full"),
+        ('[feeds.categories.News]\ncolour = "red"\n', "feeds.categories.News.colour", "unknown"),
+        ('[notify]\nhubs = ["ftp://x"]\n', "notify.hubs", "http"),
+        ("[typo]\n", "typo", "unknown key"),
+    ],
+)
+def test_bad_keys_are_named(tmp_path: Path, extra: str, key: str, message: str) -> None:
+    text = MINIMAL.replace("[site]\n", "[site]\n") + extra
+    if extra.startswith("[site]"):
+        text = MINIMAL + extra.removeprefix("[site]\n")
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, text)
+    assert info.value.key == key
+    assert message in str(info.value)
+    assert str(tmp_path / "config.toml") in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[site]\nbase_url = "https://e.org/"\n', "site.title"),
+        ('[site]\ntitle = "T"\n', "site.base_url"),
+        ('[site]\ntitle = "T"\nbase_url = "example.org"\n', "site.base_url"),
+        (MINIMAL + 'timezone = "Mars/Olympus"\n', "site.timezone"),
+        (MINIMAL + 'article_url = "{base_url}posts/"\n', "site.article_url"),
+        (MINIMAL + 'article_url = "{base_url}{year}/{slug}"\n', "site.article_url"),
+    ],
+)
+def test_site_validation(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, text)
+    assert info.value.key == key
+
+
+def test_missing_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        config.load(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        _load(tmp_path, "[site\n")
+
+
+def test_fingerprint_changes_with_output_settings(tmp_path: Path) -> None:
+    a = _load(tmp_path, MINIMAL)
+    b = _load(tmp_path, MINIMAL + "[feeds]\nmax_entries = 3\n")
+    assert a.fingerprint() == _load(tmp_path, MINIMAL).fingerprint()
+    assert a.fingerprint() != b.fingerprint()
