@@ -345,3 +345,16 @@ def test_output_deleted_by_hand_is_rebuilt(site: Site) -> None:
     result = site.build()
     assert sorted(result.written) == ["feeds/news.rss.xml", "feeds/tech.json"]
     assert site.snapshot() == before
+
+
+def test_huge_file_is_refused_without_reading_it(site: Site) -> None:
+    site.config_text = site.config_text.replace(
+        "max_entries = 5", "max_entries = 5\nmax_article_bytes = 1000"
+    )
+    site.article("big.md", "Big", "2025-01-01T00:00:00Z", body="x" * 5000)
+    site.article("small.md", "Small", "2025-01-01T00:00:00Z")
+    result = site.build()
+    [problem] = result.errors
+    assert problem.path == "big.md"
+    assert "over the limit of 1,000" in problem.message
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["Small"]

@@ -67,33 +67,34 @@ def utcnow() -> datetime:
 
 
 def _parse_one(root: str, path: str, st: FileStat, ctx: ParseContext) -> IndexRow:
-    try:
-        with open(os.path.join(root, path), "rb") as f:
-            data = f.read(ctx.max_bytes + 1)
-            if len(data) > ctx.max_bytes:  # report the real size without reading it all
-                data += b"\0" * max(0, os.fstat(f.fileno()).st_size - len(data))
-    except OSError as e:
-        err = Problem(path=path, message=f"cannot read: {e.strerror}")
+    """Read and parse one file into an index row; every failure becomes a problem in the row."""
+
+    def failed(message: str, line: int | None = None, digest: str | None = None) -> IndexRow:
+        err = Problem(path=path, line=line, message=message)
         return IndexRow(
             path=path,
             size=st.size,
             mtime_ns=st.mtime_ns,
-            content_hash=None,
+            content_hash=digest,
             meta=None,
             problems=(err,),
         )
+
+    try:
+        with open(os.path.join(root, path), "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > ctx.max_bytes:  # never read a huge file into memory
+                return failed(
+                    f"file is {size:,} bytes, over the limit of {ctx.max_bytes:,} "
+                    "(feeds.max_article_bytes)"
+                )
+            data = f.read(ctx.max_bytes + 1)
+    except OSError as e:
+        return failed(f"cannot read: {e.strerror}")
     try:
         parsed = parse_article(path, data, ctx)
     except ArticleError as e:
-        err = Problem(path=path, line=e.line, message=e.message)
-        return IndexRow(
-            path=path,
-            size=st.size,
-            mtime_ns=st.mtime_ns,
-            content_hash=hashlib.sha256(data).hexdigest(),
-            meta=None,
-            problems=(err,),
-        )
+        return failed(e.message, e.line, hashlib.sha256(data).hexdigest())
     return IndexRow(
         path=path,
         size=st.size,
