@@ -54,12 +54,20 @@ def test_category_overrides() -> None:
     assert (news.title, news.content, len(news.entries)) == ("S: Latest", "summary", 1)
 
 
-def test_pages_are_linked_or_kept_articles_without_external_links() -> None:
+def test_pages_are_the_linked_articles_without_external_links() -> None:
     arts = [_a(f"a{i}", i) for i in range(1, 5)] + [_a("ext", 5, link="https://x.org/")]
-    p = plan(
-        arts, site=SITE, feeds=FeedsConfig(max_entries=2), now=NOW, keep_pages=frozenset({"a1"})
-    )
-    assert [a.path for a in p.pages] == ["a1", "a4"]
+    p = plan(arts, site=SITE, feeds=FeedsConfig(max_entries=2), now=NOW)
+    assert [a.path for a in p.feeds[0].entries] == ["ext", "a4"]
+    assert [a.path for a in p.pages] == ["a4"]
+
+
+def test_given_category_names_win_and_are_not_reported() -> None:
+    arts = [_a("a", 1, ("Tech News",)), _a("b", 2, ("tech-news",))]
+    p = plan(arts, site=SITE, feeds=FeedsConfig(), now=NOW, category_names={"tech-news": "TN"})
+    assert p.feeds[1].category == "TN"
+    assert p.problems == ()
+    reported = plan(arts, site=SITE, feeds=FeedsConfig(), now=NOW)
+    assert len(reported.problems) == 1
 
 
 def test_category_key_reserved_and_unicode() -> None:

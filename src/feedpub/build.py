@@ -19,10 +19,11 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote, unquote
 
 from feedpub import __version__
 from feedpub.articles.body import excerpt, render_body
@@ -41,7 +42,7 @@ from feedpub.model import (
     Severity,
 )
 from feedpub.output import file_matches, remove, safe_join, sha256, write_atomic
-from feedpub.planning import plan
+from feedpub.planning import duplicate_losers, merged_categories, plan
 from feedpub.render import (
     INDEX_PATH,
     OPML_PATH,
@@ -49,11 +50,12 @@ from feedpub.render import (
     Links,
     feed_relpath,
 )
-from feedpub.state import IndexRow, OutputRecord, State
+from feedpub.state import IndexRow, OutputRecord, State, from_us, to_us
 
 log = logging.getLogger(__name__)
 
 PARALLEL_THRESHOLD = 128  # files; below this a process pool costs more than it saves
+BATCH = 2000  # files parsed, settled and stored at a time: memory stays bounded
 Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
 R = TypeVar("R")
@@ -131,9 +133,8 @@ def _body_batch(
     return [(path, _body_one(root, path, url, summary, ctx)) for path, url, summary in items]
 
 
-def _chunks(items: Sequence[T], n: int) -> Iterator[Sequence[T]]:
-    size = max(1, -(-len(items) // n))
-    for i in range(0, len(items), size):
+def _chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), max(1, size)):
         yield items[i : i + size]
 
 
@@ -169,15 +170,17 @@ class Builder:
 
     # -- parallel helpers -----------------------------------------------------------------
 
-    def _map(self, fn: Callable[[T], list[R]], jobs: list[T]) -> list[R]:
+    def _imap(self, fn: Callable[[T], list[R]], jobs: list[T]) -> Iterator[list[R]]:
+        """``fn`` over ``jobs``, results in order; on a process pool when it pays."""
         if self.workers <= 1 or len(jobs) <= 1:
-            return [r for job in jobs for r in fn(job)]
+            yield from (fn(job) for job in jobs)
+            return
         if self._pool is None:
             # fork: workers inherit the imported modules; they start in milliseconds
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("fork")
             )
-        return [r for rs in self._pool.map(fn, jobs) for r in rs]
+        yield from self._pool.map(fn, jobs)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -190,29 +193,41 @@ class Builder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _parse(
-        self, items: list[tuple[str, FileStat]], progress: Progress | None
-    ) -> list[IndexRow]:
+    def parse_files(
+        self, items: Sequence[tuple[str, FileStat]], progress: Progress | None = None
+    ) -> Iterator[list[IndexRow]]:
+        """Parse files, yielding rows in batches of about ``BATCH`` (bounded memory)."""
         root = str(self.config.paths.articles)
         if len(items) < PARALLEL_THRESHOLD or self.workers <= 1:
-            rows = []
-            for i, (path, st) in enumerate(items):
-                rows.append(_parse_one(root, path, st, self.ctx))
-                if progress and i % 500 == 0:
-                    progress("parse", i, len(items))
-            return rows
-        jobs = [(root, list(chunk), self.ctx) for chunk in _chunks(items, self.workers * 4)]
-        if progress:
-            progress("parse", 0, len(items))
-        return self._map(_parse_batch, jobs)
+            jobs = [(root, list(chunk), self.ctx) for chunk in _chunked(items, BATCH)]
+            for job in jobs:
+                yield _parse_batch(job)
+            return
+        per_job = max(16, min(250, len(items) // (self.workers * 4)))
+        jobs = [(root, list(chunk), self.ctx) for chunk in _chunked(items, per_job)]
+        pending: list[IndexRow] = []
+        done = 0
+        for rows in self._imap(_parse_batch, jobs):
+            pending.extend(rows)
+            done += len(rows)
+            if len(pending) >= BATCH:
+                yield pending
+                pending = []
+            if progress:
+                progress("parse", done, len(items))
+        if pending:
+            yield pending
 
     def _bodies(self, articles: Sequence[Article]) -> dict[str, EntryBody | None]:
         root = str(self.config.paths.articles)
         items = [(a.path, a.url, a.meta.summary) for a in articles]
         if len(items) < PARALLEL_THRESHOLD // 4 or self.workers <= 1:
             return {p: _body_one(root, p, u, s, self.ctx) for p, u, s in items}
-        jobs = [(root, list(chunk), self.ctx) for chunk in _chunks(items, self.workers * 2)]
-        return dict(self._map(_body_batch, jobs))
+        jobs = [
+            (root, list(chunk), self.ctx)
+            for chunk in _chunked(items, -(-len(items) // (self.workers * 2)))
+        ]
+        return {p: b for rows in self._imap(_body_batch, jobs) for p, b in rows}
 
     # -- the build --------------------------------------------------------------------------
 
@@ -229,18 +244,22 @@ class Builder:
     def _build(self, state: State, progress: Progress | None) -> BuildResult:
         cfg = self.config
         now = self.clock()
+        now_us = to_us(now)
+        config_fp = cfg.fingerprint()
+        config_changed = state.get("config") != config_fp or state.get("version") != __version__
+        if config_changed:  # dates, slugs and URLs may all read differently: parse everything
+            with state.transaction():
+                state.clear_index()
         stats = scan(cfg.paths.articles)
         indexed = state.index_stats()
         changed = [(p, st) for p, st in stats.items() if indexed.get(p) != (st.size, st.mtime_ns)]
         removed = [p for p in indexed if p not in stats]
-        config_fp = cfg.fingerprint()
         next_live = state.get("next_go_live")
         outputs = state.outputs()
         if (
             not changed
             and not removed
-            and state.get("config") == config_fp
-            and state.get("version") == __version__
+            and not config_changed
             and (next_live is None or datetime.fromisoformat(next_live) > now)
             and self._outputs_intact(outputs)
             and (cached := state.get("last_result")) is not None
@@ -248,63 +267,75 @@ class Builder:
             log.debug("nothing changed")
             return _result_from_json(cached, articles=len(stats), unchanged=len(outputs))
 
-        rows = self._parse(changed, progress) if changed else []
         with state.transaction():
-            state.put_index(rows)
-            state.drop_index(removed)
-        all_rows = list(state.index_rows())
-        problems: list[Problem] = [p for r in all_rows for p in r.problems]
-        metas = [r.meta for r in all_rows if r.meta is not None]
-        resolved = resolve(
-            metas,
-            state.identities(),
-            now=now,
-            tz=cfg.site.tz,
-            host=cfg.site.host,
-            article_url=cfg.site.article_url,
-            base_url=cfg.site.base_url,
+            state.drop_articles(removed)
+            state.retire_identities(removed)
+        batch = self._index(state, changed, now, progress)
+
+        # plan: the index finds each feed's newest articles; only those are loaded
+        visible, scheduled, drafts, next_us = state.tally(now_us)
+        losers, problems = duplicate_losers(
+            (aid, path, from_us(d)) for aid, path, d in state.duplicate_ids(now_us)
         )
-        problems.extend(resolved.problems)
+        names, merge_problems = merged_categories(state.category_spellings(now_us))
+        problems = state.problems() + problems + merge_problems
+        wanted = set(state.newest(now_us, cfg.feeds.max_entries + len(losers)))
+        for key in state.category_keys():
+            name = names.get(key)
+            limit = (cfg.feeds.for_category(name).max_entries if name else None) or (
+                cfg.feeds.max_entries
+            )
+            wanted.update(state.newest_in(key, now_us, limit + len(losers)))
+        candidates = state.load_articles(wanted - losers)
         known_feeds: dict[str, str] = json.loads(state.get("feeds") or "{}")
-        keep_pages = frozenset(
-            r.feed_key for r in outputs.values() if r.kind == "page" and r.feed_key
-        )
         the_plan = plan(
-            resolved.articles,
+            candidates,
             site=cfg.site,
             feeds=cfg.feeds,
             now=now,
             known_feeds=known_feeds,
-            keep_pages=keep_pages,
+            category_names=names,
         )
-        problems.extend(the_plan.problems)
-        rendered = self._render(the_plan, outputs, config_fp, progress, problems)
+
+        # pages: those the feeds link to, and those published before that are still wanted
+        pages = list(the_plan.pages)
+        carried: set[str] = set()
+        if cfg.feeds.article_pages:
+            linked = {a.path for a in pages}
+            kept = state.valid_kept_pages(now_us) - linked
+            reload = [p for p in kept if p in batch]
+            pages += state.load_articles(reload)
+            carried = kept - set(reload)
+
+        rendered = self._render(the_plan, pages, outputs, config_fp, progress, problems)
         written, changed_feed_urls, records = self._write(rendered, problems)
-        produced = {r.relpath for r in rendered}
+        produced = {r.relpath for r in rendered} | {
+            r.relpath for r in outputs.values() if r.kind == "page" and r.feed_key in carried
+        }
         stale = sorted(p for p in outputs if p not in produced)
         for relpath in stale:
             remove(safe_join(cfg.paths.output, relpath), cfg.paths.output)
+        next_go_live = from_us(next_us) if next_us is not None else None
         result = BuildResult(
             articles=len(stats),
-            published=the_plan.published,
-            scheduled=the_plan.scheduled,
-            drafts=the_plan.drafts,
+            published=visible - len(losers),
+            scheduled=scheduled,
+            drafts=drafts,
             written=tuple(written),
-            unchanged=len(rendered) - len(written),
+            unchanged=len(rendered) - len(written) + len(carried),
             removed=tuple(stale),
             problems=tuple(sorted(problems, key=lambda p: (p.path, p.line or 0, p.message))),
-            next_go_live=the_plan.next_go_live,
+            next_go_live=next_go_live,
             event=PublishEvent(
                 changed_feed_urls=tuple(changed_feed_urls),
                 written=tuple(written),
                 removed=tuple(stale),
                 at=now,
             ),
-            parsed=len(rows),
+            parsed=len(changed),
             feeds=tuple(s.key for s in the_plan.feeds),
         )
         with state.transaction():
-            state.put_identities(resolved.identities)
             state.put_outputs(records)
             state.delete_outputs(stale)
             state.put("config", config_fp)
@@ -317,13 +348,55 @@ class Builder:
                     sort_keys=True,
                 ),
             )
-            state.put(
-                "next_go_live",
-                the_plan.next_go_live.isoformat() if the_plan.next_go_live else None,
-            )
+            state.put("next_go_live", next_go_live.isoformat() if next_go_live else None)
             state.put("last_build", now.isoformat())
             state.put("last_result", _result_to_json(result))
         return result
+
+    def _index(
+        self,
+        state: State,
+        changed: Sequence[tuple[str, FileStat]],
+        now: datetime,
+        progress: Progress | None,
+    ) -> set[str]:
+        """Parse the changed files, settle their identities, store them. Returns their paths."""
+        cfg = self.config
+        batch: set[str] = set()
+        if not changed:
+            return batch
+        taken = state.live_slugs()
+        for parsed in self.parse_files(changed, progress):
+            rows = parsed
+            metas = [r.meta for r in rows if r.meta is not None]
+            known = state.identities_for([m.path for m in metas])
+            new_hashes = [m.content_hash for m in metas if m.path not in known]
+            settled = resolve(
+                metas,
+                known,
+                orphans=state.orphans_for(new_hashes) if new_hashes else {},
+                taken=taken,
+                now=now,
+                tz=cfg.site.tz,
+                host=cfg.site.host,
+                article_url=cfg.site.article_url,
+                base_url=cfg.site.base_url,
+            )
+            taken |= settled.slugs
+            if settled.problems:  # kept with the file's own problems, reported every build
+                extra: dict[str, list[Problem]] = {}
+                for p in settled.problems:
+                    extra.setdefault(p.path, []).append(p)
+                rows = [
+                    replace(r, problems=r.problems + tuple(extra[r.path])) if r.path in extra else r
+                    for r in rows
+                ]
+            with state.transaction():
+                state.put_articles(rows, {a.path: a for a in settled.articles})
+                state.delete_identities(settled.retired)
+                state.put_identities(settled.identities)
+            batch.update(r.path for r in rows)
+        return batch
 
     def _outputs_intact(self, outputs: dict[str, OutputRecord]) -> bool:
         root = self.config.paths.output
@@ -358,6 +431,7 @@ class Builder:
     def _render(
         self,
         the_plan: Plan,
+        pages: Sequence[Article],
         outputs: dict[str, OutputRecord],
         config_fp: str,
         progress: Progress | None,
@@ -396,12 +470,10 @@ class Builder:
         def body(path: str) -> EntryBody | None:
             return bodies.get(path)
 
-        def spec_extra(spec: FeedSpec) -> object:
-            return [spec.key, spec.title, spec.content, spec.updated.isoformat()]
-
         for spec in the_plan.feeds:
+            extra = [spec.key, spec.title, spec.content, spec.updated.isoformat()]
             for fmt in formats:
-                fp = self._fingerprint(config_fp, fmt, spec.entries, spec_extra(spec))
+                fp = self._fingerprint(config_fp, fmt, spec.entries, extra)
                 want(
                     feed_relpath(spec.key, fmt),
                     "feed",
@@ -410,11 +482,11 @@ class Builder:
                     _feed_maker(spec, fmt, self.links, body),
                 )
         all_feed = the_plan.feeds[0]
-        for a in the_plan.pages:
+        for a in pages:
             relpath = self._page_relpath(a)
             if relpath is None:
                 continue
-            fp = self._fingerprint(config_fp, "page", [a], [f.key for f in the_plan.feeds[:1]])
+            fp = self._fingerprint(config_fp, "page", [a])
 
             def make_page(a: Article = a) -> bytes:
                 b = bodies.get(a.path) or EntryBody(content_html="", summary="")
@@ -462,7 +534,7 @@ class Builder:
                 for a in spec.entries:
                     need.setdefault(a.path, a)
         todo_pages = {key for _, kind, key, _, _ in todo if kind == "page"}
-        for a in the_plan.pages:
+        for a in pages:
             if a.path in todo_pages:
                 need.setdefault(a.path, a)
         if need:
@@ -486,8 +558,6 @@ class Builder:
         return out
 
     def _page_relpath(self, a: Article) -> str | None:
-        from urllib.parse import unquote
-
         base = self.config.site.base_url
         if not a.url.startswith(base):
             return None
@@ -513,7 +583,7 @@ class Builder:
                     write_atomic(path, r.data)
                     written.append(r.relpath)
                     if r.kind == "feed":
-                        feed_urls.append(self.config.site.base_url + _quote(r.relpath))
+                        feed_urls.append(self.config.site.base_url + quote(r.relpath))
                 st = path.stat()
             except (OutputError, OSError) as e:
                 log.error("%s", e)
@@ -531,12 +601,6 @@ class Builder:
                 )
             )
         return written, feed_urls, records
-
-
-def _quote(relpath: str) -> str:
-    from urllib.parse import quote
-
-    return quote(relpath)
 
 
 def _feed_maker(
@@ -620,23 +684,27 @@ def check(
         raise ConfigError(
             f"the articles folder {articles_dir} does not exist", key="paths.articles"
         )
+    now = clock()
     with Builder(config, clock=clock, workers=workers) as builder:
         stats = scan(articles_dir)
-        rows = builder._parse(list(stats.items()), None)
+        rows = [r for batch in builder.parse_files(list(stats.items())) for r in batch]
     problems = [p for r in rows for p in r.problems]
-    identities = {}
+    metas = [r.meta for r in rows if r.meta is not None]
+    known = {}
     if config.paths.state.exists():
         with State(config.paths.state) as state:
-            identities = state.identities()
+            known = state.identities_for([m.path for m in metas])
     resolved = resolve(
-        [r.meta for r in rows if r.meta is not None],
-        identities,
-        now=clock(),
+        metas,
+        known,
+        orphans={},
+        taken=set(),
+        now=now,
         tz=config.site.tz,
         host=config.site.host,
         article_url=config.site.article_url,
         base_url=config.site.base_url,
     )
-    the_plan = plan(resolved.articles, site=config.site, feeds=config.feeds, now=clock())
+    the_plan = plan(resolved.articles, site=config.site, feeds=config.feeds, now=now)
     problems += list(resolved.problems) + list(the_plan.problems)
     return len(stats), sorted(problems, key=lambda p: (p.path, p.line or 0, p.message))

@@ -8,11 +8,14 @@
 * Slugs come from ``slug``, else the file name (without a ``YYYY-MM-DD-`` prefix); two articles
   never share one (the later one gets ``-2``, ``-3``...), and a slug once given is kept.
 * No date: the file name's, else the first-seen time.
+
+Works on a batch (the files that changed); the caller supplies what the state store knows about
+them, so a rebuild costs O(changed), not O(corpus).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 
@@ -24,20 +27,25 @@ from feedpub.state import Identity
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Resolved:
-    articles: tuple[Article, ...]  # every live, parsed article (drafts and future ones included)
+    articles: tuple[Article, ...]  # the batch, settled (drafts and future ones included)
     identities: tuple[Identity, ...]  # new or changed identities to store
+    retired: tuple[str, ...]  # paths whose stored identity moved to another path
+    slugs: frozenset[str]  # slugs the batch now uses
     problems: tuple[Problem, ...]
 
 
+def _file_name(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
 def _stem_slug(path: str) -> str:
-    name = path.rsplit("/", 1)[-1]
-    stem = name.rsplit(".", 1)[0]
+    stem = _file_name(path).rsplit(".", 1)[0]
     if date_from_filename(stem + "-", UTC) is not None:
         stem = stem[11:] or stem
     return slugify(stem, fallback_prefix="article")
 
 
-def _unique(base: str, taken: set[str]) -> str:
+def _unique(base: str, taken: Set[str]) -> str:
     slug, n = base, 2
     while slug in taken:
         slug = f"{base}-{n}"
@@ -51,43 +59,54 @@ def derived_id(host: str, day: str, slug: str) -> str:
 
 def resolve(
     metas: Iterable[ArticleMeta],
-    identities: Mapping[str, Identity],
+    known: Mapping[str, Identity],
     *,
+    orphans: Mapping[str, Identity],
+    taken: Set[str],
     now: datetime,
     tz: tzinfo,
     host: str,
     article_url: str,
     base_url: str,
 ) -> Resolved:
+    """Settle a batch of parsed articles.
+
+    ``known``: the stored identities of the batch's paths. ``orphans``: content hash → stored
+    identity of a file that is gone (a moved file with those bytes takes it). ``taken``: slugs
+    in use by live articles outside the batch.
+    """
     metas = sorted(metas, key=lambda m: m.path)
-    live_paths = {m.path for m in metas}
-    changed: dict[str, Identity] = {}
+    taken_now = set(taken)
+    orphans_left = dict(orphans)
+    changed: list[Identity] = []
+    retired: list[str] = []
     problems: list[Problem] = []
-
-    # Identities of paths that are gone can be adopted by a file with the same bytes.
-    orphans: dict[str, Identity] = {}
-    for known in identities.values():
-        if known.path not in live_paths:
-            if known.live:
-                changed[known.path] = known = replace(known, live=False)  # noqa: PLW2901
-            if known.content_hash:
-                orphans.setdefault(known.content_hash, known)
-
-    taken = {i.slug for p, i in identities.items() if p in live_paths}
-    current: dict[str, Identity] = {}
+    articles: list[Article] = []
+    # the batch's own stored slugs stay theirs
+    taken_now.update(known[m.path].slug for m in metas if m.path in known)
     for meta in metas:
-        ident: Identity | None = identities.get(meta.path)
-        if ident is None and meta.content_hash in orphans:
-            old = orphans.pop(meta.content_hash)
+        stored = known.get(meta.path)
+        ident = stored
+        if ident is None and meta.content_hash in orphans_left:
+            old = orphans_left.pop(meta.content_hash)
+            retired.append(old.path)
             ident = replace(old, path=meta.path, live=True)
-            changed[old.path] = replace(old, live=False, content_hash="")
-            if ident.slug in taken:  # a new article took the slug while this one was away
-                ident = replace(ident, slug=_unique(ident.slug, taken))
-            taken.add(ident.slug)
+            if ident.slug in taken_now:  # a new article took the slug while this one was away
+                ident = replace(ident, slug=_unique(ident.slug, taken_now))
+            taken_now.add(ident.slug)
         if ident is None:
-            slug = _unique(meta.slug or _stem_slug(meta.path), taken)
-            taken.add(slug)
-            when = meta.date or date_from_filename(meta.path.rsplit("/", 1)[-1], tz) or now
+            slug = _unique(meta.slug or _stem_slug(meta.path), taken_now)
+            taken_now.add(slug)
+            if meta.slug and slug != meta.slug:
+                problems.append(
+                    Problem(
+                        path=meta.path,
+                        message=f"slug {meta.slug!r} is already used by another article; "
+                        f"using {slug!r}",
+                        severity=Severity.WARNING,
+                    )
+                )
+            when = meta.date or date_from_filename(_file_name(meta.path), tz) or now
             ident = Identity(
                 path=meta.path,
                 article_id=derived_id(host, when.astimezone(tz).date().isoformat(), slug),
@@ -95,8 +114,8 @@ def resolve(
                 first_seen=now,
                 content_hash=meta.content_hash,
             )
-        if meta.slug and meta.slug != ident.slug:
-            if meta.slug in taken:
+        if meta.slug and meta.slug != ident.slug and not ident.slug.startswith(meta.slug + "-"):
+            if meta.slug in taken_now:
                 problems.append(
                     Problem(
                         path=meta.path,
@@ -106,19 +125,13 @@ def resolve(
                     )
                 )
             else:
-                taken.discard(ident.slug)
-                taken.add(meta.slug)
+                taken_now.discard(ident.slug)
+                taken_now.add(meta.slug)
                 ident = replace(ident, slug=meta.slug)
-        if not ident.live or ident.content_hash != meta.content_hash:
-            ident = replace(ident, live=True, content_hash=meta.content_hash)
-        if identities.get(meta.path) != ident:
-            changed[meta.path] = ident
-        current[meta.path] = ident
-
-    articles: list[Article] = []
-    for meta in metas:
-        ident = current[meta.path]
-        date = meta.date or date_from_filename(meta.path.rsplit("/", 1)[-1], tz) or ident.first_seen
+        ident = replace(ident, live=True, content_hash=meta.content_hash)
+        if stored != ident:
+            changed.append(ident)
+        date = meta.date or date_from_filename(_file_name(meta.path), tz) or ident.first_seen
         articles.append(
             Article(
                 meta=meta,
@@ -129,5 +142,9 @@ def resolve(
             )
         )
     return Resolved(
-        articles=tuple(articles), identities=tuple(changed.values()), problems=tuple(problems)
+        articles=tuple(articles),
+        identities=tuple(changed),
+        retired=tuple(retired),
+        slugs=frozenset(a.slug for a in articles),
+        problems=tuple(problems),
     )

@@ -28,54 +28,79 @@ def _newest_first(articles: Iterable[Article]) -> list[Article]:
     return sorted(articles, key=lambda a: (a.date, a.id), reverse=True)
 
 
-def _drop_duplicate_ids(articles: list[Article], problems: list[Problem]) -> list[Article]:
-    """Keep one article per id (the oldest, then the first by path); report the rest."""
-    by_id: dict[str, list[Article]] = defaultdict(list)
-    for a in articles:
-        by_id[a.id].append(a)
-    keep: list[Article] = []
-    for group in by_id.values():
-        group.sort(key=lambda a: (a.date, a.path))
-        keep.append(group[0])
-        for dup in group[1:]:
+def duplicate_losers(
+    claims: Iterable[tuple[str, str, datetime]],
+) -> tuple[set[str], list[Problem]]:
+    """Given (id, path, date) claims, the paths left out so that no id appears twice.
+
+    The oldest article keeps the id (then the first by path); each other one is reported,
+    naming both files.
+    """
+    by_id: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for ident, path, date in claims:
+        by_id[ident].append((date, path))
+    losers: set[str] = set()
+    problems: list[Problem] = []
+    for ident, group in by_id.items():
+        if len(group) < 2:
+            continue
+        group.sort()
+        keeper = group[0][1]
+        for _, path in group[1:]:
+            losers.add(path)
             problems.append(
                 Problem(
-                    path=dup.path,
-                    message=f"duplicate id {dup.id!r}: {group[0].path} already has it; "
-                    f"{dup.path} is left out of every feed (give it its own id)",
+                    path=path,
+                    message=f"duplicate id {ident!r}: {keeper} already has it; "
+                    f"{path} is left out of every feed (give it its own id)",
                 )
             )
-    return keep
+    return losers, problems
 
 
-def _category_names(
-    articles: Iterable[Article], problems: list[Problem]
-) -> tuple[dict[str, str], dict[str, list[Article]]]:
-    """Group articles by category key; two names that slug alike are merged and reported."""
-    spellings: dict[str, Counter[str]] = defaultdict(Counter)
-    members: dict[str, list[Article]] = defaultdict(list)
-    first_user: dict[tuple[str, str], str] = {}
-    for a in articles:
-        for name in a.meta.categories:
-            key = category_key(name)
-            spellings[key][name] += 1
-            first_user.setdefault((key, name), a.path)
-            if not members[key] or members[key][-1] is not a:
-                members[key].append(a)
+def merged_categories(
+    spellings: Iterable[tuple[str, str, int, str]],
+) -> tuple[dict[str, str], list[Problem]]:
+    """(key, name, count, first path) → each key's display name, and a warning per merge.
+
+    The most used spelling names the feed (ties: the first alphabetically).
+    """
+    by_key: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+    for key, name, count, path in spellings:
+        by_key[key].append((-count, name, path))
     names: dict[str, str] = {}
-    for key, counts in spellings.items():
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        names[key] = ranked[0][0]
-        for other, _ in ranked[1:]:
+    problems: list[Problem] = []
+    for key, group in by_key.items():
+        group.sort()
+        names[key] = group[0][1]
+        for _, other, path in group[1:]:
             problems.append(
                 Problem(
-                    path=first_user[(key, other)],
-                    message=f"category {other!r} is merged into {ranked[0][0]!r}: "
+                    path=path,
+                    message=f"category {other!r} is merged into {names[key]!r}: "
                     f"both make the feed name {key!r}",
                     severity=Severity.WARNING,
                 )
             )
-    return names, members
+    return names, problems
+
+
+def _members(
+    articles: Iterable[Article],
+) -> tuple[dict[str, list[Article]], list[tuple[str, str, int, str]]]:
+    """Articles by category key (order kept), and (key, name, count, first path) spellings."""
+    members: dict[str, list[Article]] = defaultdict(list)
+    counts: Counter[tuple[str, str]] = Counter()
+    first: dict[tuple[str, str], str] = {}
+    for a in articles:
+        for name in a.meta.categories:
+            key = category_key(name)
+            counts[(key, name)] += 1
+            first.setdefault((key, name), a.path)
+            if not members[key] or members[key][-1] is not a:
+                members[key].append(a)
+    spellings = [(k, n, c, first[(k, n)]) for (k, n), c in counts.items()]
+    return members, spellings
 
 
 def plan(
@@ -85,14 +110,16 @@ def plan(
     feeds: FeedsConfig,
     now: datetime,
     known_feeds: Mapping[str, str] | None = None,
-    keep_pages: frozenset[str] = frozenset(),
+    category_names: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Plan every feed and article page.
+    """Plan every feed, and the article pages the feeds link to.
 
-    ``known_feeds`` (key → category name) are feeds published before: one that lost its last
-    article stays, empty, so its subscribers get a valid feed rather than a 404.
-    ``keep_pages`` are paths of articles whose page was published before; their pages stay
-    while the article is visible, even once it has dropped out of every feed.
+    ``articles`` may be the whole corpus, or (as the builder does) only the candidates: the
+    newest visible articles of each feed, found by the state store's index. ``category_names``
+    (key → display name), when given, was worked out over the whole corpus and is used as is;
+    otherwise names, merges and duplicate ids are worked out (and reported) from ``articles``.
+    ``known_feeds`` (key → name) are feeds published before: one that lost its last article
+    stays, empty, so its subscribers get a valid feed rather than a 404.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -107,22 +134,31 @@ def plan(
             scheduled.append(a)
         else:
             visible.append(a)
-    visible = _newest_first(_drop_duplicate_ids(visible, problems))
+    losers, dup_problems = duplicate_losers((a.id, a.path, a.date) for a in visible)
+    problems += dup_problems
+    visible = _newest_first(a for a in visible if a.path not in losers)
     next_go_live = min((a.date for a in scheduled), default=None)
 
-    names, members = _category_names(visible, problems)
+    members, spellings = _members(visible)
+    if category_names is None:
+        names, merge_problems = merged_categories(spellings)
+        problems += merge_problems
+    else:
+        names = {k: category_names.get(k, n) for k, n in merged_categories(spellings)[0].items()}
+        names.update(category_names)
     for key, name in (known_feeds or {}).items():
         if key != ALL_KEY:
             names.setdefault(key, name)
 
+    top = tuple(visible[: feeds.max_entries])
     specs = [
         FeedSpec(
             key=ALL_KEY,
             title=site.title,
             category=None,
             content=feeds.content,
-            entries=tuple(visible[: feeds.max_entries]),
-            updated=max((a.updated for a in visible[: feeds.max_entries]), default=EPOCH),
+            entries=top,
+            updated=max((a.updated for a in top), default=EPOCH),
         )
     ]
     for key in sorted(names):
@@ -142,17 +178,8 @@ def plan(
 
     pages: tuple[Article, ...] = ()
     if feeds.article_pages:
-        linked = {a.path for spec in specs for a in spec.entries}
-        pages = tuple(
-            sorted(
-                (
-                    a
-                    for a in visible
-                    if a.meta.link is None and (a.path in linked or a.path in keep_pages)
-                ),
-                key=lambda a: a.path,
-            )
-        )
+        linked = {a.path: a for spec in specs for a in spec.entries if a.meta.link is None}
+        pages = tuple(linked[p] for p in sorted(linked))
     return Plan(
         feeds=tuple(specs),
         pages=pages,

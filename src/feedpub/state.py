@@ -20,19 +20,20 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from feedpub.errors import StateError
-from feedpub.model import ArticleMeta, Author, Enclosure, Problem, Severity
+from feedpub.model import Article, ArticleMeta, Author, Enclosure, Problem, Severity
+from feedpub.planning import category_key
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -40,9 +41,26 @@ CREATE TABLE IF NOT EXISTS articles (
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     content_hash TEXT,
-    meta TEXT,
-    problems TEXT NOT NULL DEFAULT '[]'
+    meta TEXT,                                -- NULL when the file has an error
+    problems TEXT NOT NULL DEFAULT '[]',
+    -- settled by identity resolution, for planning in SQL (NULL when meta is NULL):
+    date_us INTEGER,                          -- publication time, µs since the epoch (UTC)
+    draft INTEGER NOT NULL DEFAULT 0,
+    article_id TEXT,
+    slug TEXT,
+    url TEXT,
+    external INTEGER NOT NULL DEFAULT 0       -- has its own link: no page of ours
 );
+CREATE INDEX IF NOT EXISTS articles_date ON articles (date_us) WHERE meta IS NOT NULL;
+CREATE INDEX IF NOT EXISTS articles_id ON articles (article_id);
+CREATE TABLE IF NOT EXISTS article_categories (
+    path TEXT NOT NULL,
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    date_us INTEGER NOT NULL,
+    PRIMARY KEY (path, key)
+);
+CREATE INDEX IF NOT EXISTS article_categories_key ON article_categories (key, date_us);
 CREATE TABLE IF NOT EXISTS identities (
     path TEXT PRIMARY KEY,
     article_id TEXT NOT NULL,
@@ -51,7 +69,7 @@ CREATE TABLE IF NOT EXISTS identities (
     content_hash TEXT NOT NULL DEFAULT '',
     live INTEGER NOT NULL DEFAULT 1
 );
-CREATE INDEX IF NOT EXISTS identities_hash ON identities (content_hash);
+CREATE INDEX IF NOT EXISTS identities_hash ON identities (content_hash) WHERE live = 0;
 CREATE TABLE IF NOT EXISTS outputs (
     relpath TEXT PRIMARY KEY,
     sha256 TEXT NOT NULL,
@@ -94,6 +112,25 @@ class OutputRecord:
     mtime_ns: int
     feed_key: str | None
     kind: str  # "feed", "page", "index"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+T = TypeVar("T")
+
+
+def to_us(dt: datetime) -> int:
+    """An aware datetime as whole microseconds since the epoch (exact, sortable)."""
+    delta = dt - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def _chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -172,7 +209,6 @@ class State:
             self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
             self._migrate()
         except (OSError, sqlite3.Error) as e:
             raise StateError(f"{path}: cannot open the state store: {e}") from e
@@ -183,6 +219,9 @@ class State:
             raise StateError(
                 f"{self.path}: written by a newer feedpub (schema {version}); upgrade feedpub"
             )
+        if 0 < version < 2:  # the article index gained columns; it is a cache: rebuild it
+            self._db.execute("DROP TABLE IF EXISTS articles")
+        self._db.executescript(_SCHEMA)
         if version < SCHEMA_VERSION:
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -230,6 +269,58 @@ class State:
             for row in self._db.execute("SELECT path, size, mtime_ns FROM articles")
         }
 
+    def put_articles(self, rows: Iterable[IndexRow], settled: Mapping[str, Article]) -> None:
+        """Store parsed rows; those in ``settled`` also get their planning columns."""
+        rows = list(rows)
+        paths = [(r.path,) for r in rows]
+        self._db.executemany("DELETE FROM article_categories WHERE path = ?", paths)
+        values: list[tuple[object, ...]] = []
+        categories: list[tuple[str, str, str, int]] = []
+        for r in rows:
+            a = settled.get(r.path)
+            values.append(
+                (
+                    r.path,
+                    r.size,
+                    r.mtime_ns,
+                    r.content_hash,
+                    meta_to_json(r.meta) if r.meta else None,
+                    _problems_to_json(r.problems),
+                    to_us(a.date) if a else None,
+                    int(a.meta.draft) if a else 0,
+                    a.id if a else None,
+                    a.slug if a else None,
+                    a.url if a else None,
+                    int(a.meta.link is not None) if a else 0,
+                )
+            )
+            if a is not None and not a.meta.draft:
+                date_us = to_us(a.date)
+                keys: dict[str, str] = {}
+                for name in a.meta.categories:
+                    keys.setdefault(category_key(name), name)
+                categories.extend((r.path, k, n, date_us) for k, n in keys.items())
+        self._db.executemany(
+            "INSERT OR REPLACE INTO articles (path, size, mtime_ns, content_hash, meta, problems,"
+            " date_us, draft, article_id, slug, url, external)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
+        self._db.executemany(
+            "INSERT INTO article_categories (path, key, name, date_us) VALUES (?, ?, ?, ?)",
+            categories,
+        )
+
+    def drop_articles(self, paths: Iterable[str]) -> None:
+        keys = [(p,) for p in paths]
+        self._db.executemany("DELETE FROM articles WHERE path = ?", keys)
+        self._db.executemany("DELETE FROM article_categories WHERE path = ?", keys)
+
+    def clear_index(self) -> None:
+        """Forget every parsed article (not the identities): the next build parses all again."""
+        self._db.execute("DELETE FROM articles")
+        self._db.execute("DELETE FROM article_categories")
+
     def index_rows(self) -> Iterator[IndexRow]:
         for path, size, mtime_ns, chash, meta, problems in self._db.execute(
             "SELECT path, size, mtime_ns, content_hash, meta, problems FROM articles"
@@ -243,29 +334,110 @@ class State:
                 problems=_problems_from_json(path, problems),
             )
 
-    def put_index(self, rows: Iterable[IndexRow]) -> None:
-        self._db.executemany(
-            "INSERT OR REPLACE INTO articles (path, size, mtime_ns, content_hash, meta, problems) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                (
-                    r.path,
-                    r.size,
-                    r.mtime_ns,
-                    r.content_hash,
-                    meta_to_json(r.meta) if r.meta else None,
-                    _problems_to_json(r.problems),
+    def problems(self) -> list[Problem]:
+        return [
+            p
+            for path, blob in self._db.execute(
+                "SELECT path, problems FROM articles WHERE problems != '[]' ORDER BY path"
+            )
+            for p in _problems_from_json(path, blob)
+        ]
+
+    # -- planning queries (only publishable articles: parsed, not drafts) ---------------------
+
+    def load_articles(self, paths: Iterable[str]) -> list[Article]:
+        """The settled articles at ``paths`` (those that parsed), in no particular order."""
+        out: list[Article] = []
+        for chunk in _chunked(list(paths), 500):
+            marks = ",".join("?" * len(chunk))
+            for path, chash, meta, date_us, aid, slug, url in self._db.execute(
+                "SELECT path, content_hash, meta, date_us, article_id, slug, url FROM articles"
+                f" WHERE meta IS NOT NULL AND path IN ({marks})",
+                chunk,
+            ):
+                out.append(
+                    Article(
+                        meta=meta_from_json(path, chash or "", meta),
+                        date=from_us(date_us),
+                        id=aid,
+                        slug=slug,
+                        url=url,
+                    )
                 )
-                for r in rows
-            ),
+        return out
+
+    _VISIBLE = "meta IS NOT NULL AND draft = 0 AND date_us <= ?"
+
+    def newest(self, now_us: int, limit: int) -> list[str]:
+        return [
+            row[0]
+            for row in self._db.execute(
+                f"SELECT path FROM articles WHERE {self._VISIBLE}"
+                " ORDER BY date_us DESC, article_id DESC LIMIT ?",
+                (now_us, limit),
+            )
+        ]
+
+    def category_keys(self) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT DISTINCT key FROM article_categories")]
+
+    def newest_in(self, key: str, now_us: int, limit: int) -> list[str]:
+        return [
+            row[0]
+            for row in self._db.execute(
+                "SELECT ac.path FROM article_categories ac JOIN articles a ON a.path = ac.path"
+                " WHERE ac.key = ? AND ac.date_us <= ? AND a.meta IS NOT NULL"
+                " ORDER BY ac.date_us DESC, a.article_id DESC LIMIT ?",
+                (key, now_us, limit),
+            )
+        ]
+
+    def category_spellings(self, now_us: int) -> list[tuple[str, str, int, str]]:
+        """(key, name, articles, first path) of every category name in use by visible articles."""
+        return list(
+            self._db.execute(
+                "SELECT key, name, count(*), min(path) FROM article_categories"
+                " WHERE date_us <= ? GROUP BY key, name",
+                (now_us,),
+            )
         )
 
-    def drop_index(self, paths: Iterable[str]) -> None:
-        self._db.executemany("DELETE FROM articles WHERE path = ?", ((p,) for p in paths))
+    def duplicate_ids(self, now_us: int) -> list[tuple[str, str, int]]:
+        """(id, path, date_us) of every visible article whose id another visible one shares."""
+        return list(
+            self._db.execute(
+                f"SELECT article_id, path, date_us FROM articles WHERE {self._VISIBLE}"
+                " AND article_id IN (SELECT article_id FROM articles"
+                f" WHERE {self._VISIBLE} GROUP BY article_id HAVING count(*) > 1)",
+                (now_us, now_us),
+            )
+        )
+
+    def tally(self, now_us: int) -> tuple[int, int, int, int | None]:
+        """(visible, scheduled, drafts, next go-live µs) over the parsed articles."""
+        row = self._db.execute(
+            "SELECT sum(draft = 0 AND date_us <= ?), sum(draft = 0 AND date_us > ?),"
+            " sum(draft), min(CASE WHEN draft = 0 AND date_us > ? THEN date_us END)"
+            " FROM articles WHERE meta IS NOT NULL",
+            (now_us, now_us, now_us),
+        ).fetchone()
+        return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), row[3]
+
+    def valid_kept_pages(self, now_us: int) -> set[str]:
+        """Article paths that have a page and are still visible articles of ours."""
+        return {
+            row[0]
+            for row in self._db.execute(
+                "SELECT a.path FROM outputs o JOIN articles a ON a.path = o.feed_key"
+                " WHERE o.kind = 'page' AND a.external = 0 AND a.meta IS NOT NULL AND a.draft = 0"
+                " AND a.date_us <= ?",
+                (now_us,),
+            )
+        }
 
     # -- identities -------------------------------------------------------------------------
 
-    def identities(self) -> dict[str, Identity]:
+    def _identities(self, where: str, args: Sequence[object]) -> dict[str, Identity]:
         return {
             row[0]: Identity(
                 path=row[0],
@@ -277,8 +449,37 @@ class State:
             )
             for row in self._db.execute(
                 "SELECT path, article_id, slug, first_seen, content_hash, live FROM identities"
+                f" WHERE {where}",
+                args,
             )
         }
+
+    def identities(self) -> dict[str, Identity]:
+        return self._identities("1", ())
+
+    def identities_for(self, paths: Sequence[str]) -> dict[str, Identity]:
+        out: dict[str, Identity] = {}
+        for chunk in _chunked(list(paths), 500):
+            out.update(self._identities(f"path IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    def orphans_for(self, hashes: Sequence[str]) -> dict[str, Identity]:
+        """content hash → identity of a file that is gone, for files that may be it, moved."""
+        out: dict[str, Identity] = {}
+        for chunk in _chunked(list(hashes), 500):
+            found = self._identities(
+                f"live = 0 AND content_hash IN ({','.join('?' * len(chunk))})", chunk
+            )
+            for ident in sorted(found.values(), key=lambda i: i.path):
+                out.setdefault(ident.content_hash, ident)
+        return out
+
+    def live_slugs(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT slug FROM identities WHERE live = 1")}
+
+    def retire_identities(self, paths: Iterable[str]) -> None:
+        """The files are gone: keep their identities for a file that comes back or moved."""
+        self._db.executemany("UPDATE identities SET live = 0 WHERE path = ?", ((p,) for p in paths))
 
     def put_identities(self, idents: Iterable[Identity]) -> None:
         self._db.executemany(

@@ -1,0 +1,459 @@
+"""feedpub.articles.body: article bodies -> safe HTML with absolute URLs; excerpts."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from lxml import etree, html
+
+from feedpub.articles.body import clean_html, excerpt, html_to_text, render_body, text_to_html
+from feedpub.articles.text import xml_safe
+
+BASE = "https://example.org/posts/hello/"
+
+
+def fragment(markup: str) -> html.HtmlElement:
+    """``markup`` parsed by lxml as the children of one ``<div>``."""
+    return html.fragment_fromstring(markup, create_parent="div")
+
+
+def hrefs(markup: str) -> list[str | None]:
+    return [a.get("href") for a in fragment(markup).iter("a")]
+
+
+# --- clean_html: sanitising ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<p>a<script>alert(1)</script>b</p>",
+        "<script src='https://evil.example/x.js'></script>",
+        "<SCRIPT>alert(1)</SCRIPT>",
+        "<svg><script>alert(1)</script></svg>",
+        "<scr<script>ipt>alert(1)</script>",
+        "<iframe src='https://evil.example'></iframe>",
+        "<object data='x.swf'></object><embed src='x.swf'>",
+        "<style>body{display:none}</style>",
+        "<form action='https://evil.example'><input name=x></form>",
+    ],
+)
+def test_dangerous_elements_removed(markup: str) -> None:
+    out = clean_html(markup, BASE).lower()
+    for tag in ("<script", "<iframe", "<object", "<embed", "<style", "<form", "<input"):
+        assert tag not in out
+    assert "alert(1)" not in out or "<" not in out.split("alert(1)")[0][-1:]
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<p onclick="steal()">x</p>',
+        '<img src="a.png" onerror="steal()">',
+        '<a href="/x" onmouseover="steal()">x</a>',
+        "<div OnClick='steal()'>x</div>",
+        '<body onload="steal()">x</body>',
+    ],
+)
+def test_event_handlers_removed(markup: str) -> None:
+    out = clean_html(markup, BASE)
+    assert "steal" not in out
+    for el in fragment(out).iter():
+        assert not any(name.lower().startswith("on") for name in el.attrib)
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        " javascript:alert(1)",
+        "java\tscript:alert(1)",
+        "&#106;avascript:alert(1)",
+        "vbscript:msgbox(1)",
+    ],
+)
+def test_javascript_hrefs_removed(href: str) -> None:
+    out = clean_html(f'<a href="{href}">x</a>', BASE)
+    assert "script:" not in out.lower()
+    assert hrefs(out) == [None]
+
+
+@pytest.mark.xfail(
+    reason="BUG (security): data: URLs are allowed for every attribute, so "
+    '<a href="data:text/html,<script>..."> survives sanitising; data: should be limited to '
+    "images (img/src) or dropped",
+    strict=True,
+)
+def test_data_html_href_removed() -> None:
+    out = clean_html('<a href="data:text/html,<script>alert(1)</script>">x</a>', BASE)
+    assert hrefs(out) == [None]
+
+
+def test_data_image_src_is_kept() -> None:
+    out = clean_html('<img src="data:image/png;base64,iVBORw0KGgo=">', BASE)
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' in out
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ('<a href="../other/">x</a>', "https://example.org/posts/other/"),
+        ('<a href="rel/page">x</a>', "https://example.org/posts/hello/rel/page"),
+        ('<a href="/root">x</a>', "https://example.org/root"),
+        ('<a href="#frag">x</a>', "https://example.org/posts/hello/#frag"),
+        ('<a href="?q=1">x</a>', "https://example.org/posts/hello/?q=1"),
+        ('<a href="//cdn.example/x">x</a>', "https://cdn.example/x"),
+        ('<a href="  spaced.html ">x</a>', "https://example.org/posts/hello/spaced.html"),
+        ('<a href="https://other.example/a">x</a>', "https://other.example/a"),
+        ('<a href="mailto:a@example.org">x</a>', "mailto:a@example.org"),
+    ],
+)
+def test_links_made_absolute(markup: str, expected: str) -> None:
+    assert hrefs(clean_html(markup, BASE)) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("markup", "tag", "attribute", "expected"),
+    [
+        ('<img src="img.png" alt="x">', "img", "src", "https://example.org/posts/hello/img.png"),
+        ('<img src="/i/a.jpg">', "img", "src", "https://example.org/i/a.jpg"),
+        (
+            '<video src="v.mp4" poster="p.jpg"></video>',
+            "video",
+            "poster",
+            "https://example.org/posts/hello/p.jpg",
+        ),
+        ('<video src="v.mp4"></video>', "video", "src", "https://example.org/posts/hello/v.mp4"),
+        (
+            '<audio src="../a.mp3" controls></audio>',
+            "audio",
+            "src",
+            "https://example.org/posts/a.mp3",
+        ),
+        (
+            '<blockquote cite="c.html">q</blockquote>',
+            "blockquote",
+            "cite",
+            "https://example.org/posts/hello/c.html",
+        ),
+    ],
+)
+def test_images_and_media_made_absolute(
+    markup: str, tag: str, attribute: str, expected: str
+) -> None:
+    [el] = fragment(clean_html(markup, BASE)).iter(tag)
+    assert el.get(attribute) == expected
+
+
+def test_allowed_markup_is_kept() -> None:
+    markup = (
+        "<h2>H</h2><p><strong>b</strong> <em>i</em> <code>c</code></p><ul><li>x</li></ul>"
+        "<figure><img src='https://e.example/a.png' alt='a'><figcaption>c</figcaption></figure>"
+        "<table><tr><td colspan='2'>t</td></tr></table><details><summary>s</summary>d</details>"
+    )
+    tree = fragment(clean_html(markup, BASE))
+    for tag in (
+        "h2",
+        "strong",
+        "em",
+        "code",
+        "ul",
+        "li",
+        "figure",
+        "img",
+        "figcaption",
+        "td",
+        "details",
+        "summary",
+    ):
+        assert tree.find(f".//{tag}") is not None, tag
+    [td] = tree.iter("td")
+    assert td.get("colspan") == "2"
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<p>x ]]> y</p>",
+        "<pre>]]></pre>",
+        '<a href="x]]>">q</a>',
+        '<img alt="]]>" src="a.png">',
+        "<p>]]]]>>]]></p>",
+    ],
+)
+def test_cdata_end_never_left(markup: str) -> None:
+    assert "]]>" not in clean_html(markup, BASE)
+
+
+# --- plain text ---------------------------------------------------------------------------------
+
+
+def test_plain_text_paragraphs() -> None:
+    out = text_to_html("First paragraph.\nSame paragraph.\n\n\n  Second one.  \n\nThird.")
+    assert out == "<p>First paragraph.\nSame paragraph.</p>\n<p>Second one.</p>\n<p>Third.</p>"
+
+
+def test_blank_lines_with_spaces_separate_paragraphs() -> None:
+    assert text_to_html("One.\n   \t\nTwo.") == "<p>One.</p>\n<p>Two.</p>"
+
+
+@pytest.mark.parametrize(
+    ("heading", "is_heading"),
+    [
+        ("A Heading", True),
+        ("What happens next?", True),  # short question
+        ("Why?", True),
+        (
+            "Is this a much longer question that goes on and on with many words in it?",
+            False,
+        ),
+        ("This line ends with a full stop.", False),
+        ("Ends with a colon:", False),
+        ("- a list item", False),
+        ("* another item", False),
+        (
+            "A line that is much too long to be a heading even without any punctuation at the end",
+            False,
+        ),
+        ("one two three four five six seven eight nine ten eleven twelve thirteen", False),
+    ],
+)
+def test_short_lines_become_headings(heading: str, is_heading: bool) -> None:
+    out = text_to_html(f"Intro.\n\n{heading}\n\nMore text follows here.")
+    escaped = heading
+    if is_heading:
+        assert f"<h2>{escaped}</h2>" in out
+    else:
+        assert f"<p>{escaped}</p>" in out
+
+
+def test_last_paragraph_and_multi_line_paragraph_are_never_headings() -> None:
+    out = text_to_html("Short one\nShort two\n\nThe end")
+    assert "<h2>" not in out
+    assert out == "<p>Short one\nShort two</p>\n<p>The end</p>"
+
+
+def test_urls_linkified() -> None:
+    out = text_to_html(
+        "See https://example.org/a?b=1&c=2. Also (http://x.example/y), and https://z.example/p!\n\nEnd."
+    )
+    assert hrefs(out) == [
+        "https://example.org/a?b=1&c=2",
+        "http://x.example/y",
+        "https://z.example/p",
+    ]
+    assert "2</a>. Also" in out
+    assert "/y</a>), and" in out
+
+
+def test_non_http_urls_not_linkified() -> None:
+    out = text_to_html("ftp://x.example/a and javascript:alert(1) and www.example.org, ok.")
+    assert "<a" not in out
+
+
+def test_html_in_plain_text_is_escaped() -> None:
+    out = render_body(
+        "Use <script>alert(1)</script> & <b>bold</b>.\n\nA <i>x</i> heading\n\nEnd.", "text", BASE
+    )
+    assert "<script" not in out
+    assert "<b>" not in out
+    assert "&lt;script&gt;" in out
+    assert "&lt;b&gt;bold&lt;/b&gt;" in out
+    assert "&amp;" in out
+    assert fragment(out).text_content().count("<script>") == 1
+
+
+def test_plain_text_url_followed_by_a_quote() -> None:
+    out = render_body(
+        'Look: https://e.example/a"onmouseover="x" and \'https://e.example/b\'', "text", BASE
+    )
+    assert hrefs(out) == ["https://e.example/a", "https://e.example/b"]
+    for el in fragment(out).iter():
+        assert "onmouseover" not in el.attrib
+
+
+@pytest.mark.xfail(
+    reason="BUG: text_to_html linkifies the HTML-escaped text, so a URL followed by '<', '>' or "
+    "'&' takes in the entity without its ';': the href gets '>' (or '&', '<b') and the visible "
+    "text gains a stray ';'",
+    strict=True,
+)
+@pytest.mark.parametrize(
+    ("text", "href"),
+    [
+        ("Look <https://e.example/b>.", "https://e.example/b"),
+        ("See https://x.example/?a=1& ok", "https://x.example/?a=1"),
+        ("Tag https://x.example/<b>", "https://x.example/"),
+    ],
+)
+def test_plain_text_url_next_to_an_escaped_character(text: str, href: str) -> None:
+    out = render_body(text, "text", BASE)
+    assert fragment(out).text_content() == text
+    assert hrefs(out) == [href]
+
+
+# --- render_body --------------------------------------------------------------------------------
+
+
+def test_markdown_rendered_sanitised_and_absolute() -> None:
+    body = (
+        "Hello *world* <span onclick='x()'>hi</span><script>alert(1)</script>\n\n"
+        "[rel](../other/) ![img](pic.png) [js](javascript:alert(1))\n"
+        "<a href='javascript:x'>raw</a>\n\n"
+        "| a | b |\n|---|---|\n| 1 | ~~2~~ |\n"
+    )
+    out = render_body(body, "markdown", BASE)
+    tree = fragment(out)
+    assert tree.find(".//em") is not None
+    assert tree.find(".//table") is not None
+    assert tree.find(".//s") is not None or tree.find(".//del") is not None
+    assert "<script" not in out
+    assert "onclick" not in out
+    assert not any("javascript" in (h or "") for h in hrefs(out))
+    [img] = tree.iter("img")
+    assert img.get("src") == "https://example.org/posts/hello/pic.png"
+    assert "https://example.org/posts/other/" in hrefs(out)
+
+
+def test_markdown_cdata_end_in_code_and_text() -> None:
+    out = render_body("a ]]> b\n\n```\n]]>\n```\n\n`]]>`\n", "markdown", BASE)
+    assert "]]>" not in out
+    assert fragment(out).text_content().count("]]>") == 3
+
+
+def test_render_body_is_stripped_and_deterministic() -> None:
+    a = render_body("\n\nHello.\n\n", "markdown", BASE)
+    assert a == "<p>Hello.</p>"
+    assert render_body("\n\nHello.\n\n", "markdown", BASE) == a
+    assert render_body("Hello.", "text", BASE) == "<p>Hello.</p>"
+
+
+def test_render_body_empty() -> None:
+    assert render_body("", "markdown", BASE) == ""
+    assert render_body("", "text", BASE) == ""
+
+
+TOKENS = ["<", ">", "&", '"', "'", "]]>", "<script>", "</script>", "\n\n", "\n", "http://", "`"]
+BODY_TEXT = st.lists(st.characters(codec="utf-8") | st.sampled_from(TOKENS), max_size=120).map(
+    "".join
+)
+# Text without the characters that trip the linkify bug above (see the xfail).
+WORDS_TEXT = st.lists(
+    st.characters(codec="utf-8", exclude_characters="<>&")
+    | st.sampled_from(["\n\n", "\n", "http://", "https://e.example/x", "?", ". ", "]]"]),
+    max_size=120,
+).map("".join)
+MARKUP = st.lists(
+    st.sampled_from(
+        [
+            "<script>alert(1)</script>",
+            "<ScRiPt>",
+            "<scr<script>ipt>",
+            "<a href='javascript:alert(1)'>",
+            "<img src=x onerror=alert(1)>",
+            "]]>",
+            "<![CDATA[",
+            "<!--",
+            "-->",
+            "<p>",
+            "</p>",
+            "<svg>",
+            "<math>",
+            "<style>",
+            "<textarea>",
+            "<noscript>",
+            "<a href='rel'>",
+            "\n\n",
+            "```\n",
+            "    ",
+            "x",
+            "é",
+        ]
+    )
+    | BODY_TEXT,
+    max_size=12,
+).map("".join)
+
+
+def check_safe_fragment(out: str) -> None:
+    assert "<script" not in out.lower()
+    assert "]]>" not in out
+    tree = fragment(out)
+    for el in tree.iter():
+        if not isinstance(el.tag, str):
+            continue  # comments and processing instructions
+        assert el.tag.lower() != "script"
+        for name, value in el.attrib.items():
+            assert not name.lower().startswith("on")
+            assert not value.strip().lower().startswith("javascript:")
+    # the text survives a round trip through an XML tree (what feed renderers do)
+    wrapper = etree.Element("content")
+    wrapper.text = out
+    etree.fromstring(etree.tostring(wrapper))
+
+
+@given(MARKUP, st.sampled_from(["markdown", "text"]))
+def test_render_body_of_anything_is_safe(body: str, body_format: str) -> None:
+    assert body_format in ("markdown", "text")
+    out = render_body(xml_safe(body), "markdown" if body_format == "markdown" else "text", BASE)
+    check_safe_fragment(out)
+
+
+@given(MARKUP)
+def test_clean_html_of_anything_is_safe(markup: str) -> None:
+    check_safe_fragment(clean_html(xml_safe(markup), BASE))
+
+
+@given(WORDS_TEXT)
+def test_plain_text_keeps_every_word(body: str) -> None:
+    body = xml_safe(body)
+    out = render_body(body, "text", BASE)
+    expected = " ".join(body.split())
+    assert " ".join(fragment(out).text_content().split()) == expected
+
+
+# --- excerpt ------------------------------------------------------------------------------------
+
+
+def test_excerpt_is_the_first_paragraph_as_text() -> None:
+    content = "<h2>Heading</h2><p>A &amp; <em>B</em>\n  c.</p><p>Second.</p>"
+    assert excerpt(content) == "A & B c."
+
+
+def test_excerpt_without_paragraph_uses_all_text() -> None:
+    assert excerpt("<h2>Only</h2><ul><li>a</li></ul>") == "Only a"
+
+
+def test_excerpt_cut_at_a_word_near_the_limit() -> None:
+    content = "<p>" + "word " * 100 + "</p>"
+    out = excerpt(content, limit=52)
+    assert out == "word word word word word word word word word word…"
+    assert len(out) <= 53
+
+
+def test_excerpt_of_one_long_word_is_cut_at_the_limit() -> None:
+    out = excerpt("<p>" + "x" * 500 + "</p>", limit=100)
+    assert out == "x" * 100 + "…"
+
+
+def test_excerpt_strips_trailing_punctuation_before_the_ellipsis() -> None:
+    out = excerpt("<p>" + "abc, " * 100 + "</p>", limit=50)
+    assert out.endswith("abc…")
+
+
+def test_short_excerpt_unchanged() -> None:
+    assert excerpt("<p>Short.</p>", limit=300) == "Short."
+
+
+@given(st.text(max_size=600), st.integers(min_value=10, max_value=400))
+def test_excerpt_is_bounded_plain_text(text: str, limit: int) -> None:
+    content = render_body(xml_safe(text), "text", BASE)
+    out = excerpt(content, limit=limit)
+    assert len(out) <= limit + 1
+    assert "<" not in out.replace("&lt;", "") or "<" in text
+
+
+def test_html_to_text() -> None:
+    assert html_to_text("<p>a<br>b &lt;c&gt;</p>\n<p>d</p>") == "a b <c> d"
