@@ -8,8 +8,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from feedpub.articles.parse import ParseContext, ParsedArticle, parse_article
+from feedpub.articles.parse import KNOWN_KEYS, ParseContext, ParsedArticle, parse_article
 from feedpub.errors import ArticleError
 from feedpub.model import Author, Enclosure, Severity
 
@@ -1167,10 +1169,11 @@ def test_rfc2822_dates(value: str, expected: datetime) -> None:
 # --- the sample files in tests/data -------------------------------------------------------------
 
 GOOD = sorted((DATA / "articles_good").iterdir())
+# Files that are not valid UTF-8 end in ".bin": ruff format reads every .md file as UTF-8.
 BAD_LINES: dict[str, int | None] = {
-    "binary.md": None,
+    "binary.md.bin": None,
     "impossible-date.md": 4,
-    "latin1.md": 5,
+    "latin1.md.bin": 5,
     "list-front-matter.md": 2,
     "malformed-yaml.md": 4,
     "python-tag.md": 4,
@@ -1194,5 +1197,78 @@ def test_every_bad_sample_file_is_listed() -> None:
 @pytest.mark.parametrize(("name", "line"), sorted(BAD_LINES.items()))
 def test_bad_sample_files_fail_on_their_line(name: str, line: int | None) -> None:
     data = (DATA / "articles_bad" / name).read_bytes()
-    err = parse_error(f"articles/{name}", data)
+    err = parse_error(f"articles/{name.removesuffix('.bin')}", data)
     assert err.line == line
+
+
+# --- fuzzing: anything in, a ParsedArticle or an ArticleError out -------------------------------
+
+YAML_VALUES = [
+    "", "x", "yes", "no", "null", "~", "1", "0123", "1.5", ".nan", "-.inf", "12:30", "0x1f",
+    "2024-01-01", "2024-02-30", "2024-01-01 10:00:00", "2024-01-01T10:00:00+05:00",
+    "9999-12-31 23:59:59-12:00", "1900-01-01 00:00:00+14:00", "[]", "{}", "[a, b]", "[yes, no]",
+    "[null]", "[1, [2]]", "{url: x}", "{url: /a.mp3, length: -1}", "{name: a}", "[{name: x}]",
+    "!!binary aGk=", "!!set {a, b}", "!!timestamp 2024-01-01", "'a, b'", '""', "'  '",
+    "javascript:x", "//h/x", "http://", "&a x", "*a", "10000000000000000000000",
+]  # fmt: skip
+
+
+def check_parse_result(path: str, data: bytes) -> None:
+    try:
+        parsed: ParsedArticle | ArticleError = parse_article(path, data, CTX)
+    except ArticleError as e:
+        parsed = e
+    if isinstance(parsed, ArticleError):
+        assert parsed.path == path
+        assert parsed.line is None or parsed.line >= 1
+        return
+    meta = parsed.meta
+    assert isinstance(meta.title, str)
+    for value in (meta.date, meta.updated):
+        assert value is None or value.tzinfo is UTC
+    assert all(isinstance(c, str) and c for c in meta.categories + meta.tags)
+    assert all(w.line is None or w.line >= 1 for w in parsed.warnings)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([*sorted(KNOWN_KEYS), "Title", "X"]), st.sampled_from(YAML_VALUES)
+        ),
+        max_size=6,
+    ),
+    st.sampled_from([".md", ".txt"]),
+    st.text(max_size=30),
+)
+def test_any_yaml_front_matter_parses_or_is_an_article_error(
+    items: list[tuple[str, str]], suffix: str, body: str
+) -> None:
+    source = "---\n" + "".join(f"{k}: {v}\n" for k, v in items) + "---\n" + body
+    check_parse_result("f" + suffix, source.encode("utf-8", "surrogatepass"))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([*sorted(KNOWN_KEYS), "Title"]),
+            st.sampled_from(YAML_VALUES),
+        ),
+        max_size=6,
+    ),
+    st.sampled_from([".md", ".txt"]),
+    st.text(max_size=30),
+)
+def test_any_header_block_parses_or_is_an_article_error(
+    items: list[tuple[str, str]], suffix: str, body: str
+) -> None:
+    source = "".join(f"{k}: {v}\n" for k, v in items) + "\n" + body
+    check_parse_result("f" + suffix, source.encode("utf-8", "surrogatepass"))
+
+
+@given(
+    st.binary(max_size=200)
+    | st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.sampled_from([".md", ".txt"]),
+)
+def test_any_bytes_parse_or_are_an_article_error(data: bytes, suffix: str) -> None:
+    check_parse_result("f" + suffix, data)

@@ -14,21 +14,21 @@ import fcntl
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote, unquote
 
 from feedpub import __version__
-from feedpub.articles.body import excerpt, render_body
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+from feedpub.articles.context import ParseContext
 from feedpub.articles.discover import FileStat, scan
-from feedpub.articles.parse import ParseContext, parse_article
 from feedpub.config import Config
 from feedpub.errors import ArticleError, ConfigError, OutputError, RenderError, StateError
 from feedpub.identity import resolve
@@ -70,6 +70,7 @@ def utcnow() -> datetime:
 
 def _parse_one(root: str, path: str, st: FileStat, ctx: ParseContext) -> IndexRow:
     """Read and parse one file into an index row; every failure becomes a problem in the row."""
+    from feedpub.articles.parse import parse_article
 
     def failed(message: str, line: int | None = None, digest: str | None = None) -> IndexRow:
         err = Problem(path=path, line=line, message=message)
@@ -115,6 +116,9 @@ def _parse_batch(job: tuple[str, list[tuple[str, FileStat]], ParseContext]) -> l
 def _body_one(
     root: str, path: str, url: str, summary: str | None, ctx: ParseContext
 ) -> EntryBody | None:
+    from feedpub.articles.body import excerpt, render_body
+    from feedpub.articles.parse import parse_article
+
     try:
         with open(os.path.join(root, path), "rb") as f:
             data = f.read(ctx.max_bytes + 1)
@@ -166,7 +170,7 @@ class Builder:
             max_bytes=config.feeds.max_article_bytes,
         )
         self.links = Links(site=config.site, hubs=config.notify.hubs)
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Executor | None = None
 
     # -- parallel helpers -----------------------------------------------------------------
 
@@ -176,6 +180,9 @@ class Builder:
             yield from (fn(job) for job in jobs)
             return
         if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             # fork: workers inherit the imported modules; they start in milliseconds
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("fork")
@@ -221,7 +228,7 @@ class Builder:
     def _bodies(self, articles: Sequence[Article]) -> dict[str, EntryBody | None]:
         root = str(self.config.paths.articles)
         items = [(a.path, a.url, a.meta.summary) for a in articles]
-        if len(items) < PARALLEL_THRESHOLD // 4 or self.workers <= 1:
+        if len(items) < PARALLEL_THRESHOLD or self.workers <= 1:
             return {p: _body_one(root, p, u, s, self.ctx) for p, u, s in items}
         jobs = [
             (root, list(chunk), self.ctx)
@@ -252,7 +259,7 @@ class Builder:
                 state.clear_index()
         stats = scan(cfg.paths.articles)
         indexed = state.index_stats()
-        changed = [(p, st) for p, st in stats.items() if indexed.get(p) != (st.size, st.mtime_ns)]
+        changed = [(p, st) for p, st in stats.items() if indexed.get(p) != st]
         removed = [p for p in indexed if p not in stats]
         next_live = state.get("next_go_live")
         outputs = state.outputs()

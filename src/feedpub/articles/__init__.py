@@ -1,15 +1,5 @@
-"""Reading article files: discovery, decoding, front matter and headers, bodies."""
+"""Reading article files: discovery, decoding, front matter and headers, bodies.
 
-from __future__ import annotations
-
-from feedpub.articles.discover import ARTICLE_SUFFIXES, FileStat, is_article_name, scan
-from feedpub.articles.parse import ParsedArticle, parse_article
-
-__all__ = [
-    "ARTICLE_SUFFIXES",
-    "FileStat",
-    "ParsedArticle",
-    "is_article_name",
-    "parse_article",
-    "scan",
-]
+The submodules are imported where they are used: a rebuild with nothing to parse never loads
+the YAML, Markdown or HTML libraries.
+"""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, tzinfo
-from email.utils import parsedate_to_datetime
 
 MIN_YEAR = 1900
 MAX_YEAR = 9000
@@ -54,6 +53,8 @@ def _from_string(text: str, tz: tzinfo) -> datetime:
             except ValueError as e:
                 raise DateError(f"unknown time zone {rest!r} in {s!r}") from e
         return _aware(dt, tz)
+    from email.utils import parsedate_to_datetime  # imported here: it pulls in the network
+
     try:  # RFC 2822, as in RSS and e-mail: "Tue, 05 Mar 2024 10:20:00 +0100"
         return _aware(parsedate_to_datetime(s), tz)
     except (TypeError, ValueError, IndexError) as e:

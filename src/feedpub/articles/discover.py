@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -19,14 +19,15 @@ ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 _TEMP_SUFFIXES = (".swp", ".swo", ".swx", ".tmp", ".temp", ".part", ".crdownload", ".bak", ".orig")
 
 
-@dataclass(frozen=True, slots=True)
-class FileStat:
+class FileStat(NamedTuple):
     size: int
     mtime_ns: int
 
 
 def is_article_name(name: str) -> bool:
     """Whether a file name (no folder) is one feedpub reads as an article."""
+    if name.endswith(".md") and name[0] not in ".#~":  # the common case, fast
+        return not name.startswith("~$")
     if not name or name[0] in ".#~" or name.endswith(("~", "#")):
         return False
     lower = name.lower()

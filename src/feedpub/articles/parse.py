@@ -11,11 +11,12 @@ import hashlib
 import mimetypes
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime
 from email.utils import parseaddr
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
+from feedpub.articles.context import ParseContext
 from feedpub.articles.dates import DateError, parse_date
 from feedpub.articles.frontmatter_io import FrontMatter, split_front_matter
 from feedpub.articles.text import decode
@@ -24,6 +25,8 @@ from feedpub.model import ArticleMeta, Author, Enclosure, Problem, Severity
 from feedpub.slug import slugify
 
 BodyFormat = Literal["markdown", "text"]
+
+__all__ = ["BodyFormat", "ParseContext", "ParsedArticle", "parse_article"]
 
 MAX_CATEGORIES = 50
 MAX_NAME_CHARS = 200
@@ -65,15 +68,6 @@ _TRUE = frozenset(["true", "yes", "on", "1", "y"])
 _FALSE = frozenset(["false", "no", "off", "0", "n", ""])
 _SPACES = re.compile(r"\s+")
 _ATX_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ParseContext:
-    """What parsing needs from the configuration."""
-
-    tz: tzinfo
-    base_url: str
-    max_bytes: int = 2_000_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
