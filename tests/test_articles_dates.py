@@ -141,11 +141,6 @@ def test_date_error_is_a_value_error() -> None:
     assert issubclass(DateError, ValueError)
 
 
-@pytest.mark.xfail(
-    reason="BUG: an RFC 2822 date with year 0001 (or 0050, 0099) goes through email.utils' "
-    "two-digit-year rule and becomes 2001 (2050, 1999) instead of being refused as implausible",
-    strict=True,
-)
 @pytest.mark.parametrize("year", ["0001", "0050", "0099"])
 def test_rfc2822_far_past_year_is_an_error(year: str) -> None:
     with pytest.raises(DateError):

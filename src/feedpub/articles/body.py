@@ -49,7 +49,7 @@ _EXTRA_ATTRIBUTES = {
     "ol": {"start", "reversed", "type"},
 }
 _SENTENCE_END = (".", "!", ",", ";", ":", "…", '"', "”", "’", "'", ")")
-_URL_IN_TEXT = re.compile(r"\bhttps?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
+_URL_IN_TEXT = re.compile(r"\bhttps?://[^\s<>\"']*[^\s<>\"'&.,;:!?)\]]")
 _TAGS = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
 
@@ -75,7 +75,10 @@ def clean_html(fragment: str, base_url: str) -> str:
 
     def absolute(tag: str, attribute: str, value: str) -> str | None:
         if attribute in _URL_ATTRIBUTES:
-            return urljoin(base_url, value.strip())
+            value = value.strip()
+            if value[:5].lower() == "data:":  # inline images only, never a link or a script
+                return value if tag == "img" and attribute == "src" else None
+            return urljoin(base_url, value)
         return value
 
     tags, attributes = _allowed()
@@ -91,13 +94,22 @@ def clean_html(fragment: str, base_url: str) -> str:
     return cleaned.replace("]]>", "]]&gt;")
 
 
-def _linkify(escaped: str) -> str:
-    return _URL_IN_TEXT.sub(lambda m: f'<a href="{m[0]}">{m[0]}</a>', escaped)
+def _escape_and_link(text: str) -> str:
+    """Escape plain text for HTML, turning bare http(s) URLs into links (found before escaping)."""
+    out: list[str] = []
+    last = 0
+    for m in _URL_IN_TEXT.finditer(text):
+        out.append(html.escape(text[last : m.start()], quote=False))
+        url = html.escape(m[0], quote=True)
+        out.append(f'<a href="{url}">{url}</a>')
+        last = m.end()
+    out.append(html.escape(text[last:], quote=False))
+    return "".join(out)
 
 
 def _is_heading(paragraph: str, next_paragraph: str | None) -> bool:
     """A short single line with no closing punctuation, followed by more text, is a heading."""
-    if "\n" in paragraph or next_paragraph is None:
+    if "\n" in paragraph or next_paragraph is None or "://" in paragraph:
         return False
     words = paragraph.split()
     if not words or len(paragraph) > 80 or len(words) > 12:
@@ -113,11 +125,10 @@ def text_to_html(body: str) -> str:
     out: list[str] = []
     for i, para in enumerate(paragraphs):
         following = paragraphs[i + 1] if i + 1 < len(paragraphs) else None
-        escaped = html.escape(para, quote=False)
         if _is_heading(para, following):
-            out.append(f"<h2>{escaped}</h2>")
+            out.append(f"<h2>{html.escape(para, quote=False)}</h2>")
         else:
-            out.append("<p>" + _linkify(escaped) + "</p>")
+            out.append("<p>" + _escape_and_link(para) + "</p>")
     return "\n".join(out)
 
 

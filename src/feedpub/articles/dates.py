@@ -55,6 +55,11 @@ def _from_string(text: str, tz: tzinfo) -> datetime:
         return _aware(dt, tz)
     from email.utils import parsedate_to_datetime  # imported here: it pulls in the network
 
+    written_year = re.search(r"(?<!\d)(\d{4})(?!\d)", s)
+    if written_year and int(written_year[1]) < MIN_YEAR:  # email.utils reads "0050" as 2050
+        raise DateError(
+            f"year {written_year[1]} is not plausible (allowed: {MIN_YEAR} to {MAX_YEAR})"
+        )
     try:  # RFC 2822, as in RSS and e-mail: "Tue, 05 Mar 2024 10:20:00 +0100"
         return _aware(parsedate_to_datetime(s), tz)
     except (TypeError, ValueError, IndexError) as e:

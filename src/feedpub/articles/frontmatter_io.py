@@ -32,14 +32,41 @@ class TomllibHandler(BaseHandler):
         return tomllib.loads(fm)
 
 
+_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc]
+    """The safe loader (C when present), keeping numbers as written and bad dates as text.
+
+    ``id: 0123`` stays ``"0123"`` (not octal 83), ``title: 3.10`` stays ``"3.10"``; a timestamp
+    that is no real date (``2024-02-30``) stays a string, so the field that uses it reports it
+    with its key and line, and a key feedpub ignores never fails the article.
+    """
+
+
+def _as_written(loader: Any, node: Any) -> str:
+    return str(node.value)
+
+
+def _timestamp(loader: Any, node: Any) -> Any:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError):
+        return str(node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _as_written)
+_Loader.add_constructor("tag:yaml.org,2002:float", _as_written)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
 _YAML = YAMLHandler()
 _TOML = TomllibHandler()
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Errors on an unclosed quote or bracket are best reported where it was opened.
+_OPENED_AT = ("while scanning a quoted scalar", "while parsing a flow", "while scanning a block")
 
 _HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_ -]{0,39}):(?:[ \t]+(.*))?$")
-_YAML_KEY = re.compile(r"^([A-Za-z_][\w -]*?)\s*:(?:\s|$)")
-_TOML_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*=")
-_BAD_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_YAML_KEY = re.compile(r"""^(["']?)([A-Za-z_][\w -]*?)\1\s*:(?:\s|$)""")
+_TOML_KEY = re.compile(r"""^(["']?)([A-Za-z_][\w-]*)\1\s*=""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +85,7 @@ def norm_key(key: str) -> str:
 def _check_aliases(fm: str, path: str, first_line: int) -> None:
     """Refuse YAML whose aliases expand to a huge structure (a "billion laughs" bomb)."""
     try:
-        root = yaml.compose(fm, Loader=_LOADER)
+        root = yaml.compose(fm, Loader=_BASE_LOADER)
     except yaml.YAMLError:
         return  # the real load reports it with its line
     budget = MAX_ALIAS_EXPANSION
@@ -81,41 +108,38 @@ def _check_aliases(fm: str, path: str, first_line: int) -> None:
                 stack.append(v)
 
 
+def _mark_line(fm: str, first_line: int, mark: Any) -> int:
+    # YAML also breaks lines at U+0085, U+2028 and U+2029; count the file's own line ends
+    return first_line + fm.count("\n", 0, mark.index)
+
+
 def _load_yaml(fm: str, path: str, first_line: int) -> Any:
     if "*" in fm:
         _check_aliases(fm, path, first_line)
     try:
-        return _YAML.load(fm, Loader=_LOADER)
+        return _YAML.load(fm, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
-        # For an unclosed bracket or quote the context (where it opened) is the line to fix.
-        mark = e.context_mark or e.problem_mark
-        line = first_line + mark.line if mark is not None else first_line
+        opened = e.context_mark is not None and (e.context or "").startswith(_OPENED_AT)
+        mark = e.context_mark if opened else (e.problem_mark or e.context_mark)
+        line = _mark_line(fm, first_line, mark) if mark is not None else first_line
         what = e.problem or "invalid YAML"
         if e.context:
             what = f"{e.context}: {what}"
-        if e.context_mark and e.problem_mark and e.problem_mark.line != e.context_mark.line:
-            what += f" (noticed on line {first_line + e.problem_mark.line})"
+        if opened and e.problem_mark is not None:
+            noticed = _mark_line(fm, first_line, e.problem_mark)
+            if noticed != line:
+                what += f" (noticed on line {noticed})"
         raise ArticleError(f"front matter: {what}", path=path, line=line) from e
     except yaml.YAMLError as e:
         raise ArticleError(f"front matter: {e}", path=path, line=first_line) from e
-    except (ValueError, OverflowError) as e:  # PyYAML raises these for impossible dates
-        line = first_line
-        for offset, text in enumerate(fm.split("\n")):
-            m = _BAD_DATE.search(text)
-            if m and not _valid_ymd(int(m[1]), int(m[2]), int(m[3])):
-                line = first_line + offset
-                break
-        raise ArticleError(f"front matter: impossible date ({e})", path=path, line=line) from e
+    except RecursionError as e:
+        raise _too_deep(fm, path, first_line) from e
 
 
-def _valid_ymd(y: int, m: int, d: int) -> bool:
-    import datetime as _dt
-
-    try:
-        _dt.date(y, m, d)
-    except ValueError:
-        return False
-    return True
+def _too_deep(fm: str, path: str, first_line: int) -> ArticleError:
+    lines = fm.split("\n")
+    deepest = max(range(len(lines)), key=lambda i: lines[i].count("[") + lines[i].count("{"))
+    return ArticleError("front matter is nested too deeply", path=path, line=first_line + deepest)
 
 
 def _load_toml(fm: str, path: str, first_line: int) -> Any:
@@ -128,6 +152,8 @@ def _load_toml(fm: str, path: str, first_line: int) -> Any:
         raise ArticleError(f"front matter: invalid TOML: {msg}", path=path, line=line) from e
     except ValueError as e:
         raise ArticleError(f"front matter: {e}", path=path, line=first_line) from e
+    except RecursionError as e:
+        raise _too_deep(fm, path, first_line) from e
 
 
 def _key_lines(lines: list[str], first_line: int, pattern: re.Pattern[str]) -> dict[str, int]:
@@ -135,7 +161,7 @@ def _key_lines(lines: list[str], first_line: int, pattern: re.Pattern[str]) -> d
     for offset, text in enumerate(lines):
         m = pattern.match(text)
         if m:
-            found.setdefault(norm_key(m[1]), first_line + offset)
+            found.setdefault(norm_key(m[2]), first_line + offset)
     return found
 
 
@@ -174,12 +200,13 @@ def split_front_matter(text: str, path: str, known: frozenset[str]) -> FrontMatt
     """Find and load the front matter (YAML, TOML or a ``Key: value`` block) of ``text``."""
     lines = text.split("\n")
     first = lines[0].rstrip()
-    if first in ("---", "+++") or (len(first) > 3 and set(first) in ({"-"}, {"+"})):
+    if lines[0].startswith("\ufeff"):  # a second byte-order mark
+        lines[0] = lines[0].lstrip("\ufeff")
+        first = lines[0].rstrip()
+    if first in ("---", "+++"):  # exactly three: "-----" is a Markdown rule, not front matter
         closers = ("---", "...") if first[0] == "-" else ("+++",)
         for i in range(1, len(lines)):
-            if lines[i].rstrip() in closers or (
-                len(lines[i].rstrip()) >= 3 and set(lines[i].rstrip()) == {first[0]}
-            ):
+            if lines[i].rstrip() in closers:
                 block = "\n".join(lines[1:i])
                 body = "\n".join(lines[i + 1 :])
                 if first[0] == "-":

@@ -68,6 +68,7 @@ _TRUE = frozenset(["true", "yes", "on", "1", "y"])
 _FALSE = frozenset(["false", "no", "off", "0", "n", ""])
 _SPACES = re.compile(r"\s+")
 _ATX_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,8 +168,14 @@ def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
         if not text:
             f.warn("authors", f"author: {item!r} is not a name; ignored")
             continue
-        for part in text.split(";") if ";" in text else [text]:
-            pair: tuple[str, str] = parseaddr(part) if "<" in part else (part.strip(), "")
+        for raw in text.split(";") if ";" in text else [text]:
+            part = raw.strip()
+            if "<" in part:
+                pair: tuple[str, str] = parseaddr(part)
+            elif _EMAIL.match(part):
+                pair = (part, part)
+            else:
+                pair = (part, "")
             email = pair[1]
             name = pair[0].strip() or email
             if name:
@@ -236,9 +243,8 @@ def _normalise(f: _Fields) -> dict[str, Any]:
         canonical = _ALIASES.get(key)
         if canonical is not None:
             merged.setdefault(canonical, []).append(value)
-            if key != canonical:
-                f.fm.lines.setdefault(canonical, f.fm.lines.get(key, 0) or 0)
-    f.fm.lines.update({k: v for k, v in f.fm.lines.items() if v})
+            if key != canonical and key in f.fm.lines:
+                f.fm.lines.setdefault(canonical, f.fm.lines[key])
 
     def one(key: str) -> Any:
         values = merged.get(key)
@@ -253,7 +259,10 @@ def _normalise(f: _Fields) -> dict[str, Any]:
         if len(text) > MAX_TITLE_CHARS:
             f.warn("title", f"title longer than {MAX_TITLE_CHARS} characters; shortened")
             text = text[:MAX_TITLE_CHARS].rstrip() + "…"
-        out["title"] = text
+        if text:
+            out["title"] = text
+        else:
+            f.warn("title", "title is empty")
     published = one("published")
     if isinstance(published, bool) or (
         isinstance(published, str) and published.strip().lower() in _TRUE | _FALSE

@@ -40,7 +40,14 @@ def decode(data: bytes, path: str) -> tuple[str, list[tuple[int, str]]]:
     else:
         if data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8) :]
-        if b"\x00" in data[:8192]:
+        head = data[:8192]
+        if b"\x00" in head:
+            half = len(head) // 2
+            if half >= 4 and max(head[0::2].count(0), head[1::2].count(0)) >= half * 0.6:
+                raise ArticleError(
+                    "looks like UTF-16 without a byte-order mark; save the file as UTF-8",
+                    path=path,
+                )
             raise ArticleError("binary file (contains NUL bytes), not an article", path=path)
         try:
             text = data.decode("utf-8")
