@@ -50,7 +50,7 @@ from feedpub.render import (
     Links,
     feed_relpath,
 )
-from feedpub.state import IndexRow, OutputRecord, State, from_us, to_us
+from feedpub.state import IndexRow, OutputRecord, State, from_us, meta_to_json, to_us
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,19 @@ def utcnow() -> datetime:
 
 
 # -- work done in worker processes (module level, so they can be pickled) -------------------
+
+
+def _read(root: str, path: str, max_bytes: int) -> bytes:
+    """An article file's bytes; a file over the size limit is refused without reading it."""
+    with open(os.path.join(root, path), "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > max_bytes:
+            raise ArticleError(
+                f"file is {size:,} bytes, over the limit of {max_bytes:,} "
+                "(feeds.max_article_bytes)",
+                path=path,
+            )
+        return f.read()  # (a sized read would allocate max_bytes every time)
 
 
 def _parse_one(root: str, path: str, st: FileStat, ctx: ParseContext) -> IndexRow:
@@ -84,20 +97,18 @@ def _parse_one(root: str, path: str, st: FileStat, ctx: ParseContext) -> IndexRo
         )
 
     try:
-        with open(os.path.join(root, path), "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size > ctx.max_bytes:  # never read a huge file into memory
-                return failed(
-                    f"file is {size:,} bytes, over the limit of {ctx.max_bytes:,} "
-                    "(feeds.max_article_bytes)"
-                )
-            data = f.read(ctx.max_bytes + 1)
+        data = _read(root, path, ctx.max_bytes)
+    except ArticleError as e:
+        return failed(e.message)
     except OSError as e:
         return failed(f"cannot read: {e.strerror}")
     try:
         parsed = parse_article(path, data, ctx)
     except ArticleError as e:
         return failed(e.message, e.line, hashlib.sha256(data).hexdigest())
+    except Exception as e:  # a bug or a library failure must not stop the other articles
+        log.exception("%s: unexpected error while parsing", path)
+        return failed(f"could not be parsed: {type(e).__name__}: {e}")
     return IndexRow(
         path=path,
         size=st.size,
@@ -105,6 +116,7 @@ def _parse_one(root: str, path: str, st: FileStat, ctx: ParseContext) -> IndexRo
         content_hash=parsed.meta.content_hash,
         meta=parsed.meta,
         problems=parsed.warnings,
+        meta_json=meta_to_json(parsed.meta),
     )
 
 
@@ -120,13 +132,14 @@ def _body_one(
     from feedpub.articles.parse import parse_article
 
     try:
-        with open(os.path.join(root, path), "rb") as f:
-            data = f.read(ctx.max_bytes + 1)
-        parsed = parse_article(path, data, ctx)
+        parsed = parse_article(path, _read(root, path, ctx.max_bytes), ctx)
+        content = render_body(parsed.body, parsed.body_format, url)
     except (OSError, ArticleError) as e:
         log.warning("%s: cannot render the body: %s", path, e)
         return None
-    content = render_body(parsed.body, parsed.body_format, url)
+    except Exception:  # never let one body stop the other feeds
+        log.exception("%s: unexpected error while rendering the body", path)
+        return None
     return EntryBody(content_html=content, summary=summary or excerpt(content))
 
 

@@ -128,7 +128,14 @@ def resolve(
                 taken_now.discard(ident.slug)
                 taken_now.add(meta.slug)
                 ident = replace(ident, slug=meta.slug)
-        ident = replace(ident, live=True, content_hash=meta.content_hash)
+        if not ident.live or ident.content_hash != meta.content_hash:
+            ident = Identity(
+                path=ident.path,
+                article_id=ident.article_id,
+                slug=ident.slug,
+                first_seen=ident.first_seen,
+                content_hash=meta.content_hash,
+            )
         if stored != ident:
             changed.append(ident)
         date = meta.date or date_from_filename(_file_name(meta.path), tz) or ident.first_seen

@@ -91,6 +91,7 @@ class IndexRow:
     content_hash: str | None
     meta: ArticleMeta | None
     problems: tuple[Problem, ...]
+    meta_json: str | None = None  # ``meta`` serialised (done by the worker that parsed it)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -284,7 +285,7 @@ class State:
                     r.size,
                     r.mtime_ns,
                     r.content_hash,
-                    meta_to_json(r.meta) if r.meta else None,
+                    r.meta_json or (meta_to_json(r.meta) if r.meta else None),
                     _problems_to_json(r.problems),
                     to_us(a.date) if a else None,
                     int(a.meta.draft) if a else 0,

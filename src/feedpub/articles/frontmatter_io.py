@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import yaml
@@ -69,13 +68,40 @@ _YAML_KEY = re.compile(r"""^(["']?)([A-Za-z_][\w -]*?)\1\s*:(?:\s|$)""")
 _TOML_KEY = re.compile(r"""^(["']?)([A-Za-z_][\w-]*)\1\s*=""")
 
 
-@dataclass(frozen=True, slots=True)
 class FrontMatter:
-    kind: FrontMatterKind
-    data: dict[str, Any]
-    lines: dict[str, int]  # normalised key -> 1-based line of the file
-    body: str
-    body_line: int  # 1-based line where the body starts
+    """A file's front matter: its data, and (worked out only when a message needs one) the
+    line of each key."""
+
+    __slots__ = ("_block", "_first_line", "_lines", "_pattern", "body", "body_line", "data", "kind")
+
+    def __init__(
+        self,
+        kind: FrontMatterKind,
+        data: dict[str, Any],
+        body: str,
+        body_line: int,
+        *,
+        lines: dict[str, int] | None = None,
+        block: list[str] | None = None,
+        first_line: int = 2,
+        pattern: re.Pattern[str] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.data = data
+        self.body = body
+        self.body_line = body_line  # 1-based line where the body starts
+        self._lines = lines
+        self._block = block or []
+        self._first_line = first_line
+        self._pattern = pattern
+
+    def line(self, key: str) -> int | None:
+        """The 1-based file line of a (normalised) key, if it can be found."""
+        if self._lines is None:
+            self._lines = (
+                _key_lines(self._block, self._first_line, self._pattern) if self._pattern else {}
+            )
+        return self._lines.get(key)
 
 
 def norm_key(key: str) -> str:
@@ -211,11 +237,11 @@ def split_front_matter(text: str, path: str, known: frozenset[str]) -> FrontMatt
                 body = "\n".join(lines[i + 1 :])
                 if first[0] == "-":
                     raw = _load_yaml(block, path, 2)
-                    key_lines = _key_lines(lines[1:i], 2, _YAML_KEY)
+                    pattern = _YAML_KEY
                     kind: FrontMatterKind = "yaml"
                 else:
                     raw = _load_toml(block, path, 2)
-                    key_lines = _key_lines(lines[1:i], 2, _TOML_KEY)
+                    pattern = _TOML_KEY
                     kind = "toml"
                 if raw is None:
                     raw = {}
@@ -227,12 +253,12 @@ def split_front_matter(text: str, path: str, known: frozenset[str]) -> FrontMatt
                         line=2,
                     )
                 data = {norm_key(str(k)): v for k, v in raw.items()}
-                return FrontMatter(kind, data, key_lines, body, i + 2)
+                return FrontMatter(kind, data, body, i + 2, block=lines[1:i], pattern=pattern)
         raise ArticleError(
             f"front matter opened with {first!r} on line 1 is never closed", path=path, line=1
         )
     headers = _header_block(lines, known)
     if headers is not None:
         data, where, end = headers
-        return FrontMatter("headers", data, where, "\n".join(lines[end + 1 :]), end + 2)
-    return FrontMatter("none", {}, {}, text, 1)
+        return FrontMatter("headers", data, "\n".join(lines[end + 1 :]), end + 2, lines=where)
+    return FrontMatter("none", {}, text, 1, lines={})

@@ -88,9 +88,10 @@ class _Fields:
         self.fm = fm
         self.ctx = ctx
         self.warnings: list[Problem] = []
+        self.spelled: dict[str, str] = {}  # canonical field -> the key the file used
 
     def line(self, key: str) -> int | None:
-        return self.fm.lines.get(key)
+        return self.fm.line(self.spelled.get(key, key))
 
     def warn(self, key: str | None, message: str) -> None:
         line = self.line(key) if key else None
@@ -243,8 +244,7 @@ def _normalise(f: _Fields) -> dict[str, Any]:
         canonical = _ALIASES.get(key)
         if canonical is not None:
             merged.setdefault(canonical, []).append(value)
-            if key != canonical and key in f.fm.lines:
-                f.fm.lines.setdefault(canonical, f.fm.lines[key])
+            f.spelled.setdefault(canonical, key)
 
     def one(key: str) -> Any:
         values = merged.get(key)
