@@ -238,7 +238,26 @@ class Builder:
         if pending:
             yield pending
 
-    def _bodies(self, articles: Sequence[Article]) -> dict[str, EntryBody | None]:
+    def _bodies(self, state: State, articles: Sequence[Article]) -> dict[str, EntryBody | None]:
+        """Rendered bodies: from the state store's cache when the article is unchanged."""
+        keys = {a.path: f"{__version__} {a.meta.content_hash} {a.url}" for a in articles}
+        found: dict[str, EntryBody | None] = {
+            path: EntryBody(content_html=html, summary=summary)
+            for path, (html, summary) in state.cached_bodies(keys).items()
+        }
+        missing = [a for a in articles if a.path not in found]
+        if missing:
+            fresh = self._render_bodies(missing)
+            with state.transaction():
+                state.put_bodies(
+                    (path, keys[path], b.content_html, b.summary)
+                    for path, b in fresh.items()
+                    if b is not None
+                )
+            found.update(fresh)
+        return found
+
+    def _render_bodies(self, articles: Sequence[Article]) -> dict[str, EntryBody | None]:
         root = str(self.config.paths.articles)
         items = [(a.path, a.url, a.meta.summary) for a in articles]
         if len(items) < PARALLEL_THRESHOLD or self.workers <= 1:
@@ -327,7 +346,7 @@ class Builder:
             pages += state.load_articles(reload)
             carried = kept - set(reload)
 
-        rendered = self._render(the_plan, pages, outputs, config_fp, progress, problems)
+        rendered = self._render(state, the_plan, pages, outputs, config_fp, progress, problems)
         written, changed_feed_urls, records = self._write(rendered, problems)
         produced = {r.relpath for r in rendered} | {
             r.relpath for r in outputs.values() if r.kind == "page" and r.feed_key in carried
@@ -356,6 +375,9 @@ class Builder:
             feeds=tuple(s.key for s in the_plan.feeds),
         )
         with state.transaction():
+            state.prune_bodies(
+                {a.path for spec in the_plan.feeds for a in spec.entries} | {a.path for a in pages}
+            )
             state.put_outputs(records)
             state.delete_outputs(stale)
             state.put("config", config_fp)
@@ -450,6 +472,7 @@ class Builder:
 
     def _render(
         self,
+        state: State,
         the_plan: Plan,
         pages: Sequence[Article],
         outputs: dict[str, OutputRecord],
@@ -560,7 +583,7 @@ class Builder:
         if need:
             if progress:
                 progress("render", 0, len(need))
-            bodies.update(self._bodies(list(need.values())))
+            bodies.update(self._bodies(state, list(need.values())))
         out = list(skipped)
         for i, (relpath, kind, key, fp, make) in enumerate(todo):
             try:

@@ -79,6 +79,12 @@ CREATE TABLE IF NOT EXISTS outputs (
     feed_key TEXT,
     kind TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS bodies (           -- rendered bodies of the articles feeds show
+    path TEXT PRIMARY KEY,
+    key TEXT NOT NULL,                        -- content hash, URL and renderer version
+    content_html TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -501,6 +507,36 @@ class State:
 
     def delete_identities(self, paths: Iterable[str]) -> None:
         self._db.executemany("DELETE FROM identities WHERE path = ?", ((p,) for p in paths))
+
+    # -- rendered bodies ------------------------------------------------------------------
+
+    def cached_bodies(self, wanted: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+        """path → (content_html, summary) for the wanted paths whose cache key still matches."""
+        out: dict[str, tuple[str, str]] = {}
+        paths = list(wanted)
+        for chunk in _chunked(paths, 500):
+            for path, key, html, summary in self._db.execute(
+                "SELECT path, key, content_html, summary FROM bodies"
+                f" WHERE path IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                if wanted[path] == key:
+                    out[path] = (html, summary)
+        return out
+
+    def put_bodies(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
+        """(path, key, content_html, summary) rows."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO bodies (path, key, content_html, summary) VALUES (?, ?, ?, ?)",
+            rows,
+        )
+
+    def prune_bodies(self, keep: Iterable[str]) -> None:
+        """Forget every cached body except those of ``keep`` (the articles feeds show now)."""
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS keep_bodies (path TEXT PRIMARY KEY)")
+        self._db.execute("DELETE FROM keep_bodies")
+        self._db.executemany("INSERT OR IGNORE INTO keep_bodies VALUES (?)", ((p,) for p in keep))
+        self._db.execute("DELETE FROM bodies WHERE path NOT IN (SELECT path FROM keep_bodies)")
 
     # -- the output manifest ----------------------------------------------------------------
 
