@@ -35,6 +35,50 @@ def build(
         return builder.build(progress=progress)
 
 
+def run(
+    config: Config,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    now: Callable[[], datetime] = clock,
+) -> None:
+    """The daemon: watch, schedule, build and serve until SIGTERM/SIGINT."""
+    from feedpub.daemon import Daemon
+
+    Daemon(config, clock=now, host=host, port=port).run()
+
+
+def status(config: Config) -> dict[str, object]:
+    """What the state store knows, readable while a daemon runs."""
+    import json
+
+    from feedpub.daemon import running_daemon_pid
+    from feedpub.state import State
+
+    info: dict[str, object] = {"state": str(config.paths.state)}
+    pid = running_daemon_pid(config.paths.state)
+    info["daemon"] = f"running (pid {pid})" if pid else "not running"
+    if not config.paths.state.exists():
+        info["last_build"] = None
+        return info
+    with State(config.paths.state) as state:
+        counts = state.counts()
+        last = json.loads(state.get("last_result") or "{}")
+        info["last_build"] = state.get("last_build")
+        info["articles"] = counts["articles"]
+        info["published"] = last.get("published")
+        info["scheduled"] = last.get("scheduled")
+        info["drafts"] = last.get("drafts")
+        info["feeds"] = len(last.get("feeds", []))
+        info["next_go_live"] = state.get("next_go_live")
+        info["problems"] = [
+            f"{p[0]}:{p[1]}: {p[3]}: {p[2]}" if p[1] else f"{p[0]}: {p[3]}: {p[2]}"
+            for p in last.get("problems", [])
+        ]
+        info["pending_notifications"] = 0
+    return info
+
+
 def check(config: Config, *, now: Callable[[], datetime] = clock) -> tuple[int, list[Problem]]:
     return check_articles(config, clock=now)
 

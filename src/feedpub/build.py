@@ -28,9 +28,16 @@ from feedpub import __version__
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 from feedpub.articles.context import ParseContext
-from feedpub.articles.discover import FileStat, scan
+from feedpub.articles.discover import FileStat, scan, stat_paths
 from feedpub.config import Config
-from feedpub.errors import ArticleError, ConfigError, OutputError, RenderError, StateError
+from feedpub.errors import (
+    ArticleError,
+    BuildCancelled,
+    ConfigError,
+    OutputError,
+    RenderError,
+    StateError,
+)
 from feedpub.identity import resolve
 from feedpub.model import (
     Article,
@@ -270,17 +277,34 @@ class Builder:
 
     # -- the build --------------------------------------------------------------------------
 
-    def build(self, *, progress: Progress | None = None) -> BuildResult:
-        """Bring the output folder up to date. Article problems are returned, not raised."""
+    def build(
+        self,
+        *,
+        progress: Progress | None = None,
+        paths: set[str] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> BuildResult:
+        """Bring the output folder up to date. Article problems are returned, not raised.
+
+        ``paths`` (relative article paths a watcher saw change) limits the look at the folder
+        to those files; ``None`` scans it all. ``should_stop`` is polled between batches and
+        cancels the build (:class:`BuildCancelled`), leaving the state consistent.
+        """
         articles_dir = self.config.paths.articles
         if not articles_dir.is_dir():
             raise ConfigError(
                 f"the articles folder {articles_dir} does not exist", key="paths.articles"
             )
         with _lock(self.config.paths.state), State(self.config.paths.state) as state:
-            return self._build(state, progress)
+            return self._build(state, progress, paths, should_stop or (lambda: False))
 
-    def _build(self, state: State, progress: Progress | None) -> BuildResult:
+    def _build(
+        self,
+        state: State,
+        progress: Progress | None,
+        hint: set[str] | None,
+        should_stop: Callable[[], bool],
+    ) -> BuildResult:
         cfg = self.config
         now = self.clock()
         now_us = to_us(now)
@@ -289,10 +313,17 @@ class Builder:
         if config_changed:  # dates, slugs and URLs may all read differently: parse everything
             with state.transaction():
                 state.clear_index()
-        stats = scan(cfg.paths.articles)
         indexed = state.index_stats()
-        changed = [(p, st) for p, st in stats.items() if indexed.get(p) != st]
-        removed = [p for p in indexed if p not in stats]
+        if hint is not None and not config_changed:
+            stats = stat_paths(cfg.paths.articles, hint)
+            changed = [(p, st) for p, st in stats.items() if indexed.get(p) != st]
+            removed = [p for p in hint if p in indexed and p not in stats]
+            article_count = len(indexed) + sum(p not in indexed for p in stats) - len(removed)
+        else:
+            stats = scan(cfg.paths.articles)
+            changed = [(p, st) for p, st in stats.items() if indexed.get(p) != st]
+            removed = [p for p in indexed if p not in stats]
+            article_count = len(stats)
         next_live = state.get("next_go_live")
         outputs = state.outputs()
         if (
@@ -304,12 +335,14 @@ class Builder:
             and (cached := state.get("last_result")) is not None
         ):
             log.debug("nothing changed")
-            return _result_from_json(cached, articles=len(stats), unchanged=len(outputs))
+            return _result_from_json(cached, articles=article_count, unchanged=len(outputs))
 
         with state.transaction():
             state.drop_articles(removed)
             state.retire_identities(removed)
-        batch = self._index(state, changed, now, progress)
+        batch = self._index(state, changed, now, progress, should_stop)
+        if should_stop():
+            raise BuildCancelled("stopped before rendering; the next build carries on")
 
         # plan: the index finds each feed's newest articles; only those are loaded
         visible, scheduled, drafts, next_us = state.tally(now_us)
@@ -356,7 +389,7 @@ class Builder:
             remove(safe_join(cfg.paths.output, relpath), cfg.paths.output)
         next_go_live = from_us(next_us) if next_us is not None else None
         result = BuildResult(
-            articles=len(stats),
+            articles=article_count,
             published=visible - len(losers),
             scheduled=scheduled,
             drafts=drafts,
@@ -401,6 +434,7 @@ class Builder:
         changed: Sequence[tuple[str, FileStat]],
         now: datetime,
         progress: Progress | None,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> set[str]:
         """Parse the changed files, settle their identities, store them. Returns their paths."""
         cfg = self.config
@@ -409,6 +443,8 @@ class Builder:
             return batch
         taken = state.live_slugs()
         for parsed in self.parse_files(changed, progress):
+            if should_stop():
+                raise BuildCancelled("stopped while parsing; the next build carries on")
             rows = parsed
             metas = [r.meta for r in rows if r.meta is not None]
             known = state.identities_for([m.path for m in metas])

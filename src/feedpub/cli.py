@@ -45,9 +45,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"feedpub {__version__}")
     parser.add_argument(
         "--log-level",
-        default="warning",
+        default=None,
         choices=["debug", "info", "warning", "error"],
-        help="how much to log (default: warning)",
+        help="how much to log (default: info for run, warning otherwise)",
+    )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="log lines as text or as JSON objects, one per line (default: text)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -78,6 +84,33 @@ def _parser() -> argparse.ArgumentParser:
         "Lists each problem as path:line: message; exits 1 if there is any.",
     )
     _add_config(c)
+
+    r = sub.add_parser(
+        "run",
+        help="run the daemon: watch articles, publish on time, serve the feeds",
+        description="Keep the feeds true to the articles folder and serve them over HTTP: "
+        "a file watcher rebuilds the feeds an edit touches, a scheduler publishes "
+        "future-dated articles on time and rescans periodically, and the built-in server "
+        "answers feed readers (ETag, Last-Modified, gzip, WebSub Link headers). Stops "
+        "cleanly on SIGTERM or SIGINT.",
+    )
+    _add_config(r)
+    r.add_argument("--host", help="address to listen on (default: [server] host, 127.0.0.1)")
+    r.add_argument(
+        "--port",
+        type=int,
+        help="port to listen on (default: [server] port, 8080; 0 picks a free one)",
+    )
+
+    s = sub.add_parser(
+        "status",
+        help="show articles, feeds, the last build and problems",
+        description="Show what the state store knows: articles, feeds, the last build, "
+        "problems, the next scheduled publication and pending notifications. Works while "
+        "a daemon runs.",
+    )
+    _add_config(s)
+    s.add_argument("--json", action="store_true", help="print JSON")
 
     i = sub.add_parser(
         "init",
@@ -149,6 +182,63 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from feedpub import app
+
+    config = app.load_config(args.config)
+    app.run(config, host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    from feedpub import app
+
+    info = app.status(app.load_config(args.config))
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return EXIT_OK
+    for key, value in info.items():
+        if key == "problems" and isinstance(value, list):
+            print(f"problems: {len(value)}")
+            for line in value:
+                print(f"  {line}")
+        else:
+            print(f"{key.replace('_', ' ')}: {value if value is not None else '-'}")
+    return EXIT_OK
+
+
+class _JsonFormatter(logging.Formatter):
+    converter = time.gmtime  # type: ignore[assignment]
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        data = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False)
+
+
+def _setup_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level.upper()))
+    for noisy in ("apscheduler", "uvicorn.error", "watchfiles", "markdown_it", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def _cmd_init(args: argparse.Namespace) -> int:
     from feedpub import app
 
@@ -160,11 +250,15 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    commands = {"build": _cmd_build, "check": _cmd_check, "init": _cmd_init}
+    level = args.log_level or ("info" if args.command == "run" else "warning")
+    _setup_logging(level, args.log_format)
+    commands = {
+        "build": _cmd_build,
+        "check": _cmd_check,
+        "init": _cmd_init,
+        "run": _cmd_run,
+        "status": _cmd_status,
+    }
     try:
         return commands[args.command](args)
     except FeedpubError as e:

@@ -78,12 +78,36 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleConfig:
+    reconcile_seconds: int = 300  # full rescan of the articles folder
+    settle_ms: int = 30  # quiet time after the last file event before a rebuild
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateConfig:
+    url: str  # SQLAlchemy URL of the job store (default: the SQLite state file)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     site: SiteConfig
     paths: PathsConfig
     feeds: FeedsConfig
     notify: NotifyConfig
+    server: ServerConfig = field(default_factory=ServerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    state: StateConfig | None = None
     source: Path | None = None  # the file it came from
+
+    @property
+    def state_url(self) -> str:
+        return self.state.url if self.state else f"sqlite:///{self.paths.state}"
 
     def fingerprint(self) -> str:
         """A hash of every setting that shapes the output (paths excluded)."""
@@ -246,8 +270,38 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     notify = NotifyConfig(hubs=hubs)
     n.done()
 
+    sv = root.section("server")
+    port = sv.get("port", int, 8080)
+    if not 0 <= port <= 65535:
+        raise sv.error("port", f"must be 0 to 65535, got {port}")
+    server = ServerConfig(host=sv.get("host", str, "127.0.0.1"), port=port)
+    sv.done()
+
+    sc = root.section("schedule")
+    schedule = ScheduleConfig(
+        reconcile_seconds=_positive(sc, "reconcile_seconds", sc.get("reconcile_seconds", int, 300)),
+        settle_ms=_positive(sc, "settle_ms", sc.get("settle_ms", int, 30)),
+    )
+    sc.done()
+
+    st = root.section("state")
+    url = st.get("url", str, "")
+    if url and "://" not in url:
+        raise st.error("url", f"must be an SQLAlchemy URL such as sqlite:///path, got {url!r}")
+    state = StateConfig(url=url) if url else None
+    st.done()
+
     root.done()
-    return Config(site=site, paths=paths, feeds=feeds, notify=notify, source=source)
+    return Config(
+        site=site,
+        paths=paths,
+        feeds=feeds,
+        notify=notify,
+        server=server,
+        schedule=schedule,
+        state=state,
+        source=source,
+    )
 
 
 def load(path: Path | str = DEFAULT_CONFIG_NAME) -> Config:

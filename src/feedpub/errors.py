@@ -64,6 +64,10 @@ class OutputError(FeedpubError):
         super().__init__(f"{path}: {message}")
 
 
+class BuildCancelled(FeedpubError):
+    """A build was asked to stop; what it stored so far is consistent, the rest waits."""
+
+
 class StateError(FeedpubError):
     """The state store cannot be opened or used."""
 

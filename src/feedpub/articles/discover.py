@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,10 +37,39 @@ def is_article_name(name: str) -> bool:
     return lower.endswith(ARTICLE_SUFFIXES)
 
 
+def is_scratch_name(name: str) -> bool:
+    """Hidden files, editor backups, swaps and locks, temporary and partial files."""
+    if not name or name[0] in ".#~" or name.endswith(("~", "#")):
+        return True
+    lower = name.lower()
+    return lower.endswith(_TEMP_SUFFIXES) or lower.startswith("~$")
+
+
 def is_article_relpath(relpath: str) -> bool:
     """Whether a path relative to the articles folder could be an article (no hidden folders)."""
     parts = relpath.split("/")
     return all(p and not p.startswith(".") for p in parts[:-1]) and is_article_name(parts[-1])
+
+
+def stat_paths(root: Path, relpaths: Iterable[str]) -> dict[str, FileStat]:
+    """Of these relative paths, the article files that exist now (the rules of :func:`scan`)."""
+    real_root = os.path.realpath(root)
+    found: dict[str, FileStat] = {}
+    for rel in relpaths:
+        if not is_article_relpath(rel):
+            continue
+        path = os.path.join(root, rel)
+        try:
+            if os.path.islink(path):
+                target = os.path.realpath(path)
+                if os.path.commonpath([real_root, target]) != real_root:
+                    continue
+            st = os.stat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            found[rel] = FileStat(st.st_size, st.st_mtime_ns)
+    return found
 
 
 def scan(root: Path) -> dict[str, FileStat]:

@@ -1,0 +1,291 @@
+"""``feedpub run``: keeps the feeds true to the articles folder and serves them.
+
+Threads: the watcher and the scheduler only *ask* for builds; one build thread runs them, one
+at a time (feedgen's RSS rendering is not thread-safe, and a build owns the state store); the
+main thread runs the HTTP server, which answers from memory and is handed each build's files.
+Nothing here decides what a feed contains: that is the builder's job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from feedpub.build import Builder
+from feedpub.config import Config
+from feedpub.errors import BuildCancelled, FeedpubError, StateError
+from feedpub.model import BuildResult
+from feedpub.render import Links
+from feedpub.server import App, Store, bind, make_server
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def daemon_lock(state_path: Path) -> Iterator[None]:
+    """Held for the daemon's life: a second daemon on the same state refuses to start."""
+    lock_path = state_path.with_name(state_path.name + ".daemon.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.EACCES):
+                raise StateError(f"{lock_path}: cannot lock: {e.strerror}") from e
+            pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise StateError(
+                f"another feedpub daemon (pid {pid}) is already running on {state_path}; "
+                "stop it first, or give this one its own [paths] state"
+            ) from e
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def running_daemon_pid(state_path: Path) -> int | None:
+    """The pid of the daemon holding this state's lock, if one does."""
+    lock_path = state_path.with_name(state_path.name + ".daemon.lock")
+    try:
+        fd = os.open(lock_path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            return int(text) if text.isdigit() else -1
+        return None
+    finally:
+        os.close(fd)
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], datetime],
+        host: str | None = None,
+        port: int | None = None,
+        workers: int | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.host = host or config.server.host
+        self.port = config.server.port if port is None else port
+        self.builder = Builder(config, clock=clock, workers=workers)
+        links = Links(site=config.site, hubs=config.notify.hubs)
+        self.store = Store(config.paths.output, self._link_headers(links))
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._pending: set[str] = set()
+        self._full = True  # the first build scans everything: catch up on what happened while down
+        self._thread = threading.Thread(target=self._work, name="feedpub-builder", daemon=True)
+        self.last_result: BuildResult | None = None
+        self.last_build: datetime | None = None
+        self.last_error: str | None = None
+        self.builds = 0
+        self._reported: set[str] = set()
+        self.scheduler: Any = None
+        self.watcher: Any = None
+
+    def _link_headers(self, links: Links) -> Callable[[str], list[str]]:
+        feeds = ("atom", "rss", "json")
+
+        def link_headers(relpath: str) -> list[str]:
+            if not relpath.startswith("feeds/"):
+                return []
+            name = relpath[len("feeds/") :]
+            for fmt, ext in zip(feeds, ("atom.xml", "rss.xml", "json"), strict=True):
+                if name.endswith("." + ext):
+                    key = name[: -len(ext) - 1]
+                    out = [f'<{links.feed_url(key, fmt)}>; rel="self"']  # type: ignore[arg-type]
+                    out += [f'<{hub}>; rel="hub"' for hub in links.hubs]
+                    return out
+            return []
+
+        return link_headers
+
+    # -- asking for builds (any thread) -----------------------------------------------------
+
+    def files_changed(self, paths: set[str] | None) -> None:
+        with self._lock:
+            if paths is None:
+                self._full = True
+            else:
+                self._pending |= paths
+        self._wake.set()
+
+    def request(self, reason: str) -> None:
+        log.info("build requested: %s", reason)
+        with self._lock:
+            if reason == "reconcile":
+                self._full = True
+        self._wake.set()
+
+    # -- the build thread -------------------------------------------------------------------
+
+    def _settled(self, paths: set[str]) -> set[str]:
+        """Of ``paths``, those still changing (a copy or an editor's save in progress)."""
+        root = self.config.paths.articles
+
+        def sig(p: str) -> tuple[int, int] | None:
+            try:
+                st = os.stat(root / p)
+            except OSError:
+                return None
+            return (st.st_size, st.st_mtime_ns)
+
+        before = {p: sig(p) for p in paths}
+        time.sleep(self.config.schedule.settle_ms / 1000)
+        return {p for p in paths if sig(p) != before[p]}
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=1.0)
+            if self._stop.is_set():
+                break
+            self._wake.clear()
+            with self._lock:
+                full, paths = self._full, self._pending
+                self._full, self._pending = False, set()
+            if not full and paths:
+                busy = self._settled(paths)
+                if busy:  # come back for these once they stop changing
+                    log.debug("still being written: %s", ", ".join(sorted(busy)))
+                    self.files_changed(busy)
+                    paths -= busy
+                    if not paths:
+                        continue
+            self._build(None if full else paths)
+
+    def _build(self, paths: set[str] | None) -> None:
+        started = time.monotonic()
+        try:
+            result = self.builder.build(paths=paths, should_stop=self._stop.is_set)
+        except BuildCancelled:
+            log.info("build stopped for shutdown")
+            return
+        except FeedpubError as e:
+            self.last_error = str(e)
+            log.error("build failed: %s", e)
+            return
+        except Exception as e:  # never let one build kill the daemon
+            self.last_error = f"{type(e).__name__}: {e}"
+            log.exception("build failed unexpectedly")
+            return
+        self.last_error = None
+        self.builds += 1
+        self.last_result = result
+        self.last_build = self.clock()
+        if result.written or result.removed:
+            self.store.update(result.written, result.removed)
+        if self.scheduler is not None:
+            self.scheduler.go_live_at(result.next_go_live)
+        current = {str(p) for p in result.problems}
+        for text in sorted(current - self._reported):
+            log.warning("%s", text)
+        self._reported = current
+        if result.written or result.removed or paths is None:
+            log.info(
+                "build: %d articles, %d parsed, %d files written, %d removed, %d problems, %.0f ms",
+                result.articles,
+                result.parsed,
+                len(result.written),
+                len(result.removed),
+                len(result.problems),
+                (time.monotonic() - started) * 1000,
+            )
+
+    # -- health -----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        r = self.last_result
+        return {
+            "status": "ok" if self.last_error is None else "degraded",
+            "last_build": self.last_build.isoformat() if self.last_build else None,
+            "builds": self.builds,
+            "articles": r.articles if r else None,
+            "published": r.published if r else None,
+            "article_problems": len(r.problems) if r else None,
+            "next_go_live": r.next_go_live.isoformat() if r and r.next_go_live else None,
+            "pending_notifications": 0,
+            "last_error": self.last_error,
+        }
+
+    # -- the whole life ---------------------------------------------------------------------
+
+    def run(self, *, on_ready: Callable[[str, int], None] | None = None) -> None:
+        """Run until SIGTERM or SIGINT; then stop watching, finish or stop the build in
+        flight, flush the state and return."""
+        early_stop = threading.Event()  # a signal before the server is up still stops cleanly
+
+        def on_signal(signum: int, frame: object) -> None:
+            early_stop.set()
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self._run(early_stop, on_ready)
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def _run(
+        self, early_stop: threading.Event, on_ready: Callable[[str, int], None] | None
+    ) -> None:
+        from feedpub import scheduler as scheduler_mod
+        from feedpub.watcher import Watcher
+
+        cfg = self.config
+        with daemon_lock(cfg.paths.state):
+            sock = bind(self.host, self.port)
+            host, port = sock.getsockname()[:2]
+            served = self.store.load_all()
+            log.info(
+                "serving %d files from %s on http://%s:%d/",
+                served,
+                cfg.paths.output,
+                f"[{host}]" if ":" in host else host,
+                port,
+            )
+            self.scheduler = scheduler_mod.Scheduler(
+                cfg.state_url, reconcile_seconds=cfg.schedule.reconcile_seconds
+            )
+            scheduler_mod.attach(self.request)
+            self.scheduler.start()
+            self.watcher = Watcher(cfg.paths.articles, self.files_changed)
+            self.watcher.start()
+            self._thread.start()
+            self._wake.set()
+            server = make_server(App(self.store, self.health), sock)
+            if on_ready is not None:
+                on_ready(host, port)
+            try:
+                server.early_stop = early_stop
+                server.run(sockets=[sock])
+            finally:
+                log.info("shutting down")
+                self._stop.set()
+                self._wake.set()
+                self.watcher.stop()
+                self.scheduler.shutdown()
+                scheduler_mod.attach(None)
+                self._thread.join(timeout=4.0)
+                self.builder.close()
+                sock.close()
+                log.info("stopped")

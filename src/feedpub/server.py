@@ -1,0 +1,381 @@
+"""Serving the output folder to feed readers: a small ASGI app answering from memory.
+
+Every file is held in memory with its gzip form, strong ETags, ``Last-Modified`` and complete
+header lists, prepared once when the builder publishes; a request is a dictionary lookup. The
+builder's changes are swapped in atomically (one reference), so a reader never sees a feed that
+is half old and half new. The app never opens a file while serving, so no request path can
+reach outside the output folder: ``..``, encoded or not, backslashes and NULs simply miss.
+
+Served under uvicorn with uvloop and httptools (see :func:`serve`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import logging
+import os
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from feedpub.render import MEDIA_TYPES
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_TYPES = {
+    ".atom.xml": MEDIA_TYPES["atom"] + "; charset=utf-8",
+    ".rss.xml": MEDIA_TYPES["rss"] + "; charset=utf-8",
+    ".json": MEDIA_TYPES["json"] + "; charset=utf-8",
+    ".opml": "text/x-opml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".svg": "image/svg+xml",
+}
+_COMPRESSIBLE = ("text/", "application/")
+_FEED_SUFFIXES = (".atom.xml", ".rss.xml", ".json")
+MIN_GZIP_BYTES = 256
+
+
+def media_type(relpath: str) -> str:
+    for suffix, mtype in _TYPES.items():
+        if relpath.endswith(suffix):
+            return mtype
+    return "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One file, ready to serve: bodies and the exact headers of each answer."""
+
+    body: bytes
+    gzipped: bytes | None
+    etag: bytes
+    gzip_etag: bytes
+    mtime: int  # whole seconds, as Last-Modified says
+    plain_headers: list[tuple[bytes, bytes]]
+    gzip_headers: list[tuple[bytes, bytes]]
+    not_modified_headers: list[tuple[bytes, bytes]]
+    gzip_not_modified_headers: list[tuple[bytes, bytes]]
+
+
+def make_resource(relpath: str, data: bytes, mtime: float, links: Iterable[str] = ()) -> Resource:
+    """Prepare a file for serving. ``links`` are ``Link`` header values (feeds' self and hub)."""
+    mtype = media_type(relpath)
+    digest = hashlib.sha256(data).hexdigest()[:32]
+    etag = f'"{digest}"'.encode()
+    gzip_etag = f'"{digest}-gz"'.encode()
+    seconds = int(mtime)
+    last_modified = formatdate(seconds, usegmt=True).encode()
+    cache = b"public, max-age=60" if relpath.endswith(_FEED_SUFFIXES) else b"public, max-age=300"
+    compressible = mtype.startswith(_COMPRESSIBLE) and len(data) >= MIN_GZIP_BYTES
+    gz = gzip.compress(data, compresslevel=6, mtime=0) if compressible else None
+    if gz is not None and len(gz) >= len(data):
+        gz = None
+    common: list[tuple[bytes, bytes]] = [
+        (b"last-modified", last_modified),
+        (b"cache-control", cache),
+    ]
+    if compressible:
+        common.append((b"vary", b"Accept-Encoding"))
+    for link in links:
+        common.append((b"link", link.encode("latin-1", "replace")))
+    ctype = (b"content-type", mtype.encode())
+    plain = [ctype, (b"content-length", str(len(data)).encode()), (b"etag", etag), *common]
+    zipped = (
+        [
+            ctype,
+            (b"content-length", str(len(gz)).encode()),
+            (b"content-encoding", b"gzip"),
+            (b"etag", gzip_etag),
+            *common,
+        ]
+        if gz is not None
+        else plain
+    )
+    return Resource(
+        body=data,
+        gzipped=gz,
+        etag=etag,
+        gzip_etag=gzip_etag if gz is not None else etag,
+        mtime=seconds,
+        plain_headers=plain,
+        gzip_headers=zipped,
+        not_modified_headers=[(b"etag", etag), *common],
+        gzip_not_modified_headers=[(b"etag", gzip_etag if gz is not None else etag), *common],
+    )
+
+
+def url_path(relpath: str) -> str:
+    """The URL path a file is served at (``articles/x/index.html`` → ``/articles/x/``)."""
+    if relpath == "index.html":
+        return "/"
+    if relpath.endswith("/index.html"):
+        return "/" + relpath[: -len("index.html")]
+    return "/" + relpath
+
+
+class Store:
+    """What the server serves: URL path → Resource, replaced as a whole on every change."""
+
+    def __init__(self, root: Path, links_for: Callable[[str], list[str]] | None = None) -> None:
+        self.root = root
+        self.links_for = links_for or (lambda relpath: [])
+        self.resources: Mapping[str, Resource] = {}
+
+    def _load(self, relpath: str) -> Resource | None:
+        path = self.root / relpath
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+                mtime = os.fstat(f.fileno()).st_mtime
+        except OSError:
+            return None
+        return make_resource(relpath, data, mtime, self.links_for(relpath))
+
+    def load_all(self) -> int:
+        """(Re)load every file of the output folder."""
+        found: dict[str, Resource] = {}
+        if self.root.is_dir():
+            for path in self.root.rglob("*"):
+                if path.is_file() and not path.name.startswith("."):
+                    relpath = path.relative_to(self.root).as_posix()
+                    res = self._load(relpath)
+                    if res is not None:
+                        found[url_path(relpath)] = res
+        self.resources = found
+        return len(found)
+
+    def update(self, written: Iterable[str], removed: Iterable[str]) -> None:
+        """Swap in the files a build wrote and drop those it removed, all at once."""
+        new = dict(self.resources)
+        for relpath in removed:
+            new.pop(url_path(relpath), None)
+        for relpath in written:
+            res = self._load(relpath)
+            if res is not None:
+                new[url_path(relpath)] = res
+        self.resources = new
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _accepts_gzip(value: bytes | None) -> bool:
+    if not value:
+        return False
+    for part in value.decode("latin-1").split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "x-gzip", "*"):
+            q = params.strip()
+            if q.startswith("q="):
+                try:
+                    return float(q[2:]) > 0
+                except ValueError:
+                    return False
+            return True
+    return False
+
+
+def _etag_matches(header: bytes, etag: bytes) -> bool:
+    if header.strip() == b"*":
+        return True
+    for candidate in header.split(b","):
+        c = candidate.strip()
+        if c.startswith(b"W/"):
+            c = c[2:]
+        if c == etag:
+            return True
+    return False
+
+
+def _not_modified(scope: Scope, res: Resource, etag: bytes) -> bool:
+    inm = _header(scope, b"if-none-match")
+    if inm is not None:
+        return _etag_matches(inm, etag)
+    ims = _header(scope, b"if-modified-since")
+    if ims is not None:
+        try:
+            since = parsedate_to_datetime(ims.decode("latin-1"))
+        except (TypeError, ValueError, IndexError):
+            return False
+        return res.mtime <= since.timestamp()
+    return False
+
+
+HealthFn = Callable[[], dict[str, Any]]
+HubFn = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class App:
+    """The ASGI application."""
+
+    def __init__(self, store: Store, health: HealthFn, hub: HubFn | None = None) -> None:
+        self.store = store
+        self.health = health
+        self.hub = hub
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await _lifespan(receive, send)
+            return
+        method = scope["method"]
+        path = scope["path"]
+        if path == "/hub" and self.hub is not None:
+            await self.hub(scope, receive, send)
+            return
+        if method not in ("GET", "HEAD"):
+            await _simple(send, 405, b"method not allowed\n", [(b"allow", b"GET, HEAD")])
+            return
+        if path == "/healthz":
+            body = json.dumps(self.health(), sort_keys=True).encode() + b"\n"
+            await _simple(
+                send,
+                200,
+                body if method == "GET" else b"",
+                [(b"cache-control", b"no-store")],
+                ctype=b"application/json",
+                length=len(body),
+            )
+            return
+        res = self.store.resources.get(path)
+        if res is None:
+            if not path.endswith("/") and path + "/" in self.store.resources:
+                location = quote(path + "/").encode()
+                await _simple(send, 301, b"", [(b"location", location)])
+                return
+            await _simple(send, 404, b"not found\n" if method == "GET" else b"")
+            return
+        use_gzip = res.gzipped is not None and _accepts_gzip(_header(scope, b"accept-encoding"))
+        etag = res.gzip_etag if use_gzip else res.etag
+        if _not_modified(scope, res, etag):
+            headers = res.gzip_not_modified_headers if use_gzip else res.not_modified_headers
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = res.gzipped if use_gzip and res.gzipped is not None else res.body
+        headers = res.gzip_headers if use_gzip else res.plain_headers
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body if method == "GET" else b""})
+
+
+async def _simple(
+    send: Send,
+    status: int,
+    body: bytes,
+    extra: list[tuple[bytes, bytes]] | None = None,
+    *,
+    ctype: bytes = b"text/plain; charset=utf-8",
+    length: int | None = None,
+) -> None:
+    headers = [
+        (b"content-type", ctype),
+        (b"content-length", str(len(body) if length is None else length).encode()),
+        *(extra or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (port 0: any free port). IPv6 hosts work too."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def make_server(app: App, sock: socket.socket) -> Any:
+    """A uvicorn server for ``app`` on ``sock`` (run it with ``server.run(sockets=[sock])``)."""
+    import uvicorn
+
+    try:
+        import uvloop  # noqa: F401
+
+        loop = "uvloop"
+    except ImportError:  # pragma: no cover (not on every platform)
+        loop = "asyncio"
+    config = uvicorn.Config(
+        app,
+        loop=loop,
+        http="httptools",
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        timeout_keep_alive=15,
+        timeout_graceful_shutdown=3,
+        limit_concurrency=4096,
+        h11_max_incomplete_event_size=16 * 1024,
+    )
+    return _Server(config)
+
+
+def _server_class() -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, with feedpub's own signal handling.
+
+        uvicorn re-raises SIGTERM after a graceful shutdown, so the process would end "killed
+        by SIGTERM"; a service manager wants exit status 0. The first SIGTERM or SIGINT stops
+        the server gracefully, a second one forces it.
+        """
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            def handle(signum: int, frame: object) -> None:
+                if self.should_exit:
+                    self.force_exit = True
+                self.should_exit = True
+
+            previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+            early = getattr(self, "early_stop", None)
+            if early is not None and early.is_set():  # asked to stop while starting up
+                self.should_exit = True
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server
+
+
+def _Server(config: Any) -> Any:
+    return _server_class()(config)

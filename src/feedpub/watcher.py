@@ -1,0 +1,86 @@
+"""File events → "these article paths changed". No business rules here.
+
+watchfiles (Rust's ``notify``: inotify on Linux) does the watching and groups bursts: it yields
+once events have paused for ``step`` ms, at most every ``debounce`` ms, so a ``git pull`` of 500
+files arrives as one batch. Events on anything that is not an article file name (a folder moved
+or deleted, say) ask for a full rescan, since their articles are not named one by one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from feedpub.articles.discover import is_article_relpath, is_scratch_name
+
+log = logging.getLogger(__name__)
+
+# A set of article paths (relative, POSIX), or None for "rescan everything".
+ChangeCallback = Callable[[set[str] | None], None]
+
+
+class Watcher:
+    """Watches the articles folder in a thread and reports changes to ``on_change``."""
+
+    def __init__(
+        self,
+        root: Path,
+        on_change: ChangeCallback,
+        *,
+        step_ms: int = 30,
+        debounce_ms: int = 1000,
+    ) -> None:
+        self.root = root.resolve()
+        self.on_change = on_change
+        self.step_ms = step_ms
+        self.debounce_ms = debounce_ms
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="feedpub-watcher", daemon=True)
+        self.ready = threading.Event()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _classify(self, paths: set[str]) -> set[str] | None:
+        articles: set[str] = set()
+        for raw in paths:
+            try:
+                rel = Path(raw).resolve().relative_to(self.root).as_posix()
+            except ValueError:
+                continue
+            if rel == ".":
+                return None
+            if is_article_relpath(rel):
+                articles.add(rel)
+            elif not any(is_scratch_name(part) for part in rel.split("/")):
+                return None  # a folder, most likely: rescan to find what moved with it
+        return articles
+
+    def _run(self) -> None:
+        from watchfiles import watch
+
+        while not self._stop.is_set():
+            try:
+                self.ready.set()
+                for changes in watch(
+                    self.root,
+                    watch_filter=None,
+                    debounce=self.debounce_ms,
+                    step=self.step_ms,
+                    stop_event=self._stop,
+                    rust_timeout=1000,
+                    yield_on_timeout=False,
+                    raise_interrupt=False,
+                ):
+                    found = self._classify({path for _, path in changes})
+                    if found is None or found:
+                        self.on_change(found)
+            except Exception:  # the folder vanished, a watch limit was hit...: keep trying
+                log.exception("watching %s failed; retrying in 1 s", self.root)
+                self._stop.wait(1.0)

@@ -1,0 +1,283 @@
+"""`feedpub run` as a real process: files in, feeds out over HTTP, read back with feedparser."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+import pytest
+import requests
+
+from tests.conftest import BASE_CONFIG
+
+REPO = Path(__file__).parent.parent
+
+
+class Daemon:
+    count = 0
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.proc: subprocess.Popen[str] | None = None
+        self.base = ""
+        Daemon.count += 1
+        self.log_path = root / f"daemon-{Daemon.count}.log"
+
+    def start(self, *extra: str, wait: bool = True) -> Daemon:
+        env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+        self.log = open(self.log_path, "a")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "feedpub", "--log-level", "debug", "run", "--port", "0", *extra],
+            cwd=self.root,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        if wait:
+            port = self.wait_for(r"on http://127\.0\.0\.1:(\d+)/", 20)
+            self.base = f"http://127.0.0.1:{port}"
+            self.until(lambda: int(str(self.health()["builds"])) >= 1, "the first build")
+        return self
+
+    def logs(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_for(self, pattern: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(pattern, self.logs())
+            if m:
+                return m.group(1)
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no {pattern!r} in the log:\n{self.logs()}")
+
+    def until(self, check: Callable[[], bool], what: str, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if check():
+                    return
+            except (requests.RequestException, KeyError, AssertionError):
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; log:\n{self.logs()}")
+
+    def get(self, path: str, **kw: object) -> requests.Response:
+        return requests.get(self.base + path, timeout=5, **kw)  # type: ignore[arg-type]
+
+    def health(self) -> dict[str, object]:
+        data: dict[str, object] = self.get("/healthz").json()
+        return data
+
+    def titles(self, feed: str = "all") -> list[str]:
+        parsed = feedparser.parse(self.get(f"/feeds/{feed}.atom.xml").content)
+        assert not parsed.bozo
+        return [e.title for e in parsed.entries]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.log.close()
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "config.toml").write_text(
+        BASE_CONFIG + "\n[schedule]\nreconcile_seconds = 3600\n", encoding="utf-8"
+    )
+    return tmp_path
+
+
+@pytest.fixture
+def daemon(root: Path) -> Iterator[Daemon]:
+    d = Daemon(root)
+    yield d
+    if d.proc is not None and d.proc.poll() is None:
+        d.stop(signal.SIGKILL)
+
+
+def article(root: Path, name: str, title: str, date: str, cats: str = "[News]") -> Path:
+    path = root / "articles" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"---\ntitle: {title}\ndate: {date}\ncategories: {cats}\n---\nBody of {title}.\n"
+    )
+    return path
+
+
+def test_files_in_feeds_out(root: Path, daemon: Daemon) -> None:
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    daemon.start()
+    assert daemon.titles() == ["One"]
+
+    # a new article, in a new category
+    article(root, "two.md", "Two", "2025-01-02T00:00:00Z", "[Fresh]")
+    daemon.until(lambda: daemon.titles() == ["Two", "One"], "the new article")
+    assert daemon.titles("fresh") == ["Two"]
+
+    # an editor's save: write a temporary file, then rename it over the article
+    tmp = root / "articles" / ".one.md.swp"
+    tmp.write_text("---\ntitle: One, edited\ndate: 2025-01-01T00:00:00Z\n---\nNew body.\n")
+    tmp.replace(root / "articles" / "one.md")
+    daemon.until(lambda: daemon.titles() == ["Two", "One, edited"], "the edit")
+
+    # a move keeps the id
+    before = feedparser.parse(daemon.get("/feeds/all.atom.xml").content).entries
+    (root / "articles" / "sub").mkdir()
+    (root / "articles" / "two.md").rename(root / "articles" / "sub" / "two.md")
+    time.sleep(0.5)
+    daemon.until(lambda: daemon.titles() == ["Two", "One, edited"], "the move")
+    after = feedparser.parse(daemon.get("/feeds/all.atom.xml").content).entries
+    assert [e.id for e in after] == [e.id for e in before]
+
+    # a deletion leaves the feeds; the category keeps a valid, empty feed
+    (root / "articles" / "sub" / "two.md").unlink()
+    daemon.until(lambda: daemon.titles() == ["One, edited"], "the deletion")
+    assert daemon.titles("fresh") == []
+    assert daemon.stop() == 0
+
+
+def test_conditional_get_round_trip(root: Path, daemon: Daemon) -> None:
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    daemon.start()
+    first = daemon.get("/feeds/all.rss.xml")
+    assert first.headers["content-type"] == "application/rss+xml; charset=utf-8"
+    again = daemon.get("/feeds/all.rss.xml", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    since = daemon.get(
+        "/feeds/all.rss.xml", headers={"If-Modified-Since": first.headers["last-modified"]}
+    )
+    assert since.status_code == 304
+    article(root, "two.md", "Two", "2025-01-02T00:00:00Z")
+    daemon.until(
+        lambda: (
+            daemon.get(
+                "/feeds/all.rss.xml", headers={"If-None-Match": first.headers["etag"]}
+            ).status_code
+            == 200
+        ),
+        "a changed ETag",
+    )
+    gz = daemon.get("/feeds/all.rss.xml", headers={"Accept-Encoding": "gzip"})
+    assert gz.headers["content-encoding"] == "gzip"
+    assert b"<title>Two</title>" in gz.content  # requests decompresses
+    assert daemon.get("/feeds/all.json").headers["link"] == (
+        '<https://example.org/feeds/all.json>; rel="self"'
+    )
+    assert daemon.get("/nope").status_code == 404
+
+
+def test_future_article_goes_live_on_time(root: Path, daemon: Daemon) -> None:
+    article(root, "now.md", "Now", "2025-01-01T00:00:00Z")
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
+    article(root, "later.md", "Later", when.isoformat())
+    daemon.start()
+    assert daemon.titles() == ["Now"]
+    assert daemon.health()["next_go_live"] == when.isoformat()
+    daemon.until(lambda: daemon.titles() == ["Later", "Now"], "go-live", timeout=10)
+    live_at = datetime.now(UTC)
+    assert live_at - when < timedelta(seconds=2.5)
+    assert daemon.health()["next_go_live"] is None
+
+
+def test_broken_file_while_serving(root: Path, daemon: Daemon) -> None:
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    daemon.start()
+    (root / "articles" / "broken.md").write_bytes(b"---\ntitle: [\n---\n\x00\xff")
+    daemon.until(lambda: daemon.health()["article_problems"] == 1, "the problem report")
+    assert daemon.titles() == ["One"]
+    assert daemon.proc is not None
+    assert daemon.proc.poll() is None
+    assert "broken.md" in daemon.logs()
+    assert "Traceback" not in daemon.logs()
+    assert daemon.stop() == 0
+
+
+def test_second_daemon_refuses_and_status_works(root: Path, daemon: Daemon) -> None:
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    daemon.start()
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    second = subprocess.run(
+        [sys.executable, "-m", "feedpub", "run", "--port", "0"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert second.returncode == 2
+    assert "another feedpub daemon" in second.stderr
+    status = subprocess.run(
+        [sys.executable, "-m", "feedpub", "status"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert status.returncode == 0
+    assert "daemon: running (pid" in status.stdout
+    assert "published: 1" in status.stdout
+    assert daemon.stop() == 0
+
+
+def test_sigterm_mid_build_exits_cleanly(root: Path, daemon: Daemon) -> None:
+    for i in range(6000):
+        article(
+            root, f"a/{i:05}.md", f"Article {i}", f"2024-01-01T00:00:{i % 60:02}Z", f"[C{i % 7}]"
+        )
+    daemon.start(wait=False)
+    daemon.wait_for(r"(serving) ", 20)
+    time.sleep(0.2)  # the first build is under way
+    started = time.monotonic()
+    assert daemon.stop() == 0
+    assert time.monotonic() - started < 5
+    # the state is consistent: a restart finishes the job
+    restarted = Daemon(root)
+    try:
+        restarted.start()
+        restarted.until(lambda: len(restarted.titles()) == 5, "a complete build after restart", 60)
+    finally:
+        assert restarted.stop() == 0
+
+
+def test_json_logs(root: Path, daemon: Daemon) -> None:
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feedpub", "--log-format", "json", "run", "--port", "0"],
+        cwd=root,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    proc.wait(10)
+    proc.stderr.close()
+    import json
+
+    record = json.loads(line)
+    assert record["level"] == "info"
+    assert "serving" in record["message"]
+    assert proc.returncode == 0

@@ -1,0 +1,193 @@
+"""The HTTP layer, called as an ASGI app (no sockets): headers, 304s, gzip, safety."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feedpub.server import App, Store, make_resource, url_path
+
+FEED = b"<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'>" + b"x" * 2000 + b"</feed>"
+
+
+def call(
+    app: App, path: str, method: str = "GET", headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
+
+    asyncio.run(app(scope, receive, send))
+    start, body = sent[0], sent[1]
+    out: dict[str, str] = {}
+    for k, v in start["headers"]:
+        name = k.decode()
+        out[name] = out[name] + ", " + v.decode() if name in out else v.decode()
+    return start["status"], out, body["body"]
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> App:
+    (tmp_path / "feeds").mkdir()
+    (tmp_path / "feeds" / "all.atom.xml").write_bytes(FEED)
+    (tmp_path / "feeds" / "all.json").write_text('{"version": "x"}')
+    (tmp_path / "index.html").write_text("<!DOCTYPE html><title>x</title>")
+    (tmp_path / "articles" / "a").mkdir(parents=True)
+    (tmp_path / "articles" / "a" / "index.html").write_text("<p>a</p>")
+    store = Store(
+        tmp_path,
+        lambda rel: (
+            ['<https://e.org/feeds/all.atom.xml>; rel="self"', '<https://hub/>; rel="hub"']
+            if rel.startswith("feeds/")
+            else []
+        ),
+    )
+    store.load_all()
+    return App(store, lambda: {"status": "ok"})
+
+
+def test_feed_headers(app: App) -> None:
+    status, headers, body = call(app, "/feeds/all.atom.xml")
+    assert status == 200
+    assert body == FEED
+    assert headers["content-type"] == "application/atom+xml; charset=utf-8"
+    assert headers["etag"].startswith('"')
+    assert headers["last-modified"].endswith("GMT")
+    assert headers["vary"] == "Accept-Encoding"
+    assert (
+        headers["link"]
+        == '<https://e.org/feeds/all.atom.xml>; rel="self", <https://hub/>; rel="hub"'
+    )
+    assert "max-age" in headers["cache-control"]
+    assert call(app, "/feeds/all.json")[1]["content-type"] == "application/feed+json; charset=utf-8"
+    assert call(app, "/")[1]["content-type"] == "text/html; charset=utf-8"
+
+
+def test_conditional_get(app: App) -> None:
+    _, headers, _ = call(app, "/feeds/all.atom.xml")
+    status, h304, body = call(
+        app, "/feeds/all.atom.xml", headers={"If-None-Match": headers["etag"]}
+    )
+    assert (status, body) == (304, b"")
+    assert h304["etag"] == headers["etag"]
+    assert call(app, "/feeds/all.atom.xml", headers={"If-None-Match": '"other"'})[0] == 200
+    assert (
+        call(app, "/feeds/all.atom.xml", headers={"If-None-Match": f'"a", W/{headers["etag"]}'})[0]
+        == 304
+    )
+    lm = headers["last-modified"]
+    assert call(app, "/feeds/all.atom.xml", headers={"If-Modified-Since": lm})[0] == 304
+    assert (
+        call(
+            app,
+            "/feeds/all.atom.xml",
+            headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"},
+        )[0]
+        == 200
+    )
+    # If-None-Match wins over If-Modified-Since
+    assert (
+        call(app, "/feeds/all.atom.xml", headers={"If-None-Match": '"x"', "If-Modified-Since": lm})[
+            0
+        ]
+        == 200
+    )
+
+
+def test_gzip(app: App) -> None:
+    status, headers, body = call(
+        app, "/feeds/all.atom.xml", headers={"Accept-Encoding": "br, gzip"}
+    )
+    assert status == 200
+    assert headers["content-encoding"] == "gzip"
+    assert gzip.decompress(body) == FEED
+    assert int(headers["content-length"]) == len(body)
+    plain_etag = call(app, "/feeds/all.atom.xml")[1]["etag"]
+    assert headers["etag"] != plain_etag  # two representations, two strong validators
+    again = call(
+        app,
+        "/feeds/all.atom.xml",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": headers["etag"]},
+    )
+    assert again[0] == 304
+    assert (
+        call(app, "/feeds/all.atom.xml", headers={"Accept-Encoding": "gzip;q=0"})[1].get(
+            "content-encoding"
+        )
+        is None
+    )
+
+
+def test_head_and_methods(app: App) -> None:
+    status, headers, body = call(app, "/feeds/all.atom.xml", method="HEAD")
+    assert (status, body) == (200, b"")
+    assert headers["content-length"] == str(len(FEED))
+    status, headers, _ = call(app, "/feeds/all.atom.xml", method="POST")
+    assert status == 405
+    assert headers["allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nope",
+        "/../config.toml",
+        "/feeds/../../etc/passwd",
+        "/feeds/..%2f..%2fetc",
+        "/feeds\\all.json",
+        "/feeds/all.json\x00",
+        "/feeds/",
+        "/articles/",
+        "//etc/passwd",
+    ],
+)
+def test_not_found_and_no_traversal(app: App, path: str) -> None:
+    assert call(app, path)[0] == 404
+
+
+def test_directory_index_and_redirect(app: App) -> None:
+    assert call(app, "/articles/a/")[2] == b"<p>a</p>"
+    status, headers, _ = call(app, "/articles/a")
+    assert status == 301
+    assert headers["location"] == "/articles/a/"
+
+
+def test_healthz(app: App) -> None:
+    status, headers, body = call(app, "/healthz")
+    assert status == 200
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body) == {"status": "ok"}
+
+
+def test_store_swaps_changes_at_once(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text("{}")
+    store = Store(tmp_path)
+    store.load_all()
+    before = store.resources
+    (tmp_path / "b.json").write_text("[]")
+    (tmp_path / "a.json").unlink()
+    store.update(["b.json"], ["a.json"])
+    assert set(store.resources) == {"/b.json"}
+    assert set(before) == {"/a.json"}  # the old mapping is untouched: readers see one or the other
+
+
+def test_small_files_are_not_gzipped() -> None:
+    res = make_resource("feeds/x.json", b"{}", 0)
+    assert res.gzipped is None
+    assert url_path("articles/x/index.html") == "/articles/x/"
