@@ -1,0 +1,110 @@
+"""deploy/: the nginx config in front of a live daemon, and the systemd unit's shape."""
+
+from __future__ import annotations
+
+import configparser
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import BASE_CONFIG
+from tests.daemon_helpers import REPO, Daemon, article
+
+DEPLOY = REPO / "deploy"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def nginx_in_front(tmp_path: Path) -> Iterator[tuple[str, Daemon]]:
+    binary = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if binary is None:
+        pytest.skip("nginx is not installed (.ci/run installs it)")
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "config.toml").write_text(BASE_CONFIG)
+    article(tmp_path, "one.md", "One", "2025-01-01T00:00:00Z")
+    daemon = Daemon(tmp_path).start()
+    port = _free_port()
+    site = (DEPLOY / "nginx.conf").read_text()
+    assert "listen 80;" in site
+    assert "server 127.0.0.1:8080;" in site
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    site = site.replace("server 127.0.0.1:8080;", f"server {daemon.base.removeprefix('http://')};")
+    run = tmp_path / "nginx"
+    run.mkdir()
+    (run / "site.conf").write_text(site)
+    temp = " ".join(
+        f"{k}_temp_path {run}/{k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (run / "nginx.conf").write_text(
+        f"daemon off; worker_processes 1; pid {run}/nginx.pid; error_log {run}/error.log;\n"
+        f"events {{ worker_connections 64; }}\n"
+        f"http {{ access_log off; {temp} include {run}/site.conf; }}\n"
+    )
+    check = subprocess.run(
+        [binary, "-t", "-c", str(run / "nginx.conf"), "-p", str(run)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+    proc = subprocess.Popen(
+        [binary, "-c", str(run / "nginx.conf"), "-p", str(run)], stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        daemon.until(lambda: requests.get(base + "/healthz", timeout=2).ok, "nginx")
+        yield base, daemon
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        daemon.stop()
+
+
+def test_nginx_passes_feedpub_through(nginx_in_front: tuple[str, Daemon]) -> None:
+    base, daemon = nginx_in_front
+    direct = daemon.get("/feeds/all.atom.xml")
+    via = requests.get(base + "/feeds/all.atom.xml", timeout=5)
+    assert via.status_code == 200
+    assert via.content == direct.content
+    assert via.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    assert via.headers["etag"] == direct.headers["etag"]
+    assert via.headers["last-modified"] == direct.headers["last-modified"]
+    assert via.headers["link"] == '<https://example.org/feeds/all.atom.xml>; rel="self"'
+    again = requests.get(
+        base + "/feeds/all.atom.xml", timeout=5, headers={"If-None-Match": via.headers["etag"]}
+    )
+    assert again.status_code == 304
+    gz = requests.get(base + "/feeds/all.rss.xml", timeout=5, headers={"Accept-Encoding": "gzip"})
+    assert gz.headers.get("content-encoding") == "gzip"
+    assert requests.get(base + "/nope", timeout=5).status_code == 404
+    # a change published by the daemon shows through nginx at once
+    article(daemon.root, "two.md", "Two", "2025-01-02T00:00:00Z")
+    deadline = time.monotonic() + 10
+    while (
+        b"<title>Two</title>" not in requests.get(base + "/feeds/all.atom.xml", timeout=5).content
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_systemd_unit_runs_feedpub_run() -> None:
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read(DEPLOY / "feedpub.service")
+    service = unit["Service"]
+    assert service["ExecStart"].split()[1:3] == ["run", "--config"]
+    assert service["KillSignal"] == "SIGTERM"
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
