@@ -194,3 +194,51 @@ def test_json_logs(root: Path, daemon: Daemon) -> None:
     assert record["level"] == "info"
     assert "serving" in record["message"]
     assert proc.returncode == 0
+
+
+def test_request_head_is_bounded(root: Path, daemon: Daemon) -> None:
+    import socket
+
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    daemon.start()
+    host, port = daemon.base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 431 ")
+    assert daemon.get("/").status_code == 200
+    assert daemon.stop() == 0
+
+
+def test_readers_never_see_a_torn_feed(root: Path, daemon: Daemon) -> None:
+    import hashlib
+    import threading
+
+    for i in range(30):
+        article(root, f"a{i}.md", f"A{i}", f"2025-01-01T00:{i:02}:00Z")
+    daemon.start()
+    bad: list[str] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            r = daemon.get("/feeds/all.atom.xml")
+            etag = r.headers["etag"].strip('"')
+            if hashlib.sha256(r.content).hexdigest()[:32] != etag:
+                bad.append("body does not match its ETag")
+            if feedparser.parse(r.content).bozo:
+                bad.append("feed does not parse")
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(15):  # rebuild again and again while the readers read
+            article(root, f"a{n}.md", f"A{n} v2", f"2025-01-01T00:{n:02}:00Z")
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert bad == []
+    daemon.until(lambda: "A14 v2" in daemon.titles(), "the last edit")
+    assert daemon.stop() == 0

@@ -332,7 +332,7 @@ def make_server(app: App, sock: socket.socket) -> Any:
     config = uvicorn.Config(
         app,
         loop=loop,
-        http="httptools",
+        http=_limited_protocol(),
         lifespan="off",
         log_config=None,
         access_log=False,
@@ -344,6 +344,45 @@ def make_server(app: App, sock: socket.socket) -> Any:
         h11_max_incomplete_event_size=16 * 1024,
     )
     return _Server(config)
+
+
+MAX_HEAD_BYTES = 16 * 1024  # request line and headers; a feed reader sends well under 2 KB
+
+
+def _limited_protocol() -> Any:
+    """uvicorn's httptools protocol with a bound on the request head.
+
+    httptools itself buffers headers of any size; this answers ``431`` and closes the
+    connection once a request's line and headers pass :data:`MAX_HEAD_BYTES`.
+    """
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class LimitedHttpToolsProtocol(HttpToolsProtocol):
+        _head_bytes = 0
+        _in_head = True
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_head = True
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            self._head_bytes = 0
+            super().on_headers_complete()
+
+        def data_received(self, data: bytes) -> None:
+            if self._in_head:
+                self._head_bytes += len(data)
+                if self._head_bytes > MAX_HEAD_BYTES:
+                    self.transport.write(
+                        b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                        b"content-length: 0\r\nconnection: close\r\n\r\n"
+                    )
+                    self.transport.close()
+                    return
+            super().data_received(data)
+
+    return LimitedHttpToolsProtocol
 
 
 def _server_class() -> Any:
