@@ -233,12 +233,13 @@ def test_readers_never_see_a_torn_feed(root: Path, daemon: Daemon) -> None:
         t.start()
     try:
         for n in range(15):  # rebuild again and again while the readers read
-            article(root, f"a{n}.md", f"A{n} v2", f"2025-01-01T00:{n:02}:00Z")
+            i = 29 - n % 5  # the five newest: those in the feeds (max_entries = 5)
+            article(root, f"a{i}.md", f"A{i} v{n}", f"2025-01-01T00:{i:02}:00Z")
             time.sleep(0.1)
     finally:
         stop.set()
         for t in threads:
             t.join()
     assert bad == []
-    daemon.until(lambda: "A14 v2" in daemon.titles(), "the last edit")
+    daemon.until(lambda: "A25 v14" in daemon.titles(), "the last edit")
     assert daemon.stop() == 0

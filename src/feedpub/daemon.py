@@ -95,6 +95,7 @@ class Daemon:
         self._stop = threading.Event()
         self._pending: set[str] = set()
         self._full = True  # the first build scans everything: catch up on what happened while down
+        self._replan = False  # plan again without looking at files (a go-live time came)
         self._thread = threading.Thread(target=self._work, name="feedpub-builder", daemon=True)
         self.last_result: BuildResult | None = None
         self.last_build: datetime | None = None
@@ -136,6 +137,8 @@ class Daemon:
         with self._lock:
             if reason == "reconcile":
                 self._full = True
+            else:
+                self._replan = True
         self._wake.set()
 
     # -- the build thread -------------------------------------------------------------------
@@ -162,15 +165,17 @@ class Daemon:
                 break
             self._wake.clear()
             with self._lock:
-                full, paths = self._full, self._pending
-                self._full, self._pending = False, set()
+                full, paths, replan = self._full, self._pending, self._replan
+                self._full, self._pending, self._replan = False, set(), False
+            if not (full or paths or replan):
+                continue
             if not full and paths:
                 busy = self._settled(paths)
                 if busy:  # come back for these once they stop changing
                     log.debug("still being written: %s", ", ".join(sorted(busy)))
                     self.files_changed(busy)
                     paths -= busy
-                    if not paths:
+                    if not paths and not replan:
                         continue
             self._build(None if full else paths)
 

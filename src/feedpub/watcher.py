@@ -79,6 +79,7 @@ class Watcher:
                     raise_interrupt=False,
                 ):
                     found = self._classify({path for _, path in changes})
+                    log.debug("file events: %s", "rescan" if found is None else sorted(found))
                     if found is None or found:
                         self.on_change(found)
             except Exception:  # the folder vanished, a watch limit was hit...: keep trying
