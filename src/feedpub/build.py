@@ -189,7 +189,7 @@ class Builder:
             base_url=config.site.base_url,
             max_bytes=config.feeds.max_article_bytes,
         )
-        self.links = Links(site=config.site, hubs=config.notify.hubs)
+        self.links = Links(site=config.site, hubs=config.advertised_hubs)
         self._pool: Executor | None = None
 
     # -- parallel helpers -----------------------------------------------------------------
@@ -380,7 +380,7 @@ class Builder:
             carried = kept - set(reload)
 
         rendered = self._render(state, the_plan, pages, outputs, config_fp, progress, problems)
-        written, changed_feed_urls, records = self._write(rendered, problems)
+        written, changed_feed_urls, records = self._write(rendered, outputs, problems)
         produced = {r.relpath for r in rendered} | {
             r.relpath for r in outputs.values() if r.kind == "page" and r.feed_key in carried
         }
@@ -646,8 +646,14 @@ class Builder:
         return rel
 
     def _write(
-        self, rendered: list[_Rendered], problems: list[Problem]
+        self,
+        rendered: list[_Rendered],
+        outputs: dict[str, OutputRecord],
+        problems: list[Problem],
     ) -> tuple[list[str], list[str], list[OutputRecord]]:
+        """Write what differs on disk. A feed counts as changed (for notifications) when its
+        bytes differ from what the manifest says was published: so a crash after writing a
+        file but before recording it still notifies on the next build."""
         root = self.config.paths.output
         written: list[str] = []
         feed_urls: list[str] = []
@@ -657,12 +663,15 @@ class Builder:
                 continue
             digest = sha256(r.data)
             path = safe_join(root, r.relpath)
+            old = outputs.get(r.relpath)
             try:
                 if not file_matches(path, digest, len(r.data)):
                     write_atomic(path, r.data)
                     written.append(r.relpath)
-                    if r.kind == "feed":
-                        feed_urls.append(self.config.site.base_url + quote(r.relpath))
+                elif old is None or old.sha256 != digest:
+                    written.append(r.relpath)  # on disk already, but never recorded
+                if r.kind == "feed" and (old is None or old.sha256 != digest):
+                    feed_urls.append(self.config.site.base_url + quote(r.relpath))
                 st = path.stat()
             except (OutputError, OSError) as e:
                 log.error("%s", e)

@@ -7,6 +7,7 @@ Relative paths are resolved against the folder holding the config file.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import tomllib
 from collections.abc import Mapping
@@ -74,7 +75,27 @@ class FeedsConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NotifyConfig:
-    hubs: tuple[str, ...] = ()
+    enabled: bool = True  # false: log what would be sent, send nothing (staging)
+    hubs: tuple[str, ...] = ()  # WebSub hubs: advertised in feeds, pinged on change
+    weblogupdates: tuple[str, ...] = ()  # XML-RPC weblogUpdates endpoints
+    coalesce_seconds: float = 2.0  # changes within this window make one notification
+    min_interval_seconds: float = 30.0  # per target: never notify it more often
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 3600.0
+    max_age_hours: float = 48.0  # give up on a notification this old
+    timeout_seconds: float = 10.0
+    concurrency: int = 8
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HubConfig:
+    enabled: bool = False
+    lease_seconds: int = 86_400 * 7
+    min_lease_seconds: int = 300
+    max_lease_seconds: int = 86_400 * 30
+    max_subscriptions: int = 100_000
+    max_per_topic: int = 10_000
+    allowed_callback_networks: tuple[str, ...] = ()  # e.g. ["127.0.0.0/8"] for tests
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,10 +121,21 @@ class Config:
     paths: PathsConfig
     feeds: FeedsConfig
     notify: NotifyConfig
+    hub: HubConfig = field(default_factory=HubConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     state: StateConfig | None = None
     source: Path | None = None  # the file it came from
+
+    @property
+    def hub_url(self) -> str | None:
+        """The built-in hub's URL, when it is enabled."""
+        return f"{self.site.base_url}hub" if self.hub.enabled else None
+
+    @property
+    def advertised_hubs(self) -> tuple[str, ...]:
+        """Hubs the feeds name: the configured ones, and the built-in one."""
+        return self.notify.hubs + ((self.hub_url,) if self.hub_url else ())
 
     @property
     def state_url(self) -> str:
@@ -111,7 +143,11 @@ class Config:
 
     def fingerprint(self) -> str:
         """A hash of every setting that shapes the output (paths excluded)."""
-        data = {"site": asdict(self.site), "feeds": asdict(self.feeds), "hubs": self.notify.hubs}
+        data = {
+            "site": asdict(self.site),
+            "feeds": asdict(self.feeds),
+            "hubs": self.advertised_hubs,
+        }
         blob = json.dumps(data, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()
 
@@ -140,6 +176,14 @@ class _Section:
         if (typ is int and isinstance(value, bool)) or not isinstance(value, typ):
             raise self.error(name, f"expected {typ.__name__}, got {type(value).__name__} {value!r}")
         return value
+
+    def number(self, name: str, default: float) -> float:
+        """A non-negative int or float (seconds, hours)."""
+        self._seen.add(name)
+        value = self._data.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise self.error(name, f"expected a number >= 0, got {value!r}")
+        return float(value)
 
     def section(self, name: str) -> _Section:
         table = self.get(name, dict, {})
@@ -267,8 +311,47 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     hubs = n.str_list("hubs", ())
     for hub in hubs:
         _absolute_url(n, "hubs", hub)
-    notify = NotifyConfig(hubs=hubs)
+    pings = n.str_list("weblogupdates", ())
+    for ping in pings:
+        _absolute_url(n, "weblogupdates", ping)
+
+    notify = NotifyConfig(
+        enabled=n.get("enabled", bool, True),
+        hubs=hubs,
+        weblogupdates=pings,
+        coalesce_seconds=n.number("coalesce_seconds", 2.0),
+        min_interval_seconds=n.number("min_interval_seconds", 30.0),
+        retry_base_seconds=n.number("retry_base_seconds", 5.0),
+        retry_max_seconds=n.number("retry_max_seconds", 3600.0),
+        max_age_hours=n.number("max_age_hours", 48.0),
+        timeout_seconds=n.number("timeout_seconds", 10.0),
+        concurrency=_positive(n, "concurrency", n.get("concurrency", int, 8)),
+    )
     n.done()
+
+    h = root.section("hub")
+    networks = h.str_list("allowed_callback_networks", ())
+    for net in networks:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError as e:
+            raise h.error("allowed_callback_networks", f"not a network: {net!r}") from e
+    hub_cfg = HubConfig(
+        enabled=h.get("enabled", bool, False),
+        lease_seconds=_positive(h, "lease_seconds", h.get("lease_seconds", int, 86_400 * 7)),
+        min_lease_seconds=_positive(h, "min_lease_seconds", h.get("min_lease_seconds", int, 300)),
+        max_lease_seconds=_positive(
+            h, "max_lease_seconds", h.get("max_lease_seconds", int, 86_400 * 30)
+        ),
+        max_subscriptions=_positive(
+            h, "max_subscriptions", h.get("max_subscriptions", int, 100_000)
+        ),
+        max_per_topic=_positive(h, "max_per_topic", h.get("max_per_topic", int, 10_000)),
+        allowed_callback_networks=networks,
+    )
+    if not hub_cfg.min_lease_seconds <= hub_cfg.lease_seconds <= hub_cfg.max_lease_seconds:
+        raise h.error("lease_seconds", "must lie between min_lease_seconds and max_lease_seconds")
+    h.done()
 
     sv = root.section("server")
     port = sv.get("port", int, 8080)
@@ -297,6 +380,7 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
         paths=paths,
         feeds=feeds,
         notify=notify,
+        hub=hub_cfg,
         server=server,
         schedule=schedule,
         state=state,

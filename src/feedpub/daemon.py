@@ -88,7 +88,7 @@ class Daemon:
         self.host = host or config.server.host
         self.port = config.server.port if port is None else port
         self.builder = Builder(config, clock=clock, workers=workers)
-        links = Links(site=config.site, hubs=config.notify.hubs)
+        links = Links(site=config.site, hubs=config.advertised_hubs)
         self.store = Store(config.paths.output, self._link_headers(links))
         self._lock = threading.Lock()
         self._wake = threading.Event()
