@@ -46,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -72,6 +73,7 @@ SAVE_TIMEOUT = 10.0  # one save until the feed file changes
 SERVE_TIMEOUT = 5.0  # feed file changed until the server serves it
 SAVE_GAP = 0.5  # quiet time between saves
 SAVES_BUDGET = 150.0  # all saves and adds together
+MAX_MISSES_IN_A_ROW = 3  # then the daemon is not rebuilding: stop timing
 QUIET_BEFORE_IDLE = 2.0  # no build line for this long before measuring idle CPU
 QUIET_TIMEOUT = 20.0
 IDLE_SECONDS = 20.0
@@ -600,55 +602,69 @@ def bench_saves(
         time.sleep(SAVE_GAP)
         sample.builds = collect_builds(daemon)
 
+    # every change to time: (kind, index, marker that must show up in the feed, the write)
+    changes: list[tuple[str, int, str, Callable[[], None]]] = []
+    for i in range(saves):
+        marker = f"Benchsave{i}x{token}"
+
+        def append(marker: str = marker) -> None:
+            with open(target, "a", encoding="utf-8", newline="\n") as f:
+                f.write(f"\n{marker} appended line.\n")
+
+        changes.append(("edit", i, marker, append))
+    # new articles: the newest of all, in an existing folder (a new folder means a rescan)
+    folder = site.articles / f"{(site.count - 1) // gen_corpus.FILES_PER_FOLDER:03d}"
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    for i in range(adds):
+        art = gen_corpus.Article(
+            number=site.count + 1 + i,
+            title=f"Benchadd{i}x{token}",
+            slug=f"bench-daemon-added-{i}-{token.lower()}",
+            date=base + timedelta(minutes=i),
+            categories=["Category 1"],
+            tags=["tag1"],
+            author="Ada Lovelace",
+            summary="A benchmark article.",
+        )
+        path = folder / f"{art.stem}.md"
+        text = gen_corpus.render(art, f"Added by the daemon benchmark, run {i}.\n")
+
+        def create(path: Path = path, text: str = text) -> None:
+            path.write_text(text, encoding="utf-8", newline="\n")
+
+        changes.append(("add", i, art.title, create))
+
+    aborted: str | None = None
+    misses_in_a_row = 0
     try:
-        for i in range(saves):
+        for kind, i, marker, write in changes:
             if time.perf_counter() > deadline:
-                checks.add("saves finished within the time budget", False, f"stopped at {i}")
+                aborted = f"time budget ({SAVES_BUDGET:.0f}s) spent before {kind} {i}"
                 break
-            marker = f"Benchsave{i}x{token}"
-
-            def append(marker: str = marker) -> None:
-                with open(target, "a", encoding="utf-8", newline="\n") as f:
-                    f.write(f"\n{marker} appended line.\n")
-
-            sample = Sample("edit", i)
-            measure_change(daemon, session, sample, marker, append)
+            sample = Sample(kind, i)
+            measure_change(daemon, session, sample, marker, write)
             settle(sample)
             samples.append(sample)
-            log(f"  save {i + 1}/{saves}: {sample.describe()}")
-
-        # new articles: the newest of all, in an existing folder (a new folder means a rescan)
-        folder = site.articles / f"{(site.count - 1) // gen_corpus.FILES_PER_FOLDER:03d}"
-        base = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
-        for i in range(adds):
-            if time.perf_counter() > deadline:
-                checks.add("adds finished within the time budget", False, f"stopped at {i}")
+            total = saves if kind == "edit" else adds
+            log(f"  {kind} {i + 1}/{total}: {sample.describe()}")
+            misses_in_a_row = misses_in_a_row + 1 if sample.file_ms is None else 0
+            if misses_in_a_row >= MAX_MISSES_IN_A_ROW:
+                health = daemon.health()
+                aborted = (
+                    f"{MAX_MISSES_IN_A_ROW} changes in a row never reached the feed; "
+                    f"healthz: builds={health.get('builds')} status={health.get('status')} "
+                    f"last_error={health.get('last_error')!r}"
+                )
                 break
-            art = gen_corpus.Article(
-                number=site.count + 1 + i,
-                title=f"Benchadd{i}x{token}",
-                slug=f"bench-daemon-added-{i}-{token.lower()}",
-                date=base + timedelta(minutes=i),
-                categories=["Category 1"],
-                tags=["tag1"],
-                author="Ada Lovelace",
-                summary="A benchmark article.",
-            )
-            path = folder / f"{art.stem}.md"
-            text = gen_corpus.render(art, f"Added by the daemon benchmark, run {i}.\n")
-
-            def create(path: Path = path, text: str = text) -> None:
-                path.write_text(text, encoding="utf-8", newline="\n")
-
-            sample = Sample("add", i)
-            measure_change(daemon, session, sample, art.title, create)
-            settle(sample)
-            samples.append(sample)
-            log(f"  add {i + 1}/{adds}: {sample.describe()}")
     finally:
         session.close()
+    checks.add("all changes were timed", aborted is None, aborted or "")
 
-    out: dict[str, Any] = {"edit_target": rel, "samples": [s.as_json() for s in samples]}
+    out: dict[str, Any] = {
+        "edit_target": rel,
+        "aborted": aborted,
+        "samples": [s.as_json() for s in samples],
+    }
     for kind in ("edit", "add"):
         mine = [s for s in samples if s.kind == kind]
         missed = [s.i for s in mine if s.file_ms is None]
@@ -1103,6 +1119,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-seconds", type=float, default=IDLE_SECONDS)
     parser.add_argument("--skip-wrk", action="store_true", help="no HTTP throughput part")
     parser.add_argument(
+        "--prebuild",
+        action="store_true",
+        help="run 'feedpub build' before starting the daemon, so the daemon starts on a built "
+        "site (its first build parses nothing) instead of doing the cold build itself",
+    )
+    parser.add_argument(
         "--work",
         type=Path,
         default=Path(tempfile.gettempdir()) / "feedpub-bench",
@@ -1137,6 +1159,19 @@ def main(argv: list[str] | None = None) -> int:
     report["corpus_note"] = note
     log(f"corpus: {site.articles} ({note})")
     bench_build.warm_cache(site.articles)
+    report["prebuild"] = None
+    if args.prebuild:
+        t = time.perf_counter()
+        r = subprocess.run(
+            [sys.executable, "-m", "feedpub", "build", "--config", str(site.config), "-q"],
+            capture_output=True,
+            text=True,
+            timeout=FIRST_BUILD_TIMEOUT,
+            check=False,
+        )
+        report["prebuild"] = {"seconds": round(time.perf_counter() - t, 3), "exit": r.returncode}
+        log(f"prebuild: feedpub build exited {r.returncode} in {report['prebuild']['seconds']}s")
+        checks.add("prebuild succeeded", r.returncode == 0, r.stderr[-500:])
     daemon = Daemon(site)
     try:
         with stopping(daemon, report):
@@ -1180,6 +1215,8 @@ def main(argv: list[str] | None = None) -> int:
             report["health_at_end"] = daemon.health()
     except (BenchError, requests.RequestException, subprocess.SubprocessError, OSError) as e:
         failure = f"{type(e).__name__}: {e}"
+        report["traceback"] = traceback.format_exc()
+        log(report["traceback"])
         checks.add("benchmark completed", False, failure)
     report.pop("_tree", None)
     logscan = scan_log(site.log_path)

@@ -48,6 +48,19 @@ def run(
     Daemon(config, clock=now, host=host, port=port).run()
 
 
+def notify(
+    config: Config, *, dry_run: bool = False, now: Callable[[], datetime] = clock
+) -> tuple[int, int]:
+    """Send every pending notification now (after a one-shot build): (sent, failed)."""
+    from feedpub.notify.notifier import Notifier
+
+    notifier = Notifier(config, clock=now, dry_run=dry_run)
+    try:
+        return notifier.send_due(everything=True)
+    finally:
+        notifier.close()
+
+
 def status(config: Config) -> dict[str, object]:
     """What the state store knows, readable while a daemon runs."""
     import json
@@ -75,7 +88,11 @@ def status(config: Config) -> dict[str, object]:
             f"{p[0]}:{p[1]}: {p[3]}: {p[2]}" if p[1] else f"{p[0]}: {p[3]}: {p[2]}"
             for p in last.get("problems", [])
         ]
-        info["pending_notifications"] = 0
+        outbox = state.outbox_report()
+        info["notifications"] = {k: outbox[k] for k in ("pending", "done", "failed")}
+        info["pending_notifications"] = outbox["pending_list"]
+        info["failed_notifications"] = outbox["failed_list"]
+        info["recent_notifications"] = outbox["recent"]
     return info
 
 

@@ -407,7 +407,24 @@ class Builder:
             parsed=len(changed),
             feeds=tuple(s.key for s in the_plan.feeds),
         )
+        notifications = 0
         with state.transaction():
+            if changed_feed_urls:  # recorded with the change itself: a crash cannot lose it
+                from feedpub.notify.plan import notifications_for
+
+                notifications = state.enqueue(
+                    notifications_for(
+                        changed_feed_urls,
+                        config=cfg.notify,
+                        main_feed_url=self.links.feed_url("all", cfg.feeds.formats[0]),
+                        subscribers=state.subscribers(changed_feed_urls, now)
+                        if cfg.hub.enabled
+                        else {},
+                        hub_url=cfg.hub_url,
+                        now=now,
+                    ),
+                    now,
+                )
             state.prune_bodies(
                 {a.path for spec in the_plan.feeds for a in spec.entries} | {a.path for a in pages}
             )
@@ -426,7 +443,9 @@ class Builder:
             state.put("next_go_live", next_go_live.isoformat() if next_go_live else None)
             state.put("last_build", now.isoformat())
             state.put("last_result", _result_to_json(result))
-        return result
+        if notifications:
+            log.info("%d notifications queued", notifications)
+        return replace(result, notifications=notifications)
 
     def _index(
         self,

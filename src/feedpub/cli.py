@@ -102,6 +102,16 @@ def _parser() -> argparse.ArgumentParser:
         help="port to listen on (default: [server] port, 8080; 0 picks a free one)",
     )
 
+    n = sub.add_parser(
+        "notify",
+        help="send pending notifications now (after a one-shot build)",
+        description="Send every pending notification in the outbox now: WebSub publish pings, "
+        "weblogUpdates pings and hub deliveries that `feedpub build` recorded. Failures stay "
+        "queued for retry. --dry-run (or notify.enabled = false) logs what would be sent.",
+    )
+    _add_config(n)
+    n.add_argument("--dry-run", action="store_true", help="log what would be sent; send nothing")
+
     s = sub.add_parser(
         "status",
         help="show articles, feeds, the last build and problems",
@@ -190,6 +200,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_notify(args: argparse.Namespace) -> int:
+    from feedpub import app
+
+    config = app.load_config(args.config)
+    if args.dry_run and logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)
+    sent, failed = app.notify(config, dry_run=args.dry_run)
+    if not args.dry_run:
+        print(f"{sent} notifications sent, {failed} failed")
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     import json
 
@@ -204,6 +226,14 @@ def _cmd_status(args: argparse.Namespace) -> int:
             print(f"problems: {len(value)}")
             for line in value:
                 print(f"  {line}")
+        elif key.endswith("_notifications") and isinstance(value, list):
+            print(f"{key.replace('_', ' ')}:")
+            for item in value:
+                err = f" - {item['last_error']}" if item.get("last_error") else ""
+                print(
+                    f"  {item['kind']} {item['target']} {item['topic']} "
+                    f"(attempts {item['attempts']}){err}"
+                )
         else:
             print(f"{key.replace('_', ' ')}: {value if value is not None else '-'}")
     return EXIT_OK
@@ -257,6 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check": _cmd_check,
         "init": _cmd_init,
         "run": _cmd_run,
+        "notify": _cmd_notify,
         "status": _cmd_status,
     }
     try:

@@ -104,6 +104,8 @@ class Daemon:
         self._reported: set[str] = set()
         self.scheduler: Any = None
         self.watcher: Any = None
+        self.notifier: Any = None
+        self.hub: Any = None
 
     def _link_headers(self, links: Links) -> Callable[[str], list[str]]:
         feeds = ("atom", "rss", "json")
@@ -200,6 +202,8 @@ class Daemon:
         self.last_build = self.clock()
         if result.written or result.removed:
             self.store.update(result.written, result.removed)
+        if result.notifications and self.notifier is not None:
+            self.notifier.wake()
         if self.scheduler is not None:
             self.scheduler.go_live_at(result.next_go_live)
         current = {str(p) for p in result.problems}
@@ -229,9 +233,32 @@ class Daemon:
             "published": r.published if r else None,
             "article_problems": len(r.problems) if r else None,
             "next_go_live": r.next_go_live.isoformat() if r and r.next_go_live else None,
-            "pending_notifications": 0,
+            "pending_notifications": self._pending_notifications(),
             "last_error": self.last_error,
         }
+
+    def _pending_notifications(self) -> int | None:
+        from feedpub.state import State
+
+        try:
+            with State(self.config.paths.state) as state:
+                return int(state.outbox_report(0)["pending"])  # type: ignore[call-overload]
+        except Exception:
+            return None
+
+    def is_topic(self, url: str) -> bool:
+        """Whether ``url`` is a feed this site publishes (a topic the hub may take)."""
+        base = self.config.site.base_url
+        if not url.startswith(base):
+            return False
+        from urllib.parse import unquote
+
+        path = "/" + unquote(url[len(base) :])
+        return (
+            path.startswith("/feeds/")
+            and not path.endswith(".opml")
+            and (path in self.store.resources)
+        )
 
     # -- the whole life ---------------------------------------------------------------------
 
@@ -254,6 +281,8 @@ class Daemon:
         self, early_stop: threading.Event, on_ready: Callable[[str, int], None] | None
     ) -> None:
         from feedpub import scheduler as scheduler_mod
+        from feedpub.notify.hub import Hub
+        from feedpub.notify.notifier import Notifier
         from feedpub.watcher import Watcher
 
         cfg = self.config
@@ -275,9 +304,16 @@ class Daemon:
             self.scheduler.start()
             self.watcher = Watcher(cfg.paths.articles, self.files_changed)
             self.watcher.start()
+            self.notifier = Notifier(cfg, clock=self.clock)
+            notifier_thread = threading.Thread(
+                target=self.notifier.run, name="feedpub-notifier", daemon=True
+            )
+            notifier_thread.start()  # pending notifications from before a restart go out now
             self._thread.start()
             self._wake.set()
-            server = make_server(App(self.store, self.health), sock)
+            if cfg.hub.enabled:
+                self.hub = Hub(cfg, is_topic=self.is_topic, clock=self.clock)
+            server = make_server(App(self.store, self.health, self.hub), sock)
             if on_ready is not None:
                 on_ready(host, port)
             try:
@@ -290,7 +326,12 @@ class Daemon:
                 self.watcher.stop()
                 self.scheduler.shutdown()
                 scheduler_mod.attach(None)
+                self.notifier.stop()
                 self._thread.join(timeout=4.0)
+                notifier_thread.join(timeout=1.0)
+                self.notifier.close()
+                if self.hub is not None:
+                    self.hub.close()
                 self.builder.close()
                 sock.close()
                 log.info("stopped")

@@ -172,6 +172,7 @@ class BuildResult:
     next_go_live: datetime | None = None
     event: PublishEvent | None = None
     parsed: int = 0  # files actually read and parsed this time (the rest came from the index)
+    notifications: int = 0  # notifications this build queued in the outbox
     feeds: tuple[str, ...] = field(default=())  # feed keys planned
 
     @property

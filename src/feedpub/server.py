@@ -246,11 +246,11 @@ class App:
             await self.hub(scope, receive, send)
             return
         if method not in ("GET", "HEAD"):
-            await _simple(send, 405, b"method not allowed\n", [(b"allow", b"GET, HEAD")])
+            await respond(send, 405, b"method not allowed\n", [(b"allow", b"GET, HEAD")])
             return
         if path == "/healthz":
             body = json.dumps(self.health(), sort_keys=True).encode() + b"\n"
-            await _simple(
+            await respond(
                 send,
                 200,
                 body if method == "GET" else b"",
@@ -263,9 +263,9 @@ class App:
         if res is None:
             if not path.endswith("/") and path + "/" in self.store.resources:
                 location = quote(path + "/").encode()
-                await _simple(send, 301, b"", [(b"location", location)])
+                await respond(send, 301, b"", [(b"location", location)])
                 return
-            await _simple(send, 404, b"not found\n" if method == "GET" else b"")
+            await respond(send, 404, b"not found\n" if method == "GET" else b"")
             return
         use_gzip = res.gzipped is not None and _accepts_gzip(_header(scope, b"accept-encoding"))
         etag = res.gzip_etag if use_gzip else res.etag
@@ -280,7 +280,7 @@ class App:
         await send({"type": "http.response.body", "body": body if method == "GET" else b""})
 
 
-async def _simple(
+async def respond(
     send: Send,
     status: int,
     body: bytes,

@@ -33,7 +33,7 @@ from feedpub.planning import category_key
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -84,6 +84,42 @@ CREATE TABLE IF NOT EXISTS bodies (           -- rendered bodies of the articles
     key TEXT NOT NULL,                        -- content hash, URL and renderer version
     content_html TEXT NOT NULL,
     summary TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (           -- notifications, written before they are sent
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,                       -- websub | weblogupdates | delivery
+    target TEXT NOT NULL,                     -- hub, XML-RPC endpoint or subscriber callback
+    topic TEXT NOT NULL,                      -- the feed URL concerned
+    subscription_id INTEGER,
+    created_at TEXT NOT NULL,
+    not_before TEXT NOT NULL,                 -- due time (coalescing, min interval, backoff)
+    attempts INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending',   -- pending | done | failed
+    last_status INTEGER,
+    last_error TEXT,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, not_before);
+CREATE UNIQUE INDEX IF NOT EXISTS outbox_one_pending
+    ON outbox (kind, target, topic) WHERE status = 'pending';
+CREATE TABLE IF NOT EXISTS outbox_attempts (
+    outbox_id INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    outcome TEXT NOT NULL,                    -- ok | retry | failed
+    status INTEGER,
+    error TEXT,
+    ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_attempts_id ON outbox_attempts (outbox_id);
+CREATE TABLE IF NOT EXISTS subscriptions (    -- the built-in WebSub hub's subscribers
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    callback TEXT NOT NULL,
+    secret TEXT,
+    lease_seconds INTEGER NOT NULL,
+    expires_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (topic, callback)
 );
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -138,6 +174,53 @@ def from_us(us: int) -> datetime:
 def _chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _iso(dt: datetime) -> str:
+    """UTC ISO 8601 with a fixed width, so that text order is time order."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxItem:
+    kind: str  # websub | weblogupdates | delivery
+    target: str
+    topic: str
+    not_before: datetime
+    subscription_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxRow:
+    id: int
+    kind: str
+    target: str
+    topic: str
+    subscription_id: int | None
+    created_at: datetime
+    not_before: datetime
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscription:
+    id: int
+    topic: str
+    callback: str
+    secret: str | None
+    lease_seconds: int
+    expires_at: datetime
+
+
+def _subscription(row: Sequence[Any]) -> Subscription:
+    return Subscription(
+        id=row[0],
+        topic=row[1],
+        callback=row[2],
+        secret=row[3],
+        lease_seconds=row[4],
+        expires_at=datetime.fromisoformat(row[5]),
+    )
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -537,6 +620,198 @@ class State:
         self._db.execute("DELETE FROM keep_bodies")
         self._db.executemany("INSERT OR IGNORE INTO keep_bodies VALUES (?)", ((p,) for p in keep))
         self._db.execute("DELETE FROM bodies WHERE path NOT IN (SELECT path FROM keep_bodies)")
+
+    # -- the outbox -------------------------------------------------------------------------
+
+    def enqueue(self, items: Iterable[OutboxItem], now: datetime) -> int:
+        """Record notifications to send; one already pending for the same target and topic
+        absorbs the new one (that is the coalescing). Returns how many were added."""
+        before = self._db.total_changes
+        self._db.executemany(
+            "INSERT OR IGNORE INTO outbox (kind, target, topic, subscription_id, created_at,"
+            " not_before) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (i.kind, i.target, i.topic, i.subscription_id, _iso(now), _iso(i.not_before))
+                for i in items
+            ),
+        )
+        return self._db.total_changes - before
+
+    def due(self, now: datetime | None, limit: int = 500) -> list[OutboxRow]:
+        """Pending notifications due by ``now`` (all pending ones when ``now`` is None)."""
+        where = "status = 'pending'" + (" AND not_before <= ?" if now is not None else "")
+        args: tuple[object, ...] = (_iso(now), limit) if now is not None else (limit,)
+        return [
+            OutboxRow(
+                id=r[0],
+                kind=r[1],
+                target=r[2],
+                topic=r[3],
+                subscription_id=r[4],
+                created_at=datetime.fromisoformat(r[5]),
+                not_before=datetime.fromisoformat(r[6]),
+                attempts=r[7],
+            )
+            for r in self._db.execute(
+                "SELECT id, kind, target, topic, subscription_id, created_at, not_before,"
+                f" attempts FROM outbox WHERE {where} ORDER BY not_before, id LIMIT ?",
+                args,
+            )
+        ]
+
+    def next_due(self) -> datetime | None:
+        row = self._db.execute(
+            "SELECT min(not_before) FROM outbox WHERE status = 'pending'"
+        ).fetchone()
+        return datetime.fromisoformat(row[0]) if row[0] else None
+
+    def last_sent(self, kind: str, target: str, topic: str | None) -> datetime | None:
+        """When this target (and topic, if given) was last notified successfully."""
+        sql = (
+            "SELECT max(finished_at) FROM outbox WHERE status = 'done' AND kind = ? AND target = ?"
+        )
+        args: tuple[str, ...] = (kind, target)
+        if topic is not None:
+            sql += " AND topic = ?"
+            args += (topic,)
+        row = self._db.execute(sql, args).fetchone()
+        return datetime.fromisoformat(row[0]) if row[0] else None
+
+    def postpone(self, outbox_id: int, until: datetime) -> None:
+        self._db.execute("UPDATE outbox SET not_before = ? WHERE id = ?", (_iso(until), outbox_id))
+
+    def record_attempt(
+        self,
+        outbox_id: int,
+        *,
+        at: datetime,
+        outcome: str,
+        status: int | None,
+        error: str | None,
+        ms: int,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Record one attempt: ``ok`` and ``failed`` finish the notification; ``retry`` moves
+        it to ``retry_at``."""
+        self._db.execute(
+            "INSERT INTO outbox_attempts (outbox_id, at, outcome, status, error, ms)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (outbox_id, _iso(at), outcome, status, error, ms),
+        )
+        if outcome == "retry":
+            assert retry_at is not None
+            self._db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_status = ?, last_error = ?,"
+                " not_before = ? WHERE id = ?",
+                (status, error, _iso(retry_at), outbox_id),
+            )
+        else:
+            self._db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_status = ?, last_error = ?,"
+                " status = ?, finished_at = ? WHERE id = ?",
+                (status, error, "done" if outcome == "ok" else "failed", _iso(at), outbox_id),
+            )
+
+    def outbox_report(self, recent: int = 10) -> dict[str, object]:
+        counts = dict(
+            self._db.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall()
+        )
+
+        def rows(where: str) -> list[dict[str, object]]:
+            return [
+                {
+                    "kind": r[0],
+                    "target": r[1],
+                    "topic": r[2],
+                    "attempts": r[3],
+                    "status": r[4],
+                    "last_error": r[5],
+                    "at": r[6],
+                }
+                for r in self._db.execute(
+                    "SELECT kind, target, topic, attempts, last_status, last_error,"
+                    f" coalesce(finished_at, not_before) FROM outbox WHERE {where}"
+                    " ORDER BY id DESC LIMIT ?",
+                    (recent,),
+                )
+            ]
+
+        return {
+            "pending": counts.get("pending", 0),
+            "done": counts.get("done", 0),
+            "failed": counts.get("failed", 0),
+            "pending_list": rows("status = 'pending'"),
+            "failed_list": rows("status = 'failed'"),
+            "recent": rows("status = 'done'"),
+        }
+
+    # -- hub subscriptions ------------------------------------------------------------------
+
+    def subscribers(self, topics: Sequence[str], now: datetime) -> dict[str, list[int]]:
+        """topic → ids of its active (unexpired) subscriptions."""
+        out: dict[str, list[int]] = {}
+        for chunk in _chunked(list(topics), 500):
+            for sid, topic in self._db.execute(
+                "SELECT id, topic FROM subscriptions WHERE expires_at > ?"
+                f" AND topic IN ({','.join('?' * len(chunk))})",
+                (_iso(now), *chunk),
+            ):
+                out.setdefault(topic, []).append(sid)
+        return out
+
+    def subscription(self, sid: int) -> Subscription | None:
+        row = self._db.execute(
+            "SELECT id, topic, callback, secret, lease_seconds, expires_at FROM subscriptions"
+            " WHERE id = ?",
+            (sid,),
+        ).fetchone()
+        return None if row is None else _subscription(row)
+
+    def find_subscription(self, topic: str, callback: str) -> Subscription | None:
+        row = self._db.execute(
+            "SELECT id, topic, callback, secret, lease_seconds, expires_at FROM subscriptions"
+            " WHERE topic = ? AND callback = ?",
+            (topic, callback),
+        ).fetchone()
+        return None if row is None else _subscription(row)
+
+    def subscribe(
+        self, topic: str, callback: str, secret: str | None, lease_seconds: int, now: datetime
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO subscriptions (topic, callback, secret, lease_seconds, expires_at,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (topic, callback) DO UPDATE SET"
+            " secret = excluded.secret, lease_seconds = excluded.lease_seconds,"
+            " expires_at = excluded.expires_at",
+            (
+                topic,
+                callback,
+                secret,
+                lease_seconds,
+                _iso(now + timedelta(seconds=lease_seconds)),
+                _iso(now),
+            ),
+        )
+
+    def unsubscribe(self, topic: str, callback: str) -> None:
+        self._db.execute(
+            "DELETE FROM subscriptions WHERE topic = ? AND callback = ?", (topic, callback)
+        )
+
+    def drop_subscription(self, sid: int) -> None:
+        self._db.execute("DELETE FROM subscriptions WHERE id = ?", (sid,))
+
+    def count_subscriptions(self, now: datetime, topic: str | None = None) -> int:
+        sql = "SELECT count(*) FROM subscriptions WHERE expires_at > ?"
+        args: tuple[str, ...] = (_iso(now),)
+        if topic is not None:
+            sql += " AND topic = ?"
+            args += (topic,)
+        return int(self._db.execute(sql, args).fetchone()[0])
+
+    def purge_expired(self, now: datetime) -> int:
+        cur = self._db.execute("DELETE FROM subscriptions WHERE expires_at <= ?", (_iso(now),))
+        return cur.rowcount
 
     # -- the output manifest ----------------------------------------------------------------
 

@@ -1,0 +1,237 @@
+"""The built-in WebSub hub (W3C WebSub Recommendation, section 5: the hub).
+
+``POST /hub`` with ``hub.mode=subscribe|unsubscribe``, ``hub.callback``, ``hub.topic`` and
+optionally ``hub.lease_seconds`` and ``hub.secret``: a request we can act on gets
+``202 Accepted``, then the hub verifies the subscriber's intent (``GET`` on the callback with
+``hub.mode``, ``hub.topic``, a random single-use ``hub.challenge`` and ``hub.lease_seconds``);
+only a 2xx answer echoing the challenge exactly makes the subscription active. A request we
+cannot act on (an unknown topic, a callback we will not call, a secret that is too long, limits)
+gets a 4xx with a plain-text reason; a subscription that becomes impossible after the 202 (the
+limits filled up meanwhile) gets a denial notice (``hub.mode=denied``) on its callback.
+
+Content distribution goes through the outbox (see the notifier); leases expire; a subscriber
+answering ``410 Gone`` is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import secrets
+import socket
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+
+from feedpub.config import Config
+from feedpub.notify.send import user_agent
+from feedpub.server import Receive, Scope, Send, respond
+from feedpub.state import State
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 8 * 1024
+MAX_SECRET_BYTES = 199  # the spec: "less than 200 bytes"
+MAX_CALLBACK = 2000
+
+
+class Refused(Exception):
+    """A subscription request we will not act on; the message is the reason given."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class Hub:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        is_topic: Callable[[str], bool],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.config = config
+        self.cfg = config.hub
+        self.is_topic = is_topic
+        self.clock = clock
+        self.allowed = [
+            ipaddress.ip_network(n, strict=False) for n in self.cfg.allowed_callback_networks
+        ]
+        self.ua = user_agent(config.site.base_url)
+        self._pool = ThreadPoolExecutor(4, thread_name_prefix="feedpub-verify")
+        self.session = requests.Session()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.session.close()
+
+    # -- the endpoint -----------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            await respond(send, 405, b"the hub takes POST requests\n", [(b"allow", b"POST")])
+            return
+        ctype = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip()
+        if ctype != b"application/x-www-form-urlencoded":
+            await respond(send, 415, b"send application/x-www-form-urlencoded\n")
+            return
+        body = await _read_body(receive, MAX_BODY)
+        if body is None:
+            await respond(send, 413, b"request too large\n")
+            return
+        try:
+            mode, topic, callback, lease, secret = self._parse(body)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._pool, self._check_callback, callback)
+            if mode == "subscribe":
+                await loop.run_in_executor(self._pool, self._check_limits, topic, callback)
+        except Refused as e:
+            log.info("hub refused a request: %s", e)
+            await respond(send, e.status, f"{e}\n".encode())
+            return
+        self._pool.submit(self._verify, mode, topic, callback, lease, secret)
+        await respond(send, 202, b"accepted; verifying intent\n")
+
+    def _parse(self, body: bytes) -> tuple[str, str, str, int, str | None]:
+        try:
+            form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        except UnicodeDecodeError as e:
+            raise Refused("the request is not UTF-8") from e
+
+        def one(name: str, required: bool = True) -> str | None:
+            values = form.get(name)
+            if not values:
+                if required:
+                    raise Refused(f"{name} is required")
+                return None
+            if len(values) > 1:
+                raise Refused(f"{name} given more than once")
+            return values[0]
+
+        mode = one("hub.mode")
+        if mode not in ("subscribe", "unsubscribe"):
+            raise Refused(f"hub.mode must be subscribe or unsubscribe, not {mode!r}")
+        topic = one("hub.topic") or ""
+        callback = one("hub.callback") or ""
+        if not self.is_topic(topic):
+            raise Refused(f"unknown topic: {topic} is not a feed published here", 404)
+        parts = urlsplit(callback)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or len(callback) > MAX_CALLBACK
+        ):
+            raise Refused("hub.callback must be an absolute http(s) URL")
+        raw_lease = one("hub.lease_seconds", required=False)
+        lease = self.cfg.lease_seconds
+        if raw_lease:
+            if not raw_lease.isdigit():
+                raise Refused("hub.lease_seconds must be a whole number of seconds")
+            lease = min(self.cfg.max_lease_seconds, max(self.cfg.min_lease_seconds, int(raw_lease)))
+        secret = one("hub.secret", required=False)
+        if secret is not None and len(secret.encode()) > MAX_SECRET_BYTES:
+            raise Refused("hub.secret must be shorter than 200 bytes")
+        return mode, topic, callback, lease, secret or None
+
+    def _check_callback(self, callback: str) -> None:
+        """Refuse callbacks that resolve to addresses we must not call (SSRF guard)."""
+        parts = urlsplit(callback)
+        host = parts.hostname or ""
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, ValueError) as e:
+            raise Refused(f"hub.callback host {host!r} does not resolve") from e
+        for info in infos:
+            addr = ipaddress.ip_address(info[4][0])
+            if any(addr in net for net in self.allowed):
+                continue
+            if (
+                addr.is_loopback
+                or addr.is_private
+                or addr.is_link_local
+                or addr.is_multicast
+                or addr.is_reserved
+                or addr.is_unspecified
+            ):
+                raise Refused(
+                    f"hub.callback resolves to {addr}, an address this hub does not call", 403
+                )
+
+    def _check_limits(self, topic: str, callback: str) -> None:
+        now = self.clock()
+        with State(self.config.paths.state) as state:
+            if state.find_subscription(topic, callback) is not None:
+                return  # a renewal never counts against the limits
+            if state.count_subscriptions(now, topic) >= self.cfg.max_per_topic:
+                raise Refused("too many subscriptions to this topic", 429)
+            if state.count_subscriptions(now) >= self.cfg.max_subscriptions:
+                raise Refused("this hub has all the subscriptions it takes", 429)
+
+    # -- verification of intent (worker threads) --------------------------------------------
+
+    def _verify(self, mode: str, topic: str, callback: str, lease: int, secret: str | None) -> None:
+        try:
+            if mode == "subscribe":
+                try:
+                    self._check_limits(topic, callback)
+                except Refused as e:
+                    self._deny(topic, callback, str(e))
+                    return
+            challenge = secrets.token_urlsafe(24)
+            params = {"hub.mode": mode, "hub.topic": topic, "hub.challenge": challenge}
+            if mode == "subscribe":
+                params["hub.lease_seconds"] = str(lease)
+            if self._get(callback, params, challenge):
+                with State(self.config.paths.state) as state, state.transaction():
+                    if mode == "subscribe":
+                        state.subscribe(topic, callback, secret, lease, self.clock())
+                    else:
+                        state.unsubscribe(topic, callback)
+                log.info("hub: %s verified for %s at %s", mode, topic, callback)
+            else:
+                log.info("hub: %s not confirmed by %s; ignored", mode, callback)
+        except Exception:  # a verification never takes the hub down
+            log.exception("hub: verifying %s for %s failed", mode, callback)
+
+    def _get(self, callback: str, params: dict[str, str], challenge: str | None) -> bool:
+        sep = "&" if urlsplit(callback).query else "?"
+        try:
+            resp = self.session.get(
+                callback + sep + urlencode(params),
+                timeout=self.config.notify.timeout_seconds,
+                headers={"User-Agent": self.ua},
+                allow_redirects=False,
+            )
+        except requests.RequestException as e:
+            log.info("hub: callback %s unreachable: %s", callback, type(e).__name__)
+            return False
+        if challenge is None:
+            return 200 <= resp.status_code < 300
+        return 200 <= resp.status_code < 300 and resp.text == challenge
+
+    def _deny(self, topic: str, callback: str, reason: str) -> None:
+        log.info("hub: denying %s for %s: %s", callback, topic, reason)
+        self._get(callback, {"hub.mode": "denied", "hub.topic": topic, "hub.reason": reason}, None)
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Any = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)

@@ -1,0 +1,189 @@
+"""One attempt of each kind of notification, over HTTP with ``requests``.
+
+Every call has a timeout and a clear User-Agent, and none raises: network failures come back as
+a retryable :class:`~feedpub.notify.plan.Outcome`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import xmlrpc.client
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from feedpub import __version__
+from feedpub.notify.plan import Outcome, classify, parse_retry_after
+
+
+def user_agent(site_url: str) -> str:
+    return f"feedpub/{__version__} (+{site_url})"
+
+
+def _from_response(resp: requests.Response, started: float) -> Outcome:
+    ok, retryable = classify(resp.status_code)
+    ms = int((time.monotonic() - started) * 1000)
+    if ok:
+        return Outcome(ok=True, status=resp.status_code, ms=ms)
+    return Outcome(
+        ok=False,
+        retryable=retryable,
+        status=resp.status_code,
+        error=f"HTTP {resp.status_code}: {resp.text[:200].strip()}",
+        retry_after=parse_retry_after(resp.headers.get("Retry-After"), datetime.now(UTC)),
+        gone=resp.status_code == 410,
+        ms=ms,
+    )
+
+
+def _guard(call: Callable[[], Outcome], started: float) -> Outcome:
+    try:
+        return call()
+    except requests.Timeout:
+        error = "timed out"
+    except requests.ConnectionError as e:
+        error = f"connection failed: {type(e).__name__}"
+    except requests.RequestException as e:
+        error = f"request failed: {e}"
+    return Outcome(
+        ok=False, retryable=True, error=error, ms=int((time.monotonic() - started) * 1000)
+    )
+
+
+def websub_publish(
+    session: requests.Session, hub: str, feed_url: str, *, timeout: float, ua: str
+) -> Outcome:
+    """``POST hub.mode=publish&hub.url=<feed>`` to a WebSub hub; 2xx is success."""
+    started = time.monotonic()
+    return _guard(
+        lambda: _from_response(
+            session.post(
+                hub,
+                data={"hub.mode": "publish", "hub.url": feed_url},
+                timeout=timeout,
+                headers={"User-Agent": ua},
+                allow_redirects=False,
+            ),
+            started,
+        ),
+        started,
+    )
+
+
+def _xmlrpc(
+    session: requests.Session,
+    endpoint: str,
+    method: str,
+    params: tuple[str, ...],
+    timeout: float,
+    ua: str,
+) -> tuple[requests.Response, Any]:
+    body = xmlrpc.client.dumps(params, method, allow_none=False).encode()
+    resp = session.post(
+        endpoint,
+        data=body,
+        timeout=timeout,
+        headers={"Content-Type": "text/xml", "User-Agent": ua},
+        allow_redirects=False,
+    )
+    if not 200 <= resp.status_code < 300:
+        return resp, None
+    (result,), _ = xmlrpc.client.loads(resp.content)
+    return resp, result
+
+
+def weblog_ping(
+    session: requests.Session,
+    endpoint: str,
+    *,
+    site_name: str,
+    site_url: str,
+    changed_url: str,
+    feed_url: str,
+    timeout: float,
+    ua: str,
+) -> Outcome:
+    """``weblogUpdates.extendedPing``, falling back to ``weblogUpdates.ping`` on a fault.
+
+    A response struct with ``flerror`` true is a failure; its ``message`` is kept.
+    """
+    started = time.monotonic()
+
+    def attempt() -> Outcome:
+        try:
+            resp, result = _xmlrpc(
+                session,
+                endpoint,
+                "weblogUpdates.extendedPing",
+                (site_name, site_url, changed_url, feed_url),
+                timeout,
+                ua,
+            )
+        except xmlrpc.client.Fault:
+            try:
+                resp, result = _xmlrpc(
+                    session, endpoint, "weblogUpdates.ping", (site_name, site_url), timeout, ua
+                )
+            except xmlrpc.client.Fault as e:
+                return Outcome(
+                    ok=False,
+                    retryable=False,
+                    error=f"XML-RPC fault {e.faultCode}: {e.faultString}",
+                    ms=int((time.monotonic() - started) * 1000),
+                )
+        except (xmlrpc.client.ResponseError, ValueError) as e:
+            return Outcome(
+                ok=False,
+                retryable=True,
+                error=f"not an XML-RPC answer: {e}",
+                ms=int((time.monotonic() - started) * 1000),
+            )
+        if result is None:
+            return _from_response(resp, started)
+        ms = int((time.monotonic() - started) * 1000)
+        if isinstance(result, dict) and result.get("flerror"):
+            return Outcome(
+                ok=False,
+                retryable=False,
+                status=resp.status_code,
+                error=f"flerror: {result.get('message', '')}",
+                ms=ms,
+            )
+        return Outcome(ok=True, status=resp.status_code, ms=ms)
+
+    return _guard(attempt, started)
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def deliver(
+    session: requests.Session,
+    callback: str,
+    *,
+    body: bytes,
+    content_type: str,
+    links: Sequence[str],
+    secret: str | None,
+    timeout: float,
+    ua: str,
+) -> Outcome:
+    """WebSub content distribution: the full feed to one subscriber."""
+    headers = {"Content-Type": content_type, "Link": ", ".join(links), "User-Agent": ua}
+    if secret:
+        headers["X-Hub-Signature"] = signature(secret, body)
+    started = time.monotonic()
+    return _guard(
+        lambda: _from_response(
+            session.post(
+                callback, data=body, headers=headers, timeout=timeout, allow_redirects=False
+            ),
+            started,
+        ),
+        started,
+    )
