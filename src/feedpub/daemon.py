@@ -242,7 +242,7 @@ class Daemon:
 
         try:
             with State(self.config.paths.state) as state:
-                return int(state.outbox_report(0)["pending"])  # type: ignore[call-overload]
+                return state.pending_count()
         except Exception:
             return None
 

@@ -659,6 +659,10 @@ class State:
             )
         ]
 
+    def pending_count(self) -> int:
+        row = self._db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()
+        return int(row[0])
+
     def next_due(self) -> datetime | None:
         row = self._db.execute(
             "SELECT min(not_before) FROM outbox WHERE status = 'pending'"
