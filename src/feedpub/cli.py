@@ -265,7 +265,14 @@ def _setup_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, level.upper()))
-    for noisy in ("apscheduler", "uvicorn.error", "watchfiles", "markdown_it", "asyncio"):
+    for noisy in (
+        "apscheduler",
+        "uvicorn.error",
+        "watchfiles",
+        "markdown_it",
+        "asyncio",
+        "urllib3",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -227,10 +227,15 @@ class Notifier:
         return False
 
     def run(self) -> None:
-        """Send what is due, then sleep until the next due time or a wake-up; until stopped."""
+        """Send what is due, then sleep until the next due time or a wake-up; until stopped.
+
+        The first pass sends everything pending, backoff or not: after a restart (or a crash)
+        what was waiting goes out within seconds."""
+        first = True
         while not self._stop.is_set():
             try:
-                self.send_due()
+                self.send_due(everything=first)
+                first = False
                 with State(self.config.paths.state) as state:
                     next_due = state.next_due()
             except Exception:  # the loop must survive anything (a locked or broken state...)
