@@ -53,6 +53,14 @@ def _unique(base: str, taken: Set[str]) -> str:
     return slug
 
 
+def _slug_taken(path: str, wanted: str, used: str) -> Problem:
+    return Problem(
+        path=path,
+        message=f"slug {wanted!r} is already used by another article; using {used!r}",
+        severity=Severity.WARNING,
+    )
+
+
 def derived_id(host: str, day: str, slug: str) -> str:
     return f"tag:{host},{day}:{slug}"
 
@@ -98,14 +106,7 @@ def resolve(
             slug = _unique(meta.slug or _stem_slug(meta.path), taken_now)
             taken_now.add(slug)
             if meta.slug and slug != meta.slug:
-                problems.append(
-                    Problem(
-                        path=meta.path,
-                        message=f"slug {meta.slug!r} is already used by another article; "
-                        f"using {slug!r}",
-                        severity=Severity.WARNING,
-                    )
-                )
+                problems.append(_slug_taken(meta.path, meta.slug, slug))
             when = meta.date or date_from_filename(_file_name(meta.path), tz) or now
             ident = Identity(
                 path=meta.path,
@@ -116,14 +117,7 @@ def resolve(
             )
         if meta.slug and meta.slug != ident.slug and not ident.slug.startswith(meta.slug + "-"):
             if meta.slug in taken_now:
-                problems.append(
-                    Problem(
-                        path=meta.path,
-                        message=f"slug {meta.slug!r} is already used by another article; "
-                        f"keeping {ident.slug!r}",
-                        severity=Severity.WARNING,
-                    )
-                )
+                problems.append(_slug_taken(meta.path, meta.slug, ident.slug))
             else:
                 taken_now.discard(ident.slug)
                 taken_now.add(meta.slug)
