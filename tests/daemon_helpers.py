@@ -17,6 +17,17 @@ import requests
 REPO = Path(__file__).parent.parent
 
 
+STARTED: list[subprocess.Popen[str]] = []  # every daemon a test started: none outlives the run
+
+
+def kill_leftovers() -> None:
+    for proc in STARTED:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    STARTED.clear()
+
+
 class Daemon:
     count = 0
 
@@ -38,6 +49,7 @@ class Daemon:
             stderr=subprocess.STDOUT,
             text=True,
         )
+        STARTED.append(self.proc)
         if wait:
             port = self.wait_for(r"on http://127\.0\.0\.1:(\d+)/", 20)
             self.base = f"http://127.0.0.1:{port}"
