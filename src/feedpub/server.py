@@ -372,7 +372,10 @@ def _limited_protocol() -> Any:
 
         def data_received(self, data: bytes) -> None:
             if self._in_head:
-                self._head_bytes += len(data)
+                # only what comes before the blank line that ends the head counts: the body,
+                # or the next pipelined request, may share the read
+                end = data.find(b"\r\n\r\n")
+                self._head_bytes += len(data) if end < 0 else end + 4
                 if self._head_bytes > MAX_HEAD_BYTES:
                     self.transport.write(
                         b"HTTP/1.1 431 Request Header Fields Too Large\r\n"

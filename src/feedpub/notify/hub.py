@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 import secrets
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -38,6 +39,42 @@ log = logging.getLogger(__name__)
 MAX_BODY = 8 * 1024
 MAX_SECRET_BYTES = 199  # the spec: "less than 200 bytes"
 MAX_CALLBACK = 2000
+
+
+def callback_refusal(
+    callback: str, allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> str | None:
+    """Why the hub must not call ``callback``, or None. Every address the host resolves to must
+    be public (not loopback, private, link-local, multicast, reserved) or in ``allowed``."""
+    parts = urlsplit(callback)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError):
+        return f"hub.callback host {host!r} does not resolve"
+    for info in infos:
+        addr = ipaddress.ip_address(info[4][0])
+        if any(addr in net for net in allowed):
+            continue
+        if (
+            addr.is_loopback
+            or addr.is_private
+            or addr.is_link_local
+            or addr.is_multicast
+            or addr.is_reserved
+            or addr.is_unspecified
+        ):
+            return f"hub.callback resolves to {addr}, an address this hub does not call"
+    return None
+
+
+def canonical_url(url: str) -> str:
+    """One spelling per URL: the path percent-decoded and encoded again the way feedpub
+    writes its feed URLs (so ``%61ll.atom.xml`` and ``all.atom.xml`` are one topic)."""
+    parts = urlsplit(url)
+    path = quote(unquote(parts.path))
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
 
 
 class Refused(Exception):
@@ -64,11 +101,15 @@ class Hub:
             ipaddress.ip_network(n, strict=False) for n in self.cfg.allowed_callback_networks
         ]
         self.ua = user_agent(config.site.base_url)
-        self._pool = ThreadPoolExecutor(4, thread_name_prefix="feedpub-verify")
+        # verification waits on subscribers (up to the timeout each): it gets its own threads,
+        # so slow callbacks never hold up the endpoint's quick checks
+        self._pool = ThreadPoolExecutor(16, thread_name_prefix="feedpub-verify")
+        self._checks = ThreadPoolExecutor(4, thread_name_prefix="feedpub-hubcheck")
         self.session = requests.Session()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._checks.shutdown(wait=False, cancel_futures=True)
         self.session.close()
 
     # -- the endpoint -----------------------------------------------------------------------
@@ -77,7 +118,7 @@ class Hub:
         if scope["method"] != "POST":
             await respond(send, 405, b"the hub takes POST requests\n", [(b"allow", b"POST")])
             return
-        ctype = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip()
+        ctype = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
         if ctype != b"application/x-www-form-urlencoded":
             await respond(send, 415, b"send application/x-www-form-urlencoded\n")
             return
@@ -86,19 +127,19 @@ class Hub:
             await respond(send, 413, b"request too large\n")
             return
         try:
-            mode, topic, callback, lease, secret = self._parse(body)
+            mode, topic, given_topic, callback, lease, secret = self._parse(body)
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._pool, self._check_callback, callback)
+            await loop.run_in_executor(self._checks, self._check_callback, callback)
             if mode == "subscribe":
-                await loop.run_in_executor(self._pool, self._check_limits, topic, callback)
+                await loop.run_in_executor(self._checks, self._check_limits, topic, callback)
         except Refused as e:
             log.info("hub refused a request: %s", e)
             await respond(send, e.status, f"{e}\n".encode())
             return
-        self._pool.submit(self._verify, mode, topic, callback, lease, secret)
+        self._pool.submit(self._verify, mode, topic, given_topic, callback, lease, secret)
         await respond(send, 202, b"accepted; verifying intent\n")
 
-    def _parse(self, body: bytes) -> tuple[str, str, str, int, str | None]:
+    def _parse(self, body: bytes) -> tuple[str, str, str, str, int, str | None]:
         try:
             form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
         except UnicodeDecodeError as e:
@@ -117,10 +158,11 @@ class Hub:
         mode = one("hub.mode")
         if mode not in ("subscribe", "unsubscribe"):
             raise Refused(f"hub.mode must be subscribe or unsubscribe, not {mode!r}")
-        topic = one("hub.topic") or ""
+        given_topic = one("hub.topic") or ""
         callback = one("hub.callback") or ""
+        topic = canonical_url(given_topic)
         if not self.is_topic(topic):
-            raise Refused(f"unknown topic: {topic} is not a feed published here", 404)
+            raise Refused(f"unknown topic: {given_topic} is not a feed published here", 404)
         parts = urlsplit(callback)
         if (
             parts.scheme not in ("http", "https")
@@ -131,70 +173,77 @@ class Hub:
         raw_lease = one("hub.lease_seconds", required=False)
         lease = self.cfg.lease_seconds
         if raw_lease:
-            if not raw_lease.isdigit():
+            if not re.fullmatch(r"[0-9]{1,12}", raw_lease):
                 raise Refused("hub.lease_seconds must be a whole number of seconds")
             lease = min(self.cfg.max_lease_seconds, max(self.cfg.min_lease_seconds, int(raw_lease)))
         secret = one("hub.secret", required=False)
         if secret is not None and len(secret.encode()) > MAX_SECRET_BYTES:
             raise Refused("hub.secret must be shorter than 200 bytes")
-        return mode, topic, callback, lease, secret or None
+        return mode, topic, given_topic, callback, lease, secret or None
 
     def _check_callback(self, callback: str) -> None:
-        """Refuse callbacks that resolve to addresses we must not call (SSRF guard)."""
-        parts = urlsplit(callback)
-        host = parts.hostname or ""
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, ValueError) as e:
-            raise Refused(f"hub.callback host {host!r} does not resolve") from e
-        for info in infos:
-            addr = ipaddress.ip_address(info[4][0])
-            if any(addr in net for net in self.allowed):
-                continue
-            if (
-                addr.is_loopback
-                or addr.is_private
-                or addr.is_link_local
-                or addr.is_multicast
-                or addr.is_reserved
-                or addr.is_unspecified
-            ):
-                raise Refused(
-                    f"hub.callback resolves to {addr}, an address this hub does not call", 403
-                )
+        reason = callback_refusal(callback, self.allowed)
+        if reason is not None:
+            raise Refused(reason, 403 if "resolves to" in reason else 400)
+
+    def _over_limits(self, state: State, topic: str, callback: str) -> str | None:
+        now = self.clock()
+        if state.find_subscription(topic, callback) is not None:
+            return None  # a renewal never counts against the limits
+        if state.count_subscriptions(now, topic) >= self.cfg.max_per_topic:
+            return "too many subscriptions to this topic"
+        if state.count_subscriptions(now) >= self.cfg.max_subscriptions:
+            return "this hub has all the subscriptions it takes"
+        return None
 
     def _check_limits(self, topic: str, callback: str) -> None:
-        now = self.clock()
         with State(self.config.paths.state) as state:
-            if state.find_subscription(topic, callback) is not None:
-                return  # a renewal never counts against the limits
-            if state.count_subscriptions(now, topic) >= self.cfg.max_per_topic:
-                raise Refused("too many subscriptions to this topic", 429)
-            if state.count_subscriptions(now) >= self.cfg.max_subscriptions:
-                raise Refused("this hub has all the subscriptions it takes", 429)
+            refusal = self._over_limits(state, topic, callback)
+        if refusal is not None:
+            raise Refused(refusal, 429)
 
     # -- verification of intent (worker threads) --------------------------------------------
 
-    def _verify(self, mode: str, topic: str, callback: str, lease: int, secret: str | None) -> None:
+    def _verify(
+        self,
+        mode: str,
+        topic: str,
+        given_topic: str,
+        callback: str,
+        lease: int,
+        secret: str | None,
+    ) -> None:
+        """Verify intent (echoing the topic as the subscriber spelt it); store ``topic``."""
         try:
             if mode == "subscribe":
                 try:
                     self._check_limits(topic, callback)
                 except Refused as e:
-                    self._deny(topic, callback, str(e))
+                    self._deny(given_topic, callback, str(e))
                     return
+            refusal = callback_refusal(callback, self.allowed)  # again: DNS may have changed
+            if refusal is not None:
+                log.info("hub: not verifying %s: %s", callback, refusal)
+                return
             challenge = secrets.token_urlsafe(24)
-            params = {"hub.mode": mode, "hub.topic": topic, "hub.challenge": challenge}
+            params = {"hub.mode": mode, "hub.topic": given_topic, "hub.challenge": challenge}
             if mode == "subscribe":
                 params["hub.lease_seconds"] = str(lease)
             if self._get(callback, params, challenge):
                 with State(self.config.paths.state) as state, state.transaction():
                     if mode == "subscribe":
-                        state.subscribe(topic, callback, secret, lease, self.clock())
+                        # the limits again, in the same transaction as the insert: concurrent
+                        # verifications cannot overfill a topic
+                        refusal = self._over_limits(state, topic, callback)
+                        if refusal is None:
+                            state.subscribe(topic, callback, secret, lease, self.clock())
                     else:
+                        refusal = None
                         state.unsubscribe(topic, callback)
-                log.info("hub: %s verified for %s at %s", mode, topic, callback)
+                if refusal is not None:
+                    self._deny(given_topic, callback, refusal)
+                    return
+                log.info("hub: %s verified for %s at %s", mode, given_topic, callback)
             else:
                 log.info("hub: %s not confirmed by %s; ignored", mode, callback)
         except Exception:  # a verification never takes the hub down

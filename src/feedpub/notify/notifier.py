@@ -9,6 +9,7 @@ up the others, and never the builder or the server.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from urllib.parse import unquote
 import requests
 
 from feedpub.config import Config
+from feedpub.notify.hub import callback_refusal
 from feedpub.notify.plan import DELIVERY, WEBLOGUPDATES, WEBSUB, Outcome, retry_delay
 from feedpub.notify.send import deliver, user_agent, weblog_ping, websub_publish
 from feedpub.output import safe_join
@@ -46,6 +48,9 @@ class Notifier:
         self.notify = config.notify
         self.links = Links(site=config.site, hubs=config.advertised_hubs)
         self.ua = user_agent(config.site.base_url)
+        self.allowed = [
+            ipaddress.ip_network(n, strict=False) for n in config.hub.allowed_callback_networks
+        ]
         self.session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(
             pool_connections=self.notify.concurrency, pool_maxsize=self.notify.concurrency
@@ -92,6 +97,11 @@ class Notifier:
                 sub = state.subscription(row.subscription_id or -1)
             if sub is None:
                 return Outcome(ok=False, retryable=False, error="subscription gone")
+            if sub.expires_at <= self.clock():
+                return Outcome(ok=False, retryable=False, error="the subscription's lease expired")
+            refusal = callback_refusal(sub.callback, self.allowed)  # DNS may have changed
+            if refusal is not None:
+                return Outcome(ok=False, retryable=False, error=refusal)
             relpath = unquote(row.topic[len(cfg.site.base_url) :])
             try:
                 body = safe_join(cfg.paths.output, relpath).read_bytes()
