@@ -13,6 +13,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+import requests
 
 from tests.conftest import BASE_CONFIG
 from tests.daemon_helpers import REPO, Daemon, article
@@ -242,4 +243,22 @@ def test_readers_never_see_a_torn_feed(root: Path, daemon: Daemon) -> None:
             t.join()
     assert bad == []
     daemon.until(lambda: "A25 v14" in daemon.titles(), "the last edit")
+    assert daemon.stop() == 0
+
+
+def test_a_large_first_build_does_not_block_later_ones(root: Path, daemon: Daemon) -> None:
+    # enough files for the process pool: its workers must not keep the build lock
+    for i in range(300):
+        article(root, f"bulk/{i:04}.md", f"Bulk {i}", f"2024-01-01T00:{i % 60:02}:00Z")
+    daemon.start()
+    article(root, "fresh.md", "Fresh", "2025-06-01T00:00:00Z")
+    daemon.until(lambda: daemon.titles()[0] == "Fresh", "a build after the pooled one", 10)
+    assert "holds the lock" not in daemon.logs()
+    # a keep-alive connection opened before the pool existed still gets answers
+    session = requests.Session()
+    assert session.get(daemon.base + "/healthz", timeout=5).ok
+    article(root, "fresher.md", "Fresher", "2025-06-02T00:00:00Z")
+    daemon.until(lambda: daemon.titles()[0] == "Fresher", "another build")
+    assert session.get(daemon.base + "/healthz", timeout=5).ok
+    session.close()
     assert daemon.stop() == 0

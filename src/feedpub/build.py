@@ -203,10 +203,15 @@ class Builder:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            # fork: workers inherit the imported modules; they start in milliseconds
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("fork")
+            # forkserver, not fork: a forked worker would inherit the build lock, the daemon's
+            # lock and its sockets and keep them for its whole life (blocking every later build
+            # and holding client connections open). The fork server starts from a clean
+            # interpreter, with the parsing modules preloaded so workers still start fast.
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(
+                ["feedpub.articles.parse", "feedpub.articles.body", "feedpub.build"]
             )
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
         yield from self._pool.map(fn, jobs)
 
     def close(self) -> None:
@@ -295,8 +300,12 @@ class Builder:
             raise ConfigError(
                 f"the articles folder {articles_dir} does not exist", key="paths.articles"
             )
-        with _lock(self.config.paths.state), State(self.config.paths.state) as state:
-            return self._build(state, progress, paths, should_stop or (lambda: False))
+        stop = should_stop or (lambda: False)
+        with (
+            _lock(self.config.paths.state, should_stop=stop),
+            State(self.config.paths.state) as state,
+        ):
+            return self._build(state, progress, paths, stop)
 
     def _build(
         self,
@@ -757,7 +766,9 @@ def _result_from_json(blob: str, *, articles: int, unchanged: int) -> BuildResul
 
 
 @contextlib.contextmanager
-def _lock(state_path: Path, timeout: float = 60.0) -> Iterator[None]:
+def _lock(
+    state_path: Path, timeout: float = 60.0, should_stop: Callable[[], bool] = lambda: False
+) -> Iterator[None]:
     """One build at a time per state store (a daemon and a one-shot build take turns)."""
     lock_path = state_path.with_name(state_path.name + ".lock")
     try:
@@ -774,6 +785,8 @@ def _lock(state_path: Path, timeout: float = 60.0) -> Iterator[None]:
             except OSError as e:
                 if e.errno not in (errno.EAGAIN, errno.EACCES):
                     raise StateError(f"{lock_path}: cannot lock: {e.strerror}") from e
+                if should_stop():
+                    raise BuildCancelled("stopped while waiting for another build") from e
                 if time.monotonic() > deadline:
                     raise StateError(f"{lock_path}: another feedpub build holds the lock") from e
                 time.sleep(0.05)

@@ -191,17 +191,19 @@ class Daemon:
         except FeedpubError as e:
             self.last_error = str(e)
             log.error("build failed: %s", e)
+            self._retry_later(paths)
             return
         except Exception as e:  # never let one build kill the daemon
             self.last_error = f"{type(e).__name__}: {e}"
             log.exception("build failed unexpectedly")
+            self._retry_later(paths)
             return
         self.last_error = None
+        if result.written or result.removed:  # serve the new files before saying they are done
+            self.store.update(result.written, result.removed)
         self.builds += 1
         self.last_result = result
         self.last_build = self.clock()
-        if result.written or result.removed:
-            self.store.update(result.written, result.removed)
         if result.notifications and self.notifier is not None:
             self.notifier.wake()
         if self.scheduler is not None:
@@ -220,6 +222,16 @@ class Daemon:
                 len(result.problems),
                 (time.monotonic() - started) * 1000,
             )
+
+    def _retry_later(self, paths: set[str] | None) -> None:
+        """A failed build loses nothing: its changes are asked for again after a pause."""
+        with self._lock:
+            if paths is None:
+                self._full = True
+            else:
+                self._pending |= paths
+        self._stop.wait(2.0)
+        self._wake.set()
 
     # -- health -----------------------------------------------------------------------------
 
