@@ -1378,8 +1378,13 @@ def stopping(daemon: Daemon, report: dict[str, Any]) -> Iterator[None]:
     finally:
         code, seconds = daemon.stop()
         report["stop"] = {"exit_code": code, "seconds": round(seconds, 3)}
-        time.sleep(0.2)
-        leftovers = [p for p in report.get("_tree", []) if Path(f"/proc/{p}").exists()]
+        # the fork server and resource tracker notice their parent is gone within a moment
+        deadline = time.monotonic() + 3.0
+        while True:
+            leftovers = [p for p in report.get("_tree", []) if Path(f"/proc/{p}").exists()]
+            if not leftovers or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         report["stop"]["leftover_pids"] = leftovers
 
 
