@@ -358,3 +358,21 @@ def test_huge_file_is_refused_without_reading_it(site: Site) -> None:
     assert problem.path == "big.md"
     assert "over the limit of 1,000" in problem.message
     assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["Small"]
+
+
+def test_a_build_told_which_paths_changed_looks_at_those_only(site: Site) -> None:
+    from feedpub.build import Builder
+
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    site.article("b.md", "B", "2025-01-02T00:00:00Z")
+    site.build()
+    site.article("c.md", "C", "2025-01-03T00:00:00Z")
+    (site.articles / "a.md").unlink()
+    site.article("b.md", "B, edited", "2025-01-02T00:00:00Z")
+    with Builder(site.config(), clock=lambda: site.now, workers=1) as builder:
+        only_c = builder.build(paths={"c.md"})  # a.md and b.md are not looked at
+        assert only_c.articles == 3
+        assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["C", "B", "A"]
+        rest = builder.build(paths={"a.md", "b.md", "ignored~", ".hidden.md"})
+        assert rest.articles == 2
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["C", "B, edited"]

@@ -322,13 +322,14 @@ class Builder:
         if config_changed:  # dates, slugs and URLs may all read differently: parse everything
             with state.transaction():
                 state.clear_index()
-        indexed = state.index_stats()
-        if hint is not None and not config_changed:
+        if hint is not None and not config_changed:  # look at the named files only
+            indexed = state.index_stats(hint)
             stats = stat_paths(cfg.paths.articles, hint)
             changed = [(p, st) for p, st in stats.items() if indexed.get(p) != st]
             removed = [p for p in hint if p in indexed and p not in stats]
-            article_count = len(indexed) + sum(p not in indexed for p in stats) - len(removed)
+            article_count = state.article_count() + len(stats) - len(indexed)
         else:
+            indexed = state.index_stats()
             stats = scan(cfg.paths.articles)
             changed = [(p, st) for p, st in stats.items() if indexed.get(p) != st]
             removed = [p for p in indexed if p not in stats]
@@ -469,7 +470,7 @@ class Builder:
         batch: set[str] = set()
         if not changed:
             return batch
-        taken = state.live_slugs()
+        taken: set[str] | None = None  # loaded once a new article or a new slug needs it
         for parsed in self.parse_files(changed, progress):
             if should_stop():
                 raise BuildCancelled("stopped while parsing; the next build carries on")
@@ -477,18 +478,21 @@ class Builder:
             metas = [r.meta for r in rows if r.meta is not None]
             known = state.identities_for([m.path for m in metas])
             new_hashes = [m.content_hash for m in metas if m.path not in known]
+            if taken is None and (new_hashes or any(m.slug for m in metas)):
+                taken = state.live_slugs()
             settled = resolve(
                 metas,
                 known,
                 orphans=state.orphans_for(new_hashes) if new_hashes else {},
-                taken=taken,
+                taken=taken or set(),
                 now=now,
                 tz=cfg.site.tz,
                 host=cfg.site.host,
                 article_url=cfg.site.article_url,
                 base_url=cfg.site.base_url,
             )
-            taken |= settled.slugs
+            if taken is not None:
+                taken |= settled.slugs
             if settled.problems:  # kept with the file's own problems, reported every build
                 extra: dict[str, list[Problem]] = {}
                 for p in settled.problems:

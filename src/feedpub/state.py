@@ -352,12 +352,25 @@ class State:
 
     # -- the article index ------------------------------------------------------------------
 
-    def index_stats(self) -> dict[str, tuple[int, int]]:
-        """path → (size, mtime_ns) of every indexed file: the cheap check for changes."""
-        return {
-            row[0]: (row[1], row[2])
-            for row in self._db.execute("SELECT path, size, mtime_ns FROM articles")
-        }
+    def index_stats(self, paths: Iterable[str] | None = None) -> dict[str, tuple[int, int]]:
+        """path → (size, mtime_ns) of every indexed file (or of ``paths``): the cheap check."""
+        if paths is None:
+            return {
+                row[0]: (row[1], row[2])
+                for row in self._db.execute("SELECT path, size, mtime_ns FROM articles")
+            }
+        out: dict[str, tuple[int, int]] = {}
+        for chunk in _chunked(list(paths), 500):
+            for path, size, mtime_ns in self._db.execute(
+                "SELECT path, size, mtime_ns FROM articles"
+                f" WHERE path IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                out[path] = (size, mtime_ns)
+        return out
+
+    def article_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def put_articles(self, rows: Iterable[IndexRow], settled: Mapping[str, Article]) -> None:
         """Store parsed rows; those in ``settled`` also get their planning columns."""
