@@ -262,3 +262,18 @@ def test_a_large_first_build_does_not_block_later_ones(root: Path, daemon: Daemo
     assert session.get(daemon.base + "/healthz", timeout=5).ok
     session.close()
     assert daemon.stop() == 0
+
+
+def test_times_that_passed_while_down_are_caught_up_at_start(root: Path, daemon: Daemon) -> None:
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    article(root, "due.md", "Due while down", when.isoformat())
+    article(root, "old.md", "Old", "2025-01-01T00:00:00Z")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    subprocess.run(
+        [sys.executable, "-m", "feedpub", "build", "-q"], cwd=root, env=env, check=True, timeout=60
+    )
+    assert b"Due while down" not in (root / "public" / "feeds" / "all.atom.xml").read_bytes()
+    time.sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()) + 0.5)
+    daemon.start()
+    assert daemon.titles() == ["Due while down", "Old"]
+    assert daemon.stop() == 0
