@@ -174,13 +174,6 @@ class Store:
         self.resources = new
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
-
-
 def _accepts_gzip(value: bytes | None) -> bool:
     if not value:
         return False
@@ -209,11 +202,10 @@ def _etag_matches(header: bytes, etag: bytes) -> bool:
     return False
 
 
-def _not_modified(scope: Scope, res: Resource, etag: bytes) -> bool:
-    inm = _header(scope, b"if-none-match")
+def _not_modified(inm: bytes | None, ims: bytes | None, res: Resource, etag: bytes) -> bool:
+    """RFC 9110 13.2.2: If-None-Match (weak comparison) wins; else If-Modified-Since."""
     if inm is not None:
-        return _etag_matches(inm, etag)
-    ims = _header(scope, b"if-modified-since")
+        return inm == etag or _etag_matches(inm, etag)
     if ims is not None:
         try:
             since = parsedate_to_datetime(ims.decode("latin-1"))
@@ -267,9 +259,18 @@ class App:
                 return
             await respond(send, 404, b"not found\n" if method == "GET" else b"")
             return
-        use_gzip = res.gzipped is not None and _accepts_gzip(_header(scope, b"accept-encoding"))
+        # one pass over the request headers (this is the hot path)
+        accept = inm = ims = None
+        for key, value in scope["headers"]:
+            if key == b"accept-encoding":
+                accept = value
+            elif key == b"if-none-match":
+                inm = value
+            elif key == b"if-modified-since":
+                ims = value
+        use_gzip = res.gzipped is not None and accept is not None and _accepts_gzip(accept)
         etag = res.gzip_etag if use_gzip else res.etag
-        if _not_modified(scope, res, etag):
+        if _not_modified(inm, ims, res, etag):
             headers = res.gzip_not_modified_headers if use_gzip else res.not_modified_headers
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
