@@ -376,3 +376,41 @@ def test_a_build_told_which_paths_changed_looks_at_those_only(site: Site) -> Non
         rest = builder.build(paths={"a.md", "b.md", "ignored~", ".hidden.md"})
         assert rest.articles == 2
     assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["C", "B, edited"]
+
+
+def test_a_build_stopped_after_indexing_is_finished_by_the_next(site: Site) -> None:
+    from feedpub.build import Builder
+    from feedpub.errors import BuildCancelled
+
+    site.article("a.md", "First", "2025-01-01T00:00:00Z")
+    site.build()
+    site.article("b.md", "Second", "2025-01-02T00:00:00Z")
+    calls = iter([False, True])  # stop once the batch is indexed, before rendering
+    with (
+        Builder(site.config(), clock=lambda: site.now, workers=1) as builder,
+        pytest.raises(BuildCancelled),
+    ):
+        builder.build(should_stop=lambda: next(calls, True))
+    site.build()
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["Second", "First"]
+
+
+def test_escaped_control_characters_in_front_matter_cannot_break_a_feed(site: Site) -> None:
+    site.write(
+        "a.md",
+        '---\ntitle: "Bell \\x07 title"\ncategories: ["x\\x02y"]\nsummary: "a\\u0001b"\n'
+        "date: 2025-01-01T00:00:00Z\n---\nBody\n",
+    )
+    result = site.build()
+    assert result.errors == ()
+    entry = _parse(site, "feeds/all.atom.xml").entries[0]
+    assert entry.title == "Bell title"
+    _parse(site, "feeds/all.rss.xml")
+
+
+def test_atom_feed_has_an_author_even_when_none_is_configured(site: Site) -> None:
+    site.config_text = site.config_text.replace('author = "Site Author"\n', "")
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    site.build()
+    root = etree.fromstring(site.read("feeds/all.atom.xml"))
+    assert root.findtext(f"{ATOM}author/{ATOM}name") == "Test Site"

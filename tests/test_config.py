@@ -85,3 +85,16 @@ def test_fingerprint_changes_with_output_settings(tmp_path: Path) -> None:
     b = _load(tmp_path, MINIMAL + "[feeds]\nmax_entries = 3\n")
     assert a.fingerprint() == _load(tmp_path, MINIMAL).fingerprint()
     assert a.fingerprint() != b.fingerprint()
+
+
+def test_urls_are_normalised_and_unsafe_ones_refused(tmp_path: Path) -> None:
+    cfg = _load(tmp_path, '[site]\ntitle = "T"\nbase_url = "HTTPS://Example.ORG/Blog"\n')
+    assert cfg.site.base_url == "https://example.org/Blog/"
+    for bad in (
+        '"https://hub.example/x\\r\\nSet-Cookie: a=b"',
+        '"https://hub.example/a>b"',
+        '"https://hub.example/a b"',
+    ):
+        with pytest.raises(ConfigError) as info:
+            _load(tmp_path, MINIMAL + f"[notify]\nhubs = [{bad}]\n")
+        assert info.value.key == "notify.hubs"

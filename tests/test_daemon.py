@@ -277,3 +277,29 @@ def test_times_that_passed_while_down_are_caught_up_at_start(root: Path, daemon:
     daemon.start()
     assert daemon.titles() == ["Due while down", "Old"]
     assert daemon.stop() == 0
+
+
+def test_a_one_shot_build_is_served_by_the_running_daemon(root: Path, daemon: Daemon) -> None:
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    (root / "config.toml").write_text(
+        (root / "config.toml")
+        .read_text()
+        .replace("reconcile_seconds = 3600", "reconcile_seconds = 1")
+    )
+    daemon.start()
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    assert daemon.proc is not None
+    daemon.proc.send_signal(signal.SIGSTOP)  # the one-shot build gets there first
+    try:
+        article(root, "two.md", "Two", "2025-01-02T00:00:00Z")
+        subprocess.run(
+            [sys.executable, "-m", "feedpub", "build", "-q"],
+            cwd=root,
+            env=env,
+            check=True,
+            timeout=60,
+        )
+    finally:
+        daemon.proc.send_signal(signal.SIGCONT)
+    daemon.until(lambda: daemon.titles() == ["Two", "One"], "the one-shot build's files", 15)
+    assert daemon.stop() == 0

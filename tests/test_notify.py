@@ -376,3 +376,19 @@ def test_daemon_killed_with_pending_notifications_delivers_them_once(
         assert second.health()["pending_notifications"] == 0
     finally:
         second.stop()
+
+
+def test_a_change_while_a_notification_is_in_flight_gets_its_own(site: Site) -> None:
+    from feedpub.state import OutboxItem
+
+    with State(site.config().paths.state) as state:
+        item = OutboxItem(kind="websub", target="https://hub/", topic="https://s/f", not_before=NOW)
+        with state.transaction():
+            assert state.enqueue([item], NOW) == 1
+        [row] = state.due(None)
+        with state.transaction():
+            assert state.claim([row.id]) == [row.id]
+            assert state.claim([row.id]) == []  # nobody else sends it too
+            assert state.enqueue([item], NOW) == 1  # the newer change is not absorbed
+            state.record_attempt(row.id, at=NOW, outcome="ok", status=204, error=None, ms=1)
+        assert [r.id for r in state.due(None)] == [row.id + 1]

@@ -340,6 +340,7 @@ class Builder:
             not changed
             and not removed
             and not config_changed
+            and state.get("dirty") is None  # an earlier build indexed changes it never published
             and (next_live is None or datetime.fromisoformat(next_live) > now)
             and self._outputs_intact(outputs)
             and (cached := state.get("last_result")) is not None
@@ -350,6 +351,8 @@ class Builder:
         with state.transaction():
             state.drop_articles(removed)
             state.retire_identities(removed)
+            if removed:
+                state.put("dirty", "1")
         batch = self._index(state, changed, now, progress, should_stop)
         if should_stop():
             raise BuildCancelled("stopped before rendering; the next build carries on")
@@ -453,6 +456,7 @@ class Builder:
             state.put("next_go_live", next_go_live.isoformat() if next_go_live else None)
             state.put("last_build", now.isoformat())
             state.put("last_result", _result_to_json(result))
+            state.put("dirty", None)
         if notifications:
             log.info("%d notifications queued", notifications)
         return replace(result, notifications=notifications)
@@ -502,6 +506,7 @@ class Builder:
                     for r in rows
                 ]
             with state.transaction():
+                state.put("dirty", "1")  # cleared when a build publishes: never skip it
                 state.put_articles(rows, {a.path: a for a in settled.articles})
                 state.delete_identities(settled.retired)
                 state.put_identities(settled.identities)

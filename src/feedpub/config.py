@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feedpub.errors import ConfigError
@@ -202,11 +203,20 @@ class _Section:
             raise self.error(unknown[0], "unknown key")
 
 
+_UNSAFE_IN_URL = re.compile(r'[\x00-\x20\x7f<>"\\^`{|}]')
+
+
 def _absolute_url(sec: _Section, name: str, value: str) -> str:
+    """An absolute http(s) URL with nothing that could break a header or a document (spaces,
+    control characters, ``<>"``); its scheme and host lowercased, as URLs compare."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise sec.error(name, f"must be an absolute http(s) URL, got {value!r}")
-    return value
+    if _UNSAFE_IN_URL.search(value):
+        raise sec.error(name, f"has spaces, control or unsafe characters: {value!r}")
+    return urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, parts.fragment)
+    )
 
 
 def _content_mode(sec: _Section, name: str, value: str | None) -> ContentMode | None:

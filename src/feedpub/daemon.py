@@ -162,24 +162,32 @@ class Daemon:
 
     def _work(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(timeout=1.0)
-            if self._stop.is_set():
-                break
-            self._wake.clear()
-            with self._lock:
-                full, paths, replan = self._full, self._pending, self._replan
-                self._full, self._pending, self._replan = False, set(), False
-            if not (full or paths or replan):
-                continue
-            if not full and paths:
-                busy = self._settled(paths)
-                if busy:  # come back for these once they stop changing
-                    log.debug("still being written: %s", ", ".join(sorted(busy)))
-                    self.files_changed(busy)
-                    paths -= busy
-                    if not paths and not replan:
-                        continue
-            self._build(None if full else paths)
+            try:
+                self._step()
+            except Exception:  # the build thread must outlive anything that goes wrong
+                log.exception("the build loop failed; carrying on")
+                self._stop.wait(1.0)
+
+    def _step(self) -> None:
+        """Wait for a request, then run one build."""
+        self._wake.wait(timeout=1.0)
+        if self._stop.is_set():
+            return
+        self._wake.clear()
+        with self._lock:
+            full, paths, replan = self._full, self._pending, self._replan
+            self._full, self._pending, self._replan = False, set(), False
+        if not (full or paths or replan):
+            return
+        if not full and paths:
+            busy = self._settled(paths)
+            if busy:  # come back for these once they stop changing
+                log.debug("still being written: %s", ", ".join(sorted(busy)))
+                self.files_changed(busy)
+                paths -= busy
+                if not paths and not replan:
+                    return
+        self._build(None if full else paths)
 
     def _build(self, paths: set[str] | None) -> None:
         started = time.monotonic()
@@ -201,6 +209,7 @@ class Daemon:
         self.last_error = None
         if result.written or result.removed:  # serve the new files before saying they are done
             self.store.update(result.written, result.removed)
+        self._sync_store()
         self.builds += 1
         self.last_result = result
         self.last_build = self.clock()
@@ -223,6 +232,18 @@ class Daemon:
                 (time.monotonic() - started) * 1000,
             )
 
+    def _sync_store(self) -> None:
+        """Serve what the manifest says is published, even if another process (a one-shot
+        ``feedpub build``) wrote it: reload any file whose bytes differ from what we hold."""
+        from feedpub.state import State
+
+        try:
+            with State(self.config.paths.state) as state:
+                published = {r.relpath: r.sha256 for r in state.outputs().values()}
+            self.store.sync(published)
+        except Exception:
+            log.exception("could not compare the served files with the output manifest")
+
     def _retry_later(self, paths: set[str] | None) -> None:
         """A failed build loses nothing: its changes are asked for again after a pause."""
         with self._lock:
@@ -230,6 +251,7 @@ class Daemon:
                 self._full = True
             else:
                 self._pending |= paths
+                self._replan = True  # a go-live (or any) replan comes back too
         self._stop.wait(2.0)
         self._wake.set()
 

@@ -131,6 +131,11 @@ def url_path(relpath: str) -> str:
     return "/" + relpath
 
 
+def _relpath(path: str) -> str:
+    """The inverse of :func:`url_path`."""
+    return path.lstrip("/") + ("index.html" if path.endswith("/") else "")
+
+
 class Store:
     """What the server serves: URL path → Resource, replaced as a whole on every change."""
 
@@ -161,6 +166,28 @@ class Store:
                         found[url_path(relpath)] = res
         self.resources = found
         return len(found)
+
+    def sync(self, published: Mapping[str, str]) -> int:
+        """Make the served files match ``published`` (relpath → sha256): reload those whose
+        bytes differ, drop those whose file is gone. Files feedpub did not publish (a
+        ``robots.txt`` put there by hand) stay while they exist. Returns how many changed."""
+        held = self.resources
+        stale = []
+        for relpath, digest in published.items():
+            res = held.get(url_path(relpath))
+            if res is None or res.etag != f'"{digest[:32]}"'.encode():
+                stale.append(relpath)
+        paths = {url_path(r) for r in published}
+        gone = {p for p in held if p not in paths and not (self.root / _relpath(p)).is_file()}
+        if not stale and not gone:
+            return 0
+        new = {k: v for k, v in held.items() if k not in gone}
+        for relpath in stale:
+            res = self._load(relpath)
+            if res is not None:
+                new[url_path(relpath)] = res
+        self.resources = new
+        return len(stale) + len(gone)
 
     def update(self, written: Iterable[str], removed: Iterable[str]) -> None:
         """Swap in the files a build wrote and drop those it removed, all at once."""

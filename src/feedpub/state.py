@@ -672,8 +672,33 @@ class State:
             )
         ]
 
+    def claim(self, ids: Sequence[int]) -> list[int]:
+        """Mark pending notifications as being sent (so a change queued meanwhile gets a row of
+        its own, and no other sender takes them). Returns the ids actually claimed."""
+        claimed: list[int] = []
+        for i in ids:
+            cur = self._db.execute(
+                "UPDATE outbox SET status = 'sending' WHERE id = ? AND status = 'pending'", (i,)
+            )
+            if cur.rowcount:
+                claimed.append(i)
+        return claimed
+
+    def unclaim_all(self) -> int:
+        """After a crash: whatever was being sent goes back to pending (sent at least once)."""
+        cur = self._db.execute(
+            "UPDATE OR IGNORE outbox SET status = 'pending' WHERE status = 'sending'"
+        )
+        done = self._db.execute(
+            "UPDATE outbox SET status = 'done', last_error = 'superseded after a restart'"
+            " WHERE status = 'sending'"
+        )
+        return cur.rowcount + done.rowcount
+
     def pending_count(self) -> int:
-        row = self._db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()
+        row = self._db.execute(
+            "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"
+        ).fetchone()
         return int(row[0])
 
     def next_due(self) -> datetime | None:
@@ -717,9 +742,27 @@ class State:
         )
         if outcome == "retry":
             assert retry_at is not None
+            row = self._db.execute(
+                "SELECT kind, target, topic FROM outbox WHERE id = ?", (outbox_id,)
+            ).fetchone()
+            newer = (
+                row is not None
+                and self._db.execute(
+                    "SELECT 1 FROM outbox WHERE status = 'pending' AND kind = ? AND target = ?"
+                    " AND topic = ? AND id != ?",
+                    (*row, outbox_id),
+                ).fetchone()
+            )
+            if newer:  # a later change queued its own notification: that one will be sent
+                self._db.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, last_status = ?,"
+                    " last_error = ?, status = 'done', finished_at = ? WHERE id = ?",
+                    (status, f"superseded by a newer notification ({error})", _iso(at), outbox_id),
+                )
+                return
             self._db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_status = ?, last_error = ?,"
-                " not_before = ? WHERE id = ?",
+                " status = 'pending', not_before = ? WHERE id = ?",
                 (status, error, _iso(retry_at), outbox_id),
             )
         else:
@@ -754,7 +797,7 @@ class State:
             ]
 
         return {
-            "pending": counts.get("pending", 0),
+            "pending": counts.get("pending", 0) + counts.get("sending", 0),
             "done": counts.get("done", 0),
             "failed": counts.get("failed", 0),
             "pending_list": rows("status = 'pending'"),

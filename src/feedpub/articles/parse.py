@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 from feedpub.articles.context import ParseContext
 from feedpub.articles.dates import DateError, parse_date
 from feedpub.articles.frontmatter_io import FrontMatter, split_front_matter
-from feedpub.articles.text import decode
+from feedpub.articles.text import decode, xml_safe
 from feedpub.errors import ArticleError
 from feedpub.model import ArticleMeta, Author, Enclosure, Problem, Severity
 from feedpub.slug import slugify
@@ -105,8 +105,8 @@ class _Fields:
 
 def _text(value: Any) -> str | None:
     """A scalar as text: dates as ISO, numbers as written; None for containers and booleans."""
-    if isinstance(value, str):
-        return _SPACES.sub(" ", value).strip()
+    if isinstance(value, str):  # (escapes in YAML or TOML can make XML-illegal characters)
+        return _SPACES.sub(" ", xml_safe(value)).strip()
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, datetime | date):

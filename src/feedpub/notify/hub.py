@@ -21,6 +21,8 @@ import logging
 import re
 import secrets
 import socket
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -30,7 +32,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunspl
 import requests
 
 from feedpub.config import Config
-from feedpub.notify.send import user_agent
+from feedpub.notify.send import read_bounded, user_agent
 from feedpub.server import Receive, Scope, Send, respond
 from feedpub.state import State
 
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 8 * 1024
 MAX_SECRET_BYTES = 199  # the spec: "less than 200 bytes"
 MAX_CALLBACK = 2000
+MAX_QUEUED_VERIFICATIONS = 1000  # beyond this, new requests get 429 (a flood cannot queue up)
 
 
 def callback_refusal(
@@ -105,6 +108,7 @@ class Hub:
         # so slow callbacks never hold up the endpoint's quick checks
         self._pool = ThreadPoolExecutor(16, thread_name_prefix="feedpub-verify")
         self._checks = ThreadPoolExecutor(4, thread_name_prefix="feedpub-hubcheck")
+        self._queued = threading.BoundedSemaphore(MAX_QUEUED_VERIFICATIONS)
         self.session = requests.Session()
 
     def close(self) -> None:
@@ -136,7 +140,16 @@ class Hub:
             log.info("hub refused a request: %s", e)
             await respond(send, e.status, f"{e}\n".encode())
             return
-        self._pool.submit(self._verify, mode, topic, given_topic, callback, lease, secret)
+        if not self._queued.acquire(blocking=False):
+            await respond(
+                send,
+                429,
+                b"too many verifications in progress; try again later\n",
+                [(b"retry-after", b"30")],
+            )
+            return
+        future = self._pool.submit(self._verify, mode, topic, given_topic, callback, lease, secret)
+        future.add_done_callback(lambda _: self._queued.release())
         await respond(send, 202, b"accepted; verifying intent\n")
 
     def _parse(self, body: bytes) -> tuple[str, str, str, str, int, str | None]:
@@ -251,19 +264,23 @@ class Hub:
 
     def _get(self, callback: str, params: dict[str, str], challenge: str | None) -> bool:
         sep = "&" if urlsplit(callback).query else "?"
+        timeout = self.config.notify.timeout_seconds
         try:
             resp = self.session.get(
                 callback + sep + urlencode(params),
-                timeout=self.config.notify.timeout_seconds,
+                timeout=timeout,
                 headers={"User-Agent": self.ua},
                 allow_redirects=False,
+                stream=True,
             )
+            # never more than the challenge's worth of body, never longer than the timeout
+            answer = read_bounded(resp, 1024, time.monotonic() + timeout)
         except requests.RequestException as e:
             log.info("hub: callback %s unreachable: %s", callback, type(e).__name__)
             return False
         if challenge is None:
             return 200 <= resp.status_code < 300
-        return 200 <= resp.status_code < 300 and resp.text == challenge
+        return 200 <= resp.status_code < 300 and answer == challenge.encode()
 
     def _deny(self, topic: str, callback: str, reason: str) -> None:
         log.info("hub: denying %s for %s: %s", callback, topic, reason)

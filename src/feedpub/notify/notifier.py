@@ -142,6 +142,9 @@ class Notifier:
                     if not everything and self._too_soon(state, row, now):
                         continue
                     ready.append(row)
+                if not self.dry_run and ready:
+                    claimed = set(state.claim([r.id for r in ready]))
+                    ready = [r for r in ready if r.id in claimed]
         if not ready:
             return 0, 0
         if self.dry_run or not self.notify.enabled:
@@ -242,6 +245,12 @@ class Notifier:
         The first pass sends everything pending, backoff or not: after a restart (or a crash)
         what was waiting goes out within seconds."""
         first = True
+        try:
+            with State(self.config.paths.state) as state, state.transaction():
+                if state.unclaim_all():
+                    log.info("notifications interrupted by a stop are pending again")
+        except Exception:
+            log.exception("could not recover interrupted notifications")
         while not self._stop.is_set():
             try:
                 self.send_due(everything=first)

@@ -13,6 +13,7 @@ import xmlrpc.client
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 import requests
 
@@ -24,16 +25,34 @@ def user_agent(site_url: str) -> str:
     return f"feedpub/{__version__} (+{site_url})"
 
 
-def _from_response(resp: requests.Response, started: float) -> Outcome:
+MAX_ANSWER_BYTES = 64 * 1024  # of a response body we ever read (XML-RPC answers are small)
+
+
+def read_bounded(resp: requests.Response, limit: int, deadline: float) -> bytes:
+    """At most ``limit`` bytes of a streamed response, read before ``deadline`` (monotonic):
+    a peer dripping an endless body never holds a thread or memory for long."""
+    buf = bytearray()
+    try:
+        for chunk in resp.iter_content(4096):
+            buf += chunk
+            if len(buf) >= limit or time.monotonic() > deadline:
+                break
+    finally:
+        resp.close()
+    return bytes(buf[:limit])
+
+
+def _from_response(resp: requests.Response, started: float, timeout: float = 10.0) -> Outcome:
     ok, retryable = classify(resp.status_code)
     ms = int((time.monotonic() - started) * 1000)
+    text = read_bounded(resp, 200, started + timeout).decode("utf-8", "replace")
     if ok:
         return Outcome(ok=True, status=resp.status_code, ms=ms)
     return Outcome(
         ok=False,
         retryable=retryable,
         status=resp.status_code,
-        error=f"HTTP {resp.status_code}: {resp.text[:200].strip()}",
+        error=f"HTTP {resp.status_code}: {text.strip()}",
         retry_after=parse_retry_after(resp.headers.get("Retry-After"), datetime.now(UTC)),
         gone=resp.status_code == 410,
         ms=ms,
@@ -67,8 +86,10 @@ def websub_publish(
                 timeout=timeout,
                 headers={"User-Agent": ua},
                 allow_redirects=False,
+                stream=True,
             ),
             started,
+            timeout,
         ),
         started,
     )
@@ -89,10 +110,12 @@ def _xmlrpc(
         timeout=timeout,
         headers={"Content-Type": "text/xml", "User-Agent": ua},
         allow_redirects=False,
+        stream=True,
     )
     if not 200 <= resp.status_code < 300:
         return resp, None
-    (result,), _ = xmlrpc.client.loads(resp.content)
+    answer = read_bounded(resp, MAX_ANSWER_BYTES, time.monotonic() + timeout)
+    (result,), _ = xmlrpc.client.loads(answer)
     return resp, result
 
 
@@ -135,7 +158,7 @@ def weblog_ping(
                     error=f"XML-RPC fault {e.faultCode}: {e.faultString}",
                     ms=int((time.monotonic() - started) * 1000),
                 )
-        except (xmlrpc.client.ResponseError, ValueError) as e:
+        except (xmlrpc.client.ResponseError, ValueError, ExpatError) as e:
             return Outcome(
                 ok=False,
                 retryable=True,
@@ -181,9 +204,15 @@ def deliver(
     return _guard(
         lambda: _from_response(
             session.post(
-                callback, data=body, headers=headers, timeout=timeout, allow_redirects=False
+                callback,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                stream=True,
             ),
             started,
+            timeout,
         ),
         started,
     )

@@ -114,6 +114,8 @@ def render_xml(spec: FeedSpec, fmt: FeedFormat, links: Links, bodies: BodySource
     fg.language(site.language)
     if site.author:
         fg.author({k: v for k, v in (("name", site.author), ("email", site.author_email)) if v})
+    elif fmt == "atom":  # RFC 4287 4.1.1: a feed without one needs every entry to have one
+        fg.author({"name": site.title})
     fg.generator("feedpub", version=__version__, uri="https://pypi.org/project/feedpub/")
     fg.updated(spec.updated)
     fg.lastBuildDate(spec.updated)
