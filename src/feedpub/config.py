@@ -7,7 +7,6 @@ Relative paths are resolved against the folder holding the config file.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import re
 import tomllib
@@ -343,6 +342,8 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     networks = h.str_list("allowed_callback_networks", ())
     for net in networks:
         try:
+            import ipaddress  # here: only hub configs need it, and it is slow to import
+
             ipaddress.ip_network(net, strict=False)
         except ValueError as e:
             raise h.error("allowed_callback_networks", f"not a network: {net!r}") from e

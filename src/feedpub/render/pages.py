@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
-from xml.sax.saxutils import quoteattr
 
 from feedpub.model import Article, FeedFormat, FeedSpec
 from feedpub.render import MEDIA_TYPES, EntryBody, Links
@@ -17,6 +16,11 @@ _STYLE = (
     "@media (prefers-color-scheme:dark){body{color:#e8e8e8;background:#161616}a{color:#8ab4f8}"
     "header,footer{color:#aaa}}"
 )
+
+
+def quoteattr(v: str) -> str:
+    """An XML attribute value, quoted (xml.sax.saxutils' would import urllib.request)."""
+    return '"' + escape(v, quote=True) + '"'
 
 
 def _a(v: str) -> str:
