@@ -176,6 +176,28 @@ def _chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[i : i + size]
 
 
+_ARTICLE_COLUMNS = (
+    "size",
+    "mtime_ns",
+    "content_hash",
+    "meta",
+    "problems",
+    "date_us",
+    "draft",
+    "article_id",
+    "slug",
+    "url",
+    "external",
+)
+
+
+def _upsert(key: str, columns: Sequence[str]) -> str:
+    """``ON CONFLICT ... DO UPDATE``: standard upsert SQL that SQLite and PostgreSQL share
+    (unlike SQLite's ``INSERT OR REPLACE``)."""
+    sets = ", ".join(f"{c} = excluded.{c}" for c in columns)
+    return f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
+
+
 def _iso(dt: datetime) -> str:
     """UTC ISO 8601 with a fixed width, so that text order is time order."""
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
@@ -404,9 +426,9 @@ class State:
                     keys.setdefault(category_key(name), name)
                 categories.extend((r.path, k, n, date_us) for k, n in keys.items())
         self._db.executemany(
-            "INSERT OR REPLACE INTO articles (path, size, mtime_ns, content_hash, meta, problems,"
+            "INSERT INTO articles (path, size, mtime_ns, content_hash, meta, problems,"
             " date_us, draft, article_id, slug, url, external)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + _upsert("path", _ARTICLE_COLUMNS),
             values,
         )
         self._db.executemany(
@@ -519,7 +541,8 @@ class State:
     def tally(self, now_us: int) -> tuple[int, int, int, int | None]:
         """(visible, scheduled, drafts, next go-live µs) over the parsed articles."""
         row = self._db.execute(
-            "SELECT sum(draft = 0 AND date_us <= ?), sum(draft = 0 AND date_us > ?),"
+            "SELECT sum(CASE WHEN draft = 0 AND date_us <= ? THEN 1 ELSE 0 END),"
+            " sum(CASE WHEN draft = 0 AND date_us > ? THEN 1 ELSE 0 END),"
             " sum(draft), min(CASE WHEN draft = 0 AND date_us > ? THEN date_us END)"
             " FROM articles WHERE meta IS NOT NULL",
             (now_us, now_us, now_us),
@@ -586,8 +609,9 @@ class State:
 
     def put_identities(self, idents: Iterable[Identity]) -> None:
         self._db.executemany(
-            "INSERT OR REPLACE INTO identities "
-            "(path, article_id, slug, first_seen, content_hash, live) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO identities (path, article_id, slug, first_seen, content_hash, live)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            + _upsert("path", ("article_id", "slug", "first_seen", "content_hash", "live")),
             (
                 (
                     i.path,
@@ -623,7 +647,8 @@ class State:
     def put_bodies(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
         """(path, key, content_html, summary) rows."""
         self._db.executemany(
-            "INSERT OR REPLACE INTO bodies (path, key, content_html, summary) VALUES (?, ?, ?, ?)",
+            "INSERT INTO bodies (path, key, content_html, summary) VALUES (?, ?, ?, ?)"
+            + _upsert("path", ("key", "content_html", "summary")),
             rows,
         )
 
@@ -631,7 +656,9 @@ class State:
         """Forget every cached body except those of ``keep`` (the articles feeds show now)."""
         self._db.execute("CREATE TEMP TABLE IF NOT EXISTS keep_bodies (path TEXT PRIMARY KEY)")
         self._db.execute("DELETE FROM keep_bodies")
-        self._db.executemany("INSERT OR IGNORE INTO keep_bodies VALUES (?)", ((p,) for p in keep))
+        self._db.executemany(
+            "INSERT INTO keep_bodies VALUES (?) ON CONFLICT DO NOTHING", ((p,) for p in keep)
+        )
         self._db.execute("DELETE FROM bodies WHERE path NOT IN (SELECT path FROM keep_bodies)")
 
     # -- the outbox -------------------------------------------------------------------------
@@ -641,8 +668,8 @@ class State:
         absorbs the new one (that is the coalescing). Returns how many were added."""
         before = self._db.total_changes
         self._db.executemany(
-            "INSERT OR IGNORE INTO outbox (kind, target, topic, subscription_id, created_at,"
-            " not_before) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (kind, target, topic, subscription_id, created_at,"
+            " not_before) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 (i.kind, i.target, i.topic, i.subscription_id, _iso(now), _iso(i.not_before))
                 for i in items
@@ -686,8 +713,10 @@ class State:
 
     def unclaim_all(self) -> int:
         """After a crash: whatever was being sent goes back to pending (sent at least once)."""
-        cur = self._db.execute(
-            "UPDATE OR IGNORE outbox SET status = 'pending' WHERE status = 'sending'"
+        cur = self._db.execute(  # back to pending, unless a newer pending row covers it
+            "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND NOT EXISTS"
+            " (SELECT 1 FROM outbox AS o WHERE o.status = 'pending' AND o.kind = outbox.kind"
+            " AND o.target = outbox.target AND o.topic = outbox.topic)"
         )
         done = self._db.execute(
             "UPDATE outbox SET status = 'done', last_error = 'superseded after a restart'"
@@ -893,9 +922,9 @@ class State:
 
     def put_outputs(self, records: Iterable[OutputRecord]) -> None:
         self._db.executemany(
-            "INSERT OR REPLACE INTO outputs "
-            "(relpath, sha256, fingerprint, size, mtime_ns, feed_key, kind) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outputs (relpath, sha256, fingerprint, size, mtime_ns, feed_key, kind)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+            + _upsert("relpath", ("sha256", "fingerprint", "size", "mtime_ns", "feed_key", "kind")),
             (
                 (r.relpath, r.sha256, r.fingerprint, r.size, r.mtime_ns, r.feed_key, r.kind)
                 for r in records
