@@ -71,10 +71,10 @@ def status(config: Config) -> dict[str, object]:
     info: dict[str, object] = {"state": str(config.paths.state)}
     pid = running_daemon_pid(config.paths.state)
     info["daemon"] = f"running (pid {pid})" if pid else "not running"
-    if not config.paths.state.exists():
+    if isinstance(config.state_target, Path) and not config.state_target.exists():
         info["last_build"] = None
         return info
-    with State(config.paths.state) as state:
+    with State(config.state_target) as state:
         counts = state.counts()
         last = json.loads(state.get("last_result") or "{}")
         info["last_build"] = state.get("last_build")

@@ -303,7 +303,7 @@ class Builder:
         stop = should_stop or (lambda: False)
         with (
             _lock(self.config.paths.state, should_stop=stop),
-            State(self.config.paths.state) as state,
+            State(self.config.state_target) as state,
         ):
             return self._build(state, progress, paths, stop)
 
@@ -820,8 +820,8 @@ def check(
     problems = [p for r in rows for p in r.problems]
     metas = [r.meta for r in rows if r.meta is not None]
     known = {}
-    if config.paths.state.exists():
-        with State(config.paths.state) as state:
+    if not isinstance(config.state_target, Path) or config.state_target.exists():
+        with State(config.state_target) as state:
             known = state.identities_for([m.path for m in metas])
     resolved = resolve(
         metas,

@@ -138,6 +138,13 @@ class Config:
         return self.notify.hubs + ((self.hub_url,) if self.hub_url else ())
 
     @property
+    def state_target(self) -> Path | str:
+        """Where the state store lives: the SQLite file, or a PostgreSQL URL from [state] url."""
+        if self.state and self.state.url.startswith("postgresql"):
+            return self.state.url
+        return self.paths.state
+
+    @property
     def state_url(self) -> str:
         return self.state.url if self.state else f"sqlite:///{self.paths.state}"
 

@@ -238,7 +238,7 @@ class Daemon:
         from feedpub.state import State
 
         try:
-            with State(self.config.paths.state) as state:
+            with State(self.config.state_target) as state:
                 published = {r.relpath: r.sha256 for r in state.outputs().values()}
             self.store.sync(published)
         except Exception:
@@ -275,7 +275,7 @@ class Daemon:
         from feedpub.state import State
 
         try:
-            with State(self.config.paths.state) as state:
+            with State(self.config.state_target) as state:
                 return state.pending_count()
         except Exception:
             return None

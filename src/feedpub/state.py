@@ -86,7 +86,7 @@ CREATE TABLE IF NOT EXISTS bodies (           -- rendered bodies of the articles
     summary TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS outbox (           -- notifications, written before they are sent
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {serial},
     kind TEXT NOT NULL,                       -- websub | weblogupdates | delivery
     target TEXT NOT NULL,                     -- hub, XML-RPC endpoint or subscriber callback
     topic TEXT NOT NULL,                      -- the feed URL concerned
@@ -112,7 +112,7 @@ CREATE TABLE IF NOT EXISTS outbox_attempts (
 );
 CREATE INDEX IF NOT EXISTS outbox_attempts_id ON outbox_attempts (outbox_id);
 CREATE TABLE IF NOT EXISTS subscriptions (    -- the built-in WebSub hub's subscribers
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {serial},
     topic TEXT NOT NULL,
     callback TEXT NOT NULL,
     secret TEXT,
@@ -196,6 +196,16 @@ def _upsert(key: str, columns: Sequence[str]) -> str:
     (unlike SQLite's ``INSERT OR REPLACE``)."""
     sets = ", ".join(f"{c} = excluded.{c}" for c in columns)
     return f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
+
+
+def _redact(target: Path | str) -> str:
+    """A state location fit for a message: a URL's password hidden."""
+    text = str(target)
+    if "://" in text and "@" in text:
+        scheme, rest = text.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return text
 
 
 def _iso(dt: datetime) -> str:
@@ -311,31 +321,100 @@ def _problems_from_json(path: str, blob: str) -> tuple[Problem, ...]:
     )
 
 
-class State:
-    """The state store. Use as a context manager; writes happen in :meth:`transaction`."""
+class _PostgresDb:
+    """A psycopg connection (opened through SQLAlchemy) behind the few ``sqlite3`` calls the
+    store makes, so one body of SQL serves both: ``?`` marks become ``%s``."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        self._engine = create_engine(url, poolclass=NullPool)
+        self._raw: Any = self._engine.raw_connection()
+        self._conn: Any = self._raw.driver_connection
+        assert self._conn is not None
+        self._conn.autocommit = True
+
+    @staticmethod
+    def _sql(sql: str) -> str:
+        return sql.replace("%", "%%").replace("?", "%s")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._conn.execute(self._sql(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
+        rows = [tuple(r) for r in rows]
+        cur = self._conn.cursor()
+        if rows:
+            cur.executemany(self._sql(sql), rows)
+        return cur
+
+    def executescript(self, script: str) -> None:
+        for statement in script.split(";"):
+            if statement.strip():
+                self._conn.execute(statement)
+
+    def close(self) -> None:
+        self._raw.close()
+        self._engine.dispose()
+
+
+class State:
+    """The state store. Use as a context manager; writes happen in :meth:`transaction`.
+
+    ``target`` is the SQLite file (the default: stdlib ``sqlite3``, fast to open) or a
+    PostgreSQL SQLAlchemy URL (``postgresql+psycopg://...``): the same SQL runs on both.
+    """
+
+    def __init__(self, target: Path | str) -> None:
+        self.path = target
+        self.postgres = isinstance(target, str) and target.startswith("postgresql")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            if self.postgres:
+                self._db: Any = _PostgresDb(str(target))
+            else:
+                path = Path(target)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
-        except (OSError, sqlite3.Error) as e:
-            raise StateError(f"{path}: cannot open the state store: {e}") from e
+        except StateError:
+            raise
+        except Exception as e:  # sqlite3, psycopg and SQLAlchemy errors alike
+            raise StateError(f"{_redact(target)}: cannot open the state store: {e}") from e
+
+    def _version(self) -> int:
+        if not self.postgres:
+            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        self._db.execute("CREATE TABLE IF NOT EXISTS feedpub_schema (version INTEGER NOT NULL)")
+        row = self._db.execute("SELECT max(version) FROM feedpub_schema").fetchone()
+        return int(row[0] or 0)
 
     def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        version = self._version()
         if version > SCHEMA_VERSION:
             raise StateError(
-                f"{self.path}: written by a newer feedpub (schema {version}); upgrade feedpub"
+                f"{_redact(self.path)}: written by a newer feedpub (schema {version}); "
+                "upgrade feedpub"
             )
         if 0 < version < 2:  # the article index gained columns; it is a cache: rebuild it
             self._db.execute("DROP TABLE IF EXISTS articles")
-        self._db.executescript(_SCHEMA)
+        serial = "BIGSERIAL PRIMARY KEY" if self.postgres else "INTEGER PRIMARY KEY AUTOINCREMENT"
+        schema = _SCHEMA.replace("{serial}", serial)
+        if self.postgres:  # 64-bit integers (SQLite's INTEGER already is)
+            schema = schema.replace(" INTEGER", " BIGINT")
+        self._db.executescript(schema)
         if version < SCHEMA_VERSION:
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if self.postgres:
+                self._db.execute("DELETE FROM feedpub_schema")
+                self._db.execute("INSERT INTO feedpub_schema VALUES (?)", (SCHEMA_VERSION,))
+            else:
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @property
+    def schema_version(self) -> int:
+        return self._version()
 
     def close(self) -> None:
         self._db.close()
@@ -348,7 +427,7 @@ class State:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
@@ -666,16 +745,17 @@ class State:
     def enqueue(self, items: Iterable[OutboxItem], now: datetime) -> int:
         """Record notifications to send; one already pending for the same target and topic
         absorbs the new one (that is the coalescing). Returns how many were added."""
-        before = self._db.total_changes
-        self._db.executemany(
-            "INSERT INTO outbox (kind, target, topic, subscription_id, created_at,"
-            " not_before) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (
-                (i.kind, i.target, i.topic, i.subscription_id, _iso(now), _iso(i.not_before))
-                for i in items
-            ),
-        )
-        return self._db.total_changes - before
+        added = 0
+        for row in (
+            (i.kind, i.target, i.topic, i.subscription_id, _iso(now), _iso(i.not_before))
+            for i in items
+        ):
+            added += self._db.execute(
+                "INSERT INTO outbox (kind, target, topic, subscription_id, created_at,"
+                " not_before) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                row,
+            ).rowcount
+        return added
 
     def due(self, now: datetime | None, limit: int = 500) -> list[OutboxRow]:
         """Pending notifications due by ``now`` (all pending ones when ``now`` is None)."""
@@ -722,7 +802,7 @@ class State:
             "UPDATE outbox SET status = 'done', last_error = 'superseded after a restart'"
             " WHERE status = 'sending'"
         )
-        return cur.rowcount + done.rowcount
+        return int(cur.rowcount + done.rowcount)
 
     def pending_count(self) -> int:
         row = self._db.execute(
@@ -900,7 +980,7 @@ class State:
 
     def purge_expired(self, now: datetime) -> int:
         cur = self._db.execute("DELETE FROM subscriptions WHERE expires_at <= ?", (_iso(now),))
-        return cur.rowcount
+        return int(cur.rowcount)
 
     # -- the output manifest ----------------------------------------------------------------
 

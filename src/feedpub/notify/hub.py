@@ -210,7 +210,7 @@ class Hub:
         return None
 
     def _check_limits(self, topic: str, callback: str) -> None:
-        with State(self.config.paths.state) as state:
+        with State(self.config.state_target) as state:
             refusal = self._over_limits(state, topic, callback)
         if refusal is not None:
             raise Refused(refusal, 429)
@@ -243,7 +243,7 @@ class Hub:
             if mode == "subscribe":
                 params["hub.lease_seconds"] = str(lease)
             if self._get(callback, params, challenge):
-                with State(self.config.paths.state) as state, state.transaction():
+                with State(self.config.state_target) as state, state.transaction():
                     if mode == "subscribe":
                         # the limits again, in the same transaction as the insert: concurrent
                         # verifications cannot overfill a topic

@@ -76,7 +76,7 @@ class Notifier:
 
     # -- one attempt ------------------------------------------------------------------------
 
-    def _attempt(self, row: OutboxRow, state_path: Path) -> Outcome:
+    def _attempt(self, row: OutboxRow, state_path: Path | str) -> Outcome:
         cfg = self.config
         timeout = self.notify.timeout_seconds
         if row.kind == WEBSUB:
@@ -132,7 +132,7 @@ class Notifier:
 
     def send_due(self, *, everything: bool = False) -> tuple[int, int]:
         """Send what is due now (``everything``: all that is pending). Returns (sent, failed)."""
-        state_path = self.config.paths.state
+        state_path = self.config.state_target
         now = self.clock()
         with State(state_path) as state:
             rows = state.due(None if everything else now)
@@ -246,7 +246,7 @@ class Notifier:
         what was waiting goes out within seconds."""
         first = True
         try:
-            with State(self.config.paths.state) as state, state.transaction():
+            with State(self.config.state_target) as state, state.transaction():
                 if state.unclaim_all():
                     log.info("notifications interrupted by a stop are pending again")
         except Exception:
@@ -255,7 +255,7 @@ class Notifier:
             try:
                 self.send_due(everything=first)
                 first = False
-                with State(self.config.paths.state) as state:
+                with State(self.config.state_target) as state:
                     next_due = state.next_due()
             except Exception:  # the loop must survive anything (a locked or broken state...)
                 log.exception("the notification loop failed; retrying in 5 s")
