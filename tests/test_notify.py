@@ -385,10 +385,12 @@ def test_a_change_while_a_notification_is_in_flight_gets_its_own(site: Site) -> 
         item = OutboxItem(kind="websub", target="https://hub/", topic="https://s/f", not_before=NOW)
         with state.transaction():
             assert state.enqueue([item], NOW) == 1
-        [row] = state.due(None)
+        [row] = state.due(NOW, everything=True)
+        lease = NOW + timedelta(seconds=30)
         with state.transaction():
-            assert state.claim([row.id]) == [row.id]
-            assert state.claim([row.id]) == []  # nobody else sends it too
+            assert state.claim([row.id], NOW, lease) == [row.id]
+            assert state.claim([row.id], NOW, lease) == []  # nobody else sends it too
             assert state.enqueue([item], NOW) == 1  # the newer change is not absorbed
             state.record_attempt(row.id, at=NOW, outcome="ok", status=204, error=None, ms=1)
-        assert [r.id for r in state.due(None)] == [row.id + 1]
+        [newer] = state.due(NOW, everything=True)
+        assert newer.id != row.id

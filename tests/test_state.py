@@ -78,7 +78,7 @@ def test_index_and_planning_queries(target: Path | str) -> None:
     future = _article("later", 30)
     draft = _article("draft", 4, draft=True)
     with State(target) as state:
-        assert state.schema_version == 3
+        assert state.schema_version == 4
         with state.transaction():
             everything = [*rows, future, draft]
             state.put_articles([r for r, _ in everything], {a.path: a for _, a in everything})
@@ -137,8 +137,9 @@ def test_outbox_coalesces_claims_and_retries(target: Path | str) -> None:
         with state.transaction():
             assert state.enqueue([item, item], NOW) == 1  # coalesced
         [row] = state.due(NOW)
+        lease = NOW + timedelta(seconds=30)
         with state.transaction():
-            assert state.claim([row.id]) == [row.id]
+            assert state.claim([row.id], NOW, lease) == [row.id]
             assert state.enqueue([item], NOW) == 1  # a change during the send: its own row
             state.record_attempt(
                 row.id,
@@ -150,13 +151,22 @@ def test_outbox_coalesces_claims_and_retries(target: Path | str) -> None:
                 retry_at=NOW + timedelta(seconds=30),
             )
         # the retry was superseded by the newer pending row: one row left to send
-        [newer] = state.due(None)
+        [newer] = state.due(NOW, everything=True)
         assert newer.id != row.id
         assert state.pending_count() == 1
         assert state.next_due() == NOW
         with state.transaction():
-            [second] = state.claim([newer.id])
-            assert state.unclaim_all() == 1  # after a crash: pending again
+            [second] = state.claim([newer.id], NOW, lease)
+        # a sender that dies mid-send: nobody else takes the row while its lease holds...
+        assert state.due(NOW + timedelta(seconds=10)) == []
+        assert state.next_due() == lease
+        with state.transaction():
+            assert state.claim([second], NOW + timedelta(seconds=10), lease) == []
+        # ...and once it runs out, the row is due again and another sender may take it
+        later = NOW + timedelta(seconds=31)
+        assert [r.id for r in state.due(later)] == [second]
+        with state.transaction():
+            assert state.claim([second], later, later + timedelta(seconds=30)) == [second]
             state.record_attempt(second, at=NOW, outcome="ok", status=204, error=None, ms=3)
         assert state.last_sent("websub", "https://hub/", "https://s/f") == NOW
         report = state.outbox_report()

@@ -61,6 +61,45 @@ def notify(
         notifier.close()
 
 
+def worker(config: Config, *, now: Callable[[], datetime] = clock) -> None:
+    """Send notifications and hub deliveries from the outbox until SIGTERM/SIGINT.
+
+    Any number of workers (and daemons) may share one state store: each row is claimed with a
+    lease before it is sent, so two senders never send the same notification, and a sender
+    that dies mid-send only delays its rows until the lease runs out."""
+    import signal
+    import threading
+
+    from feedpub.notify.notifier import Notifier
+
+    notifier = Notifier(config, clock=now)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+        notifier.stop()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        thread = threading.Thread(target=notifier.run, name="feedpub-worker", daemon=True)
+        thread.start()
+        while thread.is_alive() and not stop.wait(0.5):
+            pass
+        thread.join(timeout=notifier.notify.timeout_seconds + 1)
+    finally:
+        notifier.close()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def db_upgrade(config: Config) -> int:
+    """Create or migrate the state store's schema; returns its version."""
+    from feedpub.state import State
+
+    with State(config.state_target) as state:
+        return state.schema_version
+
+
 def status(config: Config) -> dict[str, object]:
     """What the state store knows, readable while a daemon runs."""
     import json

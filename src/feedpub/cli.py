@@ -112,6 +112,26 @@ def _parser() -> argparse.ArgumentParser:
     _add_config(n)
     n.add_argument("--dry-run", action="store_true", help="log what would be sent; send nothing")
 
+    w = sub.add_parser(
+        "worker",
+        help="send notifications and hub deliveries only (scale out senders)",
+        description="Drain the outbox: WebSub pings, weblogUpdates pings and hub deliveries, "
+        "with retries. Any number of workers may share one state store (PostgreSQL, or one "
+        "SQLite file on one machine): rows are claimed with a lease, so none is sent twice, "
+        "and a worker killed mid-send loses nothing. Stops on SIGTERM or SIGINT.",
+    )
+    _add_config(w)
+
+    d = sub.add_parser(
+        "db",
+        help="manage the state store's schema",
+        description="'feedpub db upgrade' creates the state store's tables, or migrates them "
+        "to this version of feedpub, and prints the schema version. (Every command does this "
+        "on its own when needed; run it explicitly before starting several processes.)",
+    )
+    d.add_argument("action", choices=["upgrade"], help="what to do")
+    _add_config(d)
+
     s = sub.add_parser(
         "status",
         help="show articles, feeds, the last build and problems",
@@ -212,6 +232,21 @@ def _cmd_notify(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if failed else EXIT_OK
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from feedpub import app
+
+    app.worker(app.load_config(args.config))
+    return EXIT_OK
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    from feedpub import app
+
+    version = app.db_upgrade(app.load_config(args.config))
+    print(f"state store at schema version {version}")
+    return EXIT_OK
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     import json
 
@@ -287,7 +322,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    level = args.log_level or ("info" if args.command == "run" else "warning")
+    level = args.log_level or ("info" if args.command in ("run", "worker") else "warning")
     _setup_logging(level, args.log_format)
     commands = {
         "build": _cmd_build,
@@ -295,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "init": _cmd_init,
         "run": _cmd_run,
         "notify": _cmd_notify,
+        "worker": _cmd_worker,
+        "db": _cmd_db,
         "status": _cmd_status,
     }
     try:

@@ -33,7 +33,7 @@ from feedpub.planning import category_key
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -94,7 +94,8 @@ CREATE TABLE IF NOT EXISTS outbox (           -- notifications, written before t
     created_at TEXT NOT NULL,
     not_before TEXT NOT NULL,                 -- due time (coalescing, min interval, backoff)
     attempts INTEGER NOT NULL DEFAULT 0,
-    status TEXT NOT NULL DEFAULT 'pending',   -- pending | done | failed
+    status TEXT NOT NULL DEFAULT 'pending',   -- pending | sending | done | failed
+    claimed_until TEXT,                       -- a sender's lease: past it, another may send
     last_status INTEGER,
     last_error TEXT,
     finished_at TEXT
@@ -405,6 +406,13 @@ class State:
         if self.postgres:  # 64-bit integers (SQLite's INTEGER already is)
             schema = schema.replace(" INTEGER", " BIGINT")
         self._db.executescript(schema)
+        if 0 < version < 4:  # senders' leases on outbox rows (a v3 outbox lacks the column)
+            if self.postgres:
+                self._db.execute("ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_until TEXT")
+            elif "claimed_until" not in {
+                r[1] for r in self._db.execute("PRAGMA table_info(outbox)")
+            }:
+                self._db.execute("ALTER TABLE outbox ADD COLUMN claimed_until TEXT")
         if version < SCHEMA_VERSION:
             if self.postgres:
                 self._db.execute("DELETE FROM feedpub_schema")
@@ -757,10 +765,14 @@ class State:
             ).rowcount
         return added
 
-    def due(self, now: datetime | None, limit: int = 500) -> list[OutboxRow]:
-        """Pending notifications due by ``now`` (all pending ones when ``now`` is None)."""
-        where = "status = 'pending'" + (" AND not_before <= ?" if now is not None else "")
-        args: tuple[object, ...] = (_iso(now), limit) if now is not None else (limit,)
+    def due(self, now: datetime, limit: int = 500, *, everything: bool = False) -> list[OutboxRow]:
+        """Notifications to send now: pending ones due by ``now`` (``everything``: all pending
+        ones), and those whose sender's lease ran out (a sender that died mid-send)."""
+        pending = "status = 'pending'" + ("" if everything else " AND not_before <= ?")
+        where = f"({pending}) OR (status = 'sending' AND claimed_until <= ?)"
+        args: tuple[object, ...] = (
+            (_iso(now), limit) if everything else (_iso(now), _iso(now), limit)
+        )
         return [
             OutboxRow(
                 id=r[0],
@@ -779,30 +791,21 @@ class State:
             )
         ]
 
-    def claim(self, ids: Sequence[int]) -> list[int]:
-        """Mark pending notifications as being sent (so a change queued meanwhile gets a row of
-        its own, and no other sender takes them). Returns the ids actually claimed."""
+    def claim(self, ids: Sequence[int], now: datetime, until: datetime) -> list[int]:
+        """Take notifications to send, with a lease until ``until``: a change queued meanwhile
+        gets a row of its own, no other sender (another worker) takes them while the lease
+        holds, and if this sender dies they are due again once it runs out. Each claim is one
+        atomic conditional update, so two senders never both win a row. Returns those won."""
         claimed: list[int] = []
         for i in ids:
             cur = self._db.execute(
-                "UPDATE outbox SET status = 'sending' WHERE id = ? AND status = 'pending'", (i,)
+                "UPDATE outbox SET status = 'sending', claimed_until = ? WHERE id = ?"
+                " AND (status = 'pending' OR (status = 'sending' AND claimed_until <= ?))",
+                (_iso(until), i, _iso(now)),
             )
             if cur.rowcount:
                 claimed.append(i)
         return claimed
-
-    def unclaim_all(self) -> int:
-        """After a crash: whatever was being sent goes back to pending (sent at least once)."""
-        cur = self._db.execute(  # back to pending, unless a newer pending row covers it
-            "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND NOT EXISTS"
-            " (SELECT 1 FROM outbox AS o WHERE o.status = 'pending' AND o.kind = outbox.kind"
-            " AND o.target = outbox.target AND o.topic = outbox.topic)"
-        )
-        done = self._db.execute(
-            "UPDATE outbox SET status = 'done', last_error = 'superseded after a restart'"
-            " WHERE status = 'sending'"
-        )
-        return int(cur.rowcount + done.rowcount)
 
     def pending_count(self) -> int:
         row = self._db.execute(
@@ -811,8 +814,10 @@ class State:
         return int(row[0])
 
     def next_due(self) -> datetime | None:
+        """When something is next due: a pending row's time, or a sender's lease running out."""
         row = self._db.execute(
-            "SELECT min(not_before) FROM outbox WHERE status = 'pending'"
+            "SELECT min(CASE WHEN status = 'pending' THEN not_before ELSE claimed_until END)"
+            " FROM outbox WHERE status IN ('pending', 'sending')"
         ).fetchone()
         return datetime.fromisoformat(row[0]) if row[0] else None
 

@@ -135,7 +135,7 @@ class Notifier:
         state_path = self.config.state_target
         now = self.clock()
         with State(state_path) as state:
-            rows = state.due(None if everything else now)
+            rows = state.due(now, everything=everything)
             ready: list[OutboxRow] = []
             with state.transaction():
                 for row in rows:
@@ -143,7 +143,8 @@ class Notifier:
                         continue
                     ready.append(row)
                 if not self.dry_run and ready:
-                    claimed = set(state.claim([r.id for r in ready]))
+                    lease = now + timedelta(seconds=self.notify.timeout_seconds * 3 + 5)
+                    claimed = set(state.claim([r.id for r in ready], now, lease))
                     ready = [r for r in ready if r.id in claimed]
         if not ready:
             return 0, 0
@@ -245,12 +246,6 @@ class Notifier:
         The first pass sends everything pending, backoff or not: after a restart (or a crash)
         what was waiting goes out within seconds."""
         first = True
-        try:
-            with State(self.config.state_target) as state, state.transaction():
-                if state.unclaim_all():
-                    log.info("notifications interrupted by a stop are pending again")
-        except Exception:
-            log.exception("could not recover interrupted notifications")
         while not self._stop.is_set():
             try:
                 self.send_due(everything=first)
