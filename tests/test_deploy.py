@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import os
 import shutil
 import socket
 import subprocess
@@ -27,42 +28,20 @@ def _free_port() -> int:
 
 @pytest.fixture
 def nginx_in_front(tmp_path: Path) -> Iterator[tuple[str, Daemon]]:
-    binary = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-    if binary is None:
-        pytest.skip("nginx is not installed (.ci/run installs it)")
+    binary = _nginx_binary()
     (tmp_path / "articles").mkdir()
     (tmp_path / "config.toml").write_text(BASE_CONFIG)
     article(tmp_path, "one.md", "One", "2025-01-01T00:00:00Z")
     daemon = Daemon(tmp_path).start()
     port = _free_port()
     site = (DEPLOY / "nginx.conf").read_text()
-    assert "listen 80;" in site
-    assert "server 127.0.0.1:8080;" in site
-    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
-    site = site.replace("server 127.0.0.1:8080;", f"server {daemon.base.removeprefix('http://')};")
-    run = tmp_path / "nginx"
-    run.mkdir()
-    (run / "site.conf").write_text(site)
-    temp = " ".join(
-        f"{k}_temp_path {run}/{k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    (run / "nginx.conf").write_text(
-        f"daemon off; worker_processes 1; pid {run}/nginx.pid; error_log {run}/error.log;\n"
-        f"events {{ worker_connections 64; }}\n"
-        f"http {{ access_log off; {temp} include {run}/site.conf; }}\n"
-    )
-    check = subprocess.run(
-        [binary, "-t", "-c", str(run / "nginx.conf"), "-p", str(run)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert check.returncode == 0, check.stderr
-    proc = subprocess.Popen(
-        [binary, "-c", str(run / "nginx.conf"), "-p", str(run)], stderr=subprocess.DEVNULL
-    )
+    for old, new in (
+        ("listen 80;", f"listen 127.0.0.1:{port};"),
+        ("server 127.0.0.1:8080;", f"server {daemon.base.removeprefix('http://')};"),
+    ):
+        assert old in site
+        site = site.replace(old, new)
+    proc = _start_nginx(binary, tmp_path / "nginx", site)
     base = f"http://127.0.0.1:{port}"
     try:
         daemon.until(lambda: requests.get(base + "/healthz", timeout=2).ok, "nginx")
@@ -98,6 +77,128 @@ def test_nginx_passes_feedpub_through(nginx_in_front: tuple[str, Daemon]) -> Non
     ):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def _nginx_binary() -> str:
+    binary = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if binary is None:
+        pytest.skip("nginx is not installed (.ci/run installs it)")
+    return binary
+
+
+def _start_nginx(binary: str, run: Path, site: str) -> subprocess.Popen[bytes]:
+    run.mkdir(exist_ok=True)
+    (run / "site.conf").write_text(site)
+    temp = " ".join(
+        f"{k}_temp_path {run}/{k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (run / "nginx.conf").write_text(
+        # as root (tests run as root in CI), workers read the test's private folders
+        f"daemon off; worker_processes 1; pid {run}/nginx.pid; error_log {run}/error.log;\n"
+        + ("user root;\n" if os.geteuid() == 0 else "")
+        + "events { worker_connections 64; }\n"
+        f"http {{ access_log off; {temp} include {run}/site.conf; }}\n"
+    )
+    check = subprocess.run(
+        [binary, "-t", "-c", str(run / "nginx.conf"), "-p", str(run)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+    return subprocess.Popen(
+        [binary, "-c", str(run / "nginx.conf"), "-p", str(run)], stderr=subprocess.DEVNULL
+    )
+
+
+@pytest.fixture
+def two_servers(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The built-in server and nginx serving the same output folder (deploy/nginx-static.conf)."""
+    binary = _nginx_binary()
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "config.toml").write_text(
+        BASE_CONFIG + '\n[hub]\nenabled = true\nallowed_callback_networks = ["127.0.0.0/8"]\n'
+    )
+    article(tmp_path, "one.md", "One", "2025-01-01T00:00:00Z", "[News]")
+    daemon = Daemon(tmp_path).start()
+    port = _free_port()
+    site = (DEPLOY / "nginx-static.conf").read_text()
+    for old, new in (
+        ("listen 80;", f"listen 127.0.0.1:{port};"),
+        ("server 127.0.0.1:8080;", f"server {daemon.base.removeprefix('http://')};"),
+        ("root /srv/feedpub/public;", f"root {tmp_path / 'public'};"),
+    ):
+        assert old in site
+        site = site.replace(old, new)
+    proc = _start_nginx(binary, tmp_path / "nginx", site)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        daemon.until(lambda: requests.get(base + "/healthz", timeout=2).ok, "nginx")
+        yield {"builtin": daemon.base, "nginx": base}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        daemon.stop()
+
+
+PATHS = {
+    "/feeds/all.atom.xml": "application/atom+xml; charset=utf-8",
+    "/feeds/news.rss.xml": "application/rss+xml; charset=utf-8",
+    "/feeds/all.json": "application/feed+json; charset=utf-8",
+    "/feeds/index.opml": "text/x-opml; charset=utf-8",
+    "/": "text/html; charset=utf-8",
+    "/articles/one/": "text/html; charset=utf-8",
+}
+
+
+@pytest.mark.parametrize("server", ["builtin", "nginx"])
+def test_http_conformance(two_servers: dict[str, str], server: str) -> None:
+    base = two_servers[server]
+    plain = {"Accept-Encoding": "identity"}
+    for path, ctype in PATHS.items():
+        r = requests.get(base + path, timeout=5, headers=plain)
+        assert r.status_code == 200, (server, path)
+        assert r.headers["content-type"] == ctype, (server, path)
+        assert r.headers["cache-control"].startswith("public, max-age=")
+        etag, modified = r.headers["etag"], r.headers["last-modified"]
+        assert (
+            requests.get(
+                base + path, timeout=5, headers={**plain, "If-None-Match": etag}
+            ).status_code
+            == 304
+        )
+        assert (
+            requests.get(
+                base + path, timeout=5, headers={**plain, "If-Modified-Since": modified}
+            ).status_code
+            == 304
+        )
+        head = requests.head(base + path, timeout=5, headers=plain)
+        assert head.status_code == 200
+        assert head.content == b""
+        assert head.headers["content-length"] == str(len(r.content))
+    feed = requests.get(
+        base + "/feeds/all.atom.xml", timeout=5, headers={"Accept-Encoding": "gzip"}
+    )
+    assert feed.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in feed.headers["vary"]
+    assert feed.links["self"]["url"] == "https://example.org/feeds/all.atom.xml"
+    assert feed.links["hub"]["url"] == "https://example.org/hub"
+    assert requests.get(base + "/nope", timeout=5).status_code == 404
+    assert requests.get(base + "/feeds/", timeout=5).status_code in (403, 404)  # no listing
+    refused = requests.post(
+        base + "/hub",
+        timeout=5,
+        data={
+            "hub.mode": "subscribe",
+            "hub.topic": "https://x/",
+            "hub.callback": "http://127.0.0.1:9/",
+        },
+    )
+    assert refused.status_code == 404  # the hub answers through nginx too
+    assert refused.headers["content-type"].startswith("text/plain")
 
 
 def test_systemd_unit_runs_feedpub_run() -> None:
