@@ -145,6 +145,10 @@ class Config:
         return self.paths.state
 
     @property
+    def state_target_is_postgres(self) -> bool:
+        return isinstance(self.state_target, str)
+
+    @property
     def state_url(self) -> str:
         return self.state.url if self.state else f"sqlite:///{self.paths.state}"
 

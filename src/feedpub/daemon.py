@@ -73,6 +73,31 @@ def running_daemon_pid(state_path: Path) -> int | None:
         os.close(fd)
 
 
+STANDBY_POLL_SECONDS = 2.0  # how often a standby tries to take the lead
+LEADER_LOCK_KEY = 0x66656564707562  # "feedpub": the advisory lock that makes a leader
+
+
+class _AdvisoryLock:
+    """A PostgreSQL session-level advisory lock, on a connection of its own held for life."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._db: Any = None
+
+    def try_acquire(self) -> bool:
+        from feedpub.state import _PostgresDb
+
+        if self._db is None:
+            self._db = _PostgresDb(self.url)
+        row = self._db.execute("SELECT pg_try_advisory_lock(?)", (LEADER_LOCK_KEY,)).fetchone()
+        return bool(row[0])
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
 class Daemon:
     def __init__(
         self,
@@ -106,6 +131,9 @@ class Daemon:
         self.watcher: Any = None
         self.notifier: Any = None
         self.hub: Any = None
+        self.role = "leader"
+        self._leader_lock: _AdvisoryLock | None = None
+        self._notifier_thread: threading.Thread | None = None
 
     def _link_headers(self, links: Links) -> Callable[[str], list[str]]:
         feeds = ("atom", "rss", "json")
@@ -261,6 +289,7 @@ class Daemon:
         r = self.last_result
         return {
             "status": "ok" if self.last_error is None else "degraded",
+            "role": self.role,
             "last_build": self.last_build.isoformat() if self.last_build else None,
             "builds": self.builds,
             "articles": r.articles if r else None,
@@ -314,13 +343,10 @@ class Daemon:
     def _run(
         self, early_stop: threading.Event, on_ready: Callable[[str, int], None] | None
     ) -> None:
-        from feedpub import scheduler as scheduler_mod
         from feedpub.notify.hub import Hub
-        from feedpub.notify.notifier import Notifier
-        from feedpub.watcher import Watcher
 
         cfg = self.config
-        with daemon_lock(cfg.paths.state):
+        with self._leadership() as lead:
             sock = bind(self.host, self.port)
             host, port = sock.getsockname()[:2]
             served = self.store.load_all()
@@ -331,20 +357,14 @@ class Daemon:
                 f"[{host}]" if ":" in host else host,
                 port,
             )
-            self.scheduler = scheduler_mod.Scheduler(
-                cfg.state_url, reconcile_seconds=cfg.schedule.reconcile_seconds
-            )
-            scheduler_mod.attach(self.request)
-            self.scheduler.start()
-            self.watcher = Watcher(cfg.paths.articles, self.files_changed)
-            self.watcher.start()
-            self.notifier = Notifier(cfg, clock=self.clock)
-            notifier_thread = threading.Thread(
-                target=self.notifier.run, name="feedpub-notifier", daemon=True
-            )
-            notifier_thread.start()  # pending notifications from before a restart go out now
-            self._thread.start()
-            self._wake.set()
+            if lead.is_set():
+                self._lead()
+            else:
+                log.info("another feedpub daemon leads this state store; standing by")
+                self.role = "standby"
+                threading.Thread(
+                    target=self._stand_by, args=(lead,), name="feedpub-standby", daemon=True
+                ).start()
             if cfg.hub.enabled:
                 self.hub = Hub(cfg, is_topic=self.is_topic, clock=self.clock)
             server = make_server(App(self.store, self.health, self.hub), sock)
@@ -355,17 +375,85 @@ class Daemon:
                 server.run(sockets=[sock])
             finally:
                 log.info("shutting down")
-                self._stop.set()
-                self._wake.set()
-                self.watcher.stop()
-                self.scheduler.shutdown()
-                scheduler_mod.attach(None)
-                self.notifier.stop()
-                self._thread.join(timeout=4.0)
-                notifier_thread.join(timeout=1.0)
-                self.notifier.close()
+                self._shut_down()
                 if self.hub is not None:
                     self.hub.close()
                 self.builder.close()
                 sock.close()
                 log.info("stopped")
+
+    @contextlib.contextmanager
+    def _leadership(self) -> Iterator[threading.Event]:
+        """Decide who builds. On SQLite, one daemon per state file (a second one refuses to
+        start). On PostgreSQL, any number may run: the one holding an advisory lock leads,
+        the others stand by, serve, and take over when the leader's session ends (a crash,
+        ``kill -9``: PostgreSQL releases the lock with the connection)."""
+        lead = threading.Event()
+        if not self.config.state_target_is_postgres:
+            with daemon_lock(self.config.paths.state):
+                lead.set()
+                yield lead
+            return
+        self._leader_lock = _AdvisoryLock(str(self.config.state_target))
+        try:
+            if self._leader_lock.try_acquire():
+                lead.set()
+            yield lead
+        finally:
+            self._leader_lock.close()
+
+    def _stand_by(self, lead: threading.Event) -> None:
+        """Until this daemon leads: keep serving what the leader publishes, and try to lead."""
+        while not self._stop.is_set():
+            try:
+                if self._leader_lock is not None and self._leader_lock.try_acquire():
+                    lead.set()
+                    log.info("the leader is gone: this daemon leads now")
+                    self._lead()
+                    return
+                self._sync_store()
+            except Exception:
+                log.exception("standing by failed; trying again")
+            self._stop.wait(STANDBY_POLL_SECONDS)
+
+    def _lead(self) -> None:
+        """Start what only the leader runs: watching, scheduling, building, notifying."""
+        from feedpub import scheduler as scheduler_mod
+        from feedpub.notify.notifier import Notifier
+        from feedpub.watcher import Watcher
+
+        cfg = self.config
+        self.role = "leader"
+        self.scheduler = scheduler_mod.Scheduler(
+            cfg.state_url, reconcile_seconds=cfg.schedule.reconcile_seconds
+        )
+        scheduler_mod.attach(self.request)
+        self.scheduler.start()
+        self.watcher = Watcher(cfg.paths.articles, self.files_changed)
+        self.watcher.start()
+        self.notifier = Notifier(cfg, clock=self.clock)
+        self._notifier_thread = threading.Thread(
+            target=self.notifier.run, name="feedpub-notifier", daemon=True
+        )
+        self._notifier_thread.start()  # pending notifications from before a restart go now
+        self._thread.start()
+        self._wake.set()
+
+    def _shut_down(self) -> None:
+        from feedpub import scheduler as scheduler_mod
+
+        self._stop.set()
+        self._wake.set()
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+            scheduler_mod.attach(None)
+        if self.notifier is not None:
+            self.notifier.stop()
+        if self._thread.is_alive():
+            self._thread.join(timeout=4.0)
+        if self._notifier_thread is not None:
+            self._notifier_thread.join(timeout=1.0)
+        if self.notifier is not None:
+            self.notifier.close()

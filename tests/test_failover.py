@@ -1,0 +1,67 @@
+"""Several `feedpub run` on one PostgreSQL state: one leads, the others stand by and take over
+when the leader dies (`kill -9`)."""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BASE_CONFIG
+from tests.daemon_helpers import Daemon, article
+from tests.test_state import postgres_url
+
+
+@pytest.fixture
+def pg_root(tmp_path: Path) -> Iterator[Path]:
+    import psycopg
+
+    url = postgres_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in url else "?"
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "config.toml").write_text(
+        BASE_CONFIG
+        + f'\n[state]\nurl = "{url}{sep}options=-csearch_path%3D{schema}"\n'
+        + "[schedule]\nreconcile_seconds = 3600\n"
+    )
+    try:
+        yield tmp_path
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _standby(root: Path) -> Daemon:
+    d = Daemon(root)
+    d.start(wait=False)
+    port = d.wait_for(r"on http://127\.0\.0\.1:(\d+)/", 20)
+    d.base = f"http://127.0.0.1:{port}"
+    return d
+
+
+def test_a_standby_takes_over_within_10_seconds_of_a_kill_9(pg_root: Path) -> None:
+    article(pg_root, "one.md", "One", "2025-01-01T00:00:00Z")
+    leader = Daemon(pg_root).start()
+    standby = _standby(pg_root)
+    try:
+        standby.until(lambda: standby.health()["role"] == "standby", "the standby")
+        assert leader.health()["role"] == "leader"
+        assert standby.titles() == ["One"]  # it serves what the leader published
+        assert leader.proc is not None
+        leader.proc.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        leader.stop(signal.SIGKILL)
+        standby.until(lambda: standby.health()["role"] == "leader", "the takeover", 15)
+        assert time.monotonic() - killed < 10
+        article(pg_root, "two.md", "Two", "2025-01-02T00:00:00Z")
+        standby.until(lambda: standby.titles() == ["Two", "One"], "a build by the new leader")
+    finally:
+        assert standby.stop() == 0
