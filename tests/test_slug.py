@@ -159,3 +159,8 @@ def test_long_single_word_is_cut_at_the_limit() -> None:
 )
 def test_words_with_combining_marks_stay_one_word(word: str) -> None:
     assert "-" not in slugify(word)
+
+
+def test_casefolding_that_decomposes_is_normalised_again() -> None:
+    # found by hypothesis: "ß" casefolds to "ss", and an accent after it then composes
+    assert slugify("ß\u0301") == slugify(slugify("ß\u0301")) == "s\u015b"

@@ -35,7 +35,8 @@ def slugify(text: str, *, fallback_prefix: str = "item") -> str:
     Letters of every script are kept (``Café Culture`` → ``café-culture``, ``日本`` → ``日本``).
     Text with no letters or digits gets a stable hash-based slug.
     """
-    norm = unicodedata.normalize("NFKC", text).casefold()
+    # NFKC again after casefolding, which can leave sequences NFKC would compose (ß́ → ss + ́)
+    norm = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     slug = _NOT_WORD.sub("-", norm)
     slug = _DASHES.sub("-", slug).strip("-_")
     if len(slug) > MAX_SLUG_CHARS or len(slug.encode()) > MAX_SLUG_BYTES:
