@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pluggy
 import pytest
+from hypothesis import settings
 
 from feedpub import config as config_mod
 from feedpub.build import Builder
@@ -17,6 +18,14 @@ from feedpub.config import Config
 from feedpub.model import BuildResult
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+# Hypothesis: no per-example deadline (CI machines are shared and noisy), and in CI the same
+# examples every run, so a submission's result does not depend on luck; locally it explores.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile(
+    "ci" if os.environ.get("CI") or os.environ.get("FEEDPUB_REQUIRE_ALL") else "dev"
+)
 
 BASE_CONFIG = """\
 [site]
