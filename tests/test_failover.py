@@ -65,3 +65,31 @@ def test_a_standby_takes_over_within_10_seconds_of_a_kill_9(pg_root: Path) -> No
         standby.until(lambda: standby.titles() == ["Two", "One"], "a build by the new leader")
     finally:
         assert standby.stop() == 0
+
+
+def test_postgresql_restarted_while_the_daemon_runs(pg_root: Path) -> None:
+    import shutil
+    import subprocess
+
+    ctl = shutil.which("pg_ctlcluster")
+    if ctl is None:
+        pytest.skip("pg_ctlcluster not found (.ci/run installs PostgreSQL)")
+    clusters = subprocess.run(
+        ["pg_lsclusters", "-h"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    version, name = clusters[0], clusters[1]
+    article(pg_root, "one.md", "One", "2025-01-01T00:00:00Z")
+    daemon = Daemon(pg_root).start()
+    try:
+        subprocess.run([ctl, version, name, "restart"], check=True, timeout=60)
+        article(pg_root, "two.md", "Two", "2025-01-02T00:00:00Z")  # while it reconnects
+        daemon.until(lambda: daemon.titles() == ["Two", "One"], "a build after the restart", 30)
+        daemon.until(lambda: daemon.health()["role"] == "leader", "leadership kept", 10)
+        time.sleep(STANDBY_POLL + 0.5)  # the lock was taken again, not lost to a phantom
+        assert daemon.proc is not None
+        assert daemon.proc.poll() is None
+    finally:
+        assert daemon.stop() == 0
+
+
+STANDBY_POLL = 2.0

@@ -41,11 +41,14 @@ def run(
     host: str | None = None,
     port: int | None = None,
     now: Callable[[], datetime] = clock,
-) -> None:
-    """The daemon: watch, schedule, build and serve until SIGTERM/SIGINT."""
+) -> bool:
+    """The daemon: watch, schedule, build and serve until SIGTERM/SIGINT. Returns False if it
+    stopped because another daemon took the lead (its service manager should restart it)."""
     from feedpub.daemon import Daemon
 
-    Daemon(config, clock=now, host=host, port=port).run()
+    daemon = Daemon(config, clock=now, host=host, port=port)
+    daemon.run()
+    return not daemon.lost_lead.is_set()
 
 
 def notify(

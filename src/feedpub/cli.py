@@ -216,7 +216,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from feedpub import app
 
     config = app.load_config(args.config)
-    app.run(config, host=args.host, port=args.port)
+    if not app.run(config, host=args.host, port=args.port):
+        print("feedpub: error: another daemon took the lead; restart this one", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
 
 

@@ -92,6 +92,28 @@ class _AdvisoryLock:
         row = self._db.execute("SELECT pg_try_advisory_lock(?)", (LEADER_LOCK_KEY,)).fetchone()
         return bool(row[0])
 
+    def still_held(self) -> bool:
+        """Whether the lock's session is alive (it dies with the connection, e.g. when
+        PostgreSQL restarts); if not, try to take the lock again on a new connection."""
+        try:
+            if self._db is not None:
+                self._db.execute("SELECT 1").fetchone()
+                return True
+        except Exception:
+            log.warning("lost the connection that holds the leader lock")
+        self.close_quietly()
+        try:
+            return self.try_acquire()
+        except Exception:
+            self.close_quietly()
+            raise
+
+    def close_quietly(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            self._db = None
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
@@ -132,6 +154,7 @@ class Daemon:
         self.notifier: Any = None
         self.hub: Any = None
         self.role = "leader"
+        self.lost_lead = threading.Event()
         self._leader_lock: _AdvisoryLock | None = None
         self._notifier_thread: threading.Thread | None = None
 
@@ -416,6 +439,22 @@ class Daemon:
                 log.exception("standing by failed; trying again")
             self._stop.wait(STANDBY_POLL_SECONDS)
 
+    def _keep_lead(self) -> None:
+        """While leading on PostgreSQL: check the lock's session; after PostgreSQL restarts,
+        take the lock again; if another daemon took it meanwhile, stop (two leaders must never
+        build at once), so that the service manager restarts this one as a standby."""
+        while not self._stop.wait(STANDBY_POLL_SECONDS):
+            try:
+                held = self._leader_lock is not None and self._leader_lock.still_held()
+            except Exception as e:  # PostgreSQL still down: keep trying, builds wait too
+                log.warning("cannot check leadership (%s); retrying", type(e).__name__)
+                continue
+            if not held:
+                log.error("another daemon leads now; stopping this one")
+                self.lost_lead.set()
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
     def _lead(self) -> None:
         """Start what only the leader runs: watching, scheduling, building, notifying."""
         from feedpub import scheduler as scheduler_mod
@@ -438,6 +477,8 @@ class Daemon:
         self._notifier_thread.start()  # pending notifications from before a restart go now
         self._thread.start()
         self._wake.set()
+        if self._leader_lock is not None:
+            threading.Thread(target=self._keep_lead, name="feedpub-lead", daemon=True).start()
 
     def _shut_down(self) -> None:
         from feedpub import scheduler as scheduler_mod
