@@ -423,7 +423,7 @@ class Daemon:
                 lead.set()
             yield lead
         finally:
-            self._leader_lock.close()
+            self._leader_lock.close_quietly()
 
     def _stand_by(self, lead: threading.Event) -> None:
         """Until this daemon leads: keep serving what the leader publishes, and try to lead."""
