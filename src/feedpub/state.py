@@ -394,6 +394,8 @@ class State:
 
     def _migrate(self) -> None:
         version = self._version()
+        if version == SCHEMA_VERSION:
+            return  # the common case: nothing to create (opening stays cheap)
         if version > SCHEMA_VERSION:
             raise StateError(
                 f"{_redact(self.path)}: written by a newer feedpub (schema {version}); "

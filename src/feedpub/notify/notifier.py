@@ -15,7 +15,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
-from pathlib import Path
 from urllib.parse import unquote
 
 import requests
@@ -27,7 +26,7 @@ from feedpub.notify.send import deliver, user_agent, weblog_ping, websub_publish
 from feedpub.output import safe_join
 from feedpub.render import Links
 from feedpub.server import media_type
-from feedpub.state import OutboxRow, State
+from feedpub.state import OutboxRow, State, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ class Notifier:
 
     # -- one attempt ------------------------------------------------------------------------
 
-    def _attempt(self, row: OutboxRow, state_path: Path | str) -> Outcome:
+    def _attempt(self, row: OutboxRow, sub: Subscription | None) -> Outcome:
         cfg = self.config
         timeout = self.notify.timeout_seconds
         if row.kind == WEBSUB:
@@ -93,8 +92,6 @@ class Notifier:
                 ua=self.ua,
             )
         if row.kind == DELIVERY:
-            with State(state_path) as state:
-                sub = state.subscription(row.subscription_id or -1)
             if sub is None:
                 return Outcome(ok=False, retryable=False, error="subscription gone")
             if sub.expires_at <= self.clock():
@@ -146,6 +143,12 @@ class Notifier:
                     lease = now + timedelta(seconds=self.notify.timeout_seconds * 3 + 5)
                     claimed = set(state.claim([r.id for r in ready], now, lease))
                     ready = [r for r in ready if r.id in claimed]
+            # the subscribers of hub deliveries, looked up here once (not per send)
+            subs = {
+                r.id: state.subscription(r.subscription_id)
+                for r in ready
+                if r.kind == DELIVERY and r.subscription_id is not None
+            }
         if not ready:
             return 0, 0
         if self.dry_run or not self.notify.enabled:
@@ -165,7 +168,7 @@ class Notifier:
             return 0, 0
         sent = failed = 0
         futures: dict[Future[Outcome], OutboxRow] = {
-            self._pool.submit(self._attempt, row, state_path): row for row in ready
+            self._pool.submit(self._attempt, row, subs.get(row.id)): row for row in ready
         }
         with State(state_path) as state:
             pending = set(futures)
