@@ -91,3 +91,69 @@ def test_two_workers_deliver_every_notification_exactly_once(
     with State(site.config().state_target) as state:
         assert state.pending_count() == 0
         assert state.outbox_report()["done"] == 39
+
+
+def test_a_worker_killed_mid_send_loses_nothing(shared_site: Site, receiver: Receiver) -> None:
+    site = shared_site
+    site.config_text += (
+        f'\n[notify]\nhubs = ["{receiver.url}/slow"]\ncoalesce_seconds = 0\n'
+        "min_interval_seconds = 0\ntimeout_seconds = 1\nconcurrency = 4\n"
+    )
+    receiver.hang.add("/slow")  # every send hangs past the timeout: the worker is mid-send
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", "[]")
+    assert site.build().notifications == 3
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    cfg = str(site.config_path)
+
+    def worker() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "feedpub", "worker", "--config", cfg],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+
+    first = worker()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with State(site.config().state_target) as state:
+                sending = state.outbox_report()["pending"]
+                claimed = state._db.execute(
+                    "SELECT count(*) FROM outbox WHERE status = 'sending'"
+                ).fetchone()[0]
+            if claimed == 3:
+                break
+            time.sleep(0.05)
+        assert claimed == 3, sending
+        first.kill()  # kill -9 while its three sends are in flight
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait(10)
+    receiver.hang.clear()  # the hub answers again
+    time.sleep(3.5)  # the dead worker's requests finish hanging at the receiver...
+    with receiver.lock:
+        receiver.posts.clear()  # ...and count for nothing: only what the second one sends counts
+    second = worker()
+    try:
+        deadline = time.monotonic() + 30  # the dead worker's lease (3 x timeout + 5 s) runs out
+        while len(receiver.urls("/slow")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sorted(set(receiver.urls("/slow"))) == sorted(
+            f"https://example.org/feeds/all.{e}" for e in ("atom.xml", "rss.xml", "json")
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with State(site.config().state_target) as state:
+                if state.pending_count() == 0:
+                    break
+            time.sleep(0.1)
+        with State(site.config().state_target) as state:
+            assert state.pending_count() == 0
+            assert state.outbox_report()["done"] == 3
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(15) == 0
