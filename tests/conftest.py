@@ -102,6 +102,33 @@ class Site:
         }
 
 
+PG_ENV = "FEEDPUB_TEST_POSTGRES_URL"
+
+
+@pytest.fixture
+def pg_url() -> Generator[str, None, None]:
+    """A PostgreSQL SQLAlchemy URL whose tables live in a fresh schema, dropped afterwards.
+
+    The server comes from FEEDPUB_TEST_POSTGRES_URL (.ci/run installs and starts one)."""
+    import uuid
+
+    import psycopg
+
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"no PostgreSQL: set {PG_ENV} (.ci/run starts a server and sets it)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
     return Site(tmp_path)

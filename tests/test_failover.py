@@ -5,38 +5,21 @@ from __future__ import annotations
 
 import signal
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import BASE_CONFIG
 from tests.daemon_helpers import Daemon, article
-from tests.test_state import postgres_url
 
 
 @pytest.fixture
-def pg_root(tmp_path: Path) -> Iterator[Path]:
-    import psycopg
-
-    url = postgres_url()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in url else "?"
+def pg_root(tmp_path: Path, pg_url: str) -> Path:
     (tmp_path / "articles").mkdir()
     (tmp_path / "config.toml").write_text(
-        BASE_CONFIG
-        + f'\n[state]\nurl = "{url}{sep}options=-csearch_path%3D{schema}"\n'
-        + "[schedule]\nreconcile_seconds = 3600\n"
+        BASE_CONFIG + f'\n[state]\nurl = "{pg_url}"\n' + "[schedule]\nreconcile_seconds = 3600\n"
     )
-    try:
-        yield tmp_path
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    return tmp_path
 
 
 def _standby(root: Path) -> Daemon:

@@ -6,9 +6,6 @@ gets a schema of its own.
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,34 +16,13 @@ from feedpub.state import Identity, IndexRow, OutboxItem, OutputRecord, State, t
 from tests.conftest import Site
 
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
-PG_ENV = "FEEDPUB_TEST_POSTGRES_URL"
-
-
-def postgres_url() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"no PostgreSQL: set {PG_ENV} (.ci/run starts a server and sets it)")
-    return url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
     if request.param == "sqlite":
-        yield tmp_path / "state.sqlite3"
-        return
-    import psycopg
-
-    url = postgres_url()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        return tmp_path / "state.sqlite3"
+    return str(request.getfixturevalue("pg_url"))
 
 
 def _article(
@@ -190,24 +166,12 @@ def test_subscriptions(target: Path | str) -> None:
         assert state.count_subscriptions(NOW) == 0
 
 
-def test_a_whole_site_on_postgresql(site: Site) -> None:
-    import psycopg
-
-    url = postgres_url()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        sep = "&" if "?" in url else "?"
-        site.config_text += f'\n[state]\nurl = "{url}{sep}options=-csearch_path%3D{schema}"\n'
-        site.article("a.md", "A", "2025-01-01T00:00:00Z", "[News]")
-        first = site.build()
-        assert len(first.written) > 0
-        assert site.build().written == ()
-        assert not (site.root / "state" / "state.sqlite3").exists()
-        site.article("b.md", "B", "2025-01-02T00:00:00Z", "[News]")
-        assert "feeds/news.atom.xml" in site.build().written
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+def test_a_whole_site_on_postgresql(site: Site, pg_url: str) -> None:
+    site.config_text += f'\n[state]\nurl = "{pg_url}"\n'
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", "[News]")
+    first = site.build()
+    assert len(first.written) > 0
+    assert site.build().written == ()
+    assert not (site.root / "state" / "state.sqlite3").exists()
+    site.article("b.md", "B", "2025-01-02T00:00:00Z", "[News]")
+    assert "feeds/news.atom.xml" in site.build().written

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 
@@ -17,7 +16,6 @@ from feedpub.state import State
 from tests.conftest import Site
 from tests.daemon_helpers import REPO
 from tests.test_notify import Receiver
-from tests.test_state import postgres_url
 
 
 @pytest.fixture
@@ -28,24 +26,10 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def shared_site(request: pytest.FixtureRequest, site: Site) -> Iterator[Site]:
-    if request.param == "sqlite":
-        yield site
-        return
-    import psycopg
-
-    url = postgres_url()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in url else "?"
-    site.config_text += f'\n[state]\nurl = "{url}{sep}options=-csearch_path%3D{schema}"\n'
-    try:
-        yield site
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+def shared_site(request: pytest.FixtureRequest, site: Site) -> Site:
+    if request.param == "postgresql":
+        site.config_text += f'\n[state]\nurl = "{request.getfixturevalue("pg_url")}"\n'
+    return site
 
 
 def test_two_workers_deliver_every_notification_exactly_once(
