@@ -33,6 +33,7 @@ class Receiver:
         self.script: dict[str, list[int]] = {}  # path -> statuses to answer, in turn
         self.headers: dict[str, dict[str, str]] = {}  # path -> extra response headers
         self.hang: set[str] = set()
+        self.arrived: list[str] = []  # the path of every POST, as it comes in
         self.lock = threading.Lock()
         receiver = self
 
@@ -40,6 +41,8 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length).decode()
+                with receiver.lock:
+                    receiver.arrived.append(self.path)
                 if self.path in receiver.hang:
                     time.sleep(3)
                 with receiver.lock:
@@ -388,8 +391,8 @@ def test_a_change_while_a_notification_is_in_flight_gets_its_own(site: Site) -> 
         [row] = state.due(NOW, everything=True)
         lease = NOW + timedelta(seconds=30)
         with state.transaction():
-            assert state.claim([row.id], NOW, lease) == [row.id]
-            assert state.claim([row.id], NOW, lease) == []  # nobody else sends it too
+            assert state.claim_due(NOW, NOW, lease, 10) == [row]
+            assert state.claim_due(NOW, NOW, lease, 10) == []  # nobody else sends it too
             assert state.enqueue([item], NOW) == 1  # the newer change is not absorbed
             state.record_attempt(row.id, at=NOW, outcome="ok", status=204, error=None, ms=1)
         [newer] = state.due(NOW, everything=True)

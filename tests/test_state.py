@@ -6,6 +6,9 @@ gets a schema of its own.
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -109,13 +112,14 @@ def test_identities_outputs_and_bodies(target: Path | str) -> None:
 
 def test_outbox_coalesces_claims_and_retries(target: Path | str) -> None:
     item = OutboxItem(kind="websub", target="https://hub/", topic="https://s/f", not_before=NOW)
+    lease = NOW + timedelta(seconds=30)
     with State(target) as state:
         with state.transaction():
             assert state.enqueue([item, item], NOW) == 1  # coalesced
         [row] = state.due(NOW)
-        lease = NOW + timedelta(seconds=30)
         with state.transaction():
-            assert state.claim([row.id], NOW, lease) == [row.id]
+            assert state.claim_due(NOW, NOW, lease, 10) == [row]
+            assert state.claim_due(NOW, NOW, lease, 10) == []  # nobody else sends it too
             assert state.enqueue([item], NOW) == 1  # a change during the send: its own row
             state.record_attempt(
                 row.id,
@@ -132,21 +136,99 @@ def test_outbox_coalesces_claims_and_retries(target: Path | str) -> None:
         assert state.pending_count() == 1
         assert state.next_due() == NOW
         with state.transaction():
-            [second] = state.claim([newer.id], NOW, lease)
+            [second] = state.claim_due(NOW, NOW, lease, 10)
+        assert second.id == newer.id
         # a sender that dies mid-send: nobody else takes the row while its lease holds...
-        assert state.due(NOW + timedelta(seconds=10)) == []
+        soon = NOW + timedelta(seconds=10)
+        assert state.due(soon) == []
         assert state.next_due() == lease
         with state.transaction():
-            assert state.claim([second], NOW + timedelta(seconds=10), lease) == []
+            assert state.claim_due(soon, soon, lease, 10) == []
         # ...and once it runs out, the row is due again and another sender may take it
         later = NOW + timedelta(seconds=31)
-        assert [r.id for r in state.due(later)] == [second]
+        assert [r.id for r in state.due(later)] == [second.id]
         with state.transaction():
-            assert state.claim([second], later, later + timedelta(seconds=30)) == [second]
-            state.record_attempt(second, at=NOW, outcome="ok", status=204, error=None, ms=3)
+            [again] = state.claim_due(later, later, later + timedelta(seconds=30), 10)
+            assert again.id == second.id
+            state.record_attempt(second.id, at=NOW, outcome="ok", status=204, error=None, ms=3)
         assert state.last_sent("websub", "https://hub/", "https://s/f") == NOW
         report = state.outbox_report()
         assert (report["pending"], report["done"]) == (0, 2)
+
+
+def test_claims_take_the_oldest_first_and_requeue(target: Path | str) -> None:
+    items = [
+        OutboxItem(
+            kind="delivery",
+            target=f"subscription:{i}",
+            topic="https://s/f",
+            not_before=NOW + timedelta(seconds=i % 5),
+            subscription_id=i,
+        )
+        for i in range(10)
+    ]
+    lease = NOW + timedelta(minutes=1)
+    with State(target) as state:
+        with state.transaction():
+            assert state.enqueue(items, NOW) == 10
+        due_by = NOW + timedelta(seconds=2)  # 6 of them are due by then
+        with state.transaction():
+            first = state.claim_due(due_by, NOW, lease, 4)
+        assert [r.not_before for r in first] == sorted(r.not_before for r in first)
+        assert first[0].not_before == NOW
+        with state.transaction():
+            rest = state.claim_due(due_by, NOW, lease, 4)
+        assert len(first) == 4 and len(rest) == 2
+        assert not {r.id for r in first} & {r.id for r in rest}
+        with state.transaction():  # one goes back (too soon for its target, say)
+            state.requeue(first[0].id, NOW + timedelta(seconds=1), at=NOW)
+            assert state.claim_due(due_by, NOW, lease, 4) == [
+                replace(first[0], not_before=NOW + timedelta(seconds=1))
+            ]
+        with state.transaction():  # a restart: everything pending is due now
+            assert state.make_due(NOW) == 4
+            assert len(state.claim_due(NOW, NOW, lease, 100)) == 4
+        assert state.pending_count() == 10  # claimed ("sending") rows still count as pending
+
+
+def test_concurrent_senders_never_claim_the_same_row(target: Path | str) -> None:
+    """Four senders, each with its own connection, claim in small batches at once: every
+    row is won exactly once."""
+    items = [
+        OutboxItem(
+            kind="delivery",
+            target=f"subscription:{i}",
+            topic="https://s/f",
+            not_before=NOW,
+            subscription_id=i,
+        )
+        for i in range(400)
+    ]
+    with State(target) as state, state.transaction():
+        state.enqueue(items, NOW)
+    won: list[list[int]] = [[] for _ in range(4)]
+    start = threading.Barrier(4)
+
+    def sender(n: int) -> None:
+        with State(target) as state:
+            start.wait()
+            while True:
+                with state.transaction():
+                    rows = state.claim_due(NOW, NOW, NOW + timedelta(minutes=1), 7)
+                if not rows:
+                    return
+                won[n] += [r.id for r in rows]
+                time.sleep(0.002)  # "sending": the others claim meanwhile
+
+    threads = [threading.Thread(target=sender, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    every = [i for ids in won for i in ids]
+    assert len(every) == 400
+    assert len(set(every)) == 400
+    assert sum(1 for ids in won if ids) >= 2  # they really ran side by side
 
 
 def test_subscriptions(target: Path | str) -> None:

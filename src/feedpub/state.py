@@ -767,47 +767,119 @@ class State:
             ).rowcount
         return added
 
-    def due(self, now: datetime, limit: int = 500, *, everything: bool = False) -> list[OutboxRow]:
-        """Notifications to send now: pending ones due by ``now`` (``everything``: all pending
-        ones), and those whose sender's lease ran out (a sender that died mid-send)."""
-        pending = "status = 'pending'" + ("" if everything else " AND not_before <= ?")
-        where = f"({pending}) OR (status = 'sending' AND claimed_until <= ?)"
-        args: tuple[object, ...] = (
-            (_iso(now), limit) if everything else (_iso(now), _iso(now), limit)
+    _OUTBOX_COLUMNS = "id, kind, target, topic, subscription_id, created_at, not_before, attempts"
+
+    @staticmethod
+    def _outbox_row(r: Sequence[Any]) -> OutboxRow:
+        return OutboxRow(
+            id=r[0],
+            kind=r[1],
+            target=r[2],
+            topic=r[3],
+            subscription_id=r[4],
+            created_at=datetime.fromisoformat(r[5]),
+            not_before=datetime.fromisoformat(r[6]),
+            attempts=r[7],
         )
+
+    _DUE = "(status = 'pending' AND not_before <= ?) OR (status = 'sending' AND claimed_until <= ?)"
+
+    def due(self, now: datetime, limit: int = 500, *, everything: bool = False) -> list[OutboxRow]:
+        """Notifications due by ``now`` (``everything``: all pending ones), and those whose
+        sender's lease ran out (a sender that died mid-send); read only, nothing claimed."""
+        where = self._DUE
+        if everything:
+            where = "status = 'pending' OR (status = 'sending' AND claimed_until <= ?)"
+        args = ((_iso(now),) if everything else (_iso(now), _iso(now))) + (limit,)
         return [
-            OutboxRow(
-                id=r[0],
-                kind=r[1],
-                target=r[2],
-                topic=r[3],
-                subscription_id=r[4],
-                created_at=datetime.fromisoformat(r[5]),
-                not_before=datetime.fromisoformat(r[6]),
-                attempts=r[7],
-            )
+            self._outbox_row(r)
             for r in self._db.execute(
-                "SELECT id, kind, target, topic, subscription_id, created_at, not_before,"
-                f" attempts FROM outbox WHERE {where} ORDER BY not_before, id LIMIT ?",
+                f"SELECT {self._OUTBOX_COLUMNS} FROM outbox WHERE {where}"
+                " ORDER BY not_before, id LIMIT ?",
                 args,
             )
         ]
 
-    def claim(self, ids: Sequence[int], now: datetime, until: datetime) -> list[int]:
-        """Take notifications to send, with a lease until ``until``: a change queued meanwhile
-        gets a row of its own, no other sender (another worker) takes them while the lease
-        holds, and if this sender dies they are due again once it runs out. Each claim is one
-        atomic conditional update, so two senders never both win a row. Returns those won."""
-        claimed: list[int] = []
-        for i in ids:
-            cur = self._db.execute(
-                "UPDATE outbox SET status = 'sending', claimed_until = ? WHERE id = ?"
-                " AND (status = 'pending' OR (status = 'sending' AND claimed_until <= ?))",
-                (_iso(until), i, _iso(now)),
+    def claim_due(
+        self, due_by: datetime, now: datetime, until: datetime, limit: int
+    ) -> list[OutboxRow]:
+        """Take up to ``limit`` notifications to send: pending ones due by ``due_by``, and
+        those whose sender's lease ran out by ``now``, each with a lease until ``until``.
+
+        While the lease holds no other sender (another worker) takes them, a change queued
+        meanwhile gets a row of its own, and if this sender dies they are due again once it
+        runs out. On PostgreSQL this is one statement (``FOR UPDATE SKIP LOCKED``: concurrent
+        senders skip each other's rows instead of waiting or racing for them); SQLite
+        serialises writers, so a plain select and update inside the caller's
+        :meth:`transaction` is just as exclusive. Returns the rows won, oldest due first."""
+        args = (_iso(due_by), _iso(now), limit)
+        if self.postgres:
+            rows = [
+                self._outbox_row(r)
+                for r in self._db.execute(
+                    "UPDATE outbox SET status = 'sending', claimed_until = ? WHERE id IN"
+                    f" (SELECT id FROM outbox WHERE {self._DUE} ORDER BY not_before, id"
+                    f" LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING {self._OUTBOX_COLUMNS}",
+                    (_iso(until), *args),
+                )
+            ]
+            rows.sort(key=lambda r: (r.not_before, r.id))
+            return rows
+        rows = [
+            self._outbox_row(r)
+            for r in self._db.execute(
+                f"SELECT {self._OUTBOX_COLUMNS} FROM outbox WHERE {self._DUE}"
+                " ORDER BY not_before, id LIMIT ?",
+                args,
             )
-            if cur.rowcount:
-                claimed.append(i)
-        return claimed
+        ]
+        for chunk in _chunked([r.id for r in rows], 500):
+            self._db.execute(
+                "UPDATE outbox SET status = 'sending', claimed_until = ?"
+                f" WHERE id IN ({','.join('?' * len(chunk))})",
+                (_iso(until), *chunk),
+            )
+        return rows
+
+    def make_due(self, now: datetime) -> int:
+        """Every pending notification is due at ``now`` (after a restart, or ``feedpub
+        notify``: what waited for a retry or a coalescing window goes out at once)."""
+        cur = self._db.execute(
+            "UPDATE outbox SET not_before = ? WHERE status = 'pending' AND not_before > ?",
+            (_iso(now), _iso(now)),
+        )
+        return int(cur.rowcount)
+
+    def requeue(
+        self, outbox_id: int, not_before: datetime, *, at: datetime, note: str | None = None
+    ) -> None:
+        """A claimed notification goes back to the queue, due at ``not_before``: unless a
+        later change queued one of its own for the same target and topic meanwhile, which
+        then stands for both (at most one pending row per target and topic)."""
+        row = self._db.execute(
+            "SELECT kind, target, topic FROM outbox WHERE id = ?", (outbox_id,)
+        ).fetchone()
+        newer = (
+            row is not None
+            and self._db.execute(
+                "SELECT 1 FROM outbox WHERE status = 'pending' AND kind = ? AND target = ?"
+                " AND topic = ? AND id != ?",
+                (*row, outbox_id),
+            ).fetchone()
+        )
+        if newer:
+            reason = "superseded by a newer notification" + (f" ({note})" if note else "")
+            self._db.execute(
+                "UPDATE outbox SET last_error = ?, status = 'done', claimed_until = NULL,"
+                " finished_at = ? WHERE id = ?",
+                (reason, _iso(at), outbox_id),
+            )
+            return
+        self._db.execute(
+            "UPDATE outbox SET status = 'pending', claimed_until = NULL, not_before = ?"
+            " WHERE id = ?",
+            (_iso(not_before), outbox_id),
+        )
 
     def pending_count(self) -> int:
         row = self._db.execute(
@@ -835,9 +907,6 @@ class State:
         row = self._db.execute(sql, args).fetchone()
         return datetime.fromisoformat(row[0]) if row[0] else None
 
-    def postpone(self, outbox_id: int, until: datetime) -> None:
-        self._db.execute("UPDATE outbox SET not_before = ? WHERE id = ?", (_iso(until), outbox_id))
-
     def record_attempt(
         self,
         outbox_id: int,
@@ -858,33 +927,16 @@ class State:
         )
         if outcome == "retry":
             assert retry_at is not None
-            row = self._db.execute(
-                "SELECT kind, target, topic FROM outbox WHERE id = ?", (outbox_id,)
-            ).fetchone()
-            newer = (
-                row is not None
-                and self._db.execute(
-                    "SELECT 1 FROM outbox WHERE status = 'pending' AND kind = ? AND target = ?"
-                    " AND topic = ? AND id != ?",
-                    (*row, outbox_id),
-                ).fetchone()
-            )
-            if newer:  # a later change queued its own notification: that one will be sent
-                self._db.execute(
-                    "UPDATE outbox SET attempts = attempts + 1, last_status = ?,"
-                    " last_error = ?, status = 'done', finished_at = ? WHERE id = ?",
-                    (status, f"superseded by a newer notification ({error})", _iso(at), outbox_id),
-                )
-                return
             self._db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_status = ?, last_error = ?,"
-                " status = 'pending', not_before = ? WHERE id = ?",
-                (status, error, _iso(retry_at), outbox_id),
+                "UPDATE outbox SET attempts = attempts + 1, last_status = ?, last_error = ?"
+                " WHERE id = ?",
+                (status, error, outbox_id),
             )
+            self.requeue(outbox_id, retry_at, at=at, note=error)
         else:
             self._db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_status = ?, last_error = ?,"
-                " status = ?, finished_at = ? WHERE id = ?",
+                " status = ?, claimed_until = NULL, finished_at = ? WHERE id = ?",
                 (status, error, "done" if outcome == "ok" else "failed", _iso(at), outbox_id),
             )
 
@@ -935,13 +987,17 @@ class State:
                 out.setdefault(topic, []).append(sid)
         return out
 
-    def subscription(self, sid: int) -> Subscription | None:
-        row = self._db.execute(
-            "SELECT id, topic, callback, secret, lease_seconds, expires_at FROM subscriptions"
-            " WHERE id = ?",
-            (sid,),
-        ).fetchone()
-        return None if row is None else _subscription(row)
+    def subscriptions_by_id(self, ids: Iterable[int]) -> dict[int, Subscription]:
+        """id → subscription, for those of ``ids`` that still exist (one query per 500)."""
+        out: dict[int, Subscription] = {}
+        for chunk in _chunked(sorted(set(ids)), 500):
+            for row in self._db.execute(
+                "SELECT id, topic, callback, secret, lease_seconds, expires_at FROM subscriptions"
+                f" WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                out[row[0]] = _subscription(row)
+        return out
 
     def find_subscription(self, topic: str, callback: str) -> Subscription | None:
         row = self._db.execute(

@@ -127,61 +127,55 @@ class Notifier:
 
     # -- passes -----------------------------------------------------------------------------
 
+    @property
+    def lease(self) -> timedelta:
+        """How long a claimed row is this sender's: a claim batch is at most twice the send
+        slots, so a row waits for at most one send ahead of it, and a weblogUpdates ping may
+        take two requests; each request is bounded by the timeout. Past it, another sender
+        may take the row (this one is presumed dead)."""
+        return timedelta(seconds=4 * self.notify.timeout_seconds + 5)
+
     def send_due(self, *, everything: bool = False) -> tuple[int, int]:
-        """Send what is due now (``everything``: all that is pending). Returns (sent, failed)."""
-        state_path = self.config.state_target
+        """One pass: send what is due now (``everything``: all that is pending, backoff or
+        not). Returns (sent, failed).
+
+        Rows are claimed in small batches as send slots free up (never more than twice the
+        concurrency at once), so that any number of senders share one outbox, each takes only
+        what it can send within its lease, and a slow target never holds rows hostage."""
+        if self.dry_run:
+            return self._dry_run(everything)
         now = self.clock()
-        with State(state_path) as state:
-            rows = state.due(now, everything=everything)
-            ready: list[OutboxRow] = []
-            with state.transaction():
-                for row in rows:
-                    if not everything and self._too_soon(state, row, now):
-                        continue
-                    ready.append(row)
-                if not self.dry_run and ready:
-                    lease = now + timedelta(seconds=self.notify.timeout_seconds * 3 + 5)
-                    claimed = set(state.claim([r.id for r in ready], now, lease))
-                    ready = [r for r in ready if r.id in claimed]
-            # the subscribers of hub deliveries, looked up here once (not per send)
-            subs = {
-                r.id: state.subscription(r.subscription_id)
-                for r in ready
-                if r.kind == DELIVERY and r.subscription_id is not None
-            }
-        if not ready:
-            return 0, 0
-        if self.dry_run or not self.notify.enabled:
-            for row in ready:
-                log.info("would notify %s", self._describe(row))
-            if not self.dry_run:  # notify.enabled = false: staged, logged, not sent
-                with State(state_path) as state, state.transaction():
-                    for row in ready:
-                        state.record_attempt(
-                            row.id,
-                            at=now,
-                            outcome="ok",
-                            status=None,
-                            error="not sent: notify.enabled = false",
-                            ms=0,
-                        )
-            return 0, 0
+        slots = self.notify.concurrency
         sent = failed = 0
-        futures: dict[Future[Outcome], OutboxRow] = {
-            self._pool.submit(self._attempt, row, subs.get(row.id)): row for row in ready
-        }
-        with State(state_path) as state:
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        seen: set[int] = set()
+        inflight: dict[Future[Outcome | None], OutboxRow] = {}
+        with State(self.config.state_target) as state:
+            if everything:
+                with state.transaction():
+                    state.make_due(now)
+            more = True
+            while True:
+                if more and len(inflight) <= slots:  # refill in batches of at least ``slots``
+                    batch, more = self._claim(
+                        state, now, 2 * slots - len(inflight), everything, seen
+                    )
+                    for row, sub, until in batch:
+                        inflight[self._pool.submit(self._attempt_leased, row, sub, until)] = row
+                    if not inflight and more:
+                        continue  # every row claimed was too soon for its target: claim again
+                if not inflight:
+                    break
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 with state.transaction():
                     for fut in done:
-                        row = futures[fut]
+                        row = inflight.pop(fut)
                         try:
                             outcome = fut.result()
                         except Exception as e:  # a bug in one send must not stop the others
                             log.exception("sending %s failed", self._describe(row))
                             outcome = Outcome(ok=False, retryable=True, error=repr(e))
+                        if outcome is None:  # its lease ran out before it could start
+                            continue
                         if self._record(state, row, outcome):
                             sent += 1
                         elif outcome.ok is False:
@@ -190,18 +184,79 @@ class Notifier:
         self.failed += failed
         return sent, failed
 
-    def _too_soon(self, state: State, row: OutboxRow, now: datetime) -> bool:
-        """Keep a busy site from being banned: one notification per target per interval."""
+    def _claim(
+        self, state: State, due_by: datetime, limit: int, everything: bool, seen: set[int]
+    ) -> tuple[list[tuple[OutboxRow, Subscription | None, datetime]], bool]:
+        """Claim up to ``limit`` due rows in one transaction; hand back the ones to send now
+        (with their subscriber and lease end) and whether more may be due."""
+        now = self.clock()
+        until = now + self.lease
+        out: list[tuple[OutboxRow, Subscription | None, datetime]] = []
+        with state.transaction():
+            rows = state.claim_due(due_by, now, until, limit)
+            more = len(rows) == limit
+            ready: list[OutboxRow] = []
+            for row in rows:
+                if row.id in seen:  # retried within this pass and due again: next pass
+                    state.requeue(row.id, row.not_before, at=now)
+                    more = False
+                    continue
+                seen.add(row.id)
+                earliest = None if everything else self._too_soon(state, row, now)
+                if earliest is not None:
+                    state.requeue(row.id, earliest, at=now)
+                    continue
+                if not self.notify.enabled:  # staged, logged, not sent
+                    log.info("would notify %s", self._describe(row))
+                    state.record_attempt(
+                        row.id,
+                        at=now,
+                        outcome="ok",
+                        status=None,
+                        error="not sent: notify.enabled = false",
+                        ms=0,
+                    )
+                    continue
+                ready.append(row)
+            subs = state.subscriptions_by_id(
+                r.subscription_id
+                for r in ready
+                if r.kind == DELIVERY and r.subscription_id is not None
+            )
+        for row in ready:
+            sub = subs.get(row.subscription_id) if row.subscription_id is not None else None
+            out.append((row, sub, until))
+        return out, more
+
+    def _dry_run(self, everything: bool) -> tuple[int, int]:
+        """Log what is due; claim nothing, send nothing, change nothing."""
+        now = self.clock()
+        with State(self.config.state_target) as state:
+            for row in state.due(now, limit=1_000_000, everything=everything):
+                log.info("would notify %s", self._describe(row))
+        return 0, 0
+
+    def _attempt_leased(
+        self, row: OutboxRow, sub: Subscription | None, until: datetime
+    ) -> Outcome | None:
+        """Send, unless so little of the row's lease is left that another sender could take
+        it while this one is still sending (then leave it: None)."""
+        margin = timedelta(seconds=2 * self.notify.timeout_seconds)
+        if self.clock() + margin > until:
+            log.warning("lease on %s ran out before sending; leaving it", self._describe(row))
+            return None
+        return self._attempt(row, sub)
+
+    def _too_soon(self, state: State, row: OutboxRow, now: datetime) -> datetime | None:
+        """Keep a busy site from being banned: one notification per target per interval.
+        Returns when this one may go, if not now."""
         if row.kind == DELIVERY or self.notify.min_interval_seconds <= 0:
-            return False
+            return None
         last = state.last_sent(row.kind, row.target, row.topic if row.kind == WEBSUB else None)
         if last is None:
-            return False
+            return None
         earliest = last + timedelta(seconds=self.notify.min_interval_seconds)
-        if earliest > now:
-            state.postpone(row.id, earliest)
-            return True
-        return False
+        return earliest if earliest > now else None
 
     def _record(self, state: State, row: OutboxRow, outcome: Outcome) -> bool:
         now = self.clock()
