@@ -134,6 +134,23 @@ def site(tmp_path: Path) -> Site:
     return Site(tmp_path)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Config text choosing the state store a test runs on: nothing (the default SQLite
+    file), or a ``[state]`` table naming a fresh PostgreSQL schema. Tests taking it run on
+    both."""
+    if request.param == "sqlite":
+        return ""
+    return f'\n[state]\nurl = "{request.getfixturevalue("pg_url")}"\n'
+
+
+@pytest.fixture
+def engine_site(site: Site, engine: str) -> Site:
+    """``site``, on each state engine in turn."""
+    site.config_text += engine
+    return site
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]

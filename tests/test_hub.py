@@ -210,14 +210,15 @@ def _stop(d: Daemon) -> None:
 
 
 @pytest.fixture
-def start(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
-    """``start(config)``: a daemon on a fresh site with ``config`` after BASE_CONFIG."""
+def start(tmp_path: Path, engine: str) -> Iterator[Callable[..., Daemon]]:
+    """``start(config)``: a daemon on a fresh site with ``config`` after BASE_CONFIG, its
+    state on each engine in turn (every hub test runs on SQLite and on PostgreSQL)."""
     started: list[Daemon] = []
 
     def _start(config: str = HUB_CONFIG, *, cats: str = "[News]") -> Daemon:
         root = tmp_path / f"site{len(started)}"
         (root / "articles").mkdir(parents=True)
-        (root / "config.toml").write_text(BASE_CONFIG + config, encoding="utf-8")
+        (root / "config.toml").write_text(BASE_CONFIG + engine + config, encoding="utf-8")
         write_article(root, "one.md", "One", "2025-01-02T00:00:00Z", cats)
         write_article(root, "other.md", "Other", "2025-01-01T00:00:00Z", "[Sports]")
         d = Daemon(root)

@@ -110,12 +110,19 @@ class Pinged:
         self.server.server_close()
 
 
+@pytest.fixture
+def site(site: Site, engine: str) -> Site:
+    """Every site here runs on each state engine in turn: SQLite and PostgreSQL."""
+    site.config_text += engine
+    return site
+
+
 def _configure(site: Site, notify: str) -> None:
     site.config_text += "\n[notify]\n" + notify + "\n"
 
 
 def _outbox(site: Site) -> list[tuple[str, str, str, int]]:
-    with State(site.config().paths.state) as state:
+    with State(site.config().state_target) as state:
         rows = state._db.execute(
             "SELECT kind, target, status, attempts FROM outbox ORDER BY id"
         ).fetchall()
@@ -228,7 +235,7 @@ def test_500_then_204_is_delivered_once_after_a_retry(site: Site, receiver: Rece
         assert notifier.send_due() == (1, 0)
         assert len(receiver.urls("/flaky")) == 3
         assert {r[2] for r in _outbox(site)} == {"done"}
-        with State(site.config().paths.state) as state:
+        with State(site.config().state_target) as state:
             outcomes = [r[0] for r in state._db.execute("SELECT outcome FROM outbox_attempts")]
         assert sorted(outcomes) == ["ok", "ok", "ok", "retry"]
     finally:
@@ -245,7 +252,7 @@ def test_429_retry_after_is_honoured(site: Site, receiver: Receiver) -> None:
     notifier = _notifier(site, clock)
     try:
         assert notifier.send_due() == (0, 3)
-        with State(site.config().paths.state) as state:
+        with State(site.config().state_target) as state:
             due = state.next_due()
         assert due == NOW + timedelta(seconds=120)
     finally:
@@ -351,7 +358,7 @@ def test_dry_run_and_disabled(
 
 
 def test_daemon_killed_with_pending_notifications_delivers_them_once(
-    tmp_path: Path, receiver: Receiver
+    tmp_path: Path, receiver: Receiver, engine: str
 ) -> None:
     from tests.conftest import BASE_CONFIG
 
@@ -359,7 +366,7 @@ def test_daemon_killed_with_pending_notifications_delivers_them_once(
     # the hub is down at first: notifications stay pending (retry in 30 s)
     receiver.script["/hub"] = [503] * 3
     (tmp_path / "config.toml").write_text(
-        BASE_CONFIG + f'\n[notify]\nhubs = ["{receiver.url}/hub"]\ncoalesce_seconds = 0\n'
+        BASE_CONFIG + engine + f'\n[notify]\nhubs = ["{receiver.url}/hub"]\ncoalesce_seconds = 0\n'
         "retry_base_seconds = 30\n"
     )
     article(tmp_path, "a.md", "A", "2025-01-01T00:00:00Z", "[]")
@@ -384,7 +391,7 @@ def test_daemon_killed_with_pending_notifications_delivers_them_once(
 def test_a_change_while_a_notification_is_in_flight_gets_its_own(site: Site) -> None:
     from feedpub.state import OutboxItem
 
-    with State(site.config().paths.state) as state:
+    with State(site.config().state_target) as state:
         item = OutboxItem(kind="websub", target="https://hub/", topic="https://s/f", not_before=NOW)
         with state.transaction():
             assert state.enqueue([item], NOW) == 1

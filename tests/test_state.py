@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from feedpub.model import Article, ArticleMeta, Problem
-from feedpub.state import Identity, IndexRow, OutboxItem, OutputRecord, State, to_us
+from feedpub.state import (
+    SCHEMA_VERSION,
+    Identity,
+    IndexRow,
+    OutboxItem,
+    OutputRecord,
+    State,
+    to_us,
+)
 from tests.conftest import Site
 
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
@@ -229,6 +237,27 @@ def test_concurrent_senders_never_claim_the_same_row(target: Path | str) -> None
     assert len(every) == 400
     assert len(set(every)) == 400
     assert sum(1 for ids in won if ids) >= 2  # they really ran side by side
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(target: Path | str) -> None:
+    """A daemon's builder and notifier, and workers, may all create the schema at once."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def open_it() -> None:
+        try:
+            start.wait()
+            with State(target) as state:
+                assert state.schema_version == SCHEMA_VERSION
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
 
 
 def test_subscriptions(target: Path | str) -> None:

@@ -25,17 +25,10 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_site(request: pytest.FixtureRequest, site: Site) -> Site:
-    if request.param == "postgresql":
-        site.config_text += f'\n[state]\nurl = "{request.getfixturevalue("pg_url")}"\n'
-    return site
-
-
 def test_two_workers_deliver_every_notification_exactly_once(
-    shared_site: Site, receiver: Receiver
+    engine_site: Site, receiver: Receiver
 ) -> None:
-    site = shared_site
+    site = engine_site
     site.config_text += (
         f'\n[notify]\nhubs = ["{receiver.url}/hub"]\ncoalesce_seconds = 0\n'
         "min_interval_seconds = 0\nconcurrency = 4\n"
@@ -77,8 +70,8 @@ def test_two_workers_deliver_every_notification_exactly_once(
         assert state.outbox_report()["done"] == 39
 
 
-def test_a_worker_killed_mid_send_loses_nothing(shared_site: Site, receiver: Receiver) -> None:
-    site = shared_site
+def test_a_worker_killed_mid_send_loses_nothing(engine_site: Site, receiver: Receiver) -> None:
+    site = engine_site
     site.config_text += (
         f'\n[notify]\nhubs = ["{receiver.url}/slow"]\ncoalesce_seconds = 0\n'
         "min_interval_seconds = 0\ntimeout_seconds = 1\nconcurrency = 4\n"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from feedpub.planning import category_key
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 4
+SCHEMA_LOCK_KEY = 0x66656564736368  # "feedsch": one schema migration at a time
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -350,14 +352,25 @@ class _PostgresDb:
             cur.executemany(self._sql(sql), rows)
         return cur
 
-    def executescript(self, script: str) -> None:
-        for statement in script.split(";"):
-            if statement.strip():
-                self._conn.execute(statement)
-
     def close(self) -> None:
         self._raw.close()
         self._engine.dispose()
+
+
+def _wal_mode(db: sqlite3.Connection, wait: float = 30.0) -> None:
+    """Put the SQLite file in WAL mode (persistent: usually it already is). Switching takes
+    a lock that SQLite's busy timeout does not wait for, so when another process is
+    switching or creating the same new file at this moment, try again for a while."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 class State:
@@ -377,7 +390,7 @@ class State:
                 path = Path(target)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-                self._db.execute("PRAGMA journal_mode=WAL")
+                _wal_mode(self._db)
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         except StateError:
@@ -388,14 +401,26 @@ class State:
     def _version(self) -> int:
         if not self.postgres:
             return int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        self._db.execute("CREATE TABLE IF NOT EXISTS feedpub_schema (version INTEGER NOT NULL)")
+        if self._db.execute("SELECT to_regclass('feedpub_schema')").fetchone()[0] is None:
+            return 0
         row = self._db.execute("SELECT max(version) FROM feedpub_schema").fetchone()
         return int(row[0] or 0)
 
     def _migrate(self) -> None:
-        version = self._version()
-        if version == SCHEMA_VERSION:
+        if self._version() == SCHEMA_VERSION:
             return  # the common case: nothing to create (opening stays cheap)
+        # Several processes may open a new store at once (a daemon's builder and its
+        # notifier, workers): the schema is created in one transaction, one at a time
+        # (``CREATE ... IF NOT EXISTS`` alone races on PostgreSQL), and the version is read
+        # again once it is this process's turn.
+        with self.transaction():
+            if self.postgres:
+                self._db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK_KEY,))
+            self._migrate_locked(self._version())
+
+    def _migrate_locked(self, version: int) -> None:
+        if version == SCHEMA_VERSION:
+            return  # another process did it meanwhile
         if version > SCHEMA_VERSION:
             raise StateError(
                 f"{_redact(self.path)}: written by a newer feedpub (schema {version}); "
@@ -407,7 +432,10 @@ class State:
         schema = _SCHEMA.replace("{serial}", serial)
         if self.postgres:  # 64-bit integers (SQLite's INTEGER already is)
             schema = schema.replace(" INTEGER", " BIGINT")
-        self._db.executescript(schema)
+            schema += "CREATE TABLE IF NOT EXISTS feedpub_schema (version INTEGER NOT NULL);"
+        for statement in schema.split(";"):  # not executescript: it would commit first
+            if statement.strip():
+                self._db.execute(statement)
         if 0 < version < 4:  # senders' leases on outbox rows (a v3 outbox lacks the column)
             if self.postgres:
                 self._db.execute("ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_until TEXT")
@@ -415,12 +443,11 @@ class State:
                 r[1] for r in self._db.execute("PRAGMA table_info(outbox)")
             }:
                 self._db.execute("ALTER TABLE outbox ADD COLUMN claimed_until TEXT")
-        if version < SCHEMA_VERSION:
-            if self.postgres:
-                self._db.execute("DELETE FROM feedpub_schema")
-                self._db.execute("INSERT INTO feedpub_schema VALUES (?)", (SCHEMA_VERSION,))
-            else:
-                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if self.postgres:
+            self._db.execute("DELETE FROM feedpub_schema")
+            self._db.execute("INSERT INTO feedpub_schema VALUES (?)", (SCHEMA_VERSION,))
+        else:
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @property
     def schema_version(self) -> int:
