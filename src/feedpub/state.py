@@ -769,13 +769,10 @@ class State:
         )
 
     def prune_bodies(self, keep: Iterable[str]) -> None:
-        """Forget every cached body except those of ``keep`` (the articles feeds show now)."""
-        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS keep_bodies (path TEXT PRIMARY KEY)")
-        self._db.execute("DELETE FROM keep_bodies")
-        self._db.executemany(
-            "INSERT INTO keep_bodies VALUES (?) ON CONFLICT DO NOTHING", ((p,) for p in keep)
-        )
-        self._db.execute("DELETE FROM bodies WHERE path NOT IN (SELECT path FROM keep_bodies)")
+        """Forget every cached body except those of ``keep`` (the articles feeds show now).
+        The cache holds only what feeds show, so the difference is taken here, not in SQL."""
+        stale = {row[0] for row in self._db.execute("SELECT path FROM bodies")} - set(keep)
+        self._db.executemany("DELETE FROM bodies WHERE path = ?", ((p,) for p in sorted(stale)))
 
     # -- the outbox -------------------------------------------------------------------------
 
