@@ -34,7 +34,7 @@ def nginx_in_front(tmp_path: Path) -> Iterator[tuple[str, Daemon]]:
     article(tmp_path, "one.md", "One", "2025-01-01T00:00:00Z")
     daemon = Daemon(tmp_path).start()
     port = _free_port()
-    site = (DEPLOY / "nginx.conf").read_text()
+    site = (DEPLOY / "nginx-proxy.conf").read_text()
     for old, new in (
         ("listen 80;", f"listen 127.0.0.1:{port};"),
         ("server 127.0.0.1:8080;", f"server {daemon.base.removeprefix('http://')};"),
@@ -115,16 +115,16 @@ def _start_nginx(binary: str, run: Path, site: str) -> subprocess.Popen[bytes]:
 
 @pytest.fixture
 def two_servers(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The built-in server and nginx serving the same output folder (deploy/nginx-static.conf)."""
+    """The built-in server and nginx serving the same output folder (deploy/nginx.conf)."""
     binary = _nginx_binary()
     (tmp_path / "articles").mkdir()
     (tmp_path / "config.toml").write_text(
         BASE_CONFIG + '\n[hub]\nenabled = true\nallowed_callback_networks = ["127.0.0.0/8"]\n'
     )
-    article(tmp_path, "one.md", "One", "2025-01-01T00:00:00Z", "[News]")
+    article(tmp_path, "one.md", "One", "2025-01-01T00:00:00Z", "[News, Café]")
     daemon = Daemon(tmp_path).start()
     port = _free_port()
-    site = (DEPLOY / "nginx-static.conf").read_text()
+    site = (DEPLOY / "nginx.conf").read_text()
     for old, new in (
         ("listen 80;", f"listen 127.0.0.1:{port};"),
         ("server 127.0.0.1:8080;", f"server {daemon.base.removeprefix('http://')};"),
@@ -147,6 +147,7 @@ PATHS = {
     "/feeds/all.atom.xml": "application/atom+xml; charset=utf-8",
     "/feeds/news.rss.xml": "application/rss+xml; charset=utf-8",
     "/feeds/all.json": "application/feed+json; charset=utf-8",
+    "/feeds/caf%C3%A9.json": "application/feed+json; charset=utf-8",
     "/feeds/index.opml": "text/x-opml; charset=utf-8",
     "/": "text/html; charset=utf-8",
     "/articles/one/": "text/html; charset=utf-8",
@@ -186,6 +187,12 @@ def test_http_conformance(two_servers: dict[str, str], server: str) -> None:
     assert "Accept-Encoding" in feed.headers["vary"]
     assert feed.links["self"]["url"] == "https://example.org/feeds/all.atom.xml"
     assert feed.links["hub"]["url"] == "https://example.org/hub"
+    # a feed whose name is not ASCII: its self link is percent-encoded, as in the feed itself
+    cafe = requests.get(base + "/feeds/caf%C3%A9.atom.xml?utm=x", timeout=5)
+    assert cafe.status_code == 200
+    assert cafe.headers["link"].isascii()
+    assert cafe.links["self"]["url"] == "https://example.org/feeds/caf%C3%A9.atom.xml"
+    assert b'href="https://example.org/feeds/caf%C3%A9.atom.xml" rel="self"' in cafe.content
     assert requests.get(base + "/nope", timeout=5).status_code == 404
     assert requests.get(base + "/feeds/", timeout=5).status_code in (403, 404)  # no listing
     refused = requests.post(

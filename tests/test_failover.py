@@ -3,12 +3,15 @@ when the leader dies (`kill -9`)."""
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from pathlib import Path
 
 import pytest
 
+from feedpub import app
+from feedpub import config as config_mod
 from tests.conftest import BASE_CONFIG
 from tests.daemon_helpers import Daemon, article
 
@@ -30,6 +33,15 @@ def _standby(root: Path) -> Daemon:
     return d
 
 
+def _status_daemon(root: Path) -> str:
+    """What ``feedpub status`` says of the leading daemon, without host and time."""
+    info = app.status(config_mod.load(root / "config.toml"))
+    daemon = str(info["daemon"])
+    m = re.fullmatch(r"leader: \S+ (pid \d+, \S+) \(since [^)]+\)", daemon)
+    assert m is not None, daemon
+    return m.group(1)
+
+
 def test_a_standby_takes_over_within_10_seconds_of_a_kill_9(pg_root: Path) -> None:
     article(pg_root, "one.md", "One", "2025-01-01T00:00:00Z")
     leader = Daemon(pg_root).start()
@@ -37,6 +49,8 @@ def test_a_standby_takes_over_within_10_seconds_of_a_kill_9(pg_root: Path) -> No
     try:
         standby.until(lambda: standby.health()["role"] == "standby", "the standby")
         assert leader.health()["role"] == "leader"
+        assert leader.proc is not None
+        assert _status_daemon(pg_root) == f"pid {leader.proc.pid}, {leader.base}/"
         assert standby.titles() == ["One"]  # it serves what the leader published
         assert leader.proc is not None
         leader.proc.send_signal(signal.SIGKILL)
@@ -46,6 +60,8 @@ def test_a_standby_takes_over_within_10_seconds_of_a_kill_9(pg_root: Path) -> No
         assert time.monotonic() - killed < 10
         article(pg_root, "two.md", "Two", "2025-01-02T00:00:00Z")
         standby.until(lambda: standby.titles() == ["Two", "One"], "a build by the new leader")
+        assert standby.proc is not None
+        assert _status_daemon(pg_root) == f"pid {standby.proc.pid}, {standby.base}/"
     finally:
         assert standby.stop() == 0
 

@@ -108,15 +108,25 @@ def status(config: Config) -> dict[str, object]:
     import json
 
     from feedpub.daemon import running_daemon_pid
-    from feedpub.state import State
+    from feedpub.state import State, redact
 
-    info: dict[str, object] = {"state": str(config.paths.state)}
-    pid = running_daemon_pid(config.paths.state)
-    info["daemon"] = f"running (pid {pid})" if pid else "not running"
-    if isinstance(config.state_target, Path) and not config.state_target.exists():
-        info["last_build"] = None
-        return info
+    info: dict[str, object] = {"state": redact(config.state_target)}
+    if isinstance(config.state_target, Path):
+        pid = running_daemon_pid(config.paths.state)
+        info["daemon"] = f"running (pid {pid})" if pid else "not running"
+        if not config.state_target.exists():
+            info["last_build"] = None
+            return info
     with State(config.state_target) as state:
+        if state.postgres:
+            leader = state.leader()
+            info["daemon"] = (
+                "no daemon leads"
+                if leader is None
+                else "leader: {host} pid {pid}, {url} (since {since})".format_map(
+                    {"host": "?", "pid": "?", "url": "?", "since": "?", **leader}
+                )
+            )
         counts = state.counts()
         last = json.loads(state.get("last_result") or "{}")
         info["last_build"] = state.get("last_build")

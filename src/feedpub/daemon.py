@@ -74,7 +74,6 @@ def running_daemon_pid(state_path: Path) -> int | None:
 
 
 STANDBY_POLL_SECONDS = 2.0  # how often a standby tries to take the lead
-LEADER_LOCK_KEY = 0x66656564707562  # "feedpub": the advisory lock that makes a leader
 
 
 class _AdvisoryLock:
@@ -85,7 +84,7 @@ class _AdvisoryLock:
         self._db: Any = None
 
     def try_acquire(self) -> bool:
-        from feedpub.state import _PostgresDb
+        from feedpub.state import LEADER_LOCK_KEY, _PostgresDb
 
         if self._db is None:
             self._db = _PostgresDb(self.url)
@@ -157,6 +156,7 @@ class Daemon:
         self.lost_lead = threading.Event()
         self._leader_lock: _AdvisoryLock | None = None
         self._notifier_thread: threading.Thread | None = None
+        self.url = ""
 
     def _link_headers(self, links: Links) -> Callable[[str], list[str]]:
         feeds = ("atom", "rss", "json")
@@ -372,6 +372,7 @@ class Daemon:
         with self._leadership() as lead:
             sock = bind(self.host, self.port)
             host, port = sock.getsockname()[:2]
+            self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
             served = self.store.load_all()
             log.info(
                 "serving %d files from %s on http://%s:%d/",
@@ -439,6 +440,26 @@ class Daemon:
                 log.exception("standing by failed; trying again")
             self._stop.wait(STANDBY_POLL_SECONDS)
 
+    def _record_leader(self) -> None:
+        """Say in the state store who leads (``feedpub status`` shows it while the lock is
+        held): this host, pid and address."""
+        import json
+        import socket
+
+        from feedpub.state import State
+
+        me = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "since": self.clock().isoformat(timespec="seconds"),
+            "url": self.url,
+        }
+        try:
+            with State(self.config.state_target) as state:
+                state.put("leader", json.dumps(me))
+        except Exception:
+            log.exception("could not record this daemon as the leader")
+
     def _keep_lead(self) -> None:
         """While leading on PostgreSQL: check the lock's session; after PostgreSQL restarts,
         take the lock again; if another daemon took it meanwhile, stop (two leaders must never
@@ -478,6 +499,7 @@ class Daemon:
         self._thread.start()
         self._wake.set()
         if self._leader_lock is not None:
+            self._record_leader()
             threading.Thread(target=self._keep_lead, name="feedpub-lead", daemon=True).start()
 
     def _shut_down(self) -> None:

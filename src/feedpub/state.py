@@ -35,6 +35,7 @@ from feedpub.planning import category_key
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 4
+LEADER_LOCK_KEY = 0x66656564707562  # "feedpub": the advisory lock a leading daemon holds
 SCHEMA_LOCK_KEY = 0x66656564736368  # "feedsch": one schema migration at a time
 
 _SCHEMA = """
@@ -201,7 +202,7 @@ def _upsert(key: str, columns: Sequence[str]) -> str:
     return f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
 
 
-def _redact(target: Path | str) -> str:
+def redact(target: Path | str) -> str:
     """A state location fit for a message: a URL's password hidden."""
     text = str(target)
     if "://" in text and "@" in text:
@@ -396,7 +397,7 @@ class State:
         except StateError:
             raise
         except Exception as e:  # sqlite3, psycopg and SQLAlchemy errors alike
-            raise StateError(f"{_redact(target)}: cannot open the state store: {e}") from e
+            raise StateError(f"{redact(target)}: cannot open the state store: {e}") from e
 
     def _version(self) -> int:
         if not self.postgres:
@@ -423,7 +424,7 @@ class State:
             return  # another process did it meanwhile
         if version > SCHEMA_VERSION:
             raise StateError(
-                f"{_redact(self.path)}: written by a newer feedpub (schema {version}); "
+                f"{redact(self.path)}: written by a newer feedpub (schema {version}); "
                 "upgrade feedpub"
             )
         if 0 < version < 2:  # the article index gained columns; it is a cache: rebuild it
@@ -448,6 +449,22 @@ class State:
             self._db.execute("INSERT INTO feedpub_schema VALUES (?)", (SCHEMA_VERSION,))
         else:
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def leader(self) -> dict[str, Any] | None:
+        """On PostgreSQL, the daemon that leads now (the one holding the leader lock, as it
+        recorded itself: host, pid, since, url); None if none does."""
+        if not self.postgres:
+            return None
+        held = self._db.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND classid = ? AND objid = ? AND objsubid = 1",
+            (LEADER_LOCK_KEY >> 32, LEADER_LOCK_KEY & 0xFFFFFFFF),
+        ).fetchone()[0]
+        if not held:
+            return None
+        recorded = self.get("leader")
+        return dict(json.loads(recorded)) if recorded else {}
 
     @property
     def schema_version(self) -> int:
