@@ -208,11 +208,28 @@ def test_http_conformance(two_servers: dict[str, str], server: str) -> None:
     assert refused.headers["content-type"].startswith("text/plain")
 
 
-def test_systemd_unit_runs_feedpub_run() -> None:
+def _unit(name: str) -> configparser.ConfigParser:
     unit = configparser.ConfigParser(strict=False, interpolation=None)
     unit.optionxform = str  # type: ignore[assignment,method-assign]
-    unit.read(DEPLOY / "feedpub.service")
+    assert unit.read(DEPLOY / name)
+    return unit
+
+
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [("feedpub.service", "run"), ("feedpub-worker@.service", "worker")],
+)
+def test_systemd_units(name: str, command: str) -> None:
+    unit = _unit(name)
     service = unit["Service"]
-    assert service["ExecStart"].split()[1:3] == ["run", "--config"]
+    feedpub, *args = service["ExecStart"].split()
+    assert feedpub.endswith("/bin/feedpub")
+    assert args[:2] == [command, "--config"]
     assert service["KillSignal"] == "SIGTERM"
+    assert service["Restart"] == "on-failure"  # a daemon that lost the lead exits 2: restarted
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+    # the command line is one feedpub accepts
+    from feedpub.cli import _parser
+
+    parsed = _parser().parse_args(args)
+    assert parsed.command == command

@@ -9,6 +9,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -130,3 +131,45 @@ def test_a_worker_killed_mid_send_loses_nothing(engine_site: Site, receiver: Rec
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(15) == 0
+
+
+def test_a_stopped_worker_hands_back_what_it_has_not_started(
+    engine_site: Site, receiver: Receiver
+) -> None:
+    site = engine_site
+    site.config_text += (
+        f'\n[notify]\nhubs = ["{receiver.url}/slow"]\ncoalesce_seconds = 0\n'
+        "min_interval_seconds = 0\ntimeout_seconds = 2\nconcurrency = 1\n"
+    )
+    receiver.hang.add("/slow")
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", "[]")
+    site.now = datetime.now(UTC)  # queued now: not yet too old to retry for the worker's clock
+    assert site.build().notifications == 3
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "feedpub", "worker", "--config", str(site.config_path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while "/slow" not in receiver.arrived and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert receiver.arrived == ["/slow"]  # one send in flight, one more claimed, queued
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(15) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+        assert worker.stderr is not None
+        log = worker.stderr.read()
+        worker.stderr.close()
+    assert "1 notifications handed back unsent" in log, log
+    with State(site.config().state_target) as state:
+        rows = state._db.execute("SELECT status, attempts FROM outbox ORDER BY id").fetchall()
+    # the one in flight timed out (a retry); the queued one went back untouched: nothing is
+    # left claimed by a worker that is gone, so nothing waits for a lease to run out
+    assert sorted(tuple(r) for r in rows) == [("pending", 0), ("pending", 0), ("pending", 1)]

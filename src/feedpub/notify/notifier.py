@@ -155,6 +155,9 @@ class Notifier:
                     state.make_due(now)
             more = True
             while True:
+                if self._stop.is_set():  # stopping: claim no more, hand back what has not started
+                    more = False
+                    self._hand_back(state, inflight)
                 if more and len(inflight) <= slots:  # refill in batches of at least ``slots``
                     batch, more = self._claim(
                         state, now, 2 * slots - len(inflight), everything, seen
@@ -165,7 +168,7 @@ class Notifier:
                         continue  # every row claimed was too soon for its target: claim again
                 if not inflight:
                     break
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
                 with state.transaction():
                     for fut in done:
                         row = inflight.pop(fut)
@@ -183,6 +186,20 @@ class Notifier:
         self.sent += sent
         self.failed += failed
         return sent, failed
+
+    def _hand_back(self, state: State, inflight: dict[Future[Outcome | None], OutboxRow]) -> None:
+        """Give the rows whose send has not started back to the queue, due as they were, for
+        another sender (or this one's next start) to send at once rather than after the
+        lease."""
+        back = [fut for fut in inflight if fut.cancel()]
+        if not back:
+            return
+        now = self.clock()
+        with state.transaction():
+            for fut in back:
+                row = inflight.pop(fut)
+                state.requeue(row.id, row.not_before, at=now)
+        log.info("stopping: %d notifications handed back unsent", len(back))
 
     def _claim(
         self, state: State, due_by: datetime, limit: int, everything: bool, seen: set[int]
