@@ -20,7 +20,13 @@ For each W (a fresh schema and a fresh build every time):
    receiver has a POST on every callback (bounded), then a short settle for duplicates.
 5. Workers stopped with SIGTERM (bounded; killed if they do not stop).
 
-Prints a table (W, seconds, deliveries/s, duplicates) and writes JSON to
+The baseline, measured in the same run against the same receiver, for each W: W plain sender
+processes (``--sender``: a ``requests`` session per thread, ``[notify] concurrency`` threads
+each, no state store) POSTing the same feed body to the N callbacks. Its rate is what this
+machine's loopback, receiver and Python HTTP stack can carry; feedpub's rate is reported as a
+ratio of it (``vs plain``), which is what stays comparable across shared, noisy machines.
+
+Prints a table (W, seconds, deliveries/s, ratio to the baseline, duplicates) and writes JSON to
 ``benchmarks/results/workers-latest.json`` (or ``--json``). Exit status 1 if a check failed.
 """
 
@@ -175,6 +181,9 @@ def one_run(w: int, n: int, pg: str, work: Path, concurrency: int, articles: int
             result["first_delivery_s"] = arrivals[0] - t0
             result["deliveries_per_s"] = n / (last - t0)
             time.sleep(SETTLE)
+            log(f"W={w}: baseline, {w} plain sender processes")
+            result["baseline"] = baseline(w, n, concurrency, site / "public/feeds/all.atom.xml")
+            result["vs_plain"] = result["deliveries_per_s"] / result["baseline"]["deliveries_per_s"]
         except BenchError as e:
             problems.append(str(e))
             log(f"W={w} FAILED: {e}")
@@ -205,7 +214,66 @@ def one_run(w: int, n: int, pg: str, work: Path, concurrency: int, articles: int
     return result
 
 
+def sender(url: str, start: int, end: int, concurrency: int, body_path: str) -> None:
+    """Baseline sender: POST the body to callbacks start..end-1, ``concurrency`` at a time."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    body = Path(body_path).read_bytes()
+    local = threading.local()
+    headers = {"Content-Type": "application/atom+xml", "User-Agent": "bench-baseline"}
+
+    def post(i: int) -> None:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        session.post(f"{url}/cb/{i}", data=body, headers=headers, timeout=30).close()
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(post, range(start, end)))
+
+
+def baseline(w: int, n: int, concurrency: int, body: Path) -> dict[str, Any]:
+    """W plain sender processes delivering ``body`` to N callbacks: deliveries per second."""
+    receiver = Receiver(n)
+    try:
+        bounds = [n * i // w for i in range(w + 1)]
+        t0 = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--sender",
+                    receiver.url,
+                    str(bounds[i]),
+                    str(bounds[i + 1]),
+                    str(concurrency),
+                    str(body),
+                ],
+                stdin=subprocess.DEVNULL,
+            )
+            for i in range(w)
+        ]
+        codes = [p.wait(DELIVER_TIMEOUT) for p in procs]
+        with receiver.lock:
+            arrivals = sorted(x for times in receiver.posts.values() for x in times)
+            delivered = len(receiver.posts)
+    finally:
+        receiver.close()
+    if any(codes) or delivered != n:
+        raise BenchError(f"baseline W={w}: exit codes {codes}, {delivered}/{n} delivered")
+    return {"seconds": arrivals[-1] - t0, "deliveries_per_s": n / (arrivals[-1] - t0)}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--sender"]:
+        url, start, end, conc, body = argv[1:6]
+        sender(url, int(start), int(end), int(conc), body)
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--subscribers", "-n", type=int, default=10_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
@@ -237,12 +305,19 @@ def main(argv: list[str] | None = None) -> int:
     }
     print()
     print(f"subscribers: {n}   [notify] concurrency per worker: {args.concurrency}")
-    print(f"{'W':>3}  {'seconds':>9}  {'deliveries/s':>12}  {'duplicates':>10}  checks")
+    print(
+        f"{'W':>3}  {'seconds':>9}  {'deliveries/s':>12}  {'plain/s':>9}  {'vs plain':>8}"
+        f"  {'duplicates':>10}  checks"
+    )
     for r in runs:
         secs = f"{r['seconds']:9.3f}" if "seconds" in r else f"{'-':>9}"
         rate = f"{r['deliveries_per_s']:12.1f}" if "deliveries_per_s" in r else f"{'-':>12}"
+        plain = f"{r['baseline']['deliveries_per_s']:9.1f}" if "baseline" in r else f"{'-':>9}"
+        ratio = f"{r['vs_plain']:7.2f}x" if "vs_plain" in r else f"{'-':>8}"
         checks = "ok" if not r["problems"] else "; ".join(r["problems"])
-        print(f"{r['workers']:>3}  {secs}  {rate}  {r['duplicates']:>10}  {checks}")
+        print(
+            f"{r['workers']:>3}  {secs}  {rate}  {plain}  {ratio}  {r['duplicates']:>10}  {checks}"
+        )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 1 if any(r["problems"] for r in runs) else 0

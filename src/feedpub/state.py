@@ -948,6 +948,23 @@ class State:
         row = self._db.execute(sql, args).fetchone()
         return datetime.fromisoformat(row[0]) if row[0] else None
 
+    def record_successes(
+        self, items: Sequence[tuple[int, int | None, int]], *, at: datetime
+    ) -> None:
+        """Record successful attempts, (outbox id, status, ms) each, in two statements."""
+        if not items:
+            return
+        self._db.executemany(
+            "INSERT INTO outbox_attempts (outbox_id, at, outcome, status, error, ms)"
+            " VALUES (?, ?, 'ok', ?, NULL, ?)",
+            ((i, _iso(at), status, ms) for i, status, ms in items),
+        )
+        self._db.executemany(
+            "UPDATE outbox SET attempts = attempts + 1, last_status = ?, last_error = NULL,"
+            " status = 'done', claimed_until = NULL, finished_at = ? WHERE id = ?",
+            ((status, _iso(at), i) for i, status, _ in items),
+        )
+
     def record_attempt(
         self,
         outbox_id: int,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
@@ -59,6 +60,7 @@ class Notifier:
         self._pool = ThreadPoolExecutor(self.notify.concurrency, thread_name_prefix="feedpub-send")
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._bodies: dict[str, tuple[tuple[int, int], bytes]] = {}
         self.sent = 0
         self.failed = 0
 
@@ -101,7 +103,7 @@ class Notifier:
                 return Outcome(ok=False, retryable=False, error=refusal)
             relpath = unquote(row.topic[len(cfg.site.base_url) :])
             try:
-                body = safe_join(cfg.paths.output, relpath).read_bytes()
+                body = self._feed_body(relpath)
             except OSError as e:
                 return Outcome(ok=False, retryable=True, error=f"cannot read the feed: {e}")
             key, _, ext = relpath.removeprefix("feeds/").partition(".")
@@ -121,6 +123,20 @@ class Notifier:
                 ua=self.ua,
             )
         return Outcome(ok=False, retryable=False, error=f"unknown kind {row.kind!r}")
+
+    def _feed_body(self, relpath: str) -> bytes:
+        """The feed as published now. A fan-out sends one feed to many subscribers: it is
+        read once, and again only when the file changes (size or mtime)."""
+        path = safe_join(self.config.paths.output, relpath)
+        st = path.stat()
+        key = (st.st_size, st.st_mtime_ns)
+        cached = self._bodies.get(relpath)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        body = path.read_bytes()
+        if len(body) == st.st_size:  # not caught halfway through a replacement
+            self._bodies[relpath] = (key, body)
+        return body
 
     def _describe(self, row: OutboxRow) -> str:
         return f"{row.kind} {row.target} ({row.topic})"
@@ -145,10 +161,13 @@ class Notifier:
         if self.dry_run:
             return self._dry_run(everything)
         now = self.clock()
+        started = time.monotonic()
         slots = self.notify.concurrency
         sent = failed = 0
         seen: set[int] = set()
         inflight: dict[Future[Outcome | None], OutboxRow] = {}
+        finished: list[tuple[OutboxRow, Outcome]] = []
+        flush_at = 0.0
         with State(self.config.state_target) as state:
             if everything:
                 with state.transaction():
@@ -168,21 +187,36 @@ class Notifier:
                         continue  # every row claimed was too soon for its target: claim again
                 if not inflight:
                     break
-                done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
-                with state.transaction():
-                    for fut in done:
-                        row = inflight.pop(fut)
-                        try:
-                            outcome = fut.result()
-                        except Exception as e:  # a bug in one send must not stop the others
-                            log.exception("sending %s failed", self._describe(row))
-                            outcome = Outcome(ok=False, retryable=True, error=repr(e))
-                        if outcome is None:  # its lease ran out before it could start
-                            continue
-                        if self._record(state, row, outcome):
-                            sent += 1
-                        elif outcome.ok is False:
-                            failed += 1
+                # outcomes are recorded in batches (one transaction for up to ``slots`` of
+                # them, or every 50 ms): a large fan-out costs few round trips to the store
+                timeout = 0.5 if not finished else max(0.0, flush_at - time.monotonic())
+                done, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    row = inflight.pop(fut)
+                    try:
+                        outcome = fut.result()
+                    except Exception as e:  # a bug in one send must not stop the others
+                        log.exception("sending %s failed", self._describe(row))
+                        outcome = Outcome(ok=False, retryable=True, error=repr(e))
+                    if outcome is not None:  # None: its lease ran out before it could start
+                        if not finished:
+                            flush_at = time.monotonic() + 0.05
+                        finished.append((row, outcome))
+                if finished and (
+                    len(finished) >= slots or not inflight or time.monotonic() >= flush_at
+                ):
+                    ok, bad = self._record_all(state, finished)
+                    sent, failed, finished = sent + ok, failed + bad, []
+            if finished:
+                ok, bad = self._record_all(state, finished)
+                sent, failed = sent + ok, failed + bad
+        if sent or failed:
+            log.info(
+                "sent %d notifications, %d failed, in %.1f s",
+                sent,
+                failed,
+                time.monotonic() - started,
+            )
         self.sent += sent
         self.failed += failed
         return sent, failed
@@ -275,15 +309,27 @@ class Notifier:
         earliest = last + timedelta(seconds=self.notify.min_interval_seconds)
         return earliest if earliest > now else None
 
+    def _record_all(
+        self, state: State, finished: list[tuple[OutboxRow, Outcome]]
+    ) -> tuple[int, int]:
+        """Record a batch of outcomes in one transaction: (sent, failed)."""
+        now = self.clock()
+        failed = 0
+        with state.transaction():
+            successes = [(row.id, out.status, out.ms) for row, out in finished if out.ok]
+            state.record_successes(successes, at=now)
+            for row, out in finished:
+                if out.ok:
+                    level = logging.DEBUG if row.kind == DELIVERY else logging.INFO
+                    log.log(level, "notified %s in %d ms", self._describe(row), out.ms)
+                elif not self._record(state, row, out):
+                    failed += 1
+        return len(successes), failed
+
     def _record(self, state: State, row: OutboxRow, outcome: Outcome) -> bool:
+        """Record one attempt that did not succeed (a retry, or a failure for good)."""
         now = self.clock()
         what = self._describe(row)
-        if outcome.ok:
-            state.record_attempt(
-                row.id, at=now, outcome="ok", status=outcome.status, error=None, ms=outcome.ms
-            )
-            log.info("notified %s in %d ms", what, outcome.ms)
-            return True
         if outcome.gone and row.subscription_id is not None:
             state.drop_subscription(row.subscription_id)
             log.info("subscriber answered 410 Gone; subscription ended: %s", what)
