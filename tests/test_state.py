@@ -260,6 +260,45 @@ def test_processes_opening_a_new_store_at_once_all_succeed(target: Path | str) -
     assert errors == []
 
 
+def test_a_process_waiting_to_migrate_sees_the_schema_another_just_made(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that found no schema waits for the migration lock while another creates
+    it; once it has the lock it must see the new schema and leave it alone (running the DDL
+    again would lock the tables a build is writing: a deadlock, seen in the hub tests)."""
+    from feedpub.state import SCHEMA_LOCK_KEY, _PostgresDb
+
+    seen: list[int] = []
+    original = State._migrate_locked
+
+    def spy(self: State, version: int) -> None:
+        seen.append(version)
+        original(self, version)
+
+    first = State.__new__(State)  # the process that migrates: holds the lock, mid-migration
+    first.path, first.postgres, first._db = pg_url, True, _PostgresDb(pg_url)
+    try:
+        first._db.execute("BEGIN")
+        first._db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK_KEY,))
+        first._migrate_locked(0)
+        monkeypatch.setattr(State, "_migrate_locked", spy)
+        second: list[State] = []
+        waiter = threading.Thread(target=lambda: second.append(State(pg_url)))
+        waiter.start()
+        deadline = time.monotonic() + 10
+        while not first._db.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        ).fetchone()[0]:
+            assert time.monotonic() < deadline, "the second process never waited for the lock"
+            time.sleep(0.01)
+        first._db.execute("COMMIT")
+        waiter.join(10)
+        assert seen == [SCHEMA_VERSION]  # it saw the schema: nothing created twice
+        second[0].close()
+    finally:
+        first.close()
+
+
 def test_subscriptions(target: Path | str) -> None:
     with State(target) as state:
         with state.transaction():

@@ -402,7 +402,12 @@ class State:
     def _version(self) -> int:
         if not self.postgres:
             return int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if self._db.execute("SELECT to_regclass('feedpub_schema')").fetchone()[0] is None:
+        # (an MVCC read of the catalog: ``to_regclass`` may answer from this session's
+        # stale cache, missing a table another process has just created)
+        if not self._db.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables"
+            " WHERE schemaname = current_schema() AND tablename = 'feedpub_schema')"
+        ).fetchone()[0]:
             return 0
         row = self._db.execute("SELECT max(version) FROM feedpub_schema").fetchone()
         return int(row[0] or 0)
