@@ -92,3 +92,50 @@ def test_postgresql_restarted_while_the_daemon_runs(pg_root: Path) -> None:
 
 
 STANDBY_POLL = 2.0
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def test_a_standby_on_another_host_keeps_its_own_output_in_step(
+    pg_root: Path, tmp_path: Path
+) -> None:
+    """A standby with an output folder of its own (another machine: no shared storage)
+    copies what the leader publishes from PostgreSQL, removes what it unpublishes, and
+    takes over with its folder current."""
+    article(pg_root, "one.md", "One", "2025-01-01T00:00:00Z")
+    article(pg_root, "old.md", "Old", "2024-12-01T00:00:00Z")
+    leader = Daemon(pg_root).start()
+    other = tmp_path / "other-host"
+    other.mkdir()
+    config = (pg_root / "config.toml").read_text()
+    assert 'articles = "articles"' in config
+    (other / "config.toml").write_text(
+        config.replace('articles = "articles"', f'articles = "{pg_root / "articles"}"')
+    )
+    standby = _standby(other)
+    mine, theirs = other / "public", pg_root / "public"
+    try:
+        standby.until(lambda: standby.health()["role"] == "standby", "the standby")
+        standby.until(lambda: standby.titles() == ["One", "Old"], "the copy")
+        assert _files(mine) == _files(theirs)
+        article(pg_root, "two.md", "Two", "2025-01-02T00:00:00Z")
+        (pg_root / "articles" / "old.md").unlink()
+        standby.until(lambda: standby.titles() == ["Two", "One"], "the change, copied")
+        standby.until(lambda: _files(mine) == _files(theirs), "the same files", 5)
+        assert not (mine / "articles" / "old").exists()  # its page went with it
+        assert leader.proc is not None
+        leader.proc.send_signal(signal.SIGKILL)
+        leader.stop(signal.SIGKILL)
+        standby.until(lambda: standby.health()["role"] == "leader", "the takeover", 15)
+        article(pg_root, "three.md", "Three", "2025-01-03T00:00:00Z")
+        standby.until(lambda: standby.titles() == ["Three", "Two", "One"], "its own build")
+        assert b"<title>Three</title>" in (mine / "feeds" / "all.atom.xml").read_bytes()
+        assert b"<title>Three</title>" not in (theirs / "feeds" / "all.atom.xml").read_bytes()
+    finally:
+        assert standby.stop() == 0

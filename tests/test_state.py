@@ -65,7 +65,7 @@ def test_index_and_planning_queries(target: Path | str) -> None:
     future = _article("later", 30)
     draft = _article("draft", 4, draft=True)
     with State(target) as state:
-        assert state.schema_version == 4
+        assert state.schema_version == SCHEMA_VERSION
         with state.transaction():
             everything = [*rows, future, draft]
             state.put_articles([r for r, _ in everything], {a.path: a for _, a in everything})
@@ -325,3 +325,15 @@ def test_a_whole_site_on_postgresql(site: Site, pg_url: str) -> None:
     assert not (site.root / "state" / "state.sqlite3").exists()
     site.article("b.md", "B", "2025-01-02T00:00:00Z", "[News]")
     assert "feeds/news.atom.xml" in site.build().written
+    # the bytes of every published file are in the state too (for standbys on other hosts)
+    with State(pg_url) as state:
+        outputs = state.outputs()
+        held = state.published_content(sorted(outputs))
+        assert {k: v[0] for k, v in held.items()} == {k: r.sha256 for k, r in outputs.items()}
+        assert held["feeds/news.atom.xml"][1] == site.read("feeds/news.atom.xml")
+        assert state.unpublished() == {}
+        # files published before the table existed (a v4 store) are backfilled by a build
+        state._db.execute("DELETE FROM published")
+    assert site.build().written == ()
+    with State(pg_url) as state:
+        assert state.unpublished() == {}

@@ -343,6 +343,7 @@ class Builder:
             and state.get("dirty") is None  # an earlier build indexed changes it never published
             and (next_live is None or datetime.fromisoformat(next_live) > now)
             and self._outputs_intact(outputs)
+            and not (state.postgres and state.unpublished())  # bytes to backfill (v4 stores)
             and (cached := state.get("last_result")) is not None
         ):
             log.debug("nothing changed")
@@ -393,7 +394,9 @@ class Builder:
             carried = kept - set(reload)
 
         rendered = self._render(state, the_plan, pages, outputs, config_fp, progress, problems)
-        written, changed_feed_urls, records = self._write(rendered, outputs, problems)
+        written, changed_feed_urls, records, changed_bytes = self._write(
+            rendered, outputs, problems
+        )
         produced = {r.relpath for r in rendered} | {
             r.relpath for r in outputs.values() if r.kind == "page" and r.feed_key in carried
         }
@@ -443,6 +446,8 @@ class Builder:
             )
             state.put_outputs(records)
             state.delete_outputs(stale)
+            if state.postgres:  # the bytes too, for standby daemons on other hosts
+                self._publish_bytes(state, changed_bytes, stale)
             state.put("config", config_fp)
             state.put("version", __version__)
             state.put(
@@ -682,19 +687,43 @@ class Builder:
             rel += "index.html"
         return rel
 
+    def _publish_bytes(
+        self, state: State, changed: list[tuple[str, str, bytes]], stale: list[str]
+    ) -> None:
+        """Keep ``published`` (the bytes behind the manifest) in step with it: what changed,
+        what went, and anything the manifest lists without bytes (files published before
+        the table existed, or by a build that stopped) read back from the output folder."""
+        state.put_published(changed)
+        state.delete_published(stale)
+        missing = state.unpublished()
+        if not missing:
+            return
+        backfill: list[tuple[str, str, bytes]] = []
+        for relpath, digest in sorted(missing.items()):
+            try:
+                data = safe_join(self.config.paths.output, relpath).read_bytes()
+            except (OSError, OutputError):
+                continue
+            if sha256(data) == digest:
+                backfill.append((relpath, digest, data))
+        state.put_published(backfill)
+        log.info("published bytes of %d earlier files to the state store", len(backfill))
+
     def _write(
         self,
         rendered: list[_Rendered],
         outputs: dict[str, OutputRecord],
         problems: list[Problem],
-    ) -> tuple[list[str], list[str], list[OutputRecord]]:
+    ) -> tuple[list[str], list[str], list[OutputRecord], list[tuple[str, str, bytes]]]:
         """Write what differs on disk. A feed counts as changed (for notifications) when its
         bytes differ from what the manifest says was published: so a crash after writing a
-        file but before recording it still notifies on the next build."""
+        file but before recording it still notifies on the next build. Also returns
+        (relpath, sha256, bytes) of every file whose published bytes changed."""
         root = self.config.paths.output
         written: list[str] = []
         feed_urls: list[str] = []
         records: list[OutputRecord] = []
+        changed: list[tuple[str, str, bytes]] = []
         for r in rendered:
             if not r.data:  # fresh: nothing rendered, nothing to write
                 continue
@@ -707,13 +736,15 @@ class Builder:
                     written.append(r.relpath)
                 elif old is None or old.sha256 != digest:
                     written.append(r.relpath)  # on disk already, but never recorded
-                if r.kind == "feed" and (old is None or old.sha256 != digest):
-                    feed_urls.append(self.config.site.base_url + quote(r.relpath))
                 st = path.stat()
             except (OutputError, OSError) as e:
                 log.error("%s", e)
                 problems.append(Problem(path=r.relpath, message=f"not written: {e}"))
                 continue
+            if old is None or old.sha256 != digest:
+                changed.append((r.relpath, digest, r.data))
+                if r.kind == "feed":
+                    feed_urls.append(self.config.site.base_url + quote(r.relpath))
             records.append(
                 OutputRecord(
                     relpath=r.relpath,
@@ -725,7 +756,7 @@ class Builder:
                     kind=r.kind,
                 )
             )
-        return written, feed_urls, records
+        return written, feed_urls, records, changed
 
 
 def _feed_maker(

@@ -157,6 +157,7 @@ class Daemon:
         self._leader_lock: _AdvisoryLock | None = None
         self._notifier_thread: threading.Thread | None = None
         self.url = ""
+        self._replicated: set[str] | None = None  # files a standby copied (see _replicate)
 
     def _link_headers(self, links: Links) -> Callable[[str], list[str]]:
         feeds = ("atom", "rss", "json")
@@ -290,10 +291,62 @@ class Daemon:
 
         try:
             with State(self.config.state_target) as state:
-                published = {r.relpath: r.sha256 for r in state.outputs().values()}
-            self.store.sync(published)
+                records = state.outputs()
+                if self.role == "standby" and state.postgres:
+                    self._replicate(state, records)
+            self.store.sync({r.relpath: r.sha256 for r in records.values()})
         except Exception:
             log.exception("could not compare the served files with the output manifest")
+
+    def _output_id(self) -> str:
+        """This host's output folder, told apart from any other (host, device, inode)."""
+        import socket
+
+        root = self.config.paths.output
+        root.mkdir(parents=True, exist_ok=True)
+        st = root.stat()
+        return f"{socket.gethostname()}:{st.st_dev}:{st.st_ino}"
+
+    def _replicate(self, state: Any, records: dict[str, Any]) -> None:
+        """A standby whose output folder is not the leader's (another host) keeps it in step
+        with the manifest, copying the bytes the leader put in the state store: so that it
+        serves, and nginx in front of it serves, what the leader publishes, and so that it
+        can take over with its folder current. Files it copied that the manifest no longer
+        lists are removed (the list is kept beside the state path, not in the output)."""
+        import json
+
+        from feedpub.output import file_matches, remove, safe_join, write_atomic
+
+        leader = state.leader()
+        if not leader or leader.get("output") in (None, self._output_id()):
+            return  # no leader this moment, or it writes this very folder
+        root = self.config.paths.output
+        want = [
+            relpath
+            for relpath in self.store.differs({r.relpath: r.sha256 for r in records.values()})
+            if not file_matches(
+                safe_join(root, relpath), records[relpath].sha256, records[relpath].size
+            )
+        ]
+        copied = 0
+        for relpath, (digest, data) in sorted(state.published_content(want).items()):
+            if digest == records[relpath].sha256:  # else it changed meanwhile: next round
+                write_atomic(safe_join(root, relpath), data)
+                copied += 1
+        ledger = self.config.paths.state.with_name("replicated.json")
+        if self._replicated is None:
+            try:
+                self._replicated = set(json.loads(ledger.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                self._replicated = set()
+        gone = sorted(self._replicated - set(records))
+        for relpath in gone:
+            remove(safe_join(root, relpath), root)
+        if copied or gone or self._replicated != set(records):
+            self._replicated = set(records)
+            write_atomic(ledger, json.dumps(sorted(records)).encode())
+        if copied or gone:
+            log.info("copied %d files the leader published; removed %d", copied, len(gone))
 
     def _retry_later(self, paths: set[str] | None) -> None:
         """A failed build loses nothing: its changes are asked for again after a pause."""
@@ -453,6 +506,7 @@ class Daemon:
             "pid": os.getpid(),
             "since": self.clock().isoformat(timespec="seconds"),
             "url": self.url,
+            "output": self._output_id(),
         }
         try:
             with State(self.config.state_target) as state:

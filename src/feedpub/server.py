@@ -167,16 +167,22 @@ class Store:
         self.resources = found
         return len(found)
 
+    def differs(self, published: Mapping[str, str]) -> list[str]:
+        """Of ``published`` (relpath → sha256), the files not held with these bytes."""
+        held = self.resources
+        return [
+            relpath
+            for relpath, digest in published.items()
+            if (res := held.get(url_path(relpath))) is None
+            or res.etag != f'"{digest[:32]}"'.encode()
+        ]
+
     def sync(self, published: Mapping[str, str]) -> int:
         """Make the served files match ``published`` (relpath → sha256): reload those whose
         bytes differ, drop those whose file is gone. Files feedpub did not publish (a
         ``robots.txt`` put there by hand) stay while they exist. Returns how many changed."""
         held = self.resources
-        stale = []
-        for relpath, digest in published.items():
-            res = held.get(url_path(relpath))
-            if res is None or res.etag != f'"{digest[:32]}"'.encode():
-                stale.append(relpath)
+        stale = self.differs(published)
         paths = {url_path(r) for r in published}
         gone = {p for p in held if p not in paths and not (self.root / _relpath(p)).is_file()}
         if not stale and not gone:

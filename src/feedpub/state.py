@@ -13,6 +13,8 @@ Tables:
                back gets its id again; a moved file (same bytes, new path) takes its identity.
 ``outputs``    the manifest of published files: relpath → sha256, fingerprint, size, mtime.
 ``kv``         small values: last build, next go-live time, config fingerprint.
+``published``  (PostgreSQL only) the bytes behind the manifest: a standby daemon on another
+               host copies what the leader published into its own output folder.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from feedpub.planning import category_key
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 LEADER_LOCK_KEY = 0x66656564707562  # "feedpub": the advisory lock a leading daemon holds
 SCHEMA_LOCK_KEY = 0x66656564736368  # "feedsch": one schema migration at a time
 
@@ -126,6 +128,11 @@ CREATE TABLE IF NOT EXISTS subscriptions (    -- the built-in WebSub hub's subsc
     UNIQUE (topic, callback)
 );
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS published (        -- on PostgreSQL: the bytes of every output file,
+    relpath TEXT PRIMARY KEY,                 -- so that standbys on other hosts serve them
+    sha256 TEXT NOT NULL,
+    content {blob} NOT NULL
+);
 """
 
 
@@ -436,6 +443,7 @@ class State:
             self._db.execute("DROP TABLE IF EXISTS articles")
         serial = "BIGSERIAL PRIMARY KEY" if self.postgres else "INTEGER PRIMARY KEY AUTOINCREMENT"
         schema = _SCHEMA.replace("{serial}", serial)
+        schema = schema.replace("{blob}", "BYTEA" if self.postgres else "BLOB")
         if self.postgres:  # 64-bit integers (SQLite's INTEGER already is)
             schema = schema.replace(" INTEGER", " BIGINT")
             schema += "CREATE TABLE IF NOT EXISTS feedpub_schema (version INTEGER NOT NULL);"
@@ -1139,6 +1147,41 @@ class State:
 
     def delete_outputs(self, relpaths: Iterable[str]) -> None:
         self._db.executemany("DELETE FROM outputs WHERE relpath = ?", ((p,) for p in relpaths))
+
+    # -- published bytes (PostgreSQL: for standbys on other hosts) ---------------------------
+
+    def put_published(self, files: Iterable[tuple[str, str, bytes]]) -> None:
+        """(relpath, sha256, bytes) of files just published."""
+        self._db.executemany(
+            "INSERT INTO published (relpath, sha256, content) VALUES (?, ?, ?)"
+            + _upsert("relpath", ("sha256", "content")),
+            files,
+        )
+
+    def delete_published(self, relpaths: Iterable[str]) -> None:
+        self._db.executemany("DELETE FROM published WHERE relpath = ?", ((p,) for p in relpaths))
+
+    def unpublished(self) -> dict[str, str]:
+        """relpath → sha256 of manifest entries whose bytes are not (or not as recorded) in
+        ``published``: files a build wrote before this table existed, for a backfill."""
+        return dict(
+            self._db.execute(
+                "SELECT o.relpath, o.sha256 FROM outputs o LEFT JOIN published p"
+                " ON p.relpath = o.relpath WHERE p.sha256 IS NULL OR p.sha256 != o.sha256"
+            ).fetchall()
+        )
+
+    def published_content(self, relpaths: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        """relpath → (sha256, bytes) of those of ``relpaths`` held in ``published``."""
+        out: dict[str, tuple[str, bytes]] = {}
+        for chunk in _chunked(list(relpaths), 500):
+            for relpath, digest, content in self._db.execute(
+                "SELECT relpath, sha256, content FROM published"
+                f" WHERE relpath IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                out[relpath] = (digest, bytes(content))
+        return out
 
     def counts(self) -> Mapping[str, int]:
         q = self._db.execute
