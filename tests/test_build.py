@@ -360,6 +360,17 @@ def test_huge_file_is_refused_without_reading_it(site: Site) -> None:
     assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["Small"]
 
 
+def test_markup_nested_to_stall_the_sanitiser_is_refused(site: Site) -> None:
+    """1.5 MB of nested <div>s would take the HTML sanitiser minutes; the article is
+    refused at once, with its line, and the others are published."""
+    site.article("deep.md", "Deep", "2025-01-01T00:00:00Z", body="<div>" * 300_000)
+    site.article("fine.md", "Fine", "2025-01-02T00:00:00Z")
+    result = site.build()
+    [problem] = result.errors
+    assert (problem.path, problem.line) == ("deep.md", 6)  # the first line of the body
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["Fine"]
+
+
 def test_a_build_told_which_paths_changed_looks_at_those_only(site: Site) -> None:
     from feedpub.build import Builder
 

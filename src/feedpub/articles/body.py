@@ -54,6 +54,35 @@ _TAGS = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
 
 
+MAX_HTML_DEPTH = 256
+"""Deepest nesting of raw HTML elements an article may have. The sanitiser's time grows with
+the square of the depth (40,000 nested ``<div>`` take seconds; a 2 MB file of them, minutes),
+so deeper markup is refused rather than allowed to stall every build that shows it."""
+
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
+_VOID = "area base br col embed hr img input link meta param source track wbr keygen"
+_OPTIONAL_END = "li p dt dd option optgroup tr td th thead tbody tfoot colgroup caption rb rt rp"
+# void elements, and those whose end tag is optional (usually left out: they do not nest)
+_NOT_NESTING = frozenset(f"{_VOID} {_OPTIONAL_END} html head body rtc".split())
+
+
+def html_too_deep(text: str, limit: int = MAX_HTML_DEPTH) -> int | None:
+    """Where raw HTML in ``text`` first nests deeper than ``limit`` elements: the 0-based
+    line, or None. An upper bound on what a browser builds (end tags the parser would imply
+    are not modelled), so only markup that is absurd anyway is caught."""
+    depth = 0
+    for m in _TAG.finditer(text):
+        if m[2].lower() in _NOT_NESTING or m[3]:
+            continue
+        if m[1]:
+            depth = max(0, depth - 1)
+            continue
+        depth += 1
+        if depth > limit:
+            return text.count("\n", 0, m.start())
+    return None
+
+
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
     from markdown_it import MarkdownIt

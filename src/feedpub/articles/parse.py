@@ -365,6 +365,17 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
     kwargs = _normalise(fields)
     body_format: BodyFormat = "text" if path.lower().endswith(".txt") else "markdown"
     body = fm.body
+    if body_format == "markdown" and "<" in body:  # raw HTML (plain text is escaped)
+        from feedpub.articles.body import MAX_HTML_DEPTH, html_too_deep
+
+        deep = html_too_deep(body)
+        if deep is not None:
+            raise ArticleError(
+                f"HTML elements nested more than {MAX_HTML_DEPTH} deep; not published "
+                "(close the tags, or put the markup in a code block)",
+                path=path,
+                line=fm.body_line + deep,
+            )
     if "title" not in kwargs:
         title, body = (_plain_title if body_format == "text" else _markdown_title)(body)
         if not title:
