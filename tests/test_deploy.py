@@ -134,6 +134,8 @@ def two_servers(tmp_path: Path) -> Iterator[dict[str, str]]:
         site = site.replace(old, new)
     proc = _start_nginx(binary, tmp_path / "nginx", site)
     base = f"http://127.0.0.1:{port}"
+    (tmp_path / "public" / ".feedpub-output-id").write_text("secret\n")  # never served
+    (tmp_path / "public" / "feeds" / ".all.atom.xml.x.tmp").write_text("half")  # mid-write
     try:
         daemon.until(lambda: requests.get(base + "/healthz", timeout=2).ok, "nginx")
         yield {"builtin": daemon.base, "nginx": base}
@@ -195,6 +197,8 @@ def test_http_conformance(two_servers: dict[str, str], server: str) -> None:
     assert b'href="https://example.org/feeds/caf%C3%A9.atom.xml" rel="self"' in cafe.content
     assert requests.get(base + "/nope", timeout=5).status_code == 404
     assert requests.get(base + "/feeds/", timeout=5).status_code in (403, 404)  # no listing
+    assert requests.get(base + "/.feedpub-output-id", timeout=5).status_code == 404  # private
+    assert requests.get(base + "/feeds/.all.atom.xml.x.tmp", timeout=5).status_code == 404
     refused = requests.post(
         base + "/hub",
         timeout=5,

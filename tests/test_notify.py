@@ -10,6 +10,7 @@ import time
 import xmlrpc.client
 import xmlrpc.server
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -34,13 +35,15 @@ class Receiver:
         self.headers: dict[str, dict[str, str]] = {}  # path -> extra response headers
         self.hang: set[str] = set()
         self.arrived: list[str] = []  # the path of every POST, as it comes in
+        self.bodies: list[bytes] = []  # the raw body of every POST answered with success
         self.lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                body = self.rfile.read(length).decode()
+                raw = self.rfile.read(length)
+                body = raw.decode("utf-8", "replace")
                 with receiver.lock:
                     receiver.arrived.append(self.path)
                 if self.path in receiver.hang:
@@ -50,6 +53,7 @@ class Receiver:
                     status = statuses.pop(0) if statuses else 204
                     if status < 300:
                         receiver.posts.append((self.path, parse_qs(body)))
+                        receiver.bodies.append(raw)
                 self.send_response(status)
                 for k, v in receiver.headers.get(self.path, {}).items():
                     self.send_header(k, v)
@@ -398,7 +402,7 @@ def test_a_change_while_a_notification_is_in_flight_gets_its_own(site: Site) -> 
         [row] = state.due(NOW, everything=True)
         lease = NOW + timedelta(seconds=30)
         with state.transaction():
-            assert state.claim_due(NOW, NOW, lease, 10) == [row]
+            assert state.claim_due(NOW, NOW, lease, 10) == [replace(row, lease=lease)]
             assert state.claim_due(NOW, NOW, lease, 10) == []  # nobody else sends it too
             assert state.enqueue([item], NOW) == 1  # the newer change is not absorbed
             state.record_attempt(row.id, at=NOW, outcome="ok", status=204, error=None, ms=1)

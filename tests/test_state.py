@@ -11,6 +11,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,7 +127,7 @@ def test_outbox_coalesces_claims_and_retries(target: Path | str) -> None:
             assert state.enqueue([item, item], NOW) == 1  # coalesced
         [row] = state.due(NOW)
         with state.transaction():
-            assert state.claim_due(NOW, NOW, lease, 10) == [row]
+            assert state.claim_due(NOW, NOW, lease, 10) == [replace(row, lease=lease)]
             assert state.claim_due(NOW, NOW, lease, 10) == []  # nobody else sends it too
             assert state.enqueue([item], NOW) == 1  # a change during the send: its own row
             state.record_attempt(
@@ -197,6 +198,89 @@ def test_claims_take_the_oldest_first_and_requeue(target: Path | str) -> None:
             assert state.make_due(NOW) == 4
             assert len(state.claim_due(NOW, NOW, lease, 100)) == 4
         assert state.pending_count() == 10  # claimed ("sending") rows still count as pending
+
+
+def test_a_sender_whose_lease_ran_out_changes_nothing(target: Path | str) -> None:
+    """Fencing: sender A's lease runs out mid-send and B claims the row; A's late outcome is
+    written down but changes nothing, so the row stays B's (nobody else sends it meanwhile)."""
+    item = OutboxItem(kind="websub", target="https://hub/", topic="https://s/f", not_before=NOW)
+    at = [NOW + timedelta(seconds=n) for n in range(100)]
+    with State(target) as state:
+        with state.transaction():
+            state.enqueue([item], NOW)
+        with state.transaction():
+            [a] = state.claim_due(NOW, NOW, at[45], 10)
+        with state.transaction():
+            [b] = state.claim_due(at[46], at[46], at[91], 10)  # A's lease ran out
+        assert (a.id, a.lease, b.lease) == (b.id, at[45], at[91])
+        with state.transaction():  # A's late failure: a retry would make the row pending
+            state.record_attempt(
+                a.id,
+                at=at[50],
+                outcome="retry",
+                status=503,
+                error="x",
+                ms=1,
+                retry_at=at[50],
+                lease=a.lease,
+            )
+        with state.transaction():
+            assert state.claim_due(at[51], at[51], at[96], 10) == []  # still B's
+        with state.transaction():  # A's late success does not finish B's claim either
+            state.record_successes([(a.id, 204, 1, a.lease)], at=at[52])
+            state.record_attempt(
+                a.id, at=at[52], outcome="failed", status=404, error="x", ms=1, lease=a.lease
+            )
+            state.requeue(a.id, at[52], at=at[52], lease=a.lease)
+        assert state.outbox_report()["done"] == 0
+        assert state.next_due() == at[91]
+        with state.transaction():
+            state.record_successes([(b.id, 204, 1, b.lease)], at=at[53])
+        assert (state.pending_count(), state.outbox_report()["done"]) == (0, 1)
+
+
+def test_a_retry_racing_a_newer_change_never_breaks_the_batch(pg_url: str) -> None:
+    """A build commits a newer pending row for the same target between a sender's check for
+    one and its requeue (PostgreSQL runs them side by side): the newer row stands for both,
+    and the batch the sender is recording (successes too) commits."""
+    item = OutboxItem(kind="websub", target="https://hub/", topic="https://s/f", not_before=NOW)
+    other = OutboxItem(kind="websub", target="https://hub2/", topic="https://s/g", not_before=NOW)
+    with State(pg_url) as sender, State(pg_url) as builder:
+        with sender.transaction():
+            sender.enqueue([item, other], NOW)
+        with sender.transaction():
+            rows = sender.claim_due(NOW, NOW, NOW + timedelta(minutes=1), 10)
+        x = next(r for r in rows if r.target == "https://hub/")
+        ok = next(r for r in rows if r.target == "https://hub2/")
+        real = sender._db.execute
+
+        def execute(sql: str, params: Any = ()) -> Any:
+            cur = real(sql, params)
+            if sql.startswith("SELECT 1 FROM outbox WHERE status = 'pending'"):
+                with builder.transaction():  # the build commits a change right now
+                    assert builder.enqueue([item], NOW) == 1
+            return cur
+
+        sender._db.execute = execute
+        with sender.transaction():  # what the notifier does: successes, then the retry
+            sender.record_successes([(ok.id, 204, 5, ok.lease)], at=NOW)
+            sender.record_attempt(
+                x.id,
+                at=NOW,
+                outcome="retry",
+                status=503,
+                error="503",
+                ms=5,
+                retry_at=NOW + timedelta(seconds=30),
+                lease=x.lease,
+            )
+        sender._db.execute = real
+        statuses = sender._db.execute("SELECT target, status FROM outbox ORDER BY id").fetchall()
+    assert [tuple(r) for r in statuses] == [
+        ("https://hub/", "done"),  # superseded by the newer change
+        ("https://hub2/", "done"),
+        ("https://hub/", "pending"),
+    ]
 
 
 def test_concurrent_senders_never_claim_the_same_row(target: Path | str) -> None:
@@ -299,6 +383,23 @@ def test_a_process_waiting_to_migrate_sees_the_schema_another_just_made(
         first.close()
 
 
+def test_a_v4_store_is_migrated_to_v5(target: Path | str) -> None:
+    with State(target) as state:
+        with state.transaction():
+            state.put("kept", "yes")
+        state._db.execute("DROP TABLE published")
+        if state.postgres:
+            state._db.execute("UPDATE feedpub_schema SET version = 4")
+        else:
+            state._db.execute("PRAGMA user_version = 4")
+    with State(target) as state:
+        assert state.schema_version == SCHEMA_VERSION == 5
+        assert state.get("kept") == "yes"
+        with state.transaction():
+            state.put_published([("feeds/all.json", "ab", b"{}")])
+        assert state.published_content(["feeds/all.json"]) == {"feeds/all.json": ("ab", b"{}")}
+
+
 def test_subscriptions(target: Path | str) -> None:
     with State(target) as state:
         with state.transaction():
@@ -334,6 +435,7 @@ def test_a_whole_site_on_postgresql(site: Site, pg_url: str) -> None:
         assert state.unpublished() == {}
         # files published before the table existed (a v4 store) are backfilled by a build
         state._db.execute("DELETE FROM published")
+        state.put("published_complete", None)
     assert site.build().written == ()
     with State(pg_url) as state:
         assert state.unpublished() == {}

@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from feedpub import config as config_mod
+from feedpub.notify.notifier import Notifier
 from feedpub.state import State
-from tests.conftest import Site
+from tests.conftest import NOW, Site
 from tests.daemon_helpers import REPO
 from tests.test_notify import Receiver
 
@@ -173,3 +175,32 @@ def test_a_stopped_worker_hands_back_what_it_has_not_started(
     # the one in flight timed out (a retry); the queued one went back untouched: nothing is
     # left claimed by a worker that is gone, so nothing waits for a lease to run out
     assert sorted(tuple(r) for r in rows) == [("pending", 0), ("pending", 0), ("pending", 1)]
+
+
+def test_a_worker_on_another_machine_delivers_the_feed_from_postgresql(
+    site: Site, pg_url: str, receiver: Receiver
+) -> None:
+    """A worker with no output folder of its own (another machine) sends hub deliveries with
+    the feed's bytes as published, read from the state store."""
+    site.config_text += (
+        f'\n[state]\nurl = "{pg_url}"\n[hub]\nenabled = true\n'
+        'allowed_callback_networks = ["127.0.0.0/8"]\n'
+        "[notify]\ncoalesce_seconds = 0\nmin_interval_seconds = 0\n"
+    )
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", "[]")
+    site.build()
+    topic = "https://example.org/feeds/all.atom.xml"
+    with State(pg_url) as state, state.transaction():
+        state.subscribe(topic, receiver.url + "/cb", None, 3600, NOW)
+    site.article("b.md", "B", "2025-01-02T00:00:00Z", "[]")
+    assert site.build().notifications == 1
+    elsewhere = site.root / "worker-host"
+    elsewhere.mkdir()
+    (elsewhere / "config.toml").write_text(site.config_text)  # its own (empty) paths
+    notifier = Notifier(config_mod.load(elsewhere / "config.toml"), clock=lambda: NOW)
+    try:
+        assert notifier.send_due() == (1, 0)
+    finally:
+        notifier.close()
+    assert not (elsewhere / "public").exists()
+    assert receiver.bodies == [site.read("feeds/all.atom.xml")]

@@ -120,13 +120,14 @@ def status(config: Config) -> dict[str, object]:
     with State(config.state_target) as state:
         if state.postgres:
             leader = state.leader()
-            info["daemon"] = (
-                "no daemon leads"
-                if leader is None
-                else "leader: {host} pid {pid}, {url} (since {since})".format_map(
+            if leader is None:
+                info["daemon"] = "no daemon leads"
+            elif not leader:
+                info["daemon"] = "a daemon leads (it is starting up)"
+            else:
+                info["daemon"] = "leader: {host} pid {pid}, {url} (since {since})".format_map(
                     {"host": "?", "pid": "?", "url": "?", "since": "?", **leader}
                 )
-            )
         counts = state.counts()
         last = json.loads(state.get("last_result") or "{}")
         info["last_build"] = state.get("last_build")

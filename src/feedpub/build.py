@@ -343,7 +343,7 @@ class Builder:
             and state.get("dirty") is None  # an earlier build indexed changes it never published
             and (next_live is None or datetime.fromisoformat(next_live) > now)
             and self._outputs_intact(outputs)
-            and not (state.postgres and state.unpublished())  # bytes to backfill (v4 stores)
+            and not (state.postgres and state.get("published_complete") is None)  # backfill
             and (cached := state.get("last_result")) is not None
         ):
             log.debug("nothing changed")
@@ -695,9 +695,9 @@ class Builder:
         the table existed, or by a build that stopped) read back from the output folder."""
         state.put_published(changed)
         state.delete_published(stale)
+        if state.get("published_complete") is not None:
+            return  # every build since the backfill kept it complete (same transaction)
         missing = state.unpublished()
-        if not missing:
-            return
         backfill: list[tuple[str, str, bytes]] = []
         for relpath, digest in sorted(missing.items()):
             try:
@@ -707,7 +707,10 @@ class Builder:
             if sha256(data) == digest:
                 backfill.append((relpath, digest, data))
         state.put_published(backfill)
-        log.info("published bytes of %d earlier files to the state store", len(backfill))
+        if backfill:
+            log.info("stored the bytes of %d earlier files in the state store", len(backfill))
+        if len(backfill) == len(missing):
+            state.put("published_complete", "1")
 
     def _write(
         self,

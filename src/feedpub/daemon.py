@@ -74,6 +74,7 @@ def running_daemon_pid(state_path: Path) -> int | None:
 
 
 STANDBY_POLL_SECONDS = 2.0  # how often a standby tries to take the lead
+OUTPUT_ID_FILE = ".feedpub-output-id"  # in the output folder: tells one folder from another
 
 
 class _AdvisoryLock:
@@ -82,6 +83,7 @@ class _AdvisoryLock:
     def __init__(self, url: str) -> None:
         self.url = url
         self._db: Any = None
+        self.backend_pid: int | None = None  # the session holding the lock (pg_locks.pid)
 
     def try_acquire(self) -> bool:
         from feedpub.state import LEADER_LOCK_KEY, _PostgresDb
@@ -89,6 +91,8 @@ class _AdvisoryLock:
         if self._db is None:
             self._db = _PostgresDb(self.url)
         row = self._db.execute("SELECT pg_try_advisory_lock(?)", (LEADER_LOCK_KEY,)).fetchone()
+        if row[0]:
+            self.backend_pid = int(self._db.execute("SELECT pg_backend_pid()").fetchone()[0])
         return bool(row[0])
 
     def still_held(self) -> bool:
@@ -158,6 +162,7 @@ class Daemon:
         self._notifier_thread: threading.Thread | None = None
         self.url = ""
         self._replicated: set[str] | None = None  # files a standby copied (see _replicate)
+        self._recorded_pid: int | None = None  # the lock session named in the leader record
 
     def _link_headers(self, links: Links) -> Callable[[str], list[str]]:
         feeds = ("atom", "rss", "json")
@@ -292,29 +297,42 @@ class Daemon:
         try:
             with State(self.config.state_target) as state:
                 records = state.outputs()
-                if self.role == "standby" and state.postgres:
+                if state.postgres and self.role == "standby":
                     self._replicate(state, records)
+                elif state.postgres:  # the leader's folder holds exactly the manifest
+                    self._note_published(set(records))
             self.store.sync({r.relpath: r.sha256 for r in records.values()})
         except Exception:
             log.exception("could not compare the served files with the output manifest")
 
     def _output_id(self) -> str:
-        """This host's output folder, told apart from any other (host, device, inode)."""
-        import socket
+        """This output folder's identity: a random id in a marker file inside it, made by
+        whichever process first needs it. Two daemons (or containers, or NFS clients)
+        writing one folder read the same id, however they reach it; the marker is a dotfile,
+        which feedpub never serves (and deploy/nginx.conf refuses)."""
+        import secrets
 
-        root = self.config.paths.output
-        root.mkdir(parents=True, exist_ok=True)
-        st = root.stat()
-        return f"{socket.gethostname()}:{st.st_dev}:{st.st_ino}"
+        marker = self.config.paths.output / OUTPUT_ID_FILE
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            for _ in range(50):  # another process may be writing it this very moment
+                text = marker.read_text(encoding="ascii").strip()
+                if text:
+                    return text
+                time.sleep(0.01)
+            return text
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(secrets.token_hex(16) + "\n")
+        return marker.read_text(encoding="ascii").strip()
 
     def _replicate(self, state: Any, records: dict[str, Any]) -> None:
         """A standby whose output folder is not the leader's (another host) keeps it in step
         with the manifest, copying the bytes the leader put in the state store: so that it
         serves, and nginx in front of it serves, what the leader publishes, and so that it
-        can take over with its folder current. Files it copied that the manifest no longer
-        lists are removed (the list is kept beside the state path, not in the output)."""
-        import json
-
+        can take over with its folder current. Files published here that the manifest no
+        longer lists are removed (see :attr:`_ledger`)."""
         from feedpub.output import file_matches, remove, safe_join, write_atomic
 
         leader = state.leader()
@@ -333,20 +351,39 @@ class Daemon:
             if digest == records[relpath].sha256:  # else it changed meanwhile: next round
                 write_atomic(safe_join(root, relpath), data)
                 copied += 1
-        ledger = self.config.paths.state.with_name("replicated.json")
-        if self._replicated is None:
-            try:
-                self._replicated = set(json.loads(ledger.read_text(encoding="utf-8")))
-            except (OSError, ValueError):
-                self._replicated = set()
-        gone = sorted(self._replicated - set(records))
+        gone = sorted(self._published_here() - set(records))
         for relpath in gone:
             remove(safe_join(root, relpath), root)
-        if copied or gone or self._replicated != set(records):
-            self._replicated = set(records)
-            write_atomic(ledger, json.dumps(sorted(records)).encode())
+        self._note_published(set(records))
         if copied or gone:
             log.info("copied %d files the leader published; removed %d", copied, len(gone))
+
+    @property
+    def _ledger(self) -> Path:
+        """Beside the state path (local to this host, never served): which files of this
+        host's output folder feedpub published, so that a standby removes them once they
+        are unpublished, and leaves alone any file put there by hand."""
+        state = self.config.paths.state
+        return state.with_name(state.name + ".published.json")
+
+    def _published_here(self) -> set[str]:
+        if self._replicated is None:
+            import json
+
+            try:
+                self._replicated = set(json.loads(self._ledger.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                self._replicated = set()
+        return self._replicated
+
+    def _note_published(self, relpaths: set[str]) -> None:
+        if self._published_here() != relpaths:
+            import json
+
+            from feedpub.output import write_atomic
+
+            write_atomic(self._ledger, json.dumps(sorted(relpaths)).encode())
+            self._replicated = relpaths
 
     def _retry_later(self, paths: set[str] | None) -> None:
         """A failed build loses nothing: its changes are asked for again after a pause."""
@@ -501,16 +538,19 @@ class Daemon:
 
         from feedpub.state import State
 
+        assert self._leader_lock is not None
         me = {
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "since": self.clock().isoformat(timespec="seconds"),
             "url": self.url,
             "output": self._output_id(),
+            "backend_pid": self._leader_lock.backend_pid,  # ties the record to the lock
         }
         try:
             with State(self.config.state_target) as state:
                 state.put("leader", json.dumps(me))
+            self._recorded_pid = self._leader_lock.backend_pid
         except Exception:
             log.exception("could not record this daemon as the leader")
 
@@ -529,6 +569,11 @@ class Daemon:
                 self.lost_lead.set()
                 os.kill(os.getpid(), signal.SIGTERM)
                 return
+            if (
+                self._leader_lock is not None
+                and self._leader_lock.backend_pid != self._recorded_pid
+            ):
+                self._record_leader()  # the lock was taken again on a new session
 
     def _lead(self) -> None:
         """Start what only the leader runs: watching, scheduling, building, notifying."""
@@ -538,6 +583,8 @@ class Daemon:
 
         cfg = self.config
         self.role = "leader"
+        if self._leader_lock is not None:  # say who leads before doing anything as leader
+            self._record_leader()
         self.scheduler = scheduler_mod.Scheduler(
             cfg.state_url, reconcile_seconds=cfg.schedule.reconcile_seconds
         )
@@ -553,7 +600,6 @@ class Daemon:
         self._thread.start()
         self._wake.set()
         if self._leader_lock is not None:
-            self._record_leader()
             threading.Thread(target=self._keep_lead, name="feedpub-lead", daemon=True).start()
 
     def _shut_down(self) -> None:

@@ -25,7 +25,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -128,6 +128,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (    -- the built-in WebSub hub's subsc
     UNIQUE (topic, callback)
 );
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_PUBLISHED = """
 CREATE TABLE IF NOT EXISTS published (        -- on PostgreSQL: the bytes of every output file,
     relpath TEXT PRIMARY KEY,                 -- so that standbys on other hosts serve them
     sha256 TEXT NOT NULL,
@@ -243,6 +245,7 @@ class OutboxRow:
     created_at: datetime
     not_before: datetime
     attempts: int
+    lease: datetime | None = None  # set by claim_due: the claim's end, and its fencing token
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -391,8 +394,12 @@ class State:
     def __init__(self, target: Path | str) -> None:
         self.path = target
         self.postgres = isinstance(target, str) and target.startswith("postgresql")
+        self._integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
         try:
             if self.postgres:
+                import psycopg
+
+                self._integrity_errors = (psycopg.errors.IntegrityError,)
                 self._db: Any = _PostgresDb(str(target))
             else:
                 path = Path(target)
@@ -442,7 +449,10 @@ class State:
         if 0 < version < 2:  # the article index gained columns; it is a cache: rebuild it
             self._db.execute("DROP TABLE IF EXISTS articles")
         serial = "BIGSERIAL PRIMARY KEY" if self.postgres else "INTEGER PRIMARY KEY AUTOINCREMENT"
-        schema = _SCHEMA.replace("{serial}", serial)
+        # from 4, only what is new: re-running every CREATE INDEX IF NOT EXISTS would lock
+        # the tables a build of an older feedpub may be writing (a rolling upgrade)
+        schema = _PUBLISHED if version == 4 else _SCHEMA + _PUBLISHED
+        schema = schema.replace("{serial}", serial)
         schema = schema.replace("{blob}", "BYTEA" if self.postgres else "BLOB")
         if self.postgres:  # 64-bit integers (SQLite's INTEGER already is)
             schema = schema.replace(" INTEGER", " BIGINT")
@@ -465,19 +475,22 @@ class State:
 
     def leader(self) -> dict[str, Any] | None:
         """On PostgreSQL, the daemon that leads now (the one holding the leader lock, as it
-        recorded itself: host, pid, since, url); None if none does."""
+        recorded itself: host, pid, since, url, output); ``{}`` if one leads but has not
+        recorded itself yet; None if none leads."""
         if not self.postgres:
             return None
-        held = self._db.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        holder = self._db.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
             " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             " AND classid = ? AND objid = ? AND objsubid = 1",
             (LEADER_LOCK_KEY >> 32, LEADER_LOCK_KEY & 0xFFFFFFFF),
-        ).fetchone()[0]
-        if not held:
+        ).fetchone()
+        if holder is None:
             return None
-        recorded = self.get("leader")
-        return dict(json.loads(recorded)) if recorded else {}
+        recorded = json.loads(self.get("leader") or "{}")
+        # the record counts only if it was written by the session holding the lock now (a
+        # new leader that has not recorded itself yet must not pass for the old one)
+        return dict(recorded) if recorded.get("backend_pid") == holder[0] else {}
 
     @property
     def schema_version(self) -> int:
@@ -865,7 +878,10 @@ class State:
         runs out. On PostgreSQL this is one statement (``FOR UPDATE SKIP LOCKED``: concurrent
         senders skip each other's rows instead of waiting or racing for them); SQLite
         serialises writers, so a plain select and update inside the caller's
-        :meth:`transaction` is just as exclusive. Returns the rows won, oldest due first."""
+        :meth:`transaction` is just as exclusive. Returns the rows won, oldest due first,
+        each with its ``lease``: what the sender records about a row later counts only while
+        the row is still claimed with that lease (a sender whose lease ran out and whose row
+        another took meanwhile changes nothing: fencing)."""
         args = (_iso(due_by), _iso(now), limit)
         if self.postgres:
             rows = [
@@ -878,22 +894,22 @@ class State:
                 )
             ]
             rows.sort(key=lambda r: (r.not_before, r.id))
-            return rows
-        rows = [
-            self._outbox_row(r)
-            for r in self._db.execute(
-                f"SELECT {self._OUTBOX_COLUMNS} FROM outbox WHERE {self._DUE}"
-                " ORDER BY not_before, id LIMIT ?",
-                args,
-            )
-        ]
-        for chunk in _chunked([r.id for r in rows], 500):
-            self._db.execute(
-                "UPDATE outbox SET status = 'sending', claimed_until = ?"
-                f" WHERE id IN ({','.join('?' * len(chunk))})",
-                (_iso(until), *chunk),
-            )
-        return rows
+        else:
+            rows = [
+                self._outbox_row(r)
+                for r in self._db.execute(
+                    f"SELECT {self._OUTBOX_COLUMNS} FROM outbox WHERE {self._DUE}"
+                    " ORDER BY not_before, id LIMIT ?",
+                    args,
+                )
+            ]
+            for chunk in _chunked([r.id for r in rows], 500):
+                self._db.execute(
+                    "UPDATE outbox SET status = 'sending', claimed_until = ?"
+                    f" WHERE id IN ({','.join('?' * len(chunk))})",
+                    (_iso(until), *chunk),
+                )
+        return [replace(r, lease=until) for r in rows]
 
     def make_due(self, now: datetime) -> int:
         """Every pending notification is due at ``now`` (after a restart, or ``feedpub
@@ -904,12 +920,34 @@ class State:
         )
         return int(cur.rowcount)
 
+    _OWNED = " AND status = 'sending' AND claimed_until = ?"
+
+    @classmethod
+    def _owned(cls, lease: datetime | None) -> tuple[str, tuple[object, ...]]:
+        """The condition (and its argument) that a row is still claimed with ``lease``."""
+        if lease is None:
+            return "", ()
+        return cls._OWNED, (_iso(lease),)
+
     def requeue(
-        self, outbox_id: int, not_before: datetime, *, at: datetime, note: str | None = None
+        self,
+        outbox_id: int,
+        not_before: datetime,
+        *,
+        at: datetime,
+        note: str | None = None,
+        lease: datetime | None = None,
     ) -> None:
         """A claimed notification goes back to the queue, due at ``not_before``: unless a
         later change queued one of its own for the same target and topic meanwhile, which
-        then stands for both (at most one pending row per target and topic)."""
+        then stands for both (at most one pending row per target and topic). With ``lease``,
+        only if the row is still claimed with it. Call inside a :meth:`transaction`."""
+        owned, owned_args = self._owned(lease)
+        superseded = (
+            "UPDATE outbox SET last_error = ?, status = 'done', claimed_until = NULL,"
+            f" finished_at = ? WHERE id = ?{owned}"
+        )
+        reason = "superseded by a newer notification" + (f" ({note})" if note else "")
         row = self._db.execute(
             "SELECT kind, target, topic FROM outbox WHERE id = ?", (outbox_id,)
         ).fetchone()
@@ -922,18 +960,22 @@ class State:
             ).fetchone()
         )
         if newer:
-            reason = "superseded by a newer notification" + (f" ({note})" if note else "")
-            self._db.execute(
-                "UPDATE outbox SET last_error = ?, status = 'done', claimed_until = NULL,"
-                " finished_at = ? WHERE id = ?",
-                (reason, _iso(at), outbox_id),
-            )
+            self._db.execute(superseded, (reason, _iso(at), outbox_id, *owned_args))
             return
-        self._db.execute(
-            "UPDATE outbox SET status = 'pending', claimed_until = NULL, not_before = ?"
-            " WHERE id = ?",
-            (_iso(not_before), outbox_id),
-        )
+        # A build may commit a newer pending row between that check and this update (on
+        # PostgreSQL, where writers run side by side): the unique index then refuses this
+        # one, and the newer row stands for both.
+        self._db.execute("SAVEPOINT requeue")
+        try:
+            self._db.execute(
+                "UPDATE outbox SET status = 'pending', claimed_until = NULL, not_before = ?"
+                f" WHERE id = ?{owned}",
+                (_iso(not_before), outbox_id, *owned_args),
+            )
+        except self._integrity_errors:
+            self._db.execute("ROLLBACK TO SAVEPOINT requeue")
+            self._db.execute(superseded, (reason, _iso(at), outbox_id, *owned_args))
+        self._db.execute("RELEASE SAVEPOINT requeue")
 
     def pending_count(self) -> int:
         row = self._db.execute(
@@ -962,20 +1004,28 @@ class State:
         return datetime.fromisoformat(row[0]) if row[0] else None
 
     def record_successes(
-        self, items: Sequence[tuple[int, int | None, int]], *, at: datetime
+        self, items: Sequence[tuple[int, int | None, int, datetime | None]], *, at: datetime
     ) -> None:
-        """Record successful attempts, (outbox id, status, ms) each, in two statements."""
+        """Record successful attempts, (outbox id, status, ms, lease) each, in two
+        statements. A row no longer claimed with its lease is left as it is (its attempt is
+        still written down)."""
         if not items:
             return
         self._db.executemany(
             "INSERT INTO outbox_attempts (outbox_id, at, outcome, status, error, ms)"
             " VALUES (?, ?, 'ok', ?, NULL, ?)",
-            ((i, _iso(at), status, ms) for i, status, ms in items),
+            ((i, _iso(at), status, ms) for i, status, ms, _ in items),
+        )
+        done = (
+            "UPDATE outbox SET attempts = attempts + 1, last_status = ?, last_error = NULL,"
+            " status = 'done', claimed_until = NULL, finished_at = ? WHERE id = ?"
         )
         self._db.executemany(
-            "UPDATE outbox SET attempts = attempts + 1, last_status = ?, last_error = NULL,"
-            " status = 'done', claimed_until = NULL, finished_at = ? WHERE id = ?",
-            ((status, _iso(at), i) for i, status, _ in items),
+            done + self._OWNED,
+            ((st, _iso(at), i, _iso(lease)) for i, st, _, lease in items if lease is not None),
+        )
+        self._db.executemany(
+            done, ((st, _iso(at), i) for i, st, _, lease in items if lease is None)
         )
 
     def record_attempt(
@@ -988,9 +1038,13 @@ class State:
         error: str | None,
         ms: int,
         retry_at: datetime | None = None,
+        lease: datetime | None = None,
     ) -> None:
         """Record one attempt: ``ok`` and ``failed`` finish the notification; ``retry`` moves
-        it to ``retry_at``."""
+        it to ``retry_at``. With ``lease`` (the claim's), the row changes only if it is still
+        claimed with it; the attempt is written down either way. Call inside a
+        :meth:`transaction`."""
+        owned, owned_args = self._owned(lease)
         self._db.execute(
             "INSERT INTO outbox_attempts (outbox_id, at, outcome, status, error, ms)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -998,17 +1052,25 @@ class State:
         )
         if outcome == "retry":
             assert retry_at is not None
-            self._db.execute(
+            cur = self._db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_status = ?, last_error = ?"
-                " WHERE id = ?",
-                (status, error, outbox_id),
+                f" WHERE id = ?{owned}",
+                (status, error, outbox_id, *owned_args),
             )
-            self.requeue(outbox_id, retry_at, at=at, note=error)
+            if cur.rowcount:
+                self.requeue(outbox_id, retry_at, at=at, note=error, lease=lease)
         else:
             self._db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_status = ?, last_error = ?,"
-                " status = ?, claimed_until = NULL, finished_at = ? WHERE id = ?",
-                (status, error, "done" if outcome == "ok" else "failed", _iso(at), outbox_id),
+                f" status = ?, claimed_until = NULL, finished_at = ? WHERE id = ?{owned}",
+                (
+                    status,
+                    error,
+                    "done" if outcome == "ok" else "failed",
+                    _iso(at),
+                    outbox_id,
+                    *owned_args,
+                ),
             )
 
     def outbox_report(self, recent: int = 10) -> dict[str, object]:
@@ -1170,6 +1232,19 @@ class State:
                 " ON p.relpath = o.relpath WHERE p.sha256 IS NULL OR p.sha256 != o.sha256"
             ).fetchall()
         )
+
+    def published_digests(self, relpaths: Sequence[str]) -> dict[str, str]:
+        """relpath → sha256 of those of ``relpaths`` held in ``published``."""
+        out: dict[str, str] = {}
+        for chunk in _chunked(list(relpaths), 500):
+            out.update(
+                self._db.execute(
+                    "SELECT relpath, sha256 FROM published"
+                    f" WHERE relpath IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            )
+        return out
 
     def published_content(self, relpaths: Sequence[str]) -> dict[str, tuple[str, bytes]]:
         """relpath → (sha256, bytes) of those of ``relpaths`` held in ``published``."""

@@ -20,7 +20,6 @@ import ipaddress
 import logging
 import re
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunspl
 import requests
 
 from feedpub.config import Config
+from feedpub.notify.guard import callback_refusal, guarded_session
 from feedpub.notify.send import read_bounded, user_agent
 from feedpub.server import Receive, Scope, Send, respond
 from feedpub.state import State
@@ -42,34 +42,6 @@ MAX_BODY = 8 * 1024
 MAX_SECRET_BYTES = 199  # the spec: "less than 200 bytes"
 MAX_CALLBACK = 2000
 MAX_QUEUED_VERIFICATIONS = 1000  # beyond this, new requests get 429 (a flood cannot queue up)
-
-
-def callback_refusal(
-    callback: str, allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network]
-) -> str | None:
-    """Why the hub must not call ``callback``, or None. Every address the host resolves to must
-    be public (not loopback, private, link-local, multicast, reserved) or in ``allowed``."""
-    parts = urlsplit(callback)
-    host = parts.hostname or ""
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, ValueError):
-        return f"hub.callback host {host!r} does not resolve"
-    for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if any(addr in net for net in allowed):
-            continue
-        if (
-            addr.is_loopback
-            or addr.is_private
-            or addr.is_link_local
-            or addr.is_multicast
-            or addr.is_reserved
-            or addr.is_unspecified
-        ):
-            return f"hub.callback resolves to {addr}, an address this hub does not call"
-    return None
 
 
 def canonical_url(url: str) -> str:
@@ -109,7 +81,7 @@ class Hub:
         self._pool = ThreadPoolExecutor(16, thread_name_prefix="feedpub-verify")
         self._checks = ThreadPoolExecutor(4, thread_name_prefix="feedpub-hubcheck")
         self._queued = threading.BoundedSemaphore(MAX_QUEUED_VERIFICATIONS)
-        self.session = requests.Session()
+        self.session = guarded_session(self.allowed, pool_size=16)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -9,19 +9,21 @@ up the others, and never the builder or the server.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import unquote
 
 import requests
 
 from feedpub.config import Config
-from feedpub.notify.hub import callback_refusal
+from feedpub.notify.guard import callback_refusal, guarded_session
 from feedpub.notify.plan import DELIVERY, WEBLOGUPDATES, WEBSUB, Outcome, retry_delay
 from feedpub.notify.send import deliver, user_agent, weblog_ping, websub_publish
 from feedpub.output import safe_join
@@ -30,6 +32,20 @@ from feedpub.server import media_type
 from feedpub.state import OutboxRow, State, Subscription
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Job:
+    """One claimed notification, ready to send."""
+
+    row: OutboxRow
+    sub: Subscription | None = None
+    body: bytes | None = None  # a delivery's feed, when read from the state store
+
+
+def _relpath(base_url: str, topic: str) -> str:
+    """A feed URL of this site → its path in the output folder."""
+    return unquote(topic[len(base_url) :])
 
 
 class Notifier:
@@ -57,10 +73,13 @@ class Notifier:
         )
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        # subscribers' callbacks are the subscribers' choice: every connection to one is
+        # checked against the addresses the hub may call (hubs and pings are configured)
+        self.subscribers = guarded_session(self.allowed, pool_size=self.notify.concurrency)
         self._pool = ThreadPoolExecutor(self.notify.concurrency, thread_name_prefix="feedpub-send")
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._bodies: dict[str, tuple[tuple[int, int], bytes]] = {}
+        self._bodies: dict[str, tuple[object, bytes]] = {}  # relpath → (file key or sha, body)
         self.sent = 0
         self.failed = 0
 
@@ -74,10 +93,15 @@ class Notifier:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.session.close()
+        self.subscribers.close()
 
     # -- one attempt ------------------------------------------------------------------------
 
-    def _attempt(self, row: OutboxRow, sub: Subscription | None) -> Outcome:
+    def _attempt(
+        self, row: OutboxRow, sub: Subscription | None, body: bytes | None = None
+    ) -> Outcome:
+        """One send. A delivery's ``body`` is the feed as published (read from the state
+        store on PostgreSQL); without it, the feed is read from the output folder."""
         cfg = self.config
         timeout = self.notify.timeout_seconds
         if row.kind == WEBSUB:
@@ -101,9 +125,9 @@ class Notifier:
             refusal = callback_refusal(sub.callback, self.allowed)  # DNS may have changed
             if refusal is not None:
                 return Outcome(ok=False, retryable=False, error=refusal)
-            relpath = unquote(row.topic[len(cfg.site.base_url) :])
+            relpath = _relpath(cfg.site.base_url, row.topic)
             try:
-                body = self._feed_body(relpath)
+                body = body if body is not None else self._feed_body(relpath)
             except OSError as e:
                 return Outcome(ok=False, retryable=True, error=f"cannot read the feed: {e}")
             key, _, ext = relpath.removeprefix("feeds/").partition(".")
@@ -113,7 +137,7 @@ class Notifier:
                 f'<{self_url}>; rel="self"'
             ]
             return deliver(
-                self.session,
+                self.subscribers,
                 sub.callback,
                 body=body,
                 content_type=media_type(relpath),
@@ -129,7 +153,7 @@ class Notifier:
         read once, and again only when the file changes (size or mtime)."""
         path = safe_join(self.config.paths.output, relpath)
         st = path.stat()
-        key = (st.st_size, st.st_mtime_ns)
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
         cached = self._bodies.get(relpath)
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -172,41 +196,51 @@ class Notifier:
             if everything:
                 with state.transaction():
                     state.make_due(now)
-            more = True
-            while True:
-                if self._stop.is_set():  # stopping: claim no more, hand back what has not started
-                    more = False
+            try:
+                more = True
+                while True:
+                    if (
+                        self._stop.is_set()
+                    ):  # stopping: claim no more, hand back what has not started
+                        more = False
+                        self._hand_back(state, inflight)
+                    if more and len(inflight) <= slots:  # refill in batches of at least ``slots``
+                        batch, more = self._claim(
+                            state, now, 2 * slots - len(inflight), everything, seen
+                        )
+                        for job in batch:
+                            inflight[self._pool.submit(self._attempt_leased, job)] = job.row
+                        if not inflight and more:
+                            continue  # every row claimed was too soon for its target: claim again
+                    if not inflight:
+                        break
+                    # outcomes are recorded in batches (one transaction for up to ``slots`` of
+                    # them, or every 50 ms): a large fan-out costs few round trips to the store
+                    timeout = 0.5 if not finished else max(0.0, flush_at - time.monotonic())
+                    done, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        row = inflight.pop(fut)
+                        try:
+                            outcome = fut.result()
+                        except Exception as e:  # a bug in one send must not stop the others
+                            log.exception("sending %s failed", self._describe(row))
+                            outcome = Outcome(ok=False, retryable=True, error=repr(e))
+                        if outcome is not None:  # None: its lease ran out before it could start
+                            if not finished:
+                                flush_at = time.monotonic() + 0.05
+                            finished.append((row, outcome))
+                    if finished and (
+                        len(finished) >= slots or not inflight or time.monotonic() >= flush_at
+                    ):
+                        ok, bad = self._record_all(state, finished)
+                        sent, failed, finished = sent + ok, failed + bad, []
+            except BaseException:
+                # the state store failed mid-pass (or a signal): what has not started goes
+                # back to the queue if the store lets us; sends in flight finish unrecorded,
+                # and their rows come back when their leases run out (at worst sent twice)
+                with contextlib.suppress(Exception):
                     self._hand_back(state, inflight)
-                if more and len(inflight) <= slots:  # refill in batches of at least ``slots``
-                    batch, more = self._claim(
-                        state, now, 2 * slots - len(inflight), everything, seen
-                    )
-                    for row, sub, until in batch:
-                        inflight[self._pool.submit(self._attempt_leased, row, sub, until)] = row
-                    if not inflight and more:
-                        continue  # every row claimed was too soon for its target: claim again
-                if not inflight:
-                    break
-                # outcomes are recorded in batches (one transaction for up to ``slots`` of
-                # them, or every 50 ms): a large fan-out costs few round trips to the store
-                timeout = 0.5 if not finished else max(0.0, flush_at - time.monotonic())
-                done, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    row = inflight.pop(fut)
-                    try:
-                        outcome = fut.result()
-                    except Exception as e:  # a bug in one send must not stop the others
-                        log.exception("sending %s failed", self._describe(row))
-                        outcome = Outcome(ok=False, retryable=True, error=repr(e))
-                    if outcome is not None:  # None: its lease ran out before it could start
-                        if not finished:
-                            flush_at = time.monotonic() + 0.05
-                        finished.append((row, outcome))
-                if finished and (
-                    len(finished) >= slots or not inflight or time.monotonic() >= flush_at
-                ):
-                    ok, bad = self._record_all(state, finished)
-                    sent, failed, finished = sent + ok, failed + bad, []
+                raise
             if finished:
                 ok, bad = self._record_all(state, finished)
                 sent, failed = sent + ok, failed + bad
@@ -232,30 +266,30 @@ class Notifier:
         with state.transaction():
             for fut in back:
                 row = inflight.pop(fut)
-                state.requeue(row.id, row.not_before, at=now)
+                state.requeue(row.id, row.not_before, at=now, lease=row.lease)
         log.info("stopping: %d notifications handed back unsent", len(back))
 
     def _claim(
         self, state: State, due_by: datetime, limit: int, everything: bool, seen: set[int]
-    ) -> tuple[list[tuple[OutboxRow, Subscription | None, datetime]], bool]:
-        """Claim up to ``limit`` due rows in one transaction; hand back the ones to send now
-        (with their subscriber and lease end) and whether more may be due."""
+    ) -> tuple[list[_Job], bool]:
+        """Claim up to ``limit`` due rows in one transaction; hand back the sends to start
+        now (with their subscriber, and on PostgreSQL the feed body) and whether more may
+        be due."""
         now = self.clock()
         until = now + self.lease
-        out: list[tuple[OutboxRow, Subscription | None, datetime]] = []
         with state.transaction():
             rows = state.claim_due(due_by, now, until, limit)
             more = len(rows) == limit
             ready: list[OutboxRow] = []
             for row in rows:
                 if row.id in seen:  # retried within this pass and due again: next pass
-                    state.requeue(row.id, row.not_before, at=now)
+                    state.requeue(row.id, row.not_before, at=now, lease=row.lease)
                     more = False
                     continue
                 seen.add(row.id)
                 earliest = None if everything else self._too_soon(state, row, now)
                 if earliest is not None:
-                    state.requeue(row.id, earliest, at=now)
+                    state.requeue(row.id, earliest, at=now, lease=row.lease)
                     continue
                 if not self.notify.enabled:  # staged, logged, not sent
                     log.info("would notify %s", self._describe(row))
@@ -266,18 +300,42 @@ class Notifier:
                         status=None,
                         error="not sent: notify.enabled = false",
                         ms=0,
+                        lease=row.lease,
                     )
                     continue
                 ready.append(row)
-            subs = state.subscriptions_by_id(
-                r.subscription_id
-                for r in ready
-                if r.kind == DELIVERY and r.subscription_id is not None
+        deliveries = [r for r in ready if r.kind == DELIVERY]
+        subs = state.subscriptions_by_id(
+            r.subscription_id for r in deliveries if r.subscription_id is not None
+        )
+        bodies = self._published_bodies(state, deliveries) if state.postgres else {}
+        base = self.config.site.base_url
+        return [
+            _Job(
+                row=row,
+                sub=subs.get(row.subscription_id) if row.subscription_id is not None else None,
+                body=bodies.get(_relpath(base, row.topic)) if row.kind == DELIVERY else None,
             )
-        for row in ready:
-            sub = subs.get(row.subscription_id) if row.subscription_id is not None else None
-            out.append((row, sub, until))
-        return out, more
+            for row in ready
+        ], more
+
+    def _published_bodies(self, state: State, deliveries: list[OutboxRow]) -> dict[str, bytes]:
+        """relpath → the feed's bytes as published, from the state store: a worker on
+        another machine has no output folder (or a standby's, a moment behind). Each feed's
+        bytes are fetched once per change: only their digests are read per batch."""
+        base = self.config.site.base_url
+        wanted = sorted({_relpath(base, r.topic) for r in deliveries})
+        if not wanted:
+            return {}
+        digests = state.published_digests(wanted)
+        stale = [p for p, d in digests.items() if (c := self._bodies.get(p)) is None or c[0] != d]
+        for relpath, (digest, data) in state.published_content(stale).items():
+            self._bodies[relpath] = (digest, data)
+        return {
+            p: c[1]
+            for p, d in digests.items()
+            if (c := self._bodies.get(p)) is not None and c[0] == d
+        }
 
     def _dry_run(self, everything: bool) -> tuple[int, int]:
         """Log what is due; claim nothing, send nothing, change nothing."""
@@ -287,16 +345,14 @@ class Notifier:
                 log.info("would notify %s", self._describe(row))
         return 0, 0
 
-    def _attempt_leased(
-        self, row: OutboxRow, sub: Subscription | None, until: datetime
-    ) -> Outcome | None:
+    def _attempt_leased(self, job: _Job) -> Outcome | None:
         """Send, unless so little of the row's lease is left that another sender could take
         it while this one is still sending (then leave it: None)."""
         margin = timedelta(seconds=2 * self.notify.timeout_seconds)
-        if self.clock() + margin > until:
-            log.warning("lease on %s ran out before sending; leaving it", self._describe(row))
+        if job.row.lease is not None and self.clock() + margin > job.row.lease:
+            log.warning("lease on %s ran out before sending; leaving it", self._describe(job.row))
             return None
-        return self._attempt(row, sub)
+        return self._attempt(job.row, job.sub, job.body)
 
     def _too_soon(self, state: State, row: OutboxRow, now: datetime) -> datetime | None:
         """Keep a busy site from being banned: one notification per target per interval.
@@ -316,7 +372,7 @@ class Notifier:
         now = self.clock()
         failed = 0
         with state.transaction():
-            successes = [(row.id, out.status, out.ms) for row, out in finished if out.ok]
+            successes = [(row.id, out.status, out.ms, row.lease) for row, out in finished if out.ok]
             state.record_successes(successes, at=now)
             for row, out in finished:
                 if out.ok:
@@ -349,6 +405,7 @@ class Notifier:
                 error=outcome.error,
                 ms=outcome.ms,
                 retry_at=now + timedelta(seconds=delay),
+                lease=row.lease,
             )
             log.warning("notifying %s failed (%s); retrying in %.0f s", what, outcome.error, delay)
             return False
@@ -356,7 +413,13 @@ class Notifier:
         if too_old:
             reason = f"gave up after {row.attempts + 1} attempts: {reason}"
         state.record_attempt(
-            row.id, at=now, outcome="failed", status=outcome.status, error=reason, ms=outcome.ms
+            row.id,
+            at=now,
+            outcome="failed",
+            status=outcome.status,
+            error=reason,
+            ms=outcome.ms,
+            lease=row.lease,
         )
         log.error("notifying %s failed for good: %s", what, reason)
         return False

@@ -18,6 +18,7 @@ from xml.parsers.expat import ExpatError
 import requests
 
 from feedpub import __version__
+from feedpub.notify.guard import refused
 from feedpub.notify.plan import Outcome, classify, parse_retry_after
 
 
@@ -65,6 +66,11 @@ def _guard(call: Callable[[], Outcome], started: float) -> Outcome:
     except requests.Timeout:
         error = "timed out"
     except requests.ConnectionError as e:
+        reason = refused(e)
+        if reason is not None:  # an address the hub may not call: retrying will not help
+            return Outcome(
+                ok=False, retryable=False, error=reason, ms=int((time.monotonic() - started) * 1000)
+            )
         error = f"connection failed: {type(e).__name__}"
     except requests.RequestException as e:
         error = f"request failed: {e}"
