@@ -28,6 +28,17 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
+def start_worker(site: Site, *, log: bool = True) -> subprocess.Popen[str]:
+    """A real ``feedpub worker`` process on the site's config; its log in ``stderr``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "feedpub", "worker", "--config", str(site.config_path)],
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE if log else subprocess.DEVNULL,
+        text=True,
+    )
+
+
 def test_two_workers_deliver_every_notification_exactly_once(
     engine_site: Site, receiver: Receiver
 ) -> None:
@@ -40,18 +51,7 @@ def test_two_workers_deliver_every_notification_exactly_once(
         site.article(f"a{i}.md", f"A{i}", f"2025-01-{i + 1:02}T00:00:00Z", f"[Cat {i}]")
     result = site.build()
     assert result.notifications == 13 * 3  # all + 12 categories, 3 formats each
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    cfg = str(site.config_path)
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "feedpub", "worker", "--config", cfg],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    workers = [start_worker(site) for _ in range(2)]
     try:
         deadline = time.monotonic() + 30
         while len(receiver.posts) < 39 and time.monotonic() < deadline:
@@ -82,17 +82,9 @@ def test_a_worker_killed_mid_send_loses_nothing(engine_site: Site, receiver: Rec
     receiver.hang.add("/slow")  # every send hangs past the timeout: the worker is mid-send
     site.article("a.md", "A", "2025-01-01T00:00:00Z", "[]")
     assert site.build().notifications == 3
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    cfg = str(site.config_path)
 
     def worker() -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "feedpub", "worker", "--config", cfg],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        return start_worker(site, log=False)
 
     first = worker()
     try:
@@ -147,14 +139,7 @@ def test_a_stopped_worker_hands_back_what_it_has_not_started(
     site.article("a.md", "A", "2025-01-01T00:00:00Z", "[]")
     site.now = datetime.now(UTC)  # queued now: not yet too old to retry for the worker's clock
     assert site.build().notifications == 3
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "feedpub", "worker", "--config", str(site.config_path)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    worker = start_worker(site)
     try:
         deadline = time.monotonic() + 20
         while "/slow" not in receiver.arrived and time.monotonic() < deadline:
