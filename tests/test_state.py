@@ -256,7 +256,7 @@ def test_a_retry_racing_a_newer_change_never_breaks_the_batch(pg_url: str) -> No
 
         def execute(sql: str, params: Any = ()) -> Any:
             cur = real(sql, params)
-            if sql.startswith("SELECT 1 FROM outbox WHERE status = 'pending'"):
+            if sql == "SAVEPOINT requeue":  # between deciding to requeue and doing it
                 with builder.transaction():  # the build commits a change right now
                     assert builder.enqueue([item], NOW) == 1
             return cur

@@ -413,6 +413,14 @@ class State:
         except Exception as e:  # sqlite3, psycopg and SQLAlchemy errors alike
             raise StateError(f"{redact(target)}: cannot open the state store: {e}") from e
 
+    def _rows_in(self, sql: str, keys: Iterable[object], *before: object) -> Iterator[Any]:
+        """The rows of ``sql``, whose ``{in}`` stands for ``(?, ?, ...)``, for every one of
+        ``keys``: one query per 500 of them; ``before`` are the arguments ahead of them."""
+        for chunk in _chunked(list(keys), 500):
+            yield from self._db.execute(
+                sql.replace("{in}", f"({','.join('?' * len(chunk))})"), (*before, *chunk)
+            )
+
     def _version(self) -> int:
         if not self.postgres:
             return int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -943,28 +951,9 @@ class State:
         then stands for both (at most one pending row per target and topic). With ``lease``,
         only if the row is still claimed with it. Call inside a :meth:`transaction`."""
         owned, owned_args = self._owned(lease)
-        superseded = (
-            "UPDATE outbox SET last_error = ?, status = 'done', claimed_until = NULL,"
-            f" finished_at = ? WHERE id = ?{owned}"
-        )
-        reason = "superseded by a newer notification" + (f" ({note})" if note else "")
-        row = self._db.execute(
-            "SELECT kind, target, topic FROM outbox WHERE id = ?", (outbox_id,)
-        ).fetchone()
-        newer = (
-            row is not None
-            and self._db.execute(
-                "SELECT 1 FROM outbox WHERE status = 'pending' AND kind = ? AND target = ?"
-                " AND topic = ? AND id != ?",
-                (*row, outbox_id),
-            ).fetchone()
-        )
-        if newer:
-            self._db.execute(superseded, (reason, _iso(at), outbox_id, *owned_args))
-            return
-        # A build may commit a newer pending row between that check and this update (on
-        # PostgreSQL, where writers run side by side): the unique index then refuses this
-        # one, and the newer row stands for both.
+        # At most one pending row per (kind, target, topic): if a later change queued one
+        # (even one committed this instant by a build running beside us, on PostgreSQL), the
+        # unique index refuses this one and the newer row stands for both.
         self._db.execute("SAVEPOINT requeue")
         try:
             self._db.execute(
@@ -974,7 +963,12 @@ class State:
             )
         except self._integrity_errors:
             self._db.execute("ROLLBACK TO SAVEPOINT requeue")
-            self._db.execute(superseded, (reason, _iso(at), outbox_id, *owned_args))
+            reason = "superseded by a newer notification" + (f" ({note})" if note else "")
+            self._db.execute(
+                "UPDATE outbox SET last_error = ?, status = 'done', claimed_until = NULL,"
+                f" finished_at = ? WHERE id = ?{owned}",
+                (reason, _iso(at), outbox_id, *owned_args),
+            )
         self._db.execute("RELEASE SAVEPOINT requeue")
 
     def pending_count(self) -> int:
@@ -1121,16 +1115,15 @@ class State:
         return out
 
     def subscriptions_by_id(self, ids: Iterable[int]) -> dict[int, Subscription]:
-        """id → subscription, for those of ``ids`` that still exist (one query per 500)."""
-        out: dict[int, Subscription] = {}
-        for chunk in _chunked(sorted(set(ids)), 500):
-            for row in self._db.execute(
+        """id → subscription, for those of ``ids`` that still exist."""
+        return {
+            row[0]: _subscription(row)
+            for row in self._rows_in(
                 "SELECT id, topic, callback, secret, lease_seconds, expires_at FROM subscriptions"
-                f" WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ):
-                out[row[0]] = _subscription(row)
-        return out
+                " WHERE id IN {in}",
+                sorted(set(ids)),
+            )
+        }
 
     def find_subscription(self, topic: str, callback: str) -> Subscription | None:
         row = self._db.execute(
@@ -1235,28 +1228,18 @@ class State:
 
     def published_digests(self, relpaths: Sequence[str]) -> dict[str, str]:
         """relpath → sha256 of those of ``relpaths`` held in ``published``."""
-        out: dict[str, str] = {}
-        for chunk in _chunked(list(relpaths), 500):
-            out.update(
-                self._db.execute(
-                    "SELECT relpath, sha256 FROM published"
-                    f" WHERE relpath IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                ).fetchall()
-            )
-        return out
+        return dict(
+            self._rows_in("SELECT relpath, sha256 FROM published WHERE relpath IN {in}", relpaths)
+        )
 
     def published_content(self, relpaths: Sequence[str]) -> dict[str, tuple[str, bytes]]:
         """relpath → (sha256, bytes) of those of ``relpaths`` held in ``published``."""
-        out: dict[str, tuple[str, bytes]] = {}
-        for chunk in _chunked(list(relpaths), 500):
-            for relpath, digest, content in self._db.execute(
-                "SELECT relpath, sha256, content FROM published"
-                f" WHERE relpath IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ):
-                out[relpath] = (digest, bytes(content))
-        return out
+        return {
+            relpath: (digest, bytes(content))
+            for relpath, digest, content in self._rows_in(
+                "SELECT relpath, sha256, content FROM published WHERE relpath IN {in}", relpaths
+            )
+        }
 
     def counts(self) -> Mapping[str, int]:
         q = self._db.execute
