@@ -297,11 +297,12 @@ class Daemon:
         try:
             with State(self.config.state_target) as state:
                 records = state.outputs()
+                published = {r.relpath: r.sha256 for r in records.values()}
                 if state.postgres and self.role == "standby":
-                    self._replicate(state, records)
+                    self._replicate(state, records, published)
                 elif state.postgres:  # the leader's folder holds exactly the manifest
                     self._note_published(set(records))
-            self.store.sync({r.relpath: r.sha256 for r in records.values()})
+            self.store.sync(published)
         except Exception:
             log.exception("could not compare the served files with the output manifest")
 
@@ -327,7 +328,7 @@ class Daemon:
             f.write(secrets.token_hex(16) + "\n")
         return marker.read_text(encoding="ascii").strip()
 
-    def _replicate(self, state: Any, records: dict[str, Any]) -> None:
+    def _replicate(self, state: Any, records: dict[str, Any], published: dict[str, str]) -> None:
         """A standby whose output folder is not the leader's (another host) keeps it in step
         with the manifest, copying the bytes the leader put in the state store: so that it
         serves, and nginx in front of it serves, what the leader publishes, and so that it
@@ -341,7 +342,7 @@ class Daemon:
         root = self.config.paths.output
         want = [
             relpath
-            for relpath in self.store.differs({r.relpath: r.sha256 for r in records.values()})
+            for relpath in self.store.differs(published)
             if not file_matches(
                 safe_join(root, relpath), records[relpath].sha256, records[relpath].size
             )

@@ -186,54 +186,13 @@ class Notifier:
             return self._dry_run(everything)
         now = self.clock()
         started = time.monotonic()
-        slots = self.notify.concurrency
-        sent = failed = 0
-        seen: set[int] = set()
         inflight: dict[Future[Outcome | None], OutboxRow] = {}
-        finished: list[tuple[OutboxRow, Outcome]] = []
-        flush_at = 0.0
         with State(self.config.state_target) as state:
             if everything:
                 with state.transaction():
                     state.make_due(now)
             try:
-                more = True
-                while True:
-                    if (
-                        self._stop.is_set()
-                    ):  # stopping: claim no more, hand back what has not started
-                        more = False
-                        self._hand_back(state, inflight)
-                    if more and len(inflight) <= slots:  # refill in batches of at least ``slots``
-                        batch, more = self._claim(
-                            state, now, 2 * slots - len(inflight), everything, seen
-                        )
-                        for job in batch:
-                            inflight[self._pool.submit(self._attempt_leased, job)] = job.row
-                        if not inflight and more:
-                            continue  # every row claimed was too soon for its target: claim again
-                    if not inflight:
-                        break
-                    # outcomes are recorded in batches (one transaction for up to ``slots`` of
-                    # them, or every 50 ms): a large fan-out costs few round trips to the store
-                    timeout = 0.5 if not finished else max(0.0, flush_at - time.monotonic())
-                    done, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        row = inflight.pop(fut)
-                        try:
-                            outcome = fut.result()
-                        except Exception as e:  # a bug in one send must not stop the others
-                            log.exception("sending %s failed", self._describe(row))
-                            outcome = Outcome(ok=False, retryable=True, error=repr(e))
-                        if outcome is not None:  # None: its lease ran out before it could start
-                            if not finished:
-                                flush_at = time.monotonic() + 0.05
-                            finished.append((row, outcome))
-                    if finished and (
-                        len(finished) >= slots or not inflight or time.monotonic() >= flush_at
-                    ):
-                        ok, bad = self._record_all(state, finished)
-                        sent, failed, finished = sent + ok, failed + bad, []
+                sent, failed = self._drain(state, now, everything, inflight)
             except BaseException:
                 # the state store failed mid-pass (or a signal): what has not started goes
                 # back to the queue if the store lets us; sends in flight finish unrecorded,
@@ -241,9 +200,6 @@ class Notifier:
                 with contextlib.suppress(Exception):
                     self._hand_back(state, inflight)
                 raise
-            if finished:
-                ok, bad = self._record_all(state, finished)
-                sent, failed = sent + ok, failed + bad
         if sent or failed:
             log.info(
                 "sent %d notifications, %d failed, in %.1f s",
@@ -254,6 +210,55 @@ class Notifier:
         self.sent += sent
         self.failed += failed
         return sent, failed
+
+    def _drain(
+        self,
+        state: State,
+        now: datetime,
+        everything: bool,
+        inflight: dict[Future[Outcome | None], OutboxRow],
+    ) -> tuple[int, int]:
+        """Claim, send and record until nothing due by ``now`` is left: (sent, failed).
+        ``inflight`` holds the sends under way (the caller hands them back on failure)."""
+        slots = self.notify.concurrency
+        sent = failed = 0
+        seen: set[int] = set()
+        finished: list[tuple[OutboxRow, Outcome]] = []
+        flush_at = 0.0
+        more = True
+        while True:
+            if self._stop.is_set():  # stopping: claim no more, hand back the rest
+                more = False
+                self._hand_back(state, inflight)
+            if more and len(inflight) <= slots:  # refill in batches of at least ``slots``
+                batch, more = self._claim(state, now, 2 * slots - len(inflight), everything, seen)
+                for job in batch:
+                    inflight[self._pool.submit(self._attempt_leased, job)] = job.row
+                if not inflight and more:
+                    continue  # every row claimed was too soon for its target: claim again
+            if not inflight:  # (stopping may have handed back what outcomes waited on)
+                ok, bad = self._record_all(state, finished) if finished else (0, 0)
+                return sent + ok, failed + bad
+            # outcomes are recorded in batches (one transaction for up to ``slots`` of them,
+            # or every 50 ms): a large fan-out costs few round trips to the store
+            timeout = 0.5 if not finished else max(0.0, flush_at - time.monotonic())
+            done, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
+            for fut in done:
+                row = inflight.pop(fut)
+                try:
+                    outcome = fut.result()
+                except Exception as e:  # a bug in one send must not stop the others
+                    log.exception("sending %s failed", self._describe(row))
+                    outcome = Outcome(ok=False, retryable=True, error=repr(e))
+                if outcome is not None:  # None: its lease ran out before it could start
+                    if not finished:
+                        flush_at = time.monotonic() + 0.05
+                    finished.append((row, outcome))
+            if finished and (
+                len(finished) >= slots or not inflight or time.monotonic() >= flush_at
+            ):
+                ok, bad = self._record_all(state, finished)
+                sent, failed, finished = sent + ok, failed + bad, []
 
     def _hand_back(self, state: State, inflight: dict[Future[Outcome | None], OutboxRow]) -> None:
         """Give the rows whose send has not started back to the queue, due as they were, for
