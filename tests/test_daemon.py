@@ -303,3 +303,53 @@ def test_a_one_shot_build_is_served_by_the_running_daemon(root: Path, daemon: Da
         daemon.proc.send_signal(signal.SIGCONT)
     daemon.until(lambda: daemon.titles() == ["Two", "One"], "the one-shot build's files", 15)
     assert daemon.stop() == 0
+
+
+def _heavy(root: Path, count: int) -> None:
+    """Articles that take the parser a while (within every limit): 1.5 MB of "[" each."""
+    for i in range(count):
+        path = root / "articles" / "heavy" / f"{i:02}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"---\ntitle: Heavy {i}\ndate: 2025-02-01\n---\n" + "[" * 1_500_000)
+
+
+def test_readers_are_answered_while_a_build_runs(root: Path, daemon: Daemon) -> None:
+    """Parsing happens in worker processes: the server answers /healthz and feeds
+    throughout a build of articles that take the parser seconds."""
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    daemon.start()
+    _heavy(root, 16)
+    for i in range(1500):
+        article(root, f"bulk/{i:04}.md", f"Bulk {i}", f"2024-01-01T00:{i % 60:02}:00Z")
+    slowest = 0.0
+    answered_before_the_build_ended = 0
+    session = requests.Session()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        health = session.get(daemon.base + "/healthz", timeout=5)
+        feed = session.get(daemon.base + "/feeds/all.atom.xml", timeout=5)
+        slowest = max(slowest, time.monotonic() - started)
+        assert health.status_code == feed.status_code == 200
+        assert not feedparser.parse(feed.content).bozo  # never torn
+        if "Heavy" in feed.text:
+            break
+        answered_before_the_build_ended += 1
+        time.sleep(0.02)
+    session.close()
+    assert "Heavy" in daemon.get("/feeds/all.atom.xml").text
+    assert answered_before_the_build_ended >= 10
+    assert slowest < 2.0  # a functional bound; the latency target is in benchmarks/
+    assert daemon.stop() == 0
+
+
+def test_sigterm_while_workers_parse_stops_at_once(root: Path, daemon: Daemon) -> None:
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    daemon.start()
+    _heavy(root, 24)
+    daemon.wait_for(r"file events: (\w+)", 20)
+    time.sleep(0.5)  # the workers are parsing
+    started = time.monotonic()
+    assert daemon.stop() == 0
+    assert time.monotonic() - started < 5
+    assert "Traceback" not in daemon.logs()

@@ -107,16 +107,49 @@ def test_identities_outputs_and_bodies(target: Path | str) -> None:
         )
         with state.transaction():
             state.put_outputs([rec, rec])
-            state.put_bodies([("a.md", "k1", "<p>x</p>", "x")])
-            state.put_bodies([("a.md", "k2", "<p>y</p>", "y")])
             state.put("last_build", "now")
         assert state.outputs()["feeds/all.json"] == rec
-        assert state.cached_bodies({"a.md": "k2"}) == {"a.md": ("<p>y</p>", "y")}
-        assert state.cached_bodies({"a.md": "k1"}) == {}
-        with state.transaction():
-            state.prune_bodies([])
-        assert state.cached_bodies({"a.md": "k2"}) == {}
         assert state.get("last_build") == "now"
+
+
+def test_a_file_that_stops_parsing_keeps_its_last_good_version(target: Path | str) -> None:
+    meta = ArticleMeta(path="a.md", title="A", categories=("News",), content_hash="h1")
+    art = Article(meta=meta, date=NOW, id="tag:a", slug="a", url="https://e/a/")
+    good = IndexRow(
+        path="a.md",
+        size=10,
+        mtime_ns=1,
+        content_hash="h1",
+        meta=meta,
+        problems=(),
+        body_html="<p>x</p>",
+        excerpt="x",
+    )
+    broken = Problem(path="a.md", line=2, message="front matter: bad")
+    failed = IndexRow(
+        path="a.md", size=11, mtime_ns=2, content_hash="h2", meta=None, problems=(broken,)
+    )
+    never = IndexRow(path="b.md", size=1, mtime_ns=1, content_hash=None, meta=None, problems=())
+    now_us = to_us(NOW)
+    with State(target) as state:
+        with state.transaction():
+            state.put_articles([good], {"a.md": art})
+        assert state.bodies_for(["a.md"]) == {"a.md": ("<p>x</p>", "x")}
+        with state.transaction():
+            state.put_articles([failed, never], {})
+        # the file is indexed as it is now (so it is not read again until it changes) ...
+        assert state.index_stats() == {"a.md": (11, 2), "b.md": (1, 1)}
+        assert state.problems() == [broken]
+        # ... and what is published is the version that parsed
+        assert state.parsed_paths(["a.md", "b.md"]) == {"a.md"}
+        [kept] = state.load_articles(["a.md", "b.md"])
+        assert (kept.meta.title, kept.meta.content_hash) == ("A", "h1")
+        assert state.newest_in("news", now_us, 5) == ["a.md"]
+        assert state.bodies_for(["a.md"]) == {"a.md": ("<p>x</p>", "x")}
+        with state.transaction():
+            state.drop_articles(["a.md"])  # deleted: unpublished, body and all
+        assert state.bodies_for(["a.md"]) == {}
+        assert state.load_articles(["a.md"]) == []
 
 
 def test_outbox_coalesces_claims_and_retries(target: Path | str) -> None:
@@ -383,7 +416,31 @@ def test_a_process_waiting_to_migrate_sees_the_schema_another_just_made(
         first.close()
 
 
-def test_a_v4_store_is_migrated_to_v5(target: Path | str) -> None:
+def test_a_v5_store_is_migrated_to_v6(target: Path | str) -> None:
+    """Bodies moved into the index: v6 reads every file again (the index is a cache), and
+    keeps what must never change (identities, the outbox, key/values)."""
+    ident = Identity(path="a.md", article_id="tag:x", slug="a", first_seen=NOW, content_hash="h")
+    meta = ArticleMeta(path="a.md", title="A", content_hash="h")
+    row = IndexRow(path="a.md", size=1, mtime_ns=1, content_hash="h", meta=meta, problems=())
+    with State(target) as state:
+        with state.transaction():
+            state.put("kept", "yes")
+            state.put_identities([ident])
+            state.put_articles([row], {})
+        state._db.execute("DROP TABLE article_bodies")
+        state._db.execute("CREATE TABLE bodies (path TEXT PRIMARY KEY, key TEXT)")
+        if state.postgres:
+            state._db.execute("UPDATE feedpub_schema SET version = 5")
+        else:
+            state._db.execute("PRAGMA user_version = 5")
+    with State(target) as state:
+        assert state.schema_version == SCHEMA_VERSION == 6
+        assert (state.get("kept"), state.identities()) == ("yes", {"a.md": ident})
+        assert state.index_stats() == {}
+        assert state.bodies_for(["a.md"]) == {}
+
+
+def test_a_v4_store_is_migrated(target: Path | str) -> None:
     with State(target) as state:
         with state.transaction():
             state.put("kept", "yes")
@@ -393,7 +450,7 @@ def test_a_v4_store_is_migrated_to_v5(target: Path | str) -> None:
         else:
             state._db.execute("PRAGMA user_version = 4")
     with State(target) as state:
-        assert state.schema_version == SCHEMA_VERSION == 5
+        assert state.schema_version == SCHEMA_VERSION
         assert state.get("kept") == "yes"
         with state.transaction():
             state.put_published([("feeds/all.json", "ab", b"{}")])

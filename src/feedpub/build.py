@@ -20,13 +20,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 from urllib.parse import quote, unquote
 
 from feedpub import __version__
-
-if TYPE_CHECKING:
-    from concurrent.futures import Executor
 from feedpub.articles.context import ParseContext
 from feedpub.articles.discover import FileStat, scan, stat_paths
 from feedpub.config import Config
@@ -48,8 +45,9 @@ from feedpub.model import (
     PublishEvent,
     Severity,
 )
-from feedpub.output import file_matches, remove, safe_join, sha256, write_atomic
+from feedpub.output import file_matches, remove, safe_join, sha256, sweep_temporaries, write_atomic
 from feedpub.planning import duplicate_losers, merged_categories, plan
+from feedpub.pool import Cancelled, Failed, Pool, StartMethod
 from feedpub.render import (
     INDEX_PATH,
     OPML_PATH,
@@ -61,7 +59,6 @@ from feedpub.state import IndexRow, OutputRecord, State, from_us, meta_to_json, 
 
 log = logging.getLogger(__name__)
 
-PARALLEL_THRESHOLD = 128  # files; below this a process pool costs more than it saves
 BATCH = 2000  # files parsed, settled and stored at a time: memory stays bounded
 Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
@@ -92,30 +89,19 @@ def _parse_one(root: str, path: str, st: FileStat, ctx: ParseContext) -> IndexRo
     """Read and parse one file into an index row; every failure becomes a problem in the row."""
     from feedpub.articles.parse import parse_article
 
-    def failed(message: str, line: int | None = None, digest: str | None = None) -> IndexRow:
-        err = Problem(path=path, line=line, message=message)
-        return IndexRow(
-            path=path,
-            size=st.size,
-            mtime_ns=st.mtime_ns,
-            content_hash=digest,
-            meta=None,
-            problems=(err,),
-        )
-
     try:
         data = _read(root, path, ctx.max_bytes)
     except ArticleError as e:
-        return failed(e.message)
-    except OSError as e:
-        return failed(f"cannot read: {e.strerror}")
+        return _failed_row(path, st, e.message)
+    except OSError as e:  # gone or unreadable now: look at it again next time
+        return _failed_row(path, st, f"cannot read: {e.strerror}", retry=True)
     try:
         parsed = parse_article(path, data, ctx)
     except ArticleError as e:
-        return failed(e.message, e.line, hashlib.sha256(data).hexdigest())
+        return _failed_row(path, st, e.message, e.line, hashlib.sha256(data).hexdigest())
     except Exception as e:  # a bug or a library failure must not stop the other articles
         log.exception("%s: unexpected error while parsing", path)
-        return failed(f"could not be parsed: {type(e).__name__}: {e}")
+        return _failed_row(path, st, f"could not be parsed: {type(e).__name__}: {e}")
     return IndexRow(
         path=path,
         size=st.size,
@@ -124,37 +110,35 @@ def _parse_one(root: str, path: str, st: FileStat, ctx: ParseContext) -> IndexRo
         meta=parsed.meta,
         problems=parsed.warnings,
         meta_json=meta_to_json(parsed.meta),
+        body_html=parsed.body_html,
+        excerpt=parsed.excerpt,
     )
 
 
-def _parse_batch(job: tuple[str, list[tuple[str, FileStat]], ParseContext]) -> list[IndexRow]:
-    root, items, ctx = job
-    return [_parse_one(root, path, st, ctx) for path, st in items]
+def _failed_row(
+    path: str,
+    st: FileStat,
+    message: str,
+    line: int | None = None,
+    digest: str | None = None,
+    *,
+    retry: bool = False,
+) -> IndexRow:
+    """A file that cannot be published now. ``retry``: index it as never seen, so the next
+    build reads it again even if it comes back with the same size and time (a save or a
+    move in progress)."""
+    return IndexRow(
+        path=path,
+        size=st.size,
+        mtime_ns=-1 if retry else st.mtime_ns,
+        content_hash=digest,
+        meta=None,
+        problems=(Problem(path=path, line=line, message=message),),
+    )
 
 
-def _body_one(
-    root: str, path: str, url: str, summary: str | None, ctx: ParseContext
-) -> EntryBody | None:
-    from feedpub.articles.body import excerpt, render_body
-    from feedpub.articles.parse import parse_article
-
-    try:
-        parsed = parse_article(path, _read(root, path, ctx.max_bytes), ctx)
-        content = render_body(parsed.body, parsed.body_format, url)
-    except (OSError, ArticleError) as e:
-        log.warning("%s: cannot render the body: %s", path, e)
-        return None
-    except Exception:  # never let one body stop the other feeds
-        log.exception("%s: unexpected error while rendering the body", path)
-        return None
-    return EntryBody(content_html=content, summary=summary or excerpt(content))
-
-
-def _body_batch(
-    job: tuple[str, list[tuple[str, str, str | None]], ParseContext],
-) -> list[tuple[str, EntryBody | None]]:
-    root, items, ctx = job
-    return [(path, _body_one(root, path, url, summary, ctx)) for path, url, summary in items]
+def _parse_job(job: tuple[str, str, FileStat, ParseContext]) -> IndexRow:
+    return _parse_one(*job)
 
 
 def _chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -180,43 +164,27 @@ class Builder:
         *,
         clock: Callable[[], datetime] = utcnow,
         workers: int | None = None,
+        start: StartMethod = "auto",
     ) -> None:
+        """``workers``: processes that parse articles (default: one per CPU); 0 parses in
+        this process, without the time budget (for tests and embedding). ``start``: how
+        they are started (see :mod:`feedpub.pool`)."""
         self.config = config
         self.clock = clock
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self.start: StartMethod = start
         self.ctx = ParseContext(
             tz=config.site.tz,
             base_url=config.site.base_url,
             max_bytes=config.feeds.max_article_bytes,
         )
         self.links = Links(site=config.site, hubs=config.advertised_hubs)
-        self._pool: Executor | None = None
-
-    # -- parallel helpers -----------------------------------------------------------------
-
-    def _imap(self, fn: Callable[[T], list[R]], jobs: list[T]) -> Iterator[list[R]]:
-        """``fn`` over ``jobs``, results in order; on a process pool when it pays."""
-        if self.workers <= 1 or len(jobs) <= 1:
-            yield from (fn(job) for job in jobs)
-            return
-        if self._pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            # forkserver, not fork: a forked worker would inherit the build lock, the daemon's
-            # lock and its sockets and keep them for its whole life (blocking every later build
-            # and holding client connections open). The fork server starts from a clean
-            # interpreter, with the parsing modules preloaded so workers still start fast.
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(
-                ["feedpub.articles.parse", "feedpub.articles.body", "feedpub.build"]
-            )
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
-        yield from self._pool.map(fn, jobs)
+        self._pool: Pool[tuple[str, str, FileStat, ParseContext], IndexRow] | None = None
+        self._swept = False  # leftovers of a killed build removed (once per process)
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown()
+            self._pool.close()
             self._pool = None
 
     def __enter__(self) -> Builder:
@@ -226,59 +194,69 @@ class Builder:
         self.close()
 
     def parse_files(
-        self, items: Sequence[tuple[str, FileStat]], progress: Progress | None = None
+        self,
+        items: Sequence[tuple[str, FileStat]],
+        progress: Progress | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> Iterator[list[IndexRow]]:
-        """Parse files, yielding rows in batches of about ``BATCH`` (bounded memory)."""
+        """Parse files, yielding rows in batches of about ``BATCH`` (bounded memory).
+
+        Each file is parsed in a worker process under the time budget
+        (``feeds.article_timeout_seconds``): one that takes longer is stopped and reported,
+        and the others go on."""
         root = str(self.config.paths.articles)
-        if len(items) < PARALLEL_THRESHOLD or self.workers <= 1:
-            jobs = [(root, list(chunk), self.ctx) for chunk in _chunked(items, BATCH)]
-            for job in jobs:
-                yield _parse_batch(job)
+        jobs = [(root, path, st, self.ctx) for path, st in items]
+        if self.workers <= 0:
+            for chunk in _chunked(jobs, BATCH):
+                if should_stop():
+                    raise BuildCancelled("stopped while parsing; the next build carries on")
+                yield [_parse_job(job) for job in chunk]
             return
-        per_job = max(16, min(250, len(items) // (self.workers * 4)))
-        jobs = [(root, list(chunk), self.ctx) for chunk in _chunked(items, per_job)]
+        if self._pool is None:
+            self._pool = Pool(
+                self.workers,
+                budget=self.config.feeds.article_timeout_seconds,
+                start=self.start,
+                chunk=max(1, min(64, len(jobs) // (self.workers * 4))),
+            )
         pending: list[IndexRow] = []
         done = 0
-        for rows in self._imap(_parse_batch, jobs):
-            pending.extend(rows)
-            done += len(rows)
-            if len(pending) >= BATCH:
-                yield pending
-                pending = []
-            if progress:
-                progress("parse", done, len(items))
+        try:
+            for i, result in self._pool.run(_parse_job, jobs, should_stop=should_stop):
+                if isinstance(result, Failed):
+                    _, path, st, _ = jobs[i]
+                    log.error("%s: %s", path, result.reason)
+                    pending.append(_failed_row(path, st, f"not published: {result.reason}"))
+                else:
+                    pending.append(result)
+                done += 1
+                if len(pending) >= BATCH:
+                    yield pending
+                    pending = []
+                if progress and done % 50 == 0:
+                    progress("parse", done, len(jobs))
+        except Cancelled as e:
+            raise BuildCancelled("stopped while parsing; the next build carries on") from e
         if pending:
             yield pending
 
     def _bodies(self, state: State, articles: Sequence[Article]) -> dict[str, EntryBody | None]:
-        """Rendered bodies: from the state store's cache when the article is unchanged."""
-        keys = {a.path: f"{__version__} {a.meta.content_hash} {a.url}" for a in articles}
-        found: dict[str, EntryBody | None] = {
-            path: EntryBody(content_html=html, summary=summary)
-            for path, (html, summary) in state.cached_bodies(keys).items()
-        }
-        missing = [a for a in articles if a.path not in found]
-        if missing:
-            fresh = self._render_bodies(missing)
-            with state.transaction():
-                state.put_bodies(
-                    (path, keys[path], b.content_html, b.summary)
-                    for path, b in fresh.items()
-                    if b is not None
-                )
-            found.update(fresh)
-        return found
+        """The articles' bodies as parsed (stored in the index), URLs made absolute."""
+        from feedpub.articles.body import absolutise
 
-    def _render_bodies(self, articles: Sequence[Article]) -> dict[str, EntryBody | None]:
-        root = str(self.config.paths.articles)
-        items = [(a.path, a.url, a.meta.summary) for a in articles]
-        if len(items) < PARALLEL_THRESHOLD or self.workers <= 1:
-            return {p: _body_one(root, p, u, s, self.ctx) for p, u, s in items}
-        jobs = [
-            (root, list(chunk), self.ctx)
-            for chunk in _chunked(items, -(-len(items) // (self.workers * 2)))
-        ]
-        return {p: b for rows in self._imap(_body_batch, jobs) for p, b in rows}
+        stored = state.bodies_for([a.path for a in articles])
+        out: dict[str, EntryBody | None] = {}
+        for a in articles:
+            found = stored.get(a.path)
+            out[a.path] = (
+                None
+                if found is None
+                else EntryBody(
+                    content_html=absolutise(found[0], a.url),
+                    summary=a.meta.summary or found[1],
+                )
+            )
+        return out
 
     # -- the build --------------------------------------------------------------------------
 
@@ -305,6 +283,9 @@ class Builder:
             _lock(self.config.paths.state, should_stop=stop),
             State(self.config.state_target) as state,
         ):
+            if not self._swept:  # what a killed build left behind, once per process
+                self._swept = True
+                sweep_temporaries(self.config.paths.output)
             return self._build(state, progress, paths, stop)
 
     def _build(
@@ -441,9 +422,6 @@ class Builder:
                     ),
                     now,
                 )
-            state.prune_bodies(
-                {a.path for spec in the_plan.feeds for a in spec.entries} | {a.path for a in pages}
-            )
             state.put_outputs(records)
             state.delete_outputs(stale)
             if state.postgres:  # the bytes too, for standby daemons on other hosts
@@ -480,10 +458,10 @@ class Builder:
         if not changed:
             return batch
         taken: set[str] | None = None  # loaded once a new article or a new slug needs it
-        for parsed in self.parse_files(changed, progress):
+        for parsed in self.parse_files(changed, progress, should_stop):
             if should_stop():
                 raise BuildCancelled("stopped while parsing; the next build carries on")
-            rows = parsed
+            rows = _keeping_last_good(parsed, state.parsed_paths([r.path for r in parsed]))
             metas = [r.meta for r in rows if r.meta is not None]
             known = state.identities_for([m.path for m in metas])
             new_hashes = [m.content_hash for m in metas if m.path not in known]
@@ -760,6 +738,28 @@ class Builder:
                 )
             )
         return written, feed_urls, records, changed
+
+
+def _keeping_last_good(rows: list[IndexRow], good: set[str]) -> list[IndexRow]:
+    """Rows of files that fail now, whose earlier version parsed (``good``), say that the
+    earlier version stays published (the state store keeps it: see ``put_articles``)."""
+    return [
+        replace(
+            r,
+            problems=tuple(
+                replace(p, message=p.message + LAST_GOOD_NOTE)
+                if p.severity is Severity.ERROR
+                else p
+                for p in r.problems
+            ),
+        )
+        if r.meta is None and r.path in good
+        else r
+        for r in rows
+    ]
+
+
+LAST_GOOD_NOTE = "; the version published before stays published until this is fixed"
 
 
 def _feed_maker(

@@ -306,7 +306,6 @@ def _setup_logging(level: str, fmt: str) -> None:
         "apscheduler",
         "uvicorn.error",
         "watchfiles",
-        "markdown_it",
         "asyncio",
         "urllib3",
     ):

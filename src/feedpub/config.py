@@ -67,6 +67,7 @@ class FeedsConfig:
     content: ContentMode = "full"
     article_pages: bool = True
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
+    article_timeout_seconds: float = 30.0  # a worker parsing one file longer is stopped
     categories: Mapping[str, CategoryConfig] = field(default_factory=dict)
 
     def for_category(self, name: str) -> CategoryConfig:
@@ -237,6 +238,12 @@ def _content_mode(sec: _Section, name: str, value: str | None) -> ContentMode | 
     return cast(ContentMode, value)
 
 
+def _at_least(sec: _Section, name: str, value: float, low: float) -> float:
+    if value < low:
+        raise sec.error(name, f"must be at least {low:g}, got {value:g}")
+    return value
+
+
 def _positive(sec: _Section, name: str, value: int) -> int:
     if value < 1:
         raise sec.error(name, f"must be at least 1, got {value}")
@@ -322,6 +329,9 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
         article_pages=f.get("article_pages", bool, True),
         max_article_bytes=_positive(
             f, "max_article_bytes", f.get("max_article_bytes", int, DEFAULT_MAX_ARTICLE_BYTES)
+        ),
+        article_timeout_seconds=_at_least(
+            f, "article_timeout_seconds", f.number("article_timeout_seconds", 30.0), 0.1
         ),
         categories=categories,
     )

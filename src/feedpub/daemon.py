@@ -248,6 +248,7 @@ class Daemon:
 
     def _build(self, paths: set[str] | None) -> None:
         started = time.monotonic()
+        log.debug("building: %s", "everything" if paths is None else f"{len(paths)} changed files")
         try:
             result = self.builder.build(paths=paths, should_stop=self._stop.is_set)
         except BuildCancelled:

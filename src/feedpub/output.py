@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path, PurePosixPath
 
@@ -28,6 +29,9 @@ def safe_join(root: Path, relpath: str) -> Path:
     if rel.is_absolute() or ".." in rel.parts or not rel.parts or "\x00" in relpath:
         raise OutputError(f"refusing to write outside the output folder: {relpath!r}", path=root)
     return root.joinpath(*rel.parts)
+
+
+_TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")  # what write_atomic names its files
 
 
 def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
@@ -49,6 +53,21 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise OutputError(f"cannot write: {e.strerror}", path=path) from e
+
+
+def sweep_temporaries(root: Path) -> int:
+    """Remove the temporary files a killed writer left below ``root`` (call it holding the
+    build lock, when nothing else writes there). Returns how many."""
+    removed = 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if _TEMPORARY.fullmatch(name):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+    if removed:
+        log.info("removed %d temporary files left by an interrupted build", removed)
+    return removed
 
 
 def file_matches(path: Path, digest: str, size: int | None = None) -> bool:

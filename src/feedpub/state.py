@@ -36,7 +36,7 @@ from feedpub.planning import category_key
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 LEADER_LOCK_KEY = 0x66656564707562  # "feedpub": the advisory lock a leading daemon holds
 SCHEMA_LOCK_KEY = 0x66656564736368  # "feedsch": one schema migration at a time
 
@@ -84,12 +84,6 @@ CREATE TABLE IF NOT EXISTS outputs (
     feed_key TEXT,
     kind TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS bodies (           -- rendered bodies of the articles feeds show
-    path TEXT PRIMARY KEY,
-    key TEXT NOT NULL,                        -- content hash, URL and renderer version
-    content_html TEXT NOT NULL,
-    summary TEXT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS outbox (           -- notifications, written before they are sent
     id {serial},
     kind TEXT NOT NULL,                       -- websub | weblogupdates | delivery
@@ -129,6 +123,13 @@ CREATE TABLE IF NOT EXISTS subscriptions (    -- the built-in WebSub hub's subsc
 );
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+_BODIES = """
+CREATE TABLE IF NOT EXISTS article_bodies (   -- each parsed article's body, ready to publish:
+    path TEXT PRIMARY KEY,                    -- sanitised HTML, relative URLs as written
+    html TEXT NOT NULL,
+    excerpt TEXT NOT NULL
+);
+"""
 _PUBLISHED = """
 CREATE TABLE IF NOT EXISTS published (        -- on PostgreSQL: the bytes of every output file,
     relpath TEXT PRIMARY KEY,                 -- so that standbys on other hosts serve them
@@ -147,6 +148,8 @@ class IndexRow:
     meta: ArticleMeta | None
     problems: tuple[Problem, ...]
     meta_json: str | None = None  # ``meta`` serialised (done by the worker that parsed it)
+    body_html: str | None = None  # the sanitised body, relative URLs kept (when meta is set)
+    excerpt: str | None = None  # its first paragraph as plain text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -459,7 +462,19 @@ class State:
         serial = "BIGSERIAL PRIMARY KEY" if self.postgres else "INTEGER PRIMARY KEY AUTOINCREMENT"
         # from 4, only what is new: re-running every CREATE INDEX IF NOT EXISTS would lock
         # the tables a build of an older feedpub may be writing (a rolling upgrade)
-        schema = _PUBLISHED if version == 4 else _SCHEMA + _PUBLISHED
+        if version == 4:
+            schema = _PUBLISHED + _BODIES
+        elif version == 5:
+            schema = _BODIES
+        else:
+            schema = _SCHEMA + _PUBLISHED + _BODIES
+        if 0 < version < 6:
+            # bodies are stored with the index now (they were rendered from the files): the
+            # index is a cache, so it is read again from the files by the next build
+            self._db.execute("DROP TABLE IF EXISTS bodies")
+            if version >= 2:
+                self._db.execute("DELETE FROM articles")
+                self._db.execute("DELETE FROM article_categories")
         schema = schema.replace("{serial}", serial)
         schema = schema.replace("{blob}", "BYTEA" if self.postgres else "BLOB")
         if self.postgres:  # 64-bit integers (SQLite's INTEGER already is)
@@ -562,13 +577,19 @@ class State:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def put_articles(self, rows: Iterable[IndexRow], settled: Mapping[str, Article]) -> None:
-        """Store parsed rows; those in ``settled`` also get their planning columns."""
+        """Store parsed rows; those in ``settled`` also get their planning columns.
+
+        A row that failed (no ``meta``) replaces only the file's size, time and problems: if
+        the file parsed before, that version (its metadata, body and planning columns) stays
+        published until the file parses again. A file that never parsed stays out."""
         rows = list(rows)
-        paths = [(r.path,) for r in rows]
-        self._db.executemany("DELETE FROM article_categories WHERE path = ?", paths)
+        good = [r for r in rows if r.meta is not None]
+        failed = [r for r in rows if r.meta is None]
+        keys = [(r.path,) for r in good]
+        self._db.executemany("DELETE FROM article_categories WHERE path = ?", keys)
         values: list[tuple[object, ...]] = []
         categories: list[tuple[str, str, str, int]] = []
-        for r in rows:
+        for r in good:
             a = settled.get(r.path)
             values.append(
                 (
@@ -588,10 +609,10 @@ class State:
             )
             if a is not None and not a.meta.draft:
                 date_us = to_us(a.date)
-                keys: dict[str, str] = {}
+                names: dict[str, str] = {}
                 for name in a.meta.categories:
-                    keys.setdefault(category_key(name), name)
-                categories.extend((r.path, k, n, date_us) for k, n in keys.items())
+                    names.setdefault(category_key(name), name)
+                categories.extend((r.path, k, n, date_us) for k, n in names.items())
         self._db.executemany(
             "INSERT INTO articles (path, size, mtime_ns, content_hash, meta, problems,"
             " date_us, draft, article_id, slug, url, external)"
@@ -602,16 +623,48 @@ class State:
             "INSERT INTO article_categories (path, key, name, date_us) VALUES (?, ?, ?, ?)",
             categories,
         )
+        self._db.executemany(
+            "INSERT INTO article_bodies (path, html, excerpt) VALUES (?, ?, ?)"
+            + _upsert("path", ("html", "excerpt")),
+            [(r.path, r.body_html or "", r.excerpt or "") for r in good],
+        )
+        self._db.executemany(
+            "INSERT INTO articles (path, size, mtime_ns, content_hash, meta, problems)"
+            " VALUES (?, ?, ?, ?, NULL, ?)" + _upsert("path", ("size", "mtime_ns", "problems")),
+            [
+                (r.path, r.size, r.mtime_ns, r.content_hash, _problems_to_json(r.problems))
+                for r in failed
+            ],
+        )
+
+    def parsed_paths(self, paths: Iterable[str]) -> set[str]:
+        """Of ``paths``, those whose indexed version parsed (and so is published)."""
+        return {
+            row[0]
+            for row in self._rows_in(
+                "SELECT path FROM articles WHERE meta IS NOT NULL AND path IN {in}", paths
+            )
+        }
+
+    def bodies_for(self, paths: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """path → (sanitised body HTML, excerpt) of parsed articles."""
+        return {
+            path: (html, excerpt)
+            for path, html, excerpt in self._rows_in(
+                "SELECT path, html, excerpt FROM article_bodies WHERE path IN {in}", paths
+            )
+        }
 
     def drop_articles(self, paths: Iterable[str]) -> None:
         keys = [(p,) for p in paths]
         self._db.executemany("DELETE FROM articles WHERE path = ?", keys)
         self._db.executemany("DELETE FROM article_categories WHERE path = ?", keys)
+        self._db.executemany("DELETE FROM article_bodies WHERE path = ?", keys)
 
     def clear_index(self) -> None:
-        """Forget every parsed article (not the identities): the next build parses all again."""
-        self._db.execute("DELETE FROM articles")
-        self._db.execute("DELETE FROM article_categories")
+        """Make the next build read every file again. What parsed stays, as the version to
+        keep publishing if a file no longer parses (under the new config or version)."""
+        self._db.execute("UPDATE articles SET mtime_ns = -1")
 
     def index_rows(self) -> Iterator[IndexRow]:
         for path, size, mtime_ns, chash, meta, problems in self._db.execute(
@@ -748,7 +801,7 @@ class State:
         }
 
     def identities(self) -> dict[str, Identity]:
-        return self._identities("1", ())
+        return self._identities("1 = 1", ())
 
     def identities_for(self, paths: Sequence[str]) -> dict[str, Identity]:
         out: dict[str, Identity] = {}
@@ -794,36 +847,6 @@ class State:
 
     def delete_identities(self, paths: Iterable[str]) -> None:
         self._db.executemany("DELETE FROM identities WHERE path = ?", ((p,) for p in paths))
-
-    # -- rendered bodies ------------------------------------------------------------------
-
-    def cached_bodies(self, wanted: Mapping[str, str]) -> dict[str, tuple[str, str]]:
-        """path → (content_html, summary) for the wanted paths whose cache key still matches."""
-        out: dict[str, tuple[str, str]] = {}
-        paths = list(wanted)
-        for chunk in _chunked(paths, 500):
-            for path, key, html, summary in self._db.execute(
-                "SELECT path, key, content_html, summary FROM bodies"
-                f" WHERE path IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ):
-                if wanted[path] == key:
-                    out[path] = (html, summary)
-        return out
-
-    def put_bodies(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
-        """(path, key, content_html, summary) rows."""
-        self._db.executemany(
-            "INSERT INTO bodies (path, key, content_html, summary) VALUES (?, ?, ?, ?)"
-            + _upsert("path", ("key", "content_html", "summary")),
-            rows,
-        )
-
-    def prune_bodies(self, keep: Iterable[str]) -> None:
-        """Forget every cached body except those of ``keep`` (the articles feeds show now).
-        The cache holds only what feeds show, so the difference is taken here, not in SQL."""
-        stale = {row[0] for row in self._db.execute("SELECT path FROM bodies")} - set(keep)
-        self._db.executemany("DELETE FROM bodies WHERE path = ?", ((p,) for p in sorted(stale)))
 
     # -- the outbox -------------------------------------------------------------------------
 

@@ -1,25 +1,44 @@
-"""Article bodies → safe HTML with absolute URLs.
+"""Article bodies → safe HTML; relative URLs made absolute when the article's URL is known.
 
-Markdown goes through markdown-it-py (CommonMark, plus tables and strikethrough); plain text
-through :func:`text_to_html`. Either way the HTML is then cleaned by nh3 (the Rust ``ammonia``
-sanitiser): scripts, event handlers and ``javascript:`` URLs go, and every relative ``href`` and
-``src`` is made absolute against the article's URL, since many feed readers ignore ``xml:base``.
+Two steps, so that everything that depends on the file's content happens once, when the file
+is parsed (in a worker process, under a time budget), and what is stored is ready to publish:
+
+* :func:`prepare_body` (at parse time): Markdown through pulldown-cmark (``pyromark``:
+  CommonMark with tables, strikethrough and footnotes, in linear time by design, including
+  on the inputs that make other Markdown parsers slow), plain text through
+  :func:`text_to_html`; raw HTML made balanced by :mod:`feedpub.articles.html`; then
+  sanitised by nh3 (the Rust ``ammonia``): scripts, event handlers and dangerous URLs go.
+  Every step is linear in the input, and the fixed limits below bound what a hostile file
+  can make any step do.
+* :func:`absolutise` (at render time): every ``href``/``src``... made absolute against the
+  article's URL (many feed readers ignore ``xml:base``); a linear pass over markup that nh3
+  wrote, so it cannot be fooled by odd markup.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 import nh3
 
-if TYPE_CHECKING:
-    from markdown_it import MarkdownIt
+from feedpub.articles.html import MAX_DEPTH, normalise
 
+if TYPE_CHECKING:
     from feedpub.articles.parse import BodyFormat
+
+MAX_TAGS = 300_000
+"""Most tags an article's HTML may have when it carries raw HTML (which costs a pass in Python
+per tag); a 2 MB article of ordinary prose has about 70,000."""
+MAX_EXPANSION = 8
+"""Rendered HTML may be at most this many times the size of the body (plus 64 KB): Markdown
+that expands further (a reference or footnote mark repeated a million times) is refused."""
 
 _URL_ATTRIBUTES = frozenset(["href", "src", "cite", "poster", "longdesc"])
 _EXTRA_TAGS = frozenset(
@@ -52,42 +71,25 @@ _SENTENCE_END = (".", "!", ",", ";", ":", "…", '"', "”", "’", "'", ")")
 _URL_IN_TEXT = re.compile(r"\bhttps?://[^\s<>\"']*[^\s<>\"'&.,;:!?)\]]")
 _TAGS = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
+# in pulldown-cmark's output: a tag that opens or closes an element (void ones excluded)
+_NESTING_TAG = re.compile(r"<(/?)(?!(?:br|hr|img|input|col|wbr)\b)[a-z]")
+# in nh3's output (attributes always double-quoted; "<", ">" and quotes in values escaped)
+_START_TAG = re.compile(r"<[a-z][a-z0-9]*+ [^>]*+>")
+_URL_ATTR = re.compile(r' (href|src|cite|poster|longdesc)="([^"]*+)"')
 
 
-MAX_HTML_DEPTH = 256
-"""Deepest nesting of raw HTML elements an article may have. The sanitiser's time grows with
-the square of the depth (40,000 nested ``<div>`` take seconds; a 2 MB file of them, minutes),
-so deeper markup is refused rather than allowed to stall every build that shows it."""
-
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
-_VOID = "area base br col embed hr img input link meta param source track wbr keygen"
-_OPTIONAL_END = "li p dt dd option optgroup tr td th thead tbody tfoot colgroup caption rb rt rp"
-# void elements, and those whose end tag is optional (usually left out: they do not nest)
-_NOT_NESTING = frozenset(f"{_VOID} {_OPTIONAL_END} html head body rtc".split())
+class BodyError(ValueError):
+    """A body that cannot be published as it is; the message says why."""
 
 
-def html_too_deep(text: str, limit: int = MAX_HTML_DEPTH) -> int | None:
-    """Where raw HTML in ``text`` first nests deeper than ``limit`` elements: the 0-based
-    line, or None. An upper bound on what a browser builds (end tags the parser would imply
-    are not modelled), so only markup that is absurd anyway is caught."""
-    depth = 0
-    for m in _TAG.finditer(text):
-        if m[2].lower() in _NOT_NESTING or m[3]:
-            continue
-        if m[1]:
-            depth = max(0, depth - 1)
-            continue
-        depth += 1
-        if depth > limit:
-            return text.count("\n", 0, m.start())
-    return None
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreparedBody:
+    """A body ready to publish: sanitised HTML whose relative URLs are still relative (see
+    :func:`absolutise`), its plain-text excerpt, and warnings about what was changed."""
 
-
-@lru_cache(maxsize=1)
-def _markdown() -> MarkdownIt:
-    from markdown_it import MarkdownIt
-
-    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    html: str
+    excerpt: str
+    warnings: tuple[tuple[int | None, str], ...] = ()  # (0-based line in the body, message)
 
 
 @lru_cache(maxsize=1)
@@ -99,28 +101,122 @@ def _allowed() -> tuple[set[str], dict[str, set[str]]]:
     return tags, attributes
 
 
-def clean_html(fragment: str, base_url: str) -> str:
-    """Sanitise an HTML fragment and make its URLs absolute against ``base_url``."""
+@lru_cache(maxsize=1)
+def _allowed_tags() -> frozenset[str]:
+    return frozenset(_allowed()[0])
 
-    def absolute(tag: str, attribute: str, value: str) -> str | None:
-        if attribute in _URL_ATTRIBUTES:
-            value = value.strip()
-            if value[:5].lower() == "data:":  # inline images only, never a link or a script
-                return value if tag == "img" and attribute == "src" else None
-            return urljoin(base_url, value)
-        return value
 
+def _markdown(text: str) -> str:
+    import pyromark
+
+    o = pyromark.Options
+    options = o.ENABLE_TABLES | o.ENABLE_STRIKETHROUGH | o.ENABLE_FOOTNOTES
+    return str(pyromark.html(text, options=options))
+
+
+def _keep_url(tag: str, attribute: str, value: str) -> str | None:
+    if attribute in _URL_ATTRIBUTES and value.strip()[:5].lower() == "data:":
+        # inline images only, never a link or a script
+        return value.strip() if tag == "img" and attribute == "src" else None
+    return value
+
+
+def _sanitise(fragment: str, attribute_filter: Callable[[str, str, str], str | None]) -> str:
     tags, attributes = _allowed()
     cleaned = nh3.clean(
         fragment,
         tags=tags,
         attributes=attributes,
-        attribute_filter=absolute,
+        attribute_filter=attribute_filter,
         link_rel=None,
         url_schemes={"http", "https", "mailto", "tel", "ftp", "data"},
     )
     # "]]>" cannot appear inside a CDATA section (RSS content:encoded uses one).
     return cleaned.replace("]]>", "]]&gt;")
+
+
+def _depth(markup: str) -> int:
+    """The deepest element nesting of balanced markup, counted without a Python loop."""
+    steps = (-1 if m else 1 for m in _NESTING_TAG.findall(markup))
+    return max(accumulate(steps, initial=0))
+
+
+def _structure(markup: str, *, trusted: bool) -> tuple[str, int]:
+    """Bounded-cost structure: ``trusted`` markup (a Markdown renderer's own, balanced) is
+    only measured; anything carrying raw HTML goes through the normaliser. Returns the
+    markup and how many tags nested too deep were removed."""
+    if trusted and _depth(markup) <= MAX_DEPTH:
+        return markup, 0
+    if not trusted and markup.count("<") > MAX_TAGS:
+        raise BodyError(
+            f"its HTML has {markup.count('<'):,} tags, more than the limit of {MAX_TAGS:,}; "
+            "not published (split the article, or put large markup in a code block)"
+        )
+    result = normalise(markup, _allowed_tags())
+    return result.html, result.flattened
+
+
+def prepare_body(body: str, body_format: BodyFormat) -> PreparedBody:
+    """An article body → sanitised HTML (relative URLs kept) and its excerpt.
+
+    Raises :class:`BodyError` when the body cannot be published within the fixed limits.
+    Linear in ``len(body)``."""
+    if body_format == "markdown":
+        raw = _markdown(body)
+        trusted = "<" not in body  # no raw HTML and no autolinks: the renderer's own markup
+    else:
+        raw = text_to_html(body)
+        trusted = True
+    if len(raw) > MAX_EXPANSION * len(body) + 65_536:
+        raise BodyError(
+            f"its HTML would be {len(raw):,} bytes, more than {MAX_EXPANSION} times the "
+            "article; not published"
+        )
+    structured, flattened = _structure(raw, trusted=trusted)
+    warnings: list[tuple[int | None, str]] = []
+    if flattened:
+        # where: the first raw tag too deep in the file itself, when raw HTML made it so
+        first = None if trusted else normalise(body, _allowed_tags()).first_flattened
+        warnings.append(
+            (
+                None if first is None else body.count("\n", 0, first),
+                f"HTML nested more than {MAX_DEPTH} elements deep: {flattened:,} tag(s) "
+                "deeper than that were removed (their text is kept)",
+            )
+        )
+    cleaned = _sanitise(structured, _keep_url).strip()
+    return PreparedBody(html=cleaned, excerpt=excerpt(cleaned), warnings=tuple(warnings))
+
+
+def _escape_attribute(value: str) -> str:
+    return (
+        value.replace("&", "&amp;")
+        .replace("\u00a0", "&nbsp;")
+        .replace('"', "&quot;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+    )
+
+
+def absolutise(markup: str, base_url: str) -> str:
+    """Sanitised markup (from :func:`prepare_body`) with every URL made absolute against
+    ``base_url``. Linear: nh3 writes every attribute double-quoted, with ``<``, ``>`` and
+    quotes in values escaped, so a tag is ``<`` to the next ``>``."""
+
+    def attribute(m: re.Match[str]) -> str:
+        url = urljoin(base_url, html.unescape(m[2]).strip())
+        return f' {m[1]}="{_escape_attribute(url)}"'
+
+    def tag(m: re.Match[str]) -> str:
+        return _URL_ATTR.sub(attribute, m[0])
+
+    return _START_TAG.sub(tag, markup).replace("]]>", "]]&gt;")
+
+
+def clean_html(fragment: str, base_url: str) -> str:
+    """Sanitise an HTML fragment and make its URLs absolute against ``base_url``."""
+    structured, _ = _structure(fragment, trusted=False)
+    return absolutise(_sanitise(structured, _keep_url), base_url)
 
 
 def _escape_and_link(text: str) -> str:
@@ -162,9 +258,8 @@ def text_to_html(body: str) -> str:
 
 
 def render_body(body: str, body_format: BodyFormat, base_url: str) -> str:
-    """An article body → clean HTML with absolute URLs."""
-    raw = _markdown().render(body) if body_format == "markdown" else text_to_html(body)
-    return clean_html(raw, base_url).strip()
+    """An article body → clean HTML with absolute URLs (both steps at once)."""
+    return absolutise(prepare_body(body, body_format).html, base_url)
 
 
 def html_to_text(fragment: str) -> str:

@@ -67,7 +67,6 @@ KNOWN_KEYS = frozenset(_ALIASES)
 _TRUE = frozenset(["true", "yes", "on", "1", "y"])
 _FALSE = frozenset(["false", "no", "off", "0", "n", ""])
 _SPACES = re.compile(r"\s+")
-_ATX_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
@@ -77,6 +76,8 @@ class ParsedArticle:
     body: str
     body_format: BodyFormat
     body_line: int
+    body_html: str  # sanitised, relative URLs kept (see feedpub.articles.body.absolutise)
+    excerpt: str  # the body's first paragraph as plain text
     warnings: tuple[Problem, ...] = ()
 
 
@@ -328,15 +329,36 @@ def _plain_title(body: str) -> tuple[str | None, str]:
     return title, "\n\n".join(rest)
 
 
+def _atx_h1(line: str) -> str | None:
+    """The text of a ``# Heading`` line (CommonMark's ATX rules), or None. String methods,
+    not a regular expression: a lazy match before trailing spaces and ``#`` would be
+    quadratic on a long line of spaces."""
+    text = line.lstrip(" ")
+    if len(line) - len(text) > 3 or not text.startswith("#"):
+        return None
+    rest = text[1:]
+    if rest and rest[0] not in " \t":
+        return None  # "#tag" or "##": not a level-one heading
+    rest = rest.strip(" \t")
+    stripped = rest.rstrip("#")
+    if stripped != rest and (not stripped or stripped[-1] in " \t"):
+        rest = stripped.rstrip(" \t")  # a closing sequence of "#"
+    return rest or None
+
+
 def _markdown_title(body: str) -> tuple[str | None, str]:
-    lines = body.split("\n")
-    for i, text in enumerate(lines):
-        if not text.strip():
-            continue
-        m = _ATX_H1.match(text)
-        if m:
-            return m[1].strip(), "\n".join(lines[:i] + lines[i + 1 :])
-        break
+    """The first non-blank line as a title if it is a ``# Heading``, and the body without it."""
+    start = 0
+    while start < len(body):
+        end = body.find("\n", start)
+        end = len(body) if end < 0 else end
+        line = body[start:end]
+        if line.strip():
+            title = _atx_h1(line)
+            if title is None:
+                return None, body
+            return title, body[:start] + body[end + 1 :]
+        start = end + 1
     return None, body
 
 
@@ -365,17 +387,6 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
     kwargs = _normalise(fields)
     body_format: BodyFormat = "text" if path.lower().endswith(".txt") else "markdown"
     body = fm.body
-    if body_format == "markdown" and "<" in body:  # raw HTML (plain text is escaped)
-        from feedpub.articles.body import MAX_HTML_DEPTH, html_too_deep
-
-        deep = html_too_deep(body)
-        if deep is not None:
-            raise ArticleError(
-                f"HTML elements nested more than {MAX_HTML_DEPTH} deep; not published "
-                "(close the tags, or put the markup in a code block)",
-                path=path,
-                line=fm.body_line + deep,
-            )
     if "title" not in kwargs:
         title, body = (_plain_title if body_format == "text" else _markdown_title)(body)
         if not title:
@@ -391,10 +402,23 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
         meta = ArticleMeta(path=path, content_hash=hashlib.sha256(data).hexdigest(), **kwargs)
     except ValueError as e:  # a naive datetime slipped through: a bug, but name the file
         raise ArticleError(str(e), path=path) from e
+    from feedpub.articles.body import BodyError, prepare_body
+
+    try:
+        prepared = prepare_body(body, body_format)
+    except BodyError as e:
+        raise ArticleError(str(e), path=path, line=fm.body_line) from e
+    for offset, message in prepared.warnings:
+        line = fm.body_line + (offset or 0)
+        fields.warnings.append(
+            Problem(path=path, line=line, message=message, severity=Severity.WARNING)
+        )
     return ParsedArticle(
         meta=meta,
         body=body,
         body_format=body_format,
         body_line=fm.body_line,
+        body_html=prepared.html,
+        excerpt=prepared.excerpt,
         warnings=tuple(fields.warnings),
     )
