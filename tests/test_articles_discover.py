@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
 
-from feedpub.articles.discover import FileStat, is_article_name, is_article_relpath, scan
+from feedpub.articles.discover import (
+    FileStat,
+    is_article_name,
+    is_article_relpath,
+    scan,
+    stat_paths,
+)
+from feedpub.model import SkippedFile
 
 needs_symlinks = pytest.mark.skipif(
     not hasattr(os, "symlink") or os.name == "nt", reason="POSIX symlinks"
@@ -150,6 +158,9 @@ def test_dangling_symlinks_are_ignored(root: Path) -> None:
 @needs_symlinks
 def test_symlink_to_a_device_or_folder_is_ignored(root: Path) -> None:
     (root / "null.md").symlink_to("/dev/null")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(root / "fifo")
+        (root / "fifolink.md").symlink_to(root / "fifo")
     (root / "dir").mkdir()
     (root / "dirlink.md").symlink_to(root / "dir")
     assert scan(root) == {}
@@ -247,3 +258,189 @@ def test_file_vanishing_during_the_scan_is_skipped(
 
     monkeypatch.setattr(os, "scandir", scandir)
     assert list(scan(root)) == ["a.md"]
+
+
+# --- what is skipped is reported ----------------------------------------------------------------
+
+
+def skipped_by_scan(root: Path) -> list[SkippedFile]:
+    skipped: list[SkippedFile] = []
+    scan(root, skipped)
+    return skipped
+
+
+def reasons(skipped: list[SkippedFile]) -> dict[str, str]:
+    assert [s.path for s in skipped] == sorted(s.path for s in skipped)
+    return {s.path: s.reason for s in skipped}
+
+
+def test_folders_named_like_articles_are_reported_and_still_read(root: Path) -> None:
+    (root / "foo.md").mkdir()
+    touch(root, "foo.md/inner.md")
+    (root / "sub" / "empty.txt").mkdir(parents=True)
+    (root / ".hidden.md").mkdir()
+    (root / "plain-folder").mkdir()
+    skipped: list[SkippedFile] = []
+    assert list(scan(root, skipped)) == ["foo.md/inner.md"]
+    assert reasons(skipped) == {"foo.md": "not_regular", "sub/empty.txt": "not_regular"}
+    assert str(skipped[0]) == (
+        "foo.md: skipped: a folder named like an article (the articles inside it are read)"
+    )
+
+
+@needs_fifo
+def test_a_fifo_is_reported(root: Path) -> None:
+    os.mkfifo(root / "pipe.md")
+    [skipped] = skipped_by_scan(root)
+    assert (skipped.path, skipped.reason) == ("pipe.md", "not_regular")
+    assert str(skipped) == "pipe.md: skipped: a FIFO, not a regular file"
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="Unix sockets")
+def test_a_socket_is_reported(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(root)  # a short path: socket paths are limited to ~100 bytes
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind("sock.md")
+        [skipped] = skipped_by_scan(root)
+    assert (skipped.path, skipped.reason) == ("sock.md", "not_regular")
+    assert "socket" in skipped.detail
+
+
+@needs_symlinks
+def test_symlinks_outside_dangling_or_to_no_file_are_reported(root: Path, tmp_path: Path) -> None:
+    outside = touch(tmp_path / "elsewhere", "secret.md")
+    (root / "link.md").symlink_to(outside)
+    (root / "sub").mkdir()
+    (root / "sub" / "rel-link.md").symlink_to(Path("..") / ".." / "elsewhere" / "secret.md")
+    (root / "evil.md").symlink_to(touch(tmp_path / "articles-evil", "x.md"))
+    (root / "gone.md").symlink_to(root / "nowhere.md")
+    (root / "loop.md").symlink_to(root / "loop.md")
+    (root / "null.md").symlink_to("/dev/null")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(root / "fifo")
+        (root / "fifolink.md").symlink_to(root / "fifo")
+    (root / "dir").mkdir()
+    (root / "dirlink.md").symlink_to(root / "dir")
+    touch(root, "keep.md")
+    skipped: list[SkippedFile] = []
+    assert list(scan(root, skipped)) == ["keep.md"]
+    assert reasons(skipped) == {
+        "dirlink.md": "not_regular",
+        "evil.md": "outside",
+        **({"fifolink.md": "not_regular"} if hasattr(os, "mkfifo") else {}),
+        "gone.md": "dangling",
+        "link.md": "outside",
+        "loop.md": "dangling",
+        "null.md": "outside",  # /dev/null is outside too
+        "sub/rel-link.md": "outside",
+    }
+    details = {s.path: s.detail for s in skipped}
+    assert details["link.md"] == "a symlink leading outside the articles folder"
+    assert details["loop.md"] == "a symlink loop"
+    assert details["gone.md"] == "a dangling symlink (nothing at its target)"
+    if hasattr(os, "mkfifo"):
+        assert details["fifolink.md"] == "a symlink to a FIFO, not to a regular file"
+    assert details["dirlink.md"] == "a symlink to a folder, not to a regular file"
+
+
+@needs_symlinks
+def test_symlinked_folders_are_not_reported(root: Path, tmp_path: Path) -> None:
+    touch(tmp_path / "outside", "a.md")
+    touch(root, "inner/b.md")
+    (root / "out").symlink_to(tmp_path / "outside", target_is_directory=True)
+    (root / "again").symlink_to(root / "inner", target_is_directory=True)
+    assert skipped_by_scan(root) == []
+
+
+@needs_symlinks
+@pytest.mark.parametrize("name", ["x.md~", ".x.md.swp", "#x.md#", ".#x.md", "x.md.tmp", "x.html"])
+def test_backups_and_temporary_files_stay_silent(root: Path, tmp_path: Path, name: str) -> None:
+    touch(root, name)
+    (root / f"{name}-dir.bak").mkdir()
+    (root / "links").mkdir()
+    (root / "links" / name).symlink_to(tmp_path / "nowhere")
+    if hasattr(os, "mkfifo"):
+        (root / "fifos").mkdir()
+        os.mkfifo(root / "fifos" / name)
+    assert skipped_by_scan(root) == []
+
+
+def test_an_unlistable_folder_is_reported(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    touch(root, "locked/a.md")
+    touch(root, "open/b.md")
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:
+        if os.path.basename(path) == "locked":
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    skipped: list[SkippedFile] = []
+    assert list(scan(root, skipped)) == ["open/b.md"]
+    assert [str(s) for s in skipped] == [
+        "locked: skipped: cannot list the folder: Permission denied"
+    ]
+    assert skipped[0].reason == "unreadable"
+
+
+@needs_symlinks
+def test_a_file_that_cannot_be_looked_at_is_reported(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    touch(root, "real/target.md")
+    (root / "alias.md").symlink_to(Path("real") / "target.md")
+    real_stat = os.stat
+
+    def stat(path: str, *args: object, **kwargs: object) -> os.stat_result:
+        if str(path).endswith("alias.md"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", stat)
+    skipped: list[SkippedFile] = []
+    assert list(scan(root, skipped)) == ["real/target.md"]
+    assert [(s.path, s.reason) for s in skipped] == [("alias.md", "unreadable")]
+    assert skipped[0].detail == "cannot read it: Permission denied"
+
+
+def test_a_file_vanishing_during_the_scan_is_not_reported(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    touch(root, "a.md")
+    touch(root, "gone.md")
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> list[os.DirEntry[str]]:
+        entries = list(real_scandir(path))
+        (root / "gone.md").unlink(missing_ok=True)
+        return entries
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert skipped_by_scan(root) == []
+
+
+@needs_symlinks
+@needs_fifo
+def test_stat_paths_reports_the_named_paths_it_skips(root: Path, tmp_path: Path) -> None:
+    touch(root, "keep.md")
+    (root / "link.md").symlink_to(touch(tmp_path / "elsewhere", "secret.md"))
+    (root / "gone.md").symlink_to(root / "nowhere.md")
+    os.mkfifo(root / "pipe.md")
+    (root / "folder.md").mkdir()
+    (root / "unnamed.md").symlink_to(root / "nowhere.md")
+    touch(root, "x.md~")
+    skipped: list[SkippedFile] = []
+    found = stat_paths(
+        root,
+        ["keep.md", "link.md", "gone.md", "pipe.md", "folder.md", "deleted.md", "x.md~"],
+        skipped,
+    )
+    assert list(found) == ["keep.md"]
+    assert reasons(skipped) == {
+        "folder.md": "not_regular",
+        "gone.md": "dangling",
+        "link.md": "outside",
+        "pipe.md": "not_regular",
+    }
+    assert stat_paths(root, ["link.md"]) == {}  # reporting is optional

@@ -757,6 +757,189 @@ def test_txt_suffix_is_case_insensitive() -> None:
     assert parse("A.TXT", "Hello\n\nWorld.\n").body_format == "text"
 
 
+# --- header blocks as people type them ----------------------------------------------------------
+
+
+def test_header_keys_in_odd_case_and_spacing() -> None:
+    parsed = parse(
+        "odd.txt",
+        "CATEGORIES :  tech news ;  Science\n"
+        "date:2024-03-11T09:00:00Z\n"
+        "Title:   Header Keys In Odd Case And Spacing   \n"
+        "\n"
+        "The story.\n",
+    )
+    assert parsed.meta.title == "Header Keys In Odd Case And Spacing"
+    assert parsed.meta.date == utc(2024, 3, 11, 9)
+    assert parsed.meta.categories == ("tech news", "Science")
+    assert parsed.body == "The story.\n"
+    assert parsed.body_line == 5
+    assert parsed.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "expected"),
+    [
+        ("Date:2024-03-11T09:00:00Z", "date", utc(2024, 3, 11, 9)),
+        ("date :2024-03-11 10:00", "date", utc(2024, 3, 11, 9)),
+        ("Link:https://elsewhere.example/x", "link", "https://elsewhere.example/x"),
+        ("LINK\t:\thttps://elsewhere.example/x\t", "link", "https://elsewhere.example/x"),
+        ("Tags:a,b;c  ", "tags", ("a", "b", "c")),
+        ("Last Modified: 2024-03-12T00:00:00Z", "updated", utc(2024, 3, 12)),
+        ("last-modified:2024-03-12T00:00:00Z", "updated", utc(2024, 3, 12)),
+    ],
+)
+def test_known_header_keys_with_or_without_spaces_around_the_colon(
+    line: str, field: str, expected: object
+) -> None:
+    parsed = parse("a.txt", f"Title: T\n{line}\n\nBody.\n")
+    assert getattr(parsed.meta, field) == expected
+    assert parsed.warnings == ()
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "http://example.org/story",
+        "https://example.org/story: a link",
+        "Breaking: markets fall",
+        "Update: 3 dead",
+        "Re:Title: a reply",
+        "Note: the title line",
+        "10:30: the meeting starts",
+    ],
+)
+def test_a_prose_first_line_is_the_title_not_a_header(first: str) -> None:
+    parsed = parse("a.txt", f"{first}\n\nThe story.\n")
+    assert parsed.meta.title == first
+    assert parsed.meta.date is None
+    assert parsed.body == "The story."
+    assert parsed.warnings == ()
+
+
+@pytest.mark.parametrize("first", ["Breaking: markets fall", "Tech News: markets fall"])
+def test_a_prose_first_line_stays_the_title_when_header_lines_follow(first: str) -> None:
+    parsed = parse("a.txt", f"{first}\nDate: 2024-03-05\n\nThe story.\n")
+    assert parsed.meta.title == first
+    assert parsed.meta.date is None
+    assert parsed.warnings == ()
+
+
+def test_a_misspelt_first_key_starts_a_header_block_when_a_known_key_follows() -> None:
+    parsed = parse("a.txt", "Update: 2024-03-06\nDate: 2024-03-05\n\nThe story.\n")
+    assert parsed.meta.title == "The story."
+    assert parsed.meta.date == utc(2024, 3, 4, 23)
+    assert parsed.meta.updated is None
+    assert [line for line, _ in warnings_of(parsed)] == [1]
+
+
+def test_a_url_right_after_the_headers_is_body_text() -> None:
+    parsed = parse("a.txt", "Title: T\nhttp://example.org/x\n\nMore.\n")
+    assert parsed.meta.title == "T"
+    assert parsed.meta.link is None
+    assert parsed.body == "http://example.org/x\n\nMore.\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "lines", "suggested"),
+    [
+        ("Titel: My post\nDate: 2024-03-05\n\nBody.\n", [1], ["title"]),
+        ("Title: T\nDat: 2024-03-05\n\nBody.\n", [2], ["date"]),
+        ("Title: T\nDat:2024-03-05\n\nBody.\n", [2], ["date"]),
+        ("Title: T\nCatgories: News\nTagz: a\n\nBody.\n", [2, 3], ["categories", "tags"]),
+        ("Date: 2024-03-05\nUpdate: 2024-03-06\n\nBody.\n", [2], ["updated"]),
+        ("Date: 2024-03-05\nAutor: Jane\n\nBody.\n", [2], ["author"]),
+    ],
+)
+def test_near_miss_header_keys_warn_with_their_line(
+    source: str, lines: list[int], suggested: list[str]
+) -> None:
+    for suffix in (".txt", ".md"):
+        parsed = parse("a" + suffix, source)
+        found = [(line, m) for line, m in warnings_of(parsed) if not m.startswith("no title")]
+        assert [line for line, _ in found] == lines
+        for (_, message), key in zip(found, suggested, strict=True):
+            assert f'"{key}"' in message
+        if suffix == ".md":
+            assert parsed.body == "Body.\n"
+
+
+def test_near_miss_values_are_not_used() -> None:
+    parsed = parse("a.txt", "Title: T\nDat: 2024-03-05\n\nBody.\n")
+    assert parsed.meta.date is None
+
+
+def test_unknown_header_keys_after_a_known_one_are_ignored_silently() -> None:
+    parsed = parse("a.md", "Title: T\nLayout: post\nTemplate: page\nLang: en\n\nBody.\n")
+    assert parsed.meta.title == "T"
+    assert parsed.body == "Body.\n"
+    assert parsed.warnings == ()
+
+
+def test_title_line_right_after_the_headers_without_a_blank_line() -> None:
+    parsed = parse(
+        "news/storm.txt",
+        "Categories: Tech News\nStorm knocks out power to data centre\n\n"
+        "A storm cut power overnight.\n",
+    )
+    assert parsed.meta.categories == ("Tech News",)
+    assert parsed.meta.title == "Storm knocks out power to data centre"
+    assert parsed.body.strip() == "A storm cut power overnight."
+    assert parsed.body_line == 2
+    assert parsed.warnings == ()
+
+
+def test_several_headers_then_the_title_line_without_a_blank_line() -> None:
+    parsed = parse(
+        "a.txt",
+        "Date: 2025-05-20 07:45\nCategories: Tech News; Weather\n"
+        "Storm knocks out power\nA storm cut power overnight.\n",
+    )
+    assert parsed.meta.date == utc(2025, 5, 20, 5, 45)
+    assert parsed.meta.categories == ("Tech News", "Weather")
+    assert parsed.meta.title == "Storm knocks out power"
+    assert parsed.body.strip() == "A storm cut power overnight."
+
+
+def test_markdown_heading_right_after_the_headers() -> None:
+    parsed = parse("a.md", "Categories: Tech News\n# Storm knocks out power\n\nBody.\n")
+    assert parsed.meta.categories == ("Tech News",)
+    assert parsed.meta.title == "Storm knocks out power"
+    assert parsed.body.strip() == "Body."
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".md"])
+def test_a_wrapped_sentence_starting_with_a_known_key_is_prose(suffix: str) -> None:
+    text = "Summary: the council met today and\nagreed to raise taxes.\n\nMore.\n"
+    parsed = parse("a" + suffix, text)
+    assert parsed.meta.summary is None
+    if suffix == ".txt":
+        assert parsed.meta.title == "Summary: the council met today and"
+
+
+def test_indented_lines_continue_a_header_value() -> None:
+    parsed = parse(
+        "a.md",
+        "Title: A title\n"
+        "Summary: A summary that goes on\n"
+        "    for a second line\n"
+        "\tand a third.\n"
+        "Date: 2024-03-05\n"
+        "\n"
+        "Body.\n",
+    )
+    assert parsed.meta.title == "A title"
+    assert parsed.meta.summary == "A summary that goes on for a second line and a third."
+    assert parsed.meta.date == utc(2024, 3, 4, 23)
+    assert parsed.body == "Body.\n"
+    assert parsed.warnings == ()
+
+
+def test_indented_lines_continue_a_list_of_names() -> None:
+    parsed = parse("a.txt", "Title: T\nTags: a, b\n    c, d\n\nBody.\n")
+    assert parsed.meta.tags == ("a", "b", "c", "d")
+
+
 # --- bad input ----------------------------------------------------------------------------------
 
 

@@ -559,3 +559,57 @@ def test_temporary_files_of_a_killed_build_are_removed_at_the_next_start(site: S
     site.build()
     assert not any(p.exists() for p in left)
     assert kept.exists()
+
+
+def _unusable_files(site: Site) -> None:
+    """Two symlinks leading outside the articles folder and a folder named like an article,
+    besides an editor backup and a hidden file (which are no articles: never reported)."""
+    site.article("good.md", "Good", "2025-01-01T00:00:00Z")
+    secret = site.root / "elsewhere" / "secret.md"
+    secret.parent.mkdir()
+    secret.write_text("---\ntitle: Secret\n---\nNot for feeds.\n", encoding="utf-8")
+    (site.articles / "link.md").symlink_to(secret)
+    (site.articles / "sub").mkdir()
+    (site.articles / "sub" / "up.txt").symlink_to(Path("..") / ".." / "elsewhere" / "secret.md")
+    (site.articles / "folder.md").mkdir()
+    site.write("good.md~", "backup")
+    site.write(".hidden.md", "hidden")
+
+
+SKIPPED = {"folder.md": "not_regular", "link.md": "outside", "sub/up.txt": "outside"}
+
+
+def test_skipped_files_are_part_of_the_build_result(site: Site) -> None:
+    from feedpub.model import skipped_summary
+
+    _unusable_files(site)
+    result = site.build()
+    assert result.articles == 1
+    assert result.problems == ()
+    assert {s.path: s.reason for s in result.skipped} == SKIPPED
+    assert skipped_summary(result.skipped) == (
+        "3 files skipped: 2 symlinks outside the articles folder, 1 not a regular file"
+    )
+    again = site.build()  # nothing changed: the result comes from the store, the count does not
+    assert again.written == ()
+    assert again.skipped == result.skipped
+
+
+def test_a_build_told_what_changed_reports_only_those_paths(site: Site) -> None:
+    from feedpub.build import Builder
+
+    _unusable_files(site)
+    site.build()
+    (site.articles / "gone.md").symlink_to(site.articles / "nowhere.md")
+    with Builder(site.config(), clock=lambda: site.now, workers=1) as builder:
+        result = builder.build(paths={"gone.md", "good.md"})
+    assert [(s.path, s.reason) for s in result.skipped] == [("gone.md", "dangling")]
+
+
+def test_check_reports_skipped_files(site: Site) -> None:
+    from feedpub.build import check
+
+    _unusable_files(site)
+    count, problems, skipped = check(site.config(), clock=lambda: site.now, workers=1)
+    assert (count, problems) == (1, [])
+    assert {s.path: s.reason for s in skipped} == SKIPPED

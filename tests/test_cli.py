@@ -86,3 +86,40 @@ def test_init_then_build(tmp_path: Path) -> None:
     assert (tmp_path / "new" / "public" / "feeds" / "news.atom.xml").is_file()
     again = _run("init", str(tmp_path / "new"), cwd=tmp_path)
     assert "exists, left alone" in again.stdout
+
+
+def test_build_and_check_name_every_skipped_file(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.article("good.md", "Good", "2025-01-01T00:00:00Z")
+    secret = site.root / "secret.md"
+    secret.write_text("---\ntitle: Secret\n---\n", encoding="utf-8")
+    (site.articles / "a-link.md").symlink_to(secret)
+    (site.articles / "b-link.md").symlink_to(secret)
+    (site.articles / "folder.md").mkdir()
+    site.write("good.md~", "an editor backup: no article, never reported")
+    cfg = str(site.config_path)
+    assert main(["build", "--config", cfg]) == 0
+    out = capsys.readouterr()
+    assert (
+        "; 0 problems; 3 files skipped: 2 symlinks outside the articles folder, "
+        "1 not a regular file; "
+    ) in out.out
+    lines = [line for line in out.err.splitlines() if "skipped" in line]
+    assert len(lines) == 3
+    assert "WARNING" in lines[0]
+    assert lines[0].endswith("a-link.md: skipped: a symlink leading outside the articles folder")
+    assert lines[2].endswith(
+        "folder.md: skipped: a folder named like an article (the articles inside it are read)"
+    )
+    assert "good.md~" not in out.err
+    assert main(["build", "--config", cfg, "--strict"]) == 0  # not article problems
+    capsys.readouterr()
+    assert main(["check", "--config", cfg]) == 0
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert len([line for line in out.err.splitlines() if ": skipped: " in line]) == 3
+    assert out.err.rstrip().endswith(
+        "1 articles checked, 0 problems, "
+        "3 files skipped: 2 symlinks outside the articles folder, 1 not a regular file"
+    )

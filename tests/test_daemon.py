@@ -353,3 +353,50 @@ def test_sigterm_while_workers_parse_stops_at_once(root: Path, daemon: Daemon) -
     assert daemon.stop() == 0
     assert time.monotonic() - started < 5
     assert "Traceback" not in daemon.logs()
+
+
+def test_a_skipped_file_is_logged_once_not_on_every_rebuild(
+    root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from feedpub import config as config_mod
+    from feedpub import daemon as daemon_mod
+
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    articles = root / "articles"
+    (articles / "out.md").symlink_to(root / "config.toml")
+    (articles / "gone.md").symlink_to(articles / "nowhere.md")
+    d = daemon_mod.Daemon(
+        config_mod.load(root / "config.toml"), clock=lambda: datetime.now(UTC), workers=1
+    )
+
+    def logged() -> list[str]:
+        lines = [r.getMessage() for r in caplog.records if ": skipped: " in r.getMessage()]
+        caplog.clear()
+        return lines
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="feedpub.daemon"):
+            d._build(None)  # the first build scans everything
+            assert logged() == [
+                "gone.md: skipped: a dangling symlink (nothing at its target)",
+                "out.md: skipped: a symlink leading outside the articles folder",
+            ]
+            d._build(None)  # a periodic rescan: nothing new
+            article(root, "two.md", "Two", "2025-01-02T00:00:00Z")
+            d._build({"two.md"})
+            d._build({"gone.md"})  # looked at again, still the same
+            assert logged() == []
+            assert d.health()["skipped_files"] == 2
+            (articles / "nowhere.md").write_text("# Now here\n", encoding="utf-8")
+            d._build({"gone.md", "nowhere.md"})
+            assert logged() == []
+            assert d.health()["skipped_files"] == 1
+            (articles / "nowhere.md").unlink()
+            d._build({"gone.md", "nowhere.md"})  # dangling again: said again
+            assert logged() == ["gone.md: skipped: a dangling symlink (nothing at its target)"]
+            d._build(None)
+            assert logged() == []
+    finally:
+        d.builder.close()

@@ -13,7 +13,7 @@ from feedpub import config as config_mod
 from feedpub.build import Builder, Progress
 from feedpub.build import check as check_articles
 from feedpub.config import Config
-from feedpub.model import BuildResult, Problem
+from feedpub.model import BuildResult, Problem, SkippedFile
 
 
 def clock() -> datetime:
@@ -149,7 +149,9 @@ def status(config: Config) -> dict[str, object]:
     return info
 
 
-def check(config: Config, *, now: Callable[[], datetime] = clock) -> tuple[int, list[Problem]]:
+def check(
+    config: Config, *, now: Callable[[], datetime] = clock
+) -> tuple[int, list[Problem], list[SkippedFile]]:
     return check_articles(config, clock=now)
 
 

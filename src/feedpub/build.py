@@ -44,6 +44,7 @@ from feedpub.model import (
     Problem,
     PublishEvent,
     Severity,
+    SkippedFile,
 )
 from feedpub.output import file_matches, remove, safe_join, sha256, sweep_temporaries, write_atomic
 from feedpub.planning import duplicate_losers, merged_categories, plan
@@ -303,15 +304,16 @@ class Builder:
         if config_changed:  # dates, slugs and URLs may all read differently: parse everything
             with state.transaction():
                 state.clear_index()
+        skipped: list[SkippedFile] = []
         if hint is not None and not config_changed:  # look at the named files only
             indexed = state.index_stats(hint)
-            stats = stat_paths(cfg.paths.articles, hint)
+            stats = stat_paths(cfg.paths.articles, hint, skipped)
             changed = [(p, st) for p, st in stats.items() if indexed.get(p) != st]
             removed = [p for p in hint if p in indexed and p not in stats]
             article_count = state.article_count() + len(stats) - len(indexed)
         else:
             indexed = state.index_stats()
-            stats = scan(cfg.paths.articles)
+            stats = scan(cfg.paths.articles, skipped)
             changed = [(p, st) for p, st in stats.items() if indexed.get(p) != st]
             removed = [p for p in indexed if p not in stats]
             article_count = len(stats)
@@ -328,7 +330,10 @@ class Builder:
             and (cached := state.get("last_result")) is not None
         ):
             log.debug("nothing changed")
-            return _result_from_json(cached, articles=article_count, unchanged=len(outputs))
+            cached_result = _result_from_json(
+                cached, articles=article_count, unchanged=len(outputs)
+            )
+            return replace(cached_result, skipped=tuple(skipped))
 
         with state.transaction():
             state.drop_articles(removed)
@@ -403,6 +408,7 @@ class Builder:
             ),
             parsed=len(changed),
             feeds=tuple(s.key for s in the_plan.feeds),
+            skipped=tuple(skipped),
         )
         notifications = 0
         with state.transaction():
@@ -840,8 +846,9 @@ def _lock(
 
 def check(
     config: Config, *, clock: Callable[[], datetime] = utcnow, workers: int | None = None
-) -> tuple[int, list[Problem]]:
-    """Parse and plan every article without writing anything: (article count, problems)."""
+) -> tuple[int, list[Problem], list[SkippedFile]]:
+    """Parse and plan every article without writing anything: (article count, problems, files
+    named like articles that were skipped)."""
     articles_dir = config.paths.articles
     if not articles_dir.is_dir():
         raise ConfigError(
@@ -849,7 +856,8 @@ def check(
         )
     now = clock()
     with Builder(config, clock=clock, workers=workers) as builder:
-        stats = scan(articles_dir)
+        skipped: list[SkippedFile] = []
+        stats = scan(articles_dir, skipped)
         rows = [r for batch in builder.parse_files(list(stats.items())) for r in batch]
     problems = [p for r in rows for p in r.problems]
     metas = [r.meta for r in rows if r.meta is not None]
@@ -870,4 +878,4 @@ def check(
     )
     the_plan = plan(resolved.articles, site=config.site, feeds=config.feeds, now=now)
     problems += list(resolved.problems) + list(the_plan.problems)
-    return len(stats), sorted(problems, key=lambda p: (p.path, p.line or 0, p.message))
+    return len(stats), sorted(problems, key=lambda p: (p.path, p.line or 0, p.message)), skipped

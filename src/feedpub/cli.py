@@ -174,6 +174,7 @@ class _Progress:
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from feedpub import app
+    from feedpub.model import skipped_summary
 
     config = app.load_config(args.config)
     progress = _Progress()
@@ -185,13 +186,17 @@ def _cmd_build(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     for problem in result.problems:
         print(problem, file=sys.stderr)
+    for skipped in result.skipped:
+        log.warning("%s", skipped)
     if not args.quiet:
         print(
             f"{result.articles} articles ({result.published} published, {result.scheduled} "
             f"scheduled, {result.drafts} drafts); {len(result.feeds)} feeds; "
             f"{len(result.written)} files written, {result.unchanged} unchanged"
             + (f", {len(result.removed)} removed" if result.removed else "")
-            + f"; {len(result.problems)} problems; {elapsed:.2f}s"
+            + f"; {len(result.problems)} problems"
+            + (f"; {skipped_summary(result.skipped)}" if result.skipped else "")
+            + f"; {elapsed:.2f}s"
         )
         if result.next_go_live:
             print(f"next scheduled article goes live at {result.next_go_live.isoformat()}")
@@ -203,12 +208,19 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from feedpub import app
+    from feedpub.model import skipped_summary
 
     config = app.load_config(args.config)
-    count, problems = app.check(config)
+    count, problems, skipped = app.check(config)
     for problem in problems:
         print(problem)
-    print(f"{count} articles checked, {len(problems)} problems", file=sys.stderr)
+    for s in skipped:
+        log.warning("%s", s)
+    print(
+        f"{count} articles checked, {len(problems)} problems"
+        + (f", {skipped_summary(skipped)}" if skipped else ""),
+        file=sys.stderr,
+    )
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 

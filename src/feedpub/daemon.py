@@ -152,6 +152,7 @@ class Daemon:
         self.last_error: str | None = None
         self.builds = 0
         self._reported: set[str] = set()
+        self._skipped: dict[str, str] = {}  # path -> the skipped file's line, as logged
         self.scheduler: Any = None
         self.watcher: Any = None
         self.notifier: Any = None
@@ -279,6 +280,7 @@ class Daemon:
         for text in sorted(current - self._reported):
             log.warning("%s", text)
         self._reported = current
+        self._report_skipped(result, paths)
         if result.written or result.removed or paths is None:
             log.info(
                 "build: %d articles, %d parsed, %d files written, %d removed, %d problems, %.0f ms",
@@ -289,6 +291,20 @@ class Daemon:
                 len(result.problems),
                 (time.monotonic() - started) * 1000,
             )
+
+    def _report_skipped(self, result: BuildResult, paths: set[str] | None) -> None:
+        """Log each skipped file once, when it first shows (or its reason changes), not on
+        every rebuild. A build told which paths changed looked at those only: what it says
+        about them replaces what we knew; the rest stands until the next full scan."""
+        now = {s.path: str(s) for s in result.skipped}
+        if paths is None:
+            known = now
+        else:
+            known = {p: t for p, t in self._skipped.items() if p not in paths} | now
+        for path in sorted(known):
+            if self._skipped.get(path) != known[path]:
+                log.warning("%s", known[path])
+        self._skipped = known
 
     def _sync_store(self) -> None:
         """Serve what the manifest says is published, even if another process (a one-shot
@@ -410,6 +426,7 @@ class Daemon:
             "articles": r.articles if r else None,
             "published": r.published if r else None,
             "article_problems": len(r.problems) if r else None,
+            "skipped_files": len(self._skipped) if r else None,
             "next_go_live": r.next_go_live.isoformat() if r and r.next_go_live else None,
             "pending_notifications": self._pending_notifications(),
             "last_error": self.last_error,

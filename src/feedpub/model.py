@@ -9,6 +9,7 @@ Every value is a frozen dataclass; collections are tuples; datetimes are timezon
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -54,6 +55,43 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line is not None else self.path
         return f"{where}: {self.severity.value}: {self.message}"
+
+
+SkipReason = Literal["outside", "dangling", "not_regular", "unreadable"]
+_SKIP_LABELS: dict[SkipReason, tuple[str, str]] = {  # (one, several)
+    "outside": ("symlink outside the articles folder", "symlinks outside the articles folder"),
+    "dangling": ("dangling symlink", "dangling symlinks"),
+    "not_regular": ("not a regular file", "not regular files"),
+    "unreadable": ("unreadable", "unreadable"),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SkippedFile:
+    """A file (or folder) named like an article that is not read, and why: a symlink leading
+    outside the articles folder or nowhere, a folder, FIFO, socket or device, or one that
+    cannot be read. (Hidden files, editor backups and temporary files are no articles: they
+    are ignored without a word.)"""
+
+    path: str  # relative to the articles folder, POSIX separators
+    reason: SkipReason
+    detail: str  # for people: "a FIFO, not a regular file"
+
+    def __str__(self) -> str:
+        return f"{self.path}: skipped: {self.detail}"
+
+
+def skipped_summary(skipped: Sequence[SkippedFile]) -> str:
+    """``3 files skipped: 2 symlinks outside the articles folder, 1 not a regular file``."""
+    counts: dict[SkipReason, int] = {}
+    for s in skipped:
+        counts[s.reason] = counts.get(s.reason, 0) + 1
+    parts = [
+        f"{n} {_SKIP_LABELS[reason][0 if n == 1 else 1]}"
+        for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    total = len(skipped)
+    return f"{total} file{'' if total == 1 else 's'} skipped: " + ", ".join(parts)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,6 +212,9 @@ class BuildResult:
     parsed: int = 0  # files actually read and parsed this time (the rest came from the index)
     notifications: int = 0  # notifications this build queued in the outbox
     feeds: tuple[str, ...] = field(default=())  # feed keys planned
+    # files named like articles that were not read (see SkippedFile): all of them after a scan
+    # of the whole folder, only those among the named paths for a build told what changed
+    skipped: tuple[SkippedFile, ...] = ()
 
     @property
     def errors(self) -> tuple[Problem, ...]:

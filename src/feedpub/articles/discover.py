@@ -1,18 +1,24 @@
 """Finding article files: regular files with an article suffix, nothing else.
 
-Ignored: hidden files and folders, editor backups, swaps and locks (``x.md~``, ``.x.md.swp``,
-``#x.md#``, ``.#x.md``), temporary and partial downloads, FIFOs and devices, and symlinks whose
-target leaves the articles folder (or is not a regular file). Symlinked folders are not followed.
+Ignored silently (they are no articles): hidden files and folders, editor backups, swaps and
+locks (``x.md~``, ``.x.md.swp``, ``#x.md#``, ``.#x.md``), temporary and partial downloads.
+Skipped and reported (:class:`SkippedFile`, for the build summary and the log): anything named
+like an article that cannot be one: a symlink leading outside the articles folder, or to
+nothing, or to something other than a regular file; a folder, FIFO, socket or device; a file or
+folder that cannot be read. Symlinked folders are not followed.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
+
+from feedpub.model import SkippedFile
 
 log = logging.getLogger(__name__)
 
@@ -51,58 +57,138 @@ def is_article_relpath(relpath: str) -> bool:
     return all(p and not p.startswith(".") for p in parts[:-1]) and is_article_name(parts[-1])
 
 
-def stat_paths(root: Path, relpaths: Iterable[str]) -> dict[str, FileStat]:
-    """Of these relative paths, the article files that exist now (the rules of :func:`scan`)."""
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "something other than a file"
+
+
+def _not_regular(rel: str, mode: int, *, link: bool) -> SkippedFile:
+    if link:
+        detail = f"a symlink to {_kind(mode)}, not to a regular file"
+    elif stat.S_ISDIR(mode):
+        detail = "a folder named like an article (the articles inside it are read)"
+    else:
+        detail = f"{_kind(mode)}, not a regular file"
+    return SkippedFile(path=rel, reason="not_regular", detail=detail)
+
+
+def _outside(rel: str) -> SkippedFile:
+    return SkippedFile(
+        path=rel, reason="outside", detail="a symlink leading outside the articles folder"
+    )
+
+
+def _unusable(rel: str, e: OSError, *, link: bool) -> SkippedFile | None:
+    """Why stat() failed, as a skipped file; None when the file is simply gone."""
+    if e.errno == errno.ELOOP:
+        return SkippedFile(path=rel, reason="dangling", detail="a symlink loop")
+    if e.errno in (errno.ENOENT, errno.ENOTDIR):
+        if not link:
+            return None  # deleted while we looked: the next look sees it
+        return SkippedFile(
+            path=rel, reason="dangling", detail="a dangling symlink (nothing at its target)"
+        )
+    return SkippedFile(path=rel, reason="unreadable", detail=f"cannot read it: {e.strerror}")
+
+
+def stat_paths(
+    root: Path, relpaths: Iterable[str], skipped: list[SkippedFile] | None = None
+) -> dict[str, FileStat]:
+    """Of these relative paths, the article files that exist now (the rules of :func:`scan`).
+
+    Those named like articles that cannot be used are added to ``skipped``, when given."""
     real_root = os.path.realpath(root)
     found: dict[str, FileStat] = {}
+    unusable: list[SkippedFile] = []
     for rel in relpaths:
         if not is_article_relpath(rel):
             continue
         path = os.path.join(root, rel)
+        link = False
         try:
-            if os.path.islink(path):
+            link = os.path.islink(path)
+            if link:
                 target = os.path.realpath(path)
                 if os.path.commonpath([real_root, target]) != real_root:
+                    unusable.append(_outside(rel))
                     continue
             st = os.stat(path)
-        except OSError:
+        except OSError as e:
+            if (skip := _unusable(rel, e, link=link)) is not None:
+                unusable.append(skip)
             continue
         if stat.S_ISREG(st.st_mode):
             found[rel] = FileStat(st.st_size, st.st_mtime_ns)
+        else:
+            unusable.append(_not_regular(rel, st.st_mode, link=link))
+    if skipped is not None:
+        skipped.extend(sorted(unusable, key=lambda s: s.path))
     return found
 
 
-def scan(root: Path) -> dict[str, FileStat]:
-    """Every article file below ``root``: POSIX relative path → size and mtime, sorted by path."""
+def scan(root: Path, skipped: list[SkippedFile] | None = None) -> dict[str, FileStat]:
+    """Every article file below ``root``: POSIX relative path → size and mtime, sorted by path.
+
+    Files named like articles that cannot be used (symlinks leading outside the folder or
+    nowhere, folders, FIFOs, sockets and devices, and files and folders that cannot be read)
+    are added to ``skipped``, sorted by path, when it is given."""
     found: dict[str, FileStat] = {}
+    unusable: list[SkippedFile] = []
     real_root = os.path.realpath(root)
     stack = [(str(root), "")]
     while stack:
         folder, prefix = stack.pop()
         try:
             entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            continue  # gone meanwhile (a missing articles folder is the caller's to report)
         except OSError as e:
-            log.warning("%s: cannot list folder: %s", folder, e.strerror)
+            unusable.append(
+                SkippedFile(
+                    path=prefix.rstrip("/") or ".",
+                    reason="unreadable",
+                    detail=f"cannot list the folder: {e.strerror}",
+                )
+            )
             continue
         for entry in entries:
             name = entry.name
+            rel = prefix + name
+            link = False
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if not name.startswith("."):
-                        stack.append((entry.path, f"{prefix}{name}/"))
+                        stack.append((entry.path, f"{rel}/"))
+                        if is_article_name(name):
+                            unusable.append(_not_regular(rel, stat.S_IFDIR, link=False))
                     continue
                 if not is_article_name(name):
                     continue
-                if entry.is_symlink():
+                link = entry.is_symlink()
+                if link:
                     target = os.path.realpath(entry.path)
                     if os.path.commonpath([real_root, target]) != real_root:
                         log.debug("%s: symlink leaves the articles folder; ignored", entry.path)
+                        unusable.append(_outside(rel))
                         continue
                     st = os.stat(entry.path)
                 else:
                     st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue  # vanished or unreadable while scanning: the next scan sees it
+            except OSError as e:
+                if (skip := _unusable(rel, e, link=link)) is not None:
+                    unusable.append(skip)
+                continue
             if stat.S_ISREG(st.st_mode):
-                found[prefix + name] = FileStat(st.st_size, st.st_mtime_ns)
+                found[rel] = FileStat(st.st_size, st.st_mtime_ns)
+            else:
+                unusable.append(_not_regular(rel, st.st_mode, link=link))
+    if skipped is not None:
+        skipped.extend(sorted(unusable, key=lambda s: s.path))
     return dict(sorted(found.items()))

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from frontmatter.default_handlers import BaseHandler, YAMLHandler
 
+from feedpub.articles.headers import norm_key, parse_header_block
 from feedpub.errors import ArticleError
 
 MAX_ALIAS_EXPANSION = 10_000
@@ -63,7 +64,6 @@ _TOML = TomllibHandler()
 # Errors on an unclosed quote or bracket are best reported where it was opened.
 _OPENED_AT = ("while scanning a quoted scalar", "while parsing a flow", "while scanning a block")
 
-_HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_ -]{0,39}):(?:[ \t]+(.*))?$")
 _YAML_KEY = re.compile(r"""^(["']?)([A-Za-z_][\w -]*?)\1\s*:(?:\s|$)""")
 _TOML_KEY = re.compile(r"""^(["']?)([A-Za-z_][\w-]*)\1\s*=""")
 
@@ -72,7 +72,17 @@ class FrontMatter:
     """A file's front matter: its data, and (worked out only when a message needs one) the
     line of each key."""
 
-    __slots__ = ("_block", "_first_line", "_lines", "_pattern", "body", "body_line", "data", "kind")
+    __slots__ = (
+        "_block",
+        "_first_line",
+        "_lines",
+        "_pattern",
+        "body",
+        "body_line",
+        "data",
+        "kind",
+        "notes",
+    )
 
     def __init__(
         self,
@@ -85,6 +95,7 @@ class FrontMatter:
         block: list[str] | None = None,
         first_line: int = 2,
         pattern: re.Pattern[str] | None = None,
+        notes: tuple[tuple[int, str], ...] = (),
     ) -> None:
         self.kind = kind
         self.data = data
@@ -94,6 +105,7 @@ class FrontMatter:
         self._block = block or []
         self._first_line = first_line
         self._pattern = pattern
+        self.notes = notes  # warnings about the block, as (line, message)
 
     def line(self, key: str) -> int | None:
         """The 1-based file line of a (normalised) key, if it can be found."""
@@ -102,10 +114,6 @@ class FrontMatter:
                 _key_lines(self._block, self._first_line, self._pattern) if self._pattern else {}
             )
         return self._lines.get(key)
-
-
-def norm_key(key: str) -> str:
-    return key.strip().lower().replace("-", "_").replace(" ", "_")
 
 
 def _check_aliases(fm: str, path: str, first_line: int) -> None:
@@ -191,37 +199,6 @@ def _key_lines(lines: list[str], first_line: int, pattern: re.Pattern[str]) -> d
     return found
 
 
-def _header_block(
-    lines: list[str], known: frozenset[str]
-) -> tuple[dict[str, Any], dict[str, int], int] | None:
-    """A leading block of ``Key: value`` lines (ended by a blank line), if the file has one.
-
-    It counts as headers only if every line of it is a header line and one key is a known field.
-    """
-    data: dict[str, Any] = {}
-    where: dict[str, int] = {}
-    end = 0
-    for i, text in enumerate(lines):
-        if not text.strip():
-            end = i
-            break
-        m = _HEADER_LINE.match(text.rstrip())
-        if m is None:
-            return None
-        key = norm_key(m[1])
-        value = (m[2] or "").strip()
-        if key in data and isinstance(data[key], str) and key in ("categories", "category", "tags"):
-            data[key] = f"{data[key]}, {value}"  # repeated header lines add up
-        else:
-            data.setdefault(key, value)
-        where.setdefault(key, i + 1)
-    else:
-        end = len(lines)
-    if not data or not (set(data) & known):
-        return None
-    return data, where, end
-
-
 def split_front_matter(text: str, path: str, known: frozenset[str]) -> FrontMatter:
     """Find and load the front matter (YAML, TOML or a ``Key: value`` block) of ``text``."""
     lines = text.split("\n")
@@ -257,8 +234,14 @@ def split_front_matter(text: str, path: str, known: frozenset[str]) -> FrontMatt
         raise ArticleError(
             f"front matter opened with {first!r} on line 1 is never closed", path=path, line=1
         )
-    headers = _header_block(lines, known)
+    headers = parse_header_block(lines, known)
     if headers is not None:
-        data, where, end = headers
-        return FrontMatter("headers", data, "\n".join(lines[end + 1 :]), end + 2, lines=where)
+        return FrontMatter(
+            "headers",
+            dict(headers.data),
+            "\n".join(lines[headers.end :]),
+            headers.end + 1,
+            lines=headers.lines,
+            notes=headers.notes,
+        )
     return FrontMatter("none", {}, text, 1, lines={})

@@ -118,10 +118,11 @@ def _text(value: Any) -> str | None:
 
 
 def _names(f: _Fields, key: str, value: Any) -> tuple[str, ...]:
-    """Categories or tags: a list, or a string separated by commas or semicolons."""
+    """Categories or tags: a list, or a string separated by commas, semicolons or line breaks
+    (a header value continued on an indented line)."""
     items: list[Any]
     if isinstance(value, str):
-        items = list(re.split(r"[,;]", value))
+        items = list(re.split(r"[,;\n]", value))
     elif isinstance(value, list | tuple):
         items = list(value)
     else:
@@ -380,7 +381,7 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
     text, decode_warnings = decode(data, path)
     fm = split_front_matter(text, path, KNOWN_KEYS)
     fields = _Fields(path, fm, ctx)
-    for line, message in decode_warnings:
+    for line, message in (*decode_warnings, *fm.notes):
         fields.warnings.append(
             Problem(path=path, line=line, message=message, severity=Severity.WARNING)
         )
