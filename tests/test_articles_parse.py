@@ -542,6 +542,101 @@ def test_null_title_falls_back_to_h1() -> None:
     assert parse("a.md", yaml_fm("title: null", body="# H1\n")).meta.title == "H1"
 
 
+# --- labels: bidi controls that can disguise text -----------------------------------------------
+
+RLO = "\u202e"
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "expected"),
+    [
+        (f'title: "Invoice{RLO}fdp.exe"', "title", "Invoicefdp.exe"),
+        ('title: "\u202aa\u202bb\u202cc\u202dd\u2066e\u2067f\u2068g\u2069"', "title", "abcdefg"),
+        (f'categories: ["News", "Ne{RLO}ws"]', "categories", ("News",)),
+        (f'category: "a{RLO}b; c"', "categories", ("ab", "c")),
+        (f'tags: ["x{RLO}y"]', "tags", ("xy",)),
+        ('keywords: "\u2067tag"', "tags", ("tag",)),
+    ],
+)
+def test_bidi_controls_in_labels_are_removed_with_a_warning(
+    line: str, field: str, expected: object
+) -> None:
+    parsed = parse(
+        "a.md", yaml_fm("date: 2024-01-01", line, "title: T" if field != "title" else "")
+    )
+    assert getattr(parsed.meta, field) == expected
+    [(warned_line, message)] = warnings_of(parsed)
+    assert warned_line == 3
+    assert "bidi" in message
+    assert "U+202" in message or "U+206" in message
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (f'author: "Mallory{RLO}eciloA"', (Author(name="MalloryeciloA"),)),
+        (
+            f'author: "Ma{RLO}llory <m@example.org>"',
+            (Author(name="Mallory", email="m@example.org"),),
+        ),
+        (f'author: {{name: "Ma{RLO}llory"}}', (Author(name="Mallory"),)),
+        (f'authors: ["A", "B{RLO}"]', (Author(name="A"), Author(name="B"))),
+    ],
+)
+def test_bidi_controls_in_author_names_are_removed_with_a_warning(
+    line: str, expected: tuple[Author, ...]
+) -> None:
+    parsed = parse("a.md", yaml_fm("title: T", line))
+    assert parsed.meta.authors == expected
+    [(warned_line, message)] = warnings_of(parsed)
+    assert warned_line == 3
+    assert "U+202E" in message
+
+
+def test_bidi_controls_in_a_markdown_h1_title_are_removed_with_its_line() -> None:
+    parsed = parse(
+        "a.md", yaml_fm("date: 2024-01-01", body=f"\n\n# Invoice{RLO}fdp.exe\n\nBody.\n")
+    )
+    assert parsed.meta.title == "Invoicefdp.exe"
+    [(line, message)] = warnings_of(parsed)
+    assert line == 6  # the front matter takes lines 1-3, then two blank lines
+    assert "title" in message and "U+202E" in message
+
+
+def test_bidi_controls_in_a_plain_text_title_line_are_removed_with_its_line() -> None:
+    parsed = parse("a.txt", f"Date: 2024-01-01\n\nInvoice{RLO}fdp.exe\n\nThe story.\n")
+    assert parsed.meta.title == "Invoicefdp.exe"
+    assert [line for line, _ in warnings_of(parsed)] == [3]
+
+
+def test_bidi_controls_in_a_file_name_title_are_removed() -> None:
+    parsed = parse(f"Invoice{RLO}fdp.exe.md", yaml_fm("date: 2024-01-01"))
+    assert parsed.meta.title == "Invoicefdp.exe"
+    assert len(parsed.warnings) == 2  # no title; and the bidi control
+
+
+def test_a_label_of_bidi_controls_only_is_empty() -> None:
+    parsed = parse("a.md", yaml_fm("title: T", f'categories: ["{RLO}", "News"]'))
+    assert parsed.meta.categories == ("News",)
+    assert len(parsed.warnings) == 2  # removed; then empty
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "\U0001f469\u200d\U0001f4bb Coding at night",  # ZWJ emoji sequence
+        "می\u200cخواهم",  # Persian with ZWNJ
+        "\u200fשלום\u200e (Hello)",  # RLM and LRM
+        "مرحبا بالعالم",
+    ],
+)
+def test_joiners_marks_and_right_to_left_titles_are_kept(title: str) -> None:
+    parsed = parse("a.md", yaml_fm(f'title: "{title}"', f'categories: ["{title}"]'))
+    assert parsed.meta.title == title
+    assert parsed.meta.categories == (title,)
+    assert parsed.warnings == ()
+
+
 # --- TOML front matter --------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 from feedpub.articles.context import ParseContext
 from feedpub.articles.dates import DateError, parse_date
 from feedpub.articles.frontmatter_io import FrontMatter, split_front_matter
-from feedpub.articles.text import decode, xml_safe
+from feedpub.articles.text import BIDI_CONTROLS, decode, without_bidi_controls, xml_safe
 from feedpub.errors import ArticleError
 from feedpub.model import ArticleMeta, Author, Enclosure, Problem, Severity
 from feedpub.slug import slugify
@@ -93,14 +93,30 @@ class _Fields:
     def line(self, key: str) -> int | None:
         return self.fm.line(self.spelled.get(key, key))
 
-    def warn(self, key: str | None, message: str) -> None:
-        line = self.line(key) if key else None
+    def warn(self, key: str | None, message: str, *, line: int | None = None) -> None:
+        line = line if line is not None else self.line(key) if key else None
         self.warnings.append(
             Problem(path=self.path, line=line, message=message, severity=Severity.WARNING)
         )
 
     def fail(self, key: str, message: str) -> ArticleError:
         return ArticleError(f"{key}: {message}", path=self.path, line=self.line(key))
+
+
+def _label(f: _Fields, key: str | None, text: str, *, line: int | None = None) -> str:
+    """A title, category, tag or author name without the bidi controls that could disguise it
+    (removed with a warning)."""
+    found = BIDI_CONTROLS.findall(text)
+    if not found:
+        return text
+    what = key or "title"
+    f.warn(
+        key,
+        f"{what}: removed {len(found)} bidi control character(s) that can disguise text "
+        f"(first: U+{ord(found[0]):04X})",
+        line=line,
+    )
+    return _SPACES.sub(" ", without_bidi_controls(text)).strip()
 
 
 def _text(value: Any) -> str | None:
@@ -138,6 +154,7 @@ def _names(f: _Fields, key: str, value: Any) -> tuple[str, ...]:
         if text is None:
             f.warn(key, f"{key}: {item!r} is not a name; ignored")
             continue
+        text = _label(f, key, text)
         if not text:
             f.warn(key, f"{key}: empty name ignored")
             continue
@@ -157,7 +174,7 @@ def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
     out: list[Author] = []
     for item in items:
         if isinstance(item, dict):
-            name = _text(item.get("name")) or ""
+            name = _label(f, "authors", _text(item.get("name")) or "")
             email = _text(item.get("email")) or None
             url = _text(item.get("url") or item.get("uri")) or None
             if name or email:
@@ -178,7 +195,7 @@ def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
             else:
                 pair = (part, "")
             email = pair[1]
-            name = pair[0].strip() or email
+            name = _label(f, "authors", pair[0].strip()) or email
             if name:
                 out.append(Author(name=name, email=email if email else None))
     return tuple(dict.fromkeys(out))
@@ -256,6 +273,7 @@ def _normalise(f: _Fields) -> dict[str, Any]:
         text = _text(title)
         if text is None:
             raise f.fail("title", f"{title!r} is not a title")
+        text = _label(f, "title", text)
         if len(text) > MAX_TITLE_CHARS:
             f.warn("title", f"title longer than {MAX_TITLE_CHARS} characters; shortened")
             text = text[:MAX_TITLE_CHARS].rstrip() + "…"
@@ -377,9 +395,14 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
                 line=fm.body_line + deep,
             )
     if "title" not in kwargs:
+        title_source = body
         title, body = (_plain_title if body_format == "text" else _markdown_title)(body)
+        if title:  # the first line or heading: any bidi control before it is on its line
+            found = BIDI_CONTROLS.search(title_source)
+            at = fm.body_line + title_source.count("\n", 0, found.start()) if found else None
+            title = _label(fields, None, title, line=at)
         if not title:
-            title = _title_from_name(path)
+            title = _label(fields, None, _title_from_name(path))
             fields.warn(None, f"no title; using {title!r} from the file name")
         kwargs["title"] = title[:MAX_TITLE_CHARS]
     elif body_format == "text":
