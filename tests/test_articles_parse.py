@@ -215,6 +215,51 @@ def test_author_forms(line: str, expected: tuple[Author, ...]) -> None:
     assert parsed.warnings == ()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        " JavaScript:alert(1)",
+        "vbscript:msgbox(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "mailto:jane@example.org",
+    ],
+)
+def test_author_url_that_is_not_http_is_dropped_with_a_warning(url: str) -> None:
+    parsed = parse("a.md", yaml_fm("title: T", f'author: {{name: Jane, url: "{url}"}}'))
+    assert parsed.meta.authors == (Author(name="Jane"),)
+    [(line, message)] = warnings_of(parsed)
+    assert line == 3
+    assert "http(s)" in message
+
+
+def test_relative_author_url_is_made_absolute() -> None:
+    parsed = parse("a.md", yaml_fm("title: T", "author: {name: Jane, uri: /about/jane}"))
+    assert parsed.meta.authors == (Author(name="Jane", url="https://example.org/about/jane"),)
+    assert parsed.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("author: Bob <script>", (Author(name="Bob"),)),
+        ('author: {name: Jane, email: "javascript:alert(1)"}', (Author(name="Jane"),)),
+        ('author: {name: Jane, email: "a b@example.org"}', (Author(name="Jane"),)),
+        ('author: {name: Jane, email: "j\u202e@example.org"}', (Author(name="Jane"),)),
+        ("author: {email: not-an-email}", ()),
+    ],
+)
+def test_author_email_that_is_not_an_address_is_dropped_with_a_warning(
+    line: str, expected: tuple[Author, ...]
+) -> None:
+    parsed = parse("a.md", yaml_fm("title: T", line))
+    assert parsed.meta.authors == expected
+    warnings = warnings_of(parsed)
+    assert warnings
+    assert all(warned_line == 3 for warned_line, _ in warnings)
+    assert "not an email address" in warnings[0][1]
+
+
 def test_author_without_name_or_email_is_ignored_with_a_warning() -> None:
     parsed = parse("a.md", yaml_fm("title: T", "author: {url: https://x.example}"))
     assert parsed.meta.authors == ()
@@ -393,6 +438,22 @@ def test_non_http_link_or_image_ignored_with_a_warning(line: str) -> None:
         (
             "https://cdn.example/ep.mp3",
             Enclosure(url="https://cdn.example/ep.mp3", type="audio/mpeg", length=0),
+        ),
+        (
+            """{url: /ep/1.mp3, type: 'audio/mpeg" onload="alert(1)'}""",
+            Enclosure(url="https://example.org/ep/1.mp3", type="audio/mpeg", length=0),
+        ),
+        (
+            "{url: /ep/1.mp3, type: '<script>/x'}",
+            Enclosure(url="https://example.org/ep/1.mp3", type="audio/mpeg", length=0),
+        ),
+        (
+            "{url: /ep/1.m4a, type: audio/mp4}",
+            Enclosure(url="https://example.org/ep/1.m4a", type="audio/mp4", length=0),
+        ),
+        (
+            "{url: /ep/1.x, type: application/vnd.example+json}",
+            Enclosure(url="https://example.org/ep/1.x", type="application/vnd.example+json"),
         ),
     ],
 )

@@ -69,6 +69,8 @@ _FALSE = frozenset(["false", "no", "off", "0", "n", ""])
 _SPACES = re.compile(r"\s+")
 _ATX_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+# RFC 6838 type and subtype names (restricted-name), without parameters
+_MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][\w!#$&^.+-]{0,126}/[A-Za-z0-9][\w!#$&^.+-]{0,126}$", re.A)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,14 +171,25 @@ def _names(f: _Fields, key: str, value: Any) -> tuple[str, ...]:
     return names
 
 
+def _email(f: _Fields, text: str | None) -> str | None:
+    """An author's email address, or None (with a warning) when it is not one."""
+    if not text:
+        return None
+    if _EMAIL.match(text) and not BIDI_CONTROLS.search(text):
+        return text
+    f.warn("authors", f"author: {text!r} is not an email address; ignored")
+    return None
+
+
 def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
     items = value if isinstance(value, list | tuple) else [value]
     out: list[Author] = []
     for item in items:
         if isinstance(item, dict):
             name = _label(f, "authors", _text(item.get("name")) or "")
-            email = _text(item.get("email")) or None
-            url = _text(item.get("url") or item.get("uri")) or None
+            email = _email(f, _text(item.get("email")))
+            raw_url = item.get("url") or item.get("uri")
+            url = _url(f, "authors", raw_url) if raw_url else None
             if name or email:
                 out.append(Author(name=name or (email or ""), email=email, url=url))
             else:
@@ -194,10 +207,10 @@ def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
                 pair = (part, part)
             else:
                 pair = (part, "")
-            email = pair[1]
-            name = _label(f, "authors", pair[0].strip()) or email
+            address = _email(f, pair[1])
+            name = _label(f, "authors", pair[0].strip()) or address or ""
             if name:
-                out.append(Author(name=name, email=email if email else None))
+                out.append(Author(name=name, email=address))
     return tuple(dict.fromkeys(out))
 
 
@@ -237,14 +250,14 @@ def _enclosure(f: _Fields, value: Any, *, key: str = "enclosure") -> Enclosure |
         url = _url(f, key, value)
     if url is None:
         return None
-    if not isinstance(mime, str) or "/" not in mime:
+    if not isinstance(mime, str) or not _MEDIA_TYPE.match(mime.strip()):
         mime = mimetypes.guess_type(urlsplit(url).path)[0] or "application/octet-stream"
     if isinstance(length, str) and length.strip().isdigit():
         length = int(length)
     if isinstance(length, bool) or not isinstance(length, int) or length < 0:
         f.warn(key, f"{key}: length {length!r} is not a byte count; using 0")
         length = 0
-    return Enclosure(url=url, type=mime, length=length)
+    return Enclosure(url=url, type=mime.strip(), length=length)
 
 
 def _date(f: _Fields, key: str, value: Any) -> datetime | None:
