@@ -7,13 +7,21 @@ HTML pages as what they are.
 
 from __future__ import annotations
 
+import html as htmllib
 import json
+import re
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import feedparser
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree, html
 
+from feedpub.articles.text import xml_safe
 from feedpub.config import SiteConfig
 from feedpub.model import Article, ArticleMeta, Author, FeedSpec
 from feedpub.render import EntryBody, Links
@@ -331,3 +339,340 @@ def test_control_characters_in_the_config_cannot_break_a_feed() -> None:
     json.loads(render_json(spec, links, lambda _: None))
     etree.fromstring(render_opml([spec], ["atom"], links))
     html.document_fromstring(render_index([spec], ["atom"], links))
+
+
+# --- hostile strings in every field, every output read the way a reader reads it ----------------
+
+PAYLOADS = [
+    IMG,
+    "<script>alert(1)</script>",
+    "</title><script>alert(1)</script>",
+    '"><svg onload=alert(1)>',
+    "'><body onload=alert(1)>",
+    "javascript:alert(1)",
+    " JaVaScRiPt:alert(1)",
+    "java\tscript:alert(1)",
+    "vbscript:msgbox(1)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "//evil.example/x.js",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "&#60;img src=x onerror=alert(1)&#62;",
+    "javascript&colon;alert(1)",
+    "<a href='javascript:alert(1)'>x</a>",
+    "<iframe src=javascript:alert(1)></iframe>",
+    "<object data=javascript:alert(1)></object><embed src=javascript:alert(1)>",
+    '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+    "<base href=javascript:alert(1)//>",
+    "<form action=javascript:alert(1)><button>go</button></form>",
+    '<p style="width:expression(alert(1))">x</p>',
+    '<div style="background:url(javascript:alert(1))">x</div>',
+    "<svg><script>alert(1)</script></svg>",
+    '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
+    "]]><script>alert(1)</script><![CDATA[",
+    '<!--<img src="--><img src=x onerror=alert(1)//">',
+    "Invoice\u202efdp.exe",
+    "x\x01y\x07z\x0b",
+    "Tom & Jerry",
+]
+URL_ATTRIBUTES = frozenset(
+    [
+        "href", "src", "action", "formaction", "data", "poster", "cite", "background",
+        "longdesc", "codebase", "manifest", "icon", "lowsrc", "dynsrc", "srcset", "ping",
+        "profile", "usemap", "classid", "archive", "xlink:href",
+    ]
+)  # fmt: skip
+FORBIDDEN_TAGS = frozenset(
+    ["script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "form"]
+)
+
+
+def _dangerous_url(value: str, tag: str, attribute: str) -> bool:
+    v = re.sub(r"[\x00-\x20]+", "", htmllib.unescape(value)).lower()
+    if v.startswith(("javascript:", "vbscript:")):
+        return True
+    if v.startswith("data:"):
+        return not (tag == "img" and attribute == "src" and v.startswith("data:image/"))
+    return False
+
+
+def _dangerous_style(value: str) -> bool:
+    v = re.sub(r"\s+|/\*.*?\*/|['\"\\\\]", "", value.lower())
+    return any(s in v for s in ("expression(", "url(javascript", "-moz-binding", "behavior:"))
+
+
+def html_problems(markup: str | None, where: str, *, document: bool = False) -> list[str]:
+    """What in ``markup``, rendered as HTML, could run script or leave the page."""
+    if not markup:
+        return []
+    root: html.HtmlElement = html.document_fromstring(markup) if document else as_html(markup)
+    found = []
+    for el in root.iter("*"):  # elements: comments and processing instructions are inert
+        tag = str(el.tag).rsplit("}", 1)[-1].lower()
+        if tag in FORBIDDEN_TAGS:
+            found.append(f"{where}: <{tag}>")
+        if tag == "meta" and str(el.get("http-equiv") or "").strip().lower() == "refresh":
+            found.append(f"{where}: <meta http-equiv=refresh>")
+        if tag == "style" and _dangerous_style(el.text_content()):
+            found.append(f"{where}: <style> {el.text_content()!r}")
+        for raw_name, raw_value in el.attrib.items():
+            name, value = str(raw_name).lower(), str(raw_value)
+            if name.startswith("on"):
+                found.append(f"{where}: <{tag} {name}>")
+            elif name == "style" and _dangerous_style(value):
+                found.append(f"{where}: <{tag} style={value!r}>")
+            elif name in URL_ATTRIBUTES or name.endswith("href"):
+                urls = (
+                    [u.strip().split(" ")[0] for u in value.split(",")]
+                    if name == "srcset"
+                    else [value]
+                )
+                found += [
+                    f"{where}: <{tag} {name}={u!r}>" for u in urls if _dangerous_url(u, tag, name)
+                ]
+    return found
+
+
+def url_problems(value: object, where: str) -> list[str]:
+    """A URL field must be an absolute http(s) URL."""
+    if value is None:
+        return []
+    scheme = urlsplit(str(value)).scheme
+    if scheme in ("http", "https") and urlsplit(str(value)).netloc:
+        return []
+    return [f"{where}: not an http(s) URL: {value!r}"]
+
+
+def atom_problems(data: bytes, where: str) -> list[str]:
+    root = etree.fromstring(data)
+    found = []
+    for el in root.iter("*"):
+        if el.get("type") == "html":
+            found += html_problems(el.text, f"{where} <{el.tag}>")
+        elif el.get("type") == "xhtml":
+            inner = "".join(etree.tostring(c, encoding="unicode") for c in el)
+            found += html_problems(inner, f"{where} <{el.tag}>")
+        for attribute in ("href", "src", "uri"):
+            if el.get(attribute) is not None:
+                found += url_problems(el.get(attribute), f"{where} <{el.tag} {attribute}>")
+        if el.tag in (f"{ATOM}uri", f"{ATOM}icon", f"{ATOM}logo"):
+            found += url_problems(el.text, f"{where} <{el.tag}>")
+    return found
+
+
+RSS_NOT_TEXT = frozenset(
+    ["link", "docs", "comments", "url", "guid", "pubDate", "lastBuildDate", "language", "ttl"]
+)
+
+
+def rss_problems(data: bytes, where: str) -> list[str]:
+    """Every text (title, description, category, author...) read as HTML, as some reader
+    renders each of them so; every URL element and attribute http(s). Ids and dates are
+    neither."""
+    root = etree.fromstring(data)
+    found = []
+    for el in root.iter("*"):
+        if el.tag not in RSS_NOT_TEXT:
+            found += html_problems(el.text, f"{where} <{el.tag}>")
+        if el.tag in ("link", "docs", "comments", "url") or (
+            el.tag == "guid" and el.get("isPermaLink") != "false"
+        ):
+            found += url_problems(el.text, f"{where} <{el.tag}>")
+        for attribute in ("href", "url"):
+            if el.get(attribute) is not None:
+                found += url_problems(el.get(attribute), f"{where} <{el.tag} {attribute}>")
+    return found
+
+
+JSON_URL_KEYS = frozenset(
+    [
+        "url", "external_url", "image", "banner_image", "home_page_url", "feed_url", "icon",
+        "favicon", "next_url", "avatar",
+    ]
+)  # fmt: skip
+
+
+def json_problems(value: object, where: str) -> list[str]:
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "content_html":
+                found += html_problems(item, f"{where}.{key}")
+            elif key in JSON_URL_KEYS:
+                found += url_problems(item, f"{where}.{key}")
+            else:
+                found += json_problems(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += json_problems(item, f"{where}[{i}]")
+    return found
+
+
+def opml_problems(data: bytes, where: str) -> list[str]:
+    root = etree.fromstring(data)
+    found = html_problems(root.findtext("head/title"), f"{where} <title>")
+    for outline in root.iter("outline"):
+        for attribute in ("text", "title"):
+            found += html_problems(outline.get(attribute), f"{where} @{attribute}")
+        for attribute in ("xmlUrl", "htmlUrl"):
+            found += url_problems(outline.get(attribute), f"{where} @{attribute}")
+    return found
+
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def feedparser_problems(value: object, where: str) -> list[str]:
+    """What feedparser hands a reader: HTML-typed values rendered, links followed."""
+    found = []
+    if isinstance(value, dict):
+        if value.get("type") in HTML_TYPES and isinstance(value.get("value"), str):
+            found += html_problems(value["value"], where)
+        for key, item in value.items():
+            if key in ("href", "link", "url") and isinstance(item, str):
+                found += url_problems(item, f"{where}.{key}")
+            elif key.endswith("_detail") and isinstance(item, dict):
+                if item.get("type") in HTML_TYPES:
+                    found += html_problems(value.get(key[: -len("_detail")]), f"{where}.{key}")
+                found += feedparser_problems(item, f"{where}.{key}")
+            elif isinstance(item, dict | list):
+                found += feedparser_problems(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += feedparser_problems(item, f"{where}[{i}]")
+    return found
+
+
+def output_problems(site: Site) -> list[str]:
+    """Everything a reader receives from ``site``'s output, read as a reader reads it."""
+    found: list[str] = []
+    for path in sorted(site.output.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        rel = str(path.relative_to(site.output))
+        data = path.read_bytes()
+        if rel.endswith(".atom.xml"):
+            found += atom_problems(data, rel)
+        elif rel.endswith(".rss.xml"):
+            found += rss_problems(data, rel)
+        elif rel.endswith(".json"):
+            found += json_problems(json.loads(data), rel)
+        elif rel.endswith(".opml"):
+            found += opml_problems(data, rel)
+        elif rel.endswith(".html"):
+            found += html_problems(data.decode(), rel, document=True)
+        if rel.endswith((".atom.xml", ".rss.xml")):
+            parsed = feedparser.parse(data)
+            assert not parsed.bozo, (rel, parsed.get("bozo_exception"))
+            found += feedparser_problems(parsed.feed, f"{rel} (feedparser) feed")
+            found += feedparser_problems(parsed.entries, f"{rel} (feedparser) entries")
+    return found
+
+
+def q(value: str) -> str:
+    """``value`` as a YAML or TOML double-quoted string: ASCII, everything else escaped as
+    ``\\uXXXX`` or ``\\UXXXXXXXX``, which both read the same way."""
+
+    def escape(c: str) -> str:
+        if c in '"\\':
+            return "\\" + c
+        if " " <= c <= "~":
+            return c
+        return f"\\u{ord(c):04X}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08X}"
+
+    return '"' + "".join(escape(c) for c in value) + '"'
+
+
+def hostile_site(root: Path, v: list[str]) -> Site:
+    """A site where every field an article or the config can set holds one of ``v``.
+
+    (The config's strings lose the characters XML cannot carry: the config is refused for
+    those, as test_config checks.)"""
+    c = [xml_safe(value) for value in v[:5]]
+    site = Site(root)
+    site.config_text = f"""\
+[site]
+title = {q("S " + c[0])}
+base_url = "https://example.org/"
+description = {q(c[1])}
+author = {q(c[2])}
+author_email = {q(c[3])}
+
+[paths]
+articles = "articles"
+output = "public"
+state = "state/state.sqlite3"
+
+[feeds]
+max_entries = 5
+
+[feeds.categories."News"]
+title = {q(c[4])}
+"""
+    site.write(
+        "a.md",
+        f"""---
+title: {q(v[5])}
+date: 2025-01-01T00:00:00Z
+summary: {q(v[6])}
+categories: [{q(v[7])}, "News"]
+tags: [{q(v[8])}, {q(v[9])}]
+authors:
+  - {{name: {q(v[10])}, email: {q(v[11])}, url: {q(v[12])}}}
+  - {q(v[13])}
+image: {q(v[14])}
+enclosure: {{url: {q(v[15])}, type: {q(v[16])}, length: 5}}
+slug: {q(v[17])}
+id: {q("x" + v[18])}
+---
+`{v[19]}` is shown as code, and the summary above says {v[20]}
+
+{v[21]}
+""",
+    )
+    site.write(
+        "b.md",
+        f"""---
+date: 2025-01-02T00:00:00Z
+link: {q(v[22])}
+categories: {q(v[23])}
+author: {q(v[24])}
+---
+`{v[25]}` first, so that the summary is an excerpt of it
+""",
+    )
+    first_line = " ".join(v[26].split()) or "x"
+    site.write("c.txt", f"Categories: News\nDate: 2025-01-03\n\n{first_line}\n\n{v[27]}\n")
+    return site
+
+
+FIELDS = 28
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_one_hostile_string_in_every_field_reaches_no_reader_alive(
+    payload: str, tmp_path: Path
+) -> None:
+    site = hostile_site(tmp_path, [payload] * FIELDS)
+    result = site.build()
+    assert result.published == 3, result.problems
+    assert not [p for p in result.problems if p.path not in ("a.md", "b.md", "c.txt")]
+    assert output_problems(site) == []
+
+
+HOSTILE = st.one_of(
+    st.sampled_from(PAYLOADS),
+    st.tuples(st.sampled_from(PAYLOADS), st.text(max_size=6), st.sampled_from(PAYLOADS)).map(
+        "".join
+    ),
+    st.text(max_size=20),
+)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(HOSTILE, min_size=FIELDS, max_size=FIELDS))
+def test_hostile_strings_in_every_field_reach_no_reader_alive(values: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        site = hostile_site(Path(tmp), values)
+        result = site.build()
+        assert not [p for p in result.problems if p.path not in ("a.md", "b.md", "c.txt")]
+        assert output_problems(site) == []

@@ -86,7 +86,7 @@ def _entry(
             )
     else:
         for au in with_email:
-            fe.author({"name": label(au.name), "email": safe.text(au.email or "")})
+            fe.author({"name": label(au.name), "email": label(au.email or "")})
         fe.feedpub_rss.creators = [label(au.name) for au in authors if not au.email]
     terms = [{"term": label(c)} for c in a.meta.categories + a.meta.tags]
     if terms:
@@ -121,7 +121,7 @@ def render_xml(spec: FeedSpec, fmt: FeedFormat, links: Links, bodies: BodySource
         for hub in links.hubs:
             fg.link(href=hub, rel="hub")
     fg.link(href=links.home, rel="alternate", type="text/html")
-    fg.description(label(site.description or spec.title))
+    fg.description(label(site.description) or label(spec.title))  # RSS requires one
     fg.language(safe.text(site.language))
     if site.author:
         fg.author(
@@ -129,7 +129,7 @@ def render_xml(spec: FeedSpec, fmt: FeedFormat, links: Links, bodies: BodySource
                 k: v
                 for k, v in (
                     ("name", label(site.author)),
-                    ("email", safe.text(site.author_email or "")),
+                    ("email", label(site.author_email or "")),
                 )
                 if v
             }
