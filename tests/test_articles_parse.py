@@ -394,6 +394,23 @@ def test_link_and_image_made_absolute(line: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("""link: 'https://e.example/a b<img src=x onerror=alert(1)>"q"'""",
+         "https://e.example/a%20b%3Cimg%20src=x%20onerror=alert(1)%3E%22q%22"),
+        ('link: "https://e.example/{x}|^`\\\\"', "https://e.example/%7Bx%7D%7C%5E%60%5C"),
+        ('image: "/img/Invoice\\u202efdp.png"', "https://example.org/img/Invoice%E2%80%AEfdp.png"),
+        ("link: https://e.example/caf%C3%A9?a=1&b=2#x", "https://e.example/caf%C3%A9?a=1&b=2#x"),
+        ("link: https://e.example/café", "https://e.example/café"),
+    ],
+)  # fmt: skip
+def test_characters_urls_cannot_hold_are_percent_encoded(line: str, expected: str) -> None:
+    parsed = parse("a.md", yaml_fm("title: T", line))
+    assert expected in (parsed.meta.link, parsed.meta.image)
+    assert parsed.warnings == ()
+
+
+@pytest.mark.parametrize(
     "line",
     [
         "link: javascript:alert(1)",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parseaddr
 from typing import Any, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from feedpub.articles.context import ParseContext
 from feedpub.articles.dates import DateError, parse_date
@@ -69,6 +69,9 @@ _FALSE = frozenset(["false", "no", "off", "0", "n", ""])
 _SPACES = re.compile(r"\s+")
 _ATX_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+# Characters a URL cannot hold (RFC 3986), and the bidi controls that could disguise one:
+# percent-encoded, so no reader can take them for the end of an attribute or for markup.
+_NOT_IN_URL = re.compile('[\x00-\x20\x7f"<>\\\\^`{|}\u202a-\u202e\u2066-\u2069]')
 # RFC 6838 type and subtype names (restricted-name), without parameters
 _MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][\w!#$&^.+-]{0,126}/[A-Za-z0-9][\w!#$&^.+-]{0,126}$", re.A)
 
@@ -236,7 +239,7 @@ def _url(f: _Fields, key: str, value: Any) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         f.warn(key, f"{key}: {text!r} is not an http(s) URL; ignored")
         return None
-    return url
+    return _NOT_IN_URL.sub(lambda m: quote(m[0], safe=""), url)
 
 
 def _enclosure(f: _Fields, value: Any, *, key: str = "enclosure") -> Enclosure | None:
