@@ -71,9 +71,20 @@ def either(value: str) -> str:
     return html.escape(value, quote=False)
 
 
-@lru_cache(maxsize=256)
+_CACHED_CHARS = 128_000  # bodies up to this size are cached (the memory stays bounded)
+
+
 def sanitised(fragment: str, base_url: str) -> str:
     """An HTML field: sanitised (no script, event handlers or unsafe URLs), relative URLs made
     absolute against ``base_url``. Bodies arrive sanitised already; this is the renderers'
     guarantee all the same. Cached, since a body is shown by several feeds and formats."""
+    if len(fragment) > _CACHED_CHARS:
+        return _sanitise(fragment, base_url)
+    return _sanitise_cached(fragment, base_url)
+
+
+def _sanitise(fragment: str, base_url: str) -> str:
     return clean_html(xml_safe(fragment), base_url)
+
+
+_sanitise_cached = lru_cache(maxsize=128)(_sanitise)
