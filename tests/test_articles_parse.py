@@ -260,6 +260,20 @@ def test_author_email_that_is_not_an_address_is_dropped_with_a_warning(
     assert "not an email address" in warnings[0][1]
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        'author: "a@' + "." * 200_000 + '@"',
+        'author: {name: A, email: "a@' + "." * 200_000 + '<"}',
+    ],
+)
+def test_a_long_email_like_author_is_checked_quickly(line: str) -> None:
+    start = time.perf_counter()
+    parsed = parse("a.md", yaml_fm("title: T", line))
+    assert time.perf_counter() - start < 2
+    assert all(not author.email for author in parsed.meta.authors)
+
+
 def test_author_without_name_or_email_is_ignored_with_a_warning() -> None:
     parsed = parse("a.md", yaml_fm("title: T", "author: {url: https://x.example}"))
     assert parsed.meta.authors == ()

@@ -68,7 +68,8 @@ _TRUE = frozenset(["true", "yes", "on", "1", "y"])
 _FALSE = frozenset(["false", "no", "off", "0", "n", ""])
 _SPACES = re.compile(r"\s+")
 _ATX_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_EMAIL = re.compile(r"^[^@\s<>]+@([^@\s<>]+)$")  # one unbounded run each side of "@": linear
+MAX_EMAIL_CHARS = 254  # RFC 5321's limit on a path
 # Characters a URL cannot hold (RFC 3986), and the bidi controls that could disguise one:
 # percent-encoded, so no reader can take them for the end of an attribute or for markup.
 _NOT_IN_URL = re.compile('[\x00-\x20\x7f"<>\\\\^`{|}\u202a-\u202e\u2066-\u2069]')
@@ -174,11 +175,19 @@ def _names(f: _Fields, key: str, value: Any) -> tuple[str, ...]:
     return names
 
 
+def _is_email(text: str) -> bool:
+    """``local@domain.tld``, no spaces, ``<>`` or bidi controls, at most 254 characters."""
+    if len(text) > MAX_EMAIL_CHARS or BIDI_CONTROLS.search(text):
+        return False
+    m = _EMAIL.match(text)
+    return m is not None and "." in m[1][1:-1]
+
+
 def _email(f: _Fields, text: str | None) -> str | None:
     """An author's email address, or None (with a warning) when it is not one."""
     if not text:
         return None
-    if _EMAIL.match(text) and not BIDI_CONTROLS.search(text):
+    if _is_email(text):
         return text
     f.warn("authors", f"author: {text!r} is not an email address; ignored")
     return None
@@ -206,7 +215,7 @@ def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
             part = raw.strip()
             if "<" in part:
                 pair: tuple[str, str] = parseaddr(part)
-            elif _EMAIL.match(part):
+            elif _is_email(part):
                 pair = (part, part)
             else:
                 pair = (part, "")
