@@ -215,6 +215,65 @@ def test_author_forms(line: str, expected: tuple[Author, ...]) -> None:
     assert parsed.warnings == ()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        " JavaScript:alert(1)",
+        "vbscript:msgbox(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "mailto:jane@example.org",
+    ],
+)
+def test_author_url_that_is_not_http_is_dropped_with_a_warning(url: str) -> None:
+    parsed = parse("a.md", yaml_fm("title: T", f'author: {{name: Jane, url: "{url}"}}'))
+    assert parsed.meta.authors == (Author(name="Jane"),)
+    [(line, message)] = warnings_of(parsed)
+    assert line == 3
+    assert "http(s)" in message
+
+
+def test_relative_author_url_is_made_absolute() -> None:
+    parsed = parse("a.md", yaml_fm("title: T", "author: {name: Jane, uri: /about/jane}"))
+    assert parsed.meta.authors == (Author(name="Jane", url="https://example.org/about/jane"),)
+    assert parsed.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("author: Bob <script>", (Author(name="Bob"),)),
+        ('author: {name: Jane, email: "javascript:alert(1)"}', (Author(name="Jane"),)),
+        ('author: {name: Jane, email: "a b@example.org"}', (Author(name="Jane"),)),
+        ('author: {name: Jane, email: "j\u202e@example.org"}', (Author(name="Jane"),)),
+        ("author: {email: not-an-email}", ()),
+    ],
+)
+def test_author_email_that_is_not_an_address_is_dropped_with_a_warning(
+    line: str, expected: tuple[Author, ...]
+) -> None:
+    parsed = parse("a.md", yaml_fm("title: T", line))
+    assert parsed.meta.authors == expected
+    warnings = warnings_of(parsed)
+    assert warnings
+    assert all(warned_line == 3 for warned_line, _ in warnings)
+    assert "not an email address" in warnings[0][1]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'author: "a@' + "." * 200_000 + '@"',
+        'author: {name: A, email: "a@' + "." * 200_000 + '<"}',
+    ],
+)
+def test_a_long_email_like_author_is_checked_quickly(line: str) -> None:
+    start = time.perf_counter()
+    parsed = parse("a.md", yaml_fm("title: T", line))
+    assert time.perf_counter() - start < 2
+    assert all(not author.email for author in parsed.meta.authors)
+
+
 def test_author_without_name_or_email_is_ignored_with_a_warning() -> None:
     parsed = parse("a.md", yaml_fm("title: T", "author: {url: https://x.example}"))
     assert parsed.meta.authors == ()
@@ -349,6 +408,23 @@ def test_link_and_image_made_absolute(line: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("""link: 'https://e.example/a b<img src=x onerror=alert(1)>"q"'""",
+         "https://e.example/a%20b%3Cimg%20src=x%20onerror=alert(1)%3E%22q%22"),
+        ('link: "https://e.example/{x}|^`\\\\"', "https://e.example/%7Bx%7D%7C%5E%60%5C"),
+        ('image: "/img/Invoice\\u202efdp.png"', "https://example.org/img/Invoice%E2%80%AEfdp.png"),
+        ("link: https://e.example/caf%C3%A9?a=1&b=2#x", "https://e.example/caf%C3%A9?a=1&b=2#x"),
+        ("link: https://e.example/café", "https://e.example/café"),
+    ],
+)  # fmt: skip
+def test_characters_urls_cannot_hold_are_percent_encoded(line: str, expected: str) -> None:
+    parsed = parse("a.md", yaml_fm("title: T", line))
+    assert expected in (parsed.meta.link, parsed.meta.image)
+    assert parsed.warnings == ()
+
+
+@pytest.mark.parametrize(
     "line",
     [
         "link: javascript:alert(1)",
@@ -393,6 +469,22 @@ def test_non_http_link_or_image_ignored_with_a_warning(line: str) -> None:
         (
             "https://cdn.example/ep.mp3",
             Enclosure(url="https://cdn.example/ep.mp3", type="audio/mpeg", length=0),
+        ),
+        (
+            """{url: /ep/1.mp3, type: 'audio/mpeg" onload="alert(1)'}""",
+            Enclosure(url="https://example.org/ep/1.mp3", type="audio/mpeg", length=0),
+        ),
+        (
+            "{url: /ep/1.mp3, type: '<script>/x'}",
+            Enclosure(url="https://example.org/ep/1.mp3", type="audio/mpeg", length=0),
+        ),
+        (
+            "{url: /ep/1.m4a, type: audio/mp4}",
+            Enclosure(url="https://example.org/ep/1.m4a", type="audio/mp4", length=0),
+        ),
+        (
+            "{url: /ep/1.x, type: application/vnd.example+json}",
+            Enclosure(url="https://example.org/ep/1.x", type="application/vnd.example+json"),
         ),
     ],
 )
@@ -540,6 +632,101 @@ def test_empty_title_falls_back_like_a_missing_one() -> None:
 
 def test_null_title_falls_back_to_h1() -> None:
     assert parse("a.md", yaml_fm("title: null", body="# H1\n")).meta.title == "H1"
+
+
+# --- labels: bidi controls that can disguise text -----------------------------------------------
+
+RLO = "\u202e"
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "expected"),
+    [
+        (f'title: "Invoice{RLO}fdp.exe"', "title", "Invoicefdp.exe"),
+        ('title: "\u202aa\u202bb\u202cc\u202dd\u2066e\u2067f\u2068g\u2069"', "title", "abcdefg"),
+        (f'categories: ["News", "Ne{RLO}ws"]', "categories", ("News",)),
+        (f'category: "a{RLO}b; c"', "categories", ("ab", "c")),
+        (f'tags: ["x{RLO}y"]', "tags", ("xy",)),
+        ('keywords: "\u2067tag"', "tags", ("tag",)),
+    ],
+)
+def test_bidi_controls_in_labels_are_removed_with_a_warning(
+    line: str, field: str, expected: object
+) -> None:
+    parsed = parse(
+        "a.md", yaml_fm("date: 2024-01-01", line, "title: T" if field != "title" else "")
+    )
+    assert getattr(parsed.meta, field) == expected
+    [(warned_line, message)] = warnings_of(parsed)
+    assert warned_line == 3
+    assert "bidi" in message
+    assert "U+202" in message or "U+206" in message
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (f'author: "Mallory{RLO}eciloA"', (Author(name="MalloryeciloA"),)),
+        (
+            f'author: "Ma{RLO}llory <m@example.org>"',
+            (Author(name="Mallory", email="m@example.org"),),
+        ),
+        (f'author: {{name: "Ma{RLO}llory"}}', (Author(name="Mallory"),)),
+        (f'authors: ["A", "B{RLO}"]', (Author(name="A"), Author(name="B"))),
+    ],
+)
+def test_bidi_controls_in_author_names_are_removed_with_a_warning(
+    line: str, expected: tuple[Author, ...]
+) -> None:
+    parsed = parse("a.md", yaml_fm("title: T", line))
+    assert parsed.meta.authors == expected
+    [(warned_line, message)] = warnings_of(parsed)
+    assert warned_line == 3
+    assert "U+202E" in message
+
+
+def test_bidi_controls_in_a_markdown_h1_title_are_removed_with_its_line() -> None:
+    parsed = parse(
+        "a.md", yaml_fm("date: 2024-01-01", body=f"\n\n# Invoice{RLO}fdp.exe\n\nBody.\n")
+    )
+    assert parsed.meta.title == "Invoicefdp.exe"
+    [(line, message)] = warnings_of(parsed)
+    assert line == 6  # the front matter takes lines 1-3, then two blank lines
+    assert "title" in message and "U+202E" in message
+
+
+def test_bidi_controls_in_a_plain_text_title_line_are_removed_with_its_line() -> None:
+    parsed = parse("a.txt", f"Date: 2024-01-01\n\nInvoice{RLO}fdp.exe\n\nThe story.\n")
+    assert parsed.meta.title == "Invoicefdp.exe"
+    assert [line for line, _ in warnings_of(parsed)] == [3]
+
+
+def test_bidi_controls_in_a_file_name_title_are_removed() -> None:
+    parsed = parse(f"Invoice{RLO}fdp.exe.md", yaml_fm("date: 2024-01-01"))
+    assert parsed.meta.title == "Invoicefdp.exe"
+    assert len(parsed.warnings) == 2  # no title; and the bidi control
+
+
+def test_a_label_of_bidi_controls_only_is_empty() -> None:
+    parsed = parse("a.md", yaml_fm("title: T", f'categories: ["{RLO}", "News"]'))
+    assert parsed.meta.categories == ("News",)
+    assert len(parsed.warnings) == 2  # removed; then empty
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "\U0001f469\u200d\U0001f4bb Coding at night",  # ZWJ emoji sequence
+        "می\u200cخواهم",  # Persian with ZWNJ
+        "\u200fשלום\u200e (Hello)",  # RLM and LRM
+        "مرحبا بالعالم",
+    ],
+)
+def test_joiners_marks_and_right_to_left_titles_are_kept(title: str) -> None:
+    parsed = parse("a.md", yaml_fm(f'title: "{title}"', f'categories: ["{title}"]'))
+    assert parsed.meta.title == title
+    assert parsed.meta.categories == (title,)
+    assert parsed.warnings == ()
 
 
 # --- TOML front matter --------------------------------------------------------------------------

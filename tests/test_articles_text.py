@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from feedpub.articles.text import decode, line_of, xml_safe
+from feedpub.articles.text import decode, line_of, without_bidi_controls, xml_safe
 from feedpub.errors import ArticleError
 
 
@@ -92,6 +92,44 @@ def test_xml_safe_keeps_ordinary_text(text: str) -> None:
 )
 def test_xml_safe_examples(text: str, expected: str) -> None:
     assert xml_safe(text) == expected
+
+
+# --- bidi controls ------------------------------------------------------------------------------
+
+BIDI_CONTROL_CHARS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Invoice\u202efdp.exe", "Invoicefdp.exe"),  # RLO: shown as "Invoiceexe.pdf"
+        ("".join(f"{c}x" for c in BIDI_CONTROL_CHARS), "x" * 9),
+        ("\u2067שלום\u2069 world", "שלום world"),
+    ],
+)
+def test_bidi_controls_are_removed(text: str, expected: str) -> None:
+    assert without_bidi_controls(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\U0001f469\u200d\U0001f4bb coder",  # ZWJ emoji sequence
+        "می\u200cخواهم",  # Persian with ZWNJ
+        "abc\u200e\u200f\u061c",  # LRM, RLM, ALM: marks, not controls
+        "עברית and English",
+        "العربية",
+    ],
+)
+def test_joiners_marks_and_right_to_left_text_stay(text: str) -> None:
+    assert without_bidi_controls(text) == text
+
+
+@given(ANY_TEXT)
+def test_without_bidi_controls_removes_exactly_those(text: str) -> None:
+    out = without_bidi_controls(text)
+    assert out == "".join(c for c in text if c not in BIDI_CONTROL_CHARS)
+    assert without_bidi_controls(out) == out
 
 
 def test_line_of() -> None:

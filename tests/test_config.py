@@ -98,3 +98,27 @@ def test_urls_are_normalised_and_unsafe_ones_refused(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as info:
             _load(tmp_path, MINIMAL + f"[notify]\nhubs = [{bad}]\n")
         assert info.value.key == "notify.hubs"
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "full_key"),
+    [
+        ("site", "title", "site.title"),
+        ("site", "description", "site.description"),
+        ("site", "author", "site.author"),
+        ("site", "author_email", "site.author_email"),
+        ("site", "language", "site.language"),
+        ('feeds.categories."News"', "title", "feeds.categories.News.title"),
+    ],
+)
+def test_text_feeds_cannot_carry_is_refused(
+    tmp_path: Path, section: str, key: str, full_key: str
+) -> None:
+    text = MINIMAL if section == "site" else MINIMAL + f"[{section}]\n"
+    text += f'{key} = "a\\u0008b"\n'
+    if section == "site" and key == "title":
+        text = text.replace('title = "T"\n', "")
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, text)
+    assert info.value.key == full_key
+    assert "U+0008" in str(info.value)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feedpub.articles.text import xml_safe
 from feedpub.errors import ConfigError
 from feedpub.model import FEED_FORMATS, ContentMode, FeedFormat
 
@@ -189,6 +190,16 @@ class _Section:
             raise self.error(name, f"expected {typ.__name__}, got {type(value).__name__} {value!r}")
         return value
 
+    def text(self, name: str, default: str = "") -> str:
+        """A string that feeds show: none of the characters XML cannot carry."""
+        value = self.get(name, str, default)
+        bad = next((c for c in value if xml_safe(c) != c), None)
+        if bad is not None:
+            raise self.error(
+                name, f"has a control character that feeds cannot carry (U+{ord(bad):04X})"
+            )
+        return value
+
     def number(self, name: str, default: float) -> float:
         """A non-negative int or float (seconds, hours)."""
         self._seen.add(name)
@@ -255,7 +266,7 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     root = _Section(data, "", source)
 
     s = root.section("site")
-    title = s.get("title", str, "")
+    title = s.text("title")
     if not title.strip():
         raise s.error("title", "is required")
     base_url = _absolute_url(s, "base_url", s.get("base_url", str, ""))
@@ -277,10 +288,10 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     site = SiteConfig(
         title=title.strip(),
         base_url=base_url,
-        author=s.get("author", str, ""),
-        author_email=s.get("author_email", str, "") or None,
-        description=s.get("description", str, ""),
-        language=s.get("language", str, "en"),
+        author=s.text("author"),
+        author_email=s.text("author_email") or None,
+        description=s.text("description"),
+        language=s.text("language", "en"),
         timezone=timezone,
         article_url=article_url,
     )
@@ -316,7 +327,7 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
         c = cats.section(name)
         max_entries = c.get("max_entries", int, 0)
         categories[name] = CategoryConfig(
-            title=c.get("title", str, "") or None,
+            title=c.text("title") or None,
             content=_content_mode(c, "content", c.get("content", str, "") or None),
             max_entries=_positive(c, "max_entries", max_entries) if max_entries else None,
         )

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parseaddr
 from typing import Any, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from feedpub.articles.context import ParseContext
 from feedpub.articles.dates import DateError, parse_date
 from feedpub.articles.frontmatter_io import FrontMatter, split_front_matter
-from feedpub.articles.text import decode, xml_safe
+from feedpub.articles.text import BIDI_CONTROLS, decode, without_bidi_controls, xml_safe
 from feedpub.errors import ArticleError
 from feedpub.model import ArticleMeta, Author, Enclosure, Problem, Severity
 from feedpub.slug import slugify
@@ -67,7 +67,13 @@ KNOWN_KEYS = frozenset(_ALIASES)
 _TRUE = frozenset(["true", "yes", "on", "1", "y"])
 _FALSE = frozenset(["false", "no", "off", "0", "n", ""])
 _SPACES = re.compile(r"\s+")
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_EMAIL = re.compile(r"^[^@\s<>]+@([^@\s<>]+)$")  # one unbounded run each side of "@": linear
+MAX_EMAIL_CHARS = 254  # RFC 5321's limit on a path
+# Characters a URL cannot hold (RFC 3986), and the bidi controls that could disguise one:
+# percent-encoded, so no reader can take them for the end of an attribute or for markup.
+_NOT_IN_URL = re.compile('[\x00-\x20\x7f"<>\\\\^`{|}\u202a-\u202e\u2066-\u2069]')
+# RFC 6838 type and subtype names (restricted-name), without parameters
+_MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][\w!#$&^.+-]{0,126}/[A-Za-z0-9][\w!#$&^.+-]{0,126}$", re.A)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,14 +100,30 @@ class _Fields:
     def line(self, key: str) -> int | None:
         return self.fm.line(self.spelled.get(key, key))
 
-    def warn(self, key: str | None, message: str) -> None:
-        line = self.line(key) if key else None
+    def warn(self, key: str | None, message: str, *, line: int | None = None) -> None:
+        line = line if line is not None else self.line(key) if key else None
         self.warnings.append(
             Problem(path=self.path, line=line, message=message, severity=Severity.WARNING)
         )
 
     def fail(self, key: str, message: str) -> ArticleError:
         return ArticleError(f"{key}: {message}", path=self.path, line=self.line(key))
+
+
+def _label(f: _Fields, key: str | None, text: str, *, line: int | None = None) -> str:
+    """A title, category, tag or author name without the bidi controls that could disguise it
+    (removed with a warning)."""
+    found = BIDI_CONTROLS.findall(text)
+    if not found:
+        return text
+    what = key or "title"
+    f.warn(
+        key,
+        f"{what}: removed {len(found)} bidi control character(s) that can disguise text "
+        f"(first: U+{ord(found[0]):04X})",
+        line=line,
+    )
+    return _SPACES.sub(" ", without_bidi_controls(text)).strip()
 
 
 def _text(value: Any) -> str | None:
@@ -140,6 +162,7 @@ def _names(f: _Fields, key: str, value: Any) -> tuple[str, ...]:
         if text is None:
             f.warn(key, f"{key}: {item!r} is not a name; ignored")
             continue
+        text = _label(f, key, text)
         if not text:
             f.warn(key, f"{key}: empty name ignored")
             continue
@@ -154,14 +177,33 @@ def _names(f: _Fields, key: str, value: Any) -> tuple[str, ...]:
     return names
 
 
+def _is_email(text: str) -> bool:
+    """``local@domain.tld``, no spaces, ``<>`` or bidi controls, at most 254 characters."""
+    if len(text) > MAX_EMAIL_CHARS or BIDI_CONTROLS.search(text):
+        return False
+    m = _EMAIL.match(text)
+    return m is not None and "." in m[1][1:-1]
+
+
+def _email(f: _Fields, text: str | None) -> str | None:
+    """An author's email address, or None (with a warning) when it is not one."""
+    if not text:
+        return None
+    if _is_email(text):
+        return text
+    f.warn("authors", f"author: {text!r} is not an email address; ignored")
+    return None
+
+
 def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
     items = value if isinstance(value, list | tuple) else [value]
     out: list[Author] = []
     for item in items:
         if isinstance(item, dict):
-            name = _text(item.get("name")) or ""
-            email = _text(item.get("email")) or None
-            url = _text(item.get("url") or item.get("uri")) or None
+            name = _label(f, "authors", _text(item.get("name")) or "")
+            email = _email(f, _text(item.get("email")))
+            raw_url = item.get("url") or item.get("uri")
+            url = _url(f, "authors", raw_url) if raw_url else None
             if name or email:
                 out.append(Author(name=name or (email or ""), email=email, url=url))
             else:
@@ -175,14 +217,14 @@ def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
             part = raw.strip()
             if "<" in part:
                 pair: tuple[str, str] = parseaddr(part)
-            elif _EMAIL.match(part):
+            elif _is_email(part):
                 pair = (part, part)
             else:
                 pair = (part, "")
-            email = pair[1]
-            name = pair[0].strip() or email
+            address = _email(f, pair[1])
+            name = _label(f, "authors", pair[0].strip()) or address or ""
             if name:
-                out.append(Author(name=name, email=email if email else None))
+                out.append(Author(name=name, email=address))
     return tuple(dict.fromkeys(out))
 
 
@@ -208,7 +250,7 @@ def _url(f: _Fields, key: str, value: Any) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         f.warn(key, f"{key}: {text!r} is not an http(s) URL; ignored")
         return None
-    return url
+    return _NOT_IN_URL.sub(lambda m: quote(m[0], safe=""), url)
 
 
 def _enclosure(f: _Fields, value: Any, *, key: str = "enclosure") -> Enclosure | None:
@@ -222,14 +264,14 @@ def _enclosure(f: _Fields, value: Any, *, key: str = "enclosure") -> Enclosure |
         url = _url(f, key, value)
     if url is None:
         return None
-    if not isinstance(mime, str) or "/" not in mime:
+    if not isinstance(mime, str) or not _MEDIA_TYPE.match(mime.strip()):
         mime = mimetypes.guess_type(urlsplit(url).path)[0] or "application/octet-stream"
     if isinstance(length, str) and length.strip().isdigit():
         length = int(length)
     if isinstance(length, bool) or not isinstance(length, int) or length < 0:
         f.warn(key, f"{key}: length {length!r} is not a byte count; using 0")
         length = 0
-    return Enclosure(url=url, type=mime, length=length)
+    return Enclosure(url=url, type=mime.strip(), length=length)
 
 
 def _date(f: _Fields, key: str, value: Any) -> datetime | None:
@@ -258,6 +300,7 @@ def _normalise(f: _Fields) -> dict[str, Any]:
         text = _text(title)
         if text is None:
             raise f.fail("title", f"{title!r} is not a title")
+        text = _label(f, "title", text)
         if len(text) > MAX_TITLE_CHARS:
             f.warn("title", f"title longer than {MAX_TITLE_CHARS} characters; shortened")
             text = text[:MAX_TITLE_CHARS].rstrip() + "…"
@@ -389,9 +432,14 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
     body_format: BodyFormat = "text" if path.lower().endswith(".txt") else "markdown"
     body = fm.body
     if "title" not in kwargs:
+        title_source = body
         title, body = (_plain_title if body_format == "text" else _markdown_title)(body)
+        if title:  # the first line or heading: any bidi control before it is on its line
+            found = BIDI_CONTROLS.search(title_source)
+            at = fm.body_line + title_source.count("\n", 0, found.start()) if found else None
+            title = _label(fields, None, title, line=at)
         if not title:
-            title = _title_from_name(path)
+            title = _label(fields, None, _title_from_name(path))
             fields.warn(None, f"no title; using {title!r} from the file name")
         kwargs["title"] = title[:MAX_TITLE_CHARS]
     elif body_format == "text":

@@ -1,4 +1,5 @@
-"""Bytes → clean text: encodings, BOMs, binary detection and XML-illegal characters."""
+"""Bytes → clean text: encodings, BOMs, binary detection, XML-illegal characters, and the bidi
+controls that can disguise a label."""
 
 from __future__ import annotations
 
@@ -15,6 +16,20 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\
 def xml_safe(text: str) -> str:
     """``text`` without the characters that cannot appear in an XML document."""
     return _XML_ILLEGAL.sub("", text)
+
+
+# Bidirectional embedding, override and isolate controls: LRE RLE PDF LRO RLO (U+202A-U+202E)
+# and LRI RLI FSI PDI (U+2066-U+2069). They reorder how the text after them is shown, so a title
+# can read differently from what it is ("Invoice\u202efdp.exe" shows as "Invoiceexe.pdf"). The
+# marks LRM, RLM and ALM and the joiners ZWJ and ZWNJ are not matched: emoji sequences, Persian
+# and right-to-left titles need them, and they cannot reorder anything.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def without_bidi_controls(text: str) -> str:
+    """``text`` without bidi embedding, override and isolate controls (:data:`BIDI_CONTROLS`),
+    for short labels a reader shows on their own: titles, category and tag names, author names."""
+    return BIDI_CONTROLS.sub("", text)
 
 
 def line_of(text: str, index: int) -> int:

@@ -24,7 +24,9 @@ INDEX_PATH = "index.html"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EntryBody:
-    """An article's rendered body: clean HTML with absolute URLs, and a plain-text summary."""
+    """An article's rendered body: HTML sanitised when the article was parsed
+    (:func:`feedpub.articles.body.prepare_body`, the one place that decides what HTML a
+    reader may receive), with absolute URLs, and a plain-text summary."""
 
     content_html: str
     summary: str

@@ -1,4 +1,8 @@
-"""JSON Feed 1.1 (https://jsonfeed.org/version/1.1)."""
+"""JSON Feed 1.1 (https://jsonfeed.org/version/1.1).
+
+``content_html`` is the only HTML in the format (sanitised); every other string is plain text
+(:mod:`feedpub.render.safe`); every URL is http(s).
+"""
 
 from __future__ import annotations
 
@@ -6,28 +10,28 @@ import json
 from typing import Any
 
 from feedpub.model import FeedSpec
-from feedpub.render import BodySource, Links, entry_authors
+from feedpub.render import BodySource, Links, entry_authors, safe
 
 
 def render_json(spec: FeedSpec, links: Links, bodies: BodySource) -> bytes:
     site = links.site
     feed: dict[str, Any] = {
         "version": "https://jsonfeed.org/version/1.1",
-        "title": spec.title,
+        "title": safe.text(spec.title),
         "home_page_url": links.home,
         "feed_url": links.feed_url(spec.key, "json"),
-        "description": site.description or spec.title,
-        "language": site.language,
+        "description": safe.text(site.description or spec.title),
+        "language": safe.text(site.language),
     }
     if site.author:
-        feed["authors"] = [{"name": site.author}]
+        feed["authors"] = [{"name": safe.text(site.author)}]
     if links.hubs:
         feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in links.hubs]
     items: list[dict[str, Any]] = []
     for a in spec.entries:
         body = bodies(a.path)
-        item: dict[str, Any] = {"id": a.id, "url": a.url, "title": a.meta.title}
-        summary = a.meta.summary or (body.summary if body else "")
+        item: dict[str, Any] = {"id": a.id, "url": a.url, "title": safe.text(a.meta.title)}
+        summary = safe.text(a.meta.summary or (body.summary if body else ""))
         if body is not None and spec.content == "full":
             item["content_html"] = body.content_html
         else:
@@ -41,14 +45,15 @@ def render_json(spec: FeedSpec, links: Links, bodies: BodySource) -> bytes:
         authors = entry_authors(a, site)
         if authors:
             item["authors"] = [
-                {k: v for k, v in (("name", au.name), ("url", au.url)) if v} for au in authors
+                {k: v for k, v in (("name", safe.text(au.name)), ("url", au.url)) if v}
+                for au in authors
             ]
-        tags = list(dict.fromkeys(a.meta.categories + a.meta.tags))
+        tags = list(dict.fromkeys(safe.text(t) for t in a.meta.categories + a.meta.tags))
         if tags:
             item["tags"] = tags
         if a.meta.enclosure:
             enc = a.meta.enclosure
-            att: dict[str, Any] = {"url": enc.url, "mime_type": enc.type}
+            att: dict[str, Any] = {"url": enc.url, "mime_type": safe.text(enc.type)}
             if enc.length:
                 att["size_in_bytes"] = enc.length
             item["attachments"] = [att]

@@ -1,12 +1,17 @@
-"""The HTML index (with feed autodiscovery), article pages, and the OPML list of feeds."""
+"""The HTML index (with feed autodiscovery), article pages, and the OPML list of feeds.
+
+Text goes in escaped (:func:`safe.html_text`, :func:`safe.html_attr`), an article's body as
+parsed (sanitised then: :func:`feedpub.articles.body.prepare_body`); OPML ``text`` may be
+HTML, so titles there are written to read the same as text and as HTML (:func:`safe.either`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 
 from feedpub.model import Article, FeedFormat, FeedSpec
-from feedpub.render import MEDIA_TYPES, EntryBody, Links
+from feedpub.render import MEDIA_TYPES, EntryBody, Links, safe
+from feedpub.render.safe import html_attr, html_text
 
 _FORMAT_NAMES: dict[FeedFormat, str] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 _STYLE = (
@@ -18,23 +23,14 @@ _STYLE = (
 )
 
 
-def quoteattr(v: str) -> str:
-    """An XML attribute value, quoted (xml.sax.saxutils' would import urllib.request)."""
-    return '"' + escape(v, quote=True) + '"'
-
-
-def _a(v: str) -> str:
-    return escape(v, quote=True)
-
-
 def _head(title: str, language: str, extra: Sequence[str]) -> str:
     lines = [
         "<!DOCTYPE html>",
-        f'<html lang="{_a(language)}">',
+        f"<html lang={html_attr(language)}>",
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title>",
+        f"<title>{html_text(title)}</title>",
         *extra,
         f"<style>{_STYLE}</style>",
         "</head>",
@@ -46,8 +42,9 @@ def _alternates(
     specs: Sequence[FeedSpec], formats: Sequence[FeedFormat], links: Links
 ) -> list[str]:
     return [
-        f'<link rel="alternate" type="{MEDIA_TYPES[fmt]}" title="{_a(spec.title)} '
-        f'({_FORMAT_NAMES[fmt]})" href="{_a(links.feed_url(spec.key, fmt))}">'
+        f'<link rel="alternate" type="{MEDIA_TYPES[fmt]}" '
+        f"title={html_attr(f'{spec.title} ({_FORMAT_NAMES[fmt]})')} "
+        f"href={html_attr(links.feed_url(spec.key, fmt))}>"
         for spec in specs
         for fmt in formats
     ]
@@ -63,8 +60,8 @@ def render_index(specs: Sequence[FeedSpec], formats: Sequence[FeedFormat], links
     body = [
         "<body>",
         "<header>",
-        f"<h1>{escape(site.title)}</h1>",
-        f"<p>{escape(site.description)}</p>" if site.description else "",
+        f"<h1>{html_text(site.title)}</h1>",
+        f"<p>{html_text(site.description)}</p>" if site.description else "",
         "</header>",
         "<main>",
         '<section aria-labelledby="feeds">',
@@ -74,13 +71,13 @@ def render_index(specs: Sequence[FeedSpec], formats: Sequence[FeedFormat], links
     ]
     for spec in specs:
         fmts = ", ".join(
-            f'<a href="{_a(links.feed_url(spec.key, fmt))}" type="{MEDIA_TYPES[fmt]}">'
+            f'<a href={html_attr(links.feed_url(spec.key, fmt))} type="{MEDIA_TYPES[fmt]}">'
             f"{_FORMAT_NAMES[fmt]}</a>"
             for fmt in formats
         )
         label = spec.category or "All articles"
         count = len(spec.entries)
-        body.append(f"<li>{escape(label)} ({count} recent): {fmts}</li>")
+        body.append(f"<li>{html_text(label)} ({count} recent): {fmts}</li>")
     body += ["</ul>", "</section>"]
     newest = specs[0].entries if specs else ()
     if newest:
@@ -90,7 +87,8 @@ def render_index(specs: Sequence[FeedSpec], formats: Sequence[FeedFormat], links
             "<ul>",
         ]
         body += [
-            f'<li>{_date(a)} <a href="{_a(a.url)}">{escape(a.meta.title)}</a></li>' for a in newest
+            f"<li>{_date(a)} <a href={html_attr(a.url)}>{html_text(a.meta.title)}</a></li>"
+            for a in newest
         ]
         body += ["</ul>", "</section>"]
     body += ["</main>", "</body>", "</html>", ""]
@@ -104,17 +102,20 @@ def render_page(
     """A plain, readable, accessible page for one article."""
     site = links.site
     meta = a.meta
-    extra = [f'<link rel="canonical" href="{_a(a.url)}">', *_alternates([all_feed], formats, links)]
+    extra = [
+        f'<link rel="canonical" href={html_attr(a.url)}>',
+        *_alternates([all_feed], formats, links),
+    ]
     if meta.summary:
-        extra.append(f'<meta name="description" content="{_a(meta.summary)}">')
-    byline = ", ".join(escape(au.name) for au in meta.authors)
-    cats = ", ".join(escape(c) for c in meta.categories)
+        extra.append(f'<meta name="description" content={html_attr(meta.summary)}>')
+    byline = ", ".join(html_text(au.name) for au in meta.authors)
+    cats = ", ".join(html_text(c) for c in meta.categories)
     parts = [
         "<body>",
-        f'<header><a href="{_a(links.home)}">{escape(site.title)}</a></header>',
+        f"<header><a href={html_attr(links.home)}>{html_text(site.title)}</a></header>",
         "<main>",
         "<article>",
-        f"<h1>{escape(meta.title)}</h1>",
+        f"<h1>{html_text(meta.title)}</h1>",
         f"<p>{_date(a)}" + (f" · {byline}" if byline else "") + "</p>",
         body.content_html,
         f"<p>Filed under: {cats}</p>" if cats else "",
@@ -137,15 +138,16 @@ def render_opml(specs: Sequence[FeedSpec], formats: Sequence[FeedFormat], links:
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<opml version="2.0">',
         "  <head>",
-        f"    <title>{escape(site.title)}</title>",
+        f"    <title>{html_text(safe.either(site.title))}</title>",
         "  </head>",
         "  <body>",
     ]
     for spec in specs:
+        title = html_attr(safe.either(spec.title))  # OPML 2.0: text may contain HTML
         lines.append(
-            f'    <outline type="rss" text={quoteattr(spec.title)} title={quoteattr(spec.title)}'
-            f" xmlUrl={quoteattr(links.feed_url(spec.key, fmt))}"
-            f" htmlUrl={quoteattr(links.home)}/>"
+            f'    <outline type="rss" text={title} title={title}'
+            f" xmlUrl={html_attr(links.feed_url(spec.key, fmt))}"
+            f" htmlUrl={html_attr(links.home)}/>"
         )
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines).encode()

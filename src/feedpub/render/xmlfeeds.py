@@ -6,6 +6,10 @@ links are added before the ``alternate`` one (RSS ``<channel><link>`` is the las
 RSS drops ``rel="hub"``, so a small extension writes ``<atom:link rel="hub">``; name-only authors
 go to ``dc:creator`` in RSS; enclosures always carry a length; RSS date formatting switches the
 process locale, so rendering holds a lock.
+
+Every value goes through :mod:`feedpub.render.safe`: Atom text is ``type="text"``; RSS titles,
+categories and names are written to read the same as text and as HTML (:func:`safe.either`);
+the RSS ``description`` is the summary as HTML; content is sanitised HTML.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from feedpub import __version__
 from feedpub.config import SiteConfig
 from feedpub.errors import RenderError
 from feedpub.model import Article, Enclosure, FeedFormat, FeedSpec
-from feedpub.render import MEDIA_TYPES, BodySource, Links, entry_authors
+from feedpub.render import MEDIA_TYPES, BodySource, Links, entry_authors, safe
 
 _ATOM_NS = "http://www.w3.org/2005/Atom"
 _DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -61,10 +65,11 @@ def _entry(
     fg: Any, a: Article, spec: FeedSpec, bodies: BodySource, fmt: FeedFormat, spec_site: SiteConfig
 ) -> None:
     body = bodies(a.path)
+    label = safe.either if fmt == "rss" else safe.text  # RSS readers may render it as HTML
     fe = fg.add_entry(order="append")
-    fe.id(a.id)
-    fe.guid(a.id, permalink=a.id == a.url)
-    fe.title(a.meta.title)
+    fe.id(safe.text(a.id))
+    fe.guid(safe.text(a.id), permalink=a.id == a.url)
+    fe.title(label(a.meta.title))
     fe.link(href=a.url, rel="alternate", type="text/html")
     fe.published(a.date)
     fe.updated(a.updated)
@@ -73,20 +78,25 @@ def _entry(
     if fmt == "atom":
         for au in authors:
             fe.author(
-                {k: v for k, v in (("name", au.name), ("email", au.email), ("uri", au.url)) if v}
+                {
+                    k: safe.text(v)
+                    for k, v in (("name", au.name), ("email", au.email), ("uri", au.url))
+                    if v
+                }
             )
     else:
         for au in with_email:
-            fe.author({"name": au.name, "email": au.email})
-        fe.feedpub_rss.creators = [au.name for au in authors if not au.email]
-    terms = [{"term": c} for c in a.meta.categories] + [{"term": t} for t in a.meta.tags]
+            fe.author({"name": label(au.name), "email": label(au.email or "")})
+        fe.feedpub_rss.creators = [label(au.name) for au in authors if not au.email]
+    terms = [{"term": label(c)} for c in a.meta.categories + a.meta.tags]
     if terms:
         fe.category(terms)
     summary = a.meta.summary or (body.summary if body else "")
-    if summary:
-        fe.summary(summary)
+    if summary:  # RSS: HTML (RSS 2.0, "entity-encoded HTML is allowed"); Atom: type="text"
+        fe.summary(safe.html_text(summary) if fmt == "rss" else safe.text(summary))
     if body is not None and spec.content == "full":
-        fe.content(body.content_html, type="CDATA" if fmt == "rss" else "html")
+        content = body.content_html
+        fe.content(content, type="CDATA" if fmt == "rss" else "html")
     enc = a.meta.enclosure
     if enc is None and a.meta.image:
         mime = mimetypes.guess_type(a.meta.image)[0] or "image/jpeg"
@@ -102,25 +112,35 @@ def render_xml(spec: FeedSpec, fmt: FeedFormat, links: Links, bodies: BodySource
     if fmt == "rss":
         fg.register_extension("feedpub_rss", _RssExtras, _RssEntryExtras, atom=False, rss=True)
         fg.feedpub_rss.hubs = list(links.hubs)
+    label = safe.either if fmt == "rss" else safe.text  # RSS readers may render it as HTML
     self_url = links.feed_url(spec.key, fmt)
     fg.id(links.feed_url(spec.key, "atom"))
-    fg.title(spec.title)
+    fg.title(label(spec.title))
     fg.link(href=self_url, rel="self", type=MEDIA_TYPES[fmt])
     if fmt == "atom":
         for hub in links.hubs:
             fg.link(href=hub, rel="hub")
     fg.link(href=links.home, rel="alternate", type="text/html")
-    fg.description(site.description or spec.title)
-    fg.language(site.language)
+    fg.description(label(site.description) or label(spec.title))  # RSS requires one
+    fg.language(safe.text(site.language))
     if site.author:
-        fg.author({k: v for k, v in (("name", site.author), ("email", site.author_email)) if v})
+        fg.author(
+            {
+                k: v
+                for k, v in (
+                    ("name", label(site.author)),
+                    ("email", label(site.author_email or "")),
+                )
+                if v
+            }
+        )
     elif fmt == "atom":  # RFC 4287 4.1.1: a feed without one needs every entry to have one
-        fg.author({"name": site.title})
+        fg.author({"name": safe.text(site.title)})
     fg.generator("feedpub", version=__version__, uri="https://pypi.org/project/feedpub/")
     fg.updated(spec.updated)
     fg.lastBuildDate(spec.updated)
     if spec.category:
-        fg.category({"term": spec.category})
+        fg.category({"term": label(spec.category)})
     try:
         for article in spec.entries:
             _entry(fg, article, spec, bodies, fmt, site)
