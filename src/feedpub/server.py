@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from feedpub.config import ServerConfig
 from feedpub.render import MEDIA_TYPES
 
 log = logging.getLogger(__name__)
@@ -353,8 +354,16 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(app: App, sock: socket.socket) -> Any:
-    """A uvicorn server for ``app`` on ``sock`` (run it with ``server.run(sockets=[sock])``)."""
+def make_server(
+    app: App,
+    sock: socket.socket,
+    limits: ServerConfig | None = None,
+    *,
+    max_connections: int = 4096,
+) -> Any:
+    """A uvicorn server for ``app`` on ``sock`` (run it with ``server.run(sockets=[sock])``),
+    holding clients to ``limits`` (``[server]`` in the config); ``max_connections`` in all."""
+    limits = limits or ServerConfig()
     import uvicorn
 
     try:
@@ -374,7 +383,7 @@ def make_server(app: App, sock: socket.socket) -> Any:
         proxy_headers=False,
         timeout_keep_alive=15,
         timeout_graceful_shutdown=3,
-        limit_concurrency=4096,
+        limit_concurrency=max_connections,
         h11_max_incomplete_event_size=16 * 1024,
     )
     return _Server(config)
