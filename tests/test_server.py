@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import re
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from feedpub.server import App, Store, make_resource, url_path
 
@@ -191,3 +194,98 @@ def test_small_files_are_not_gzipped() -> None:
     res = make_resource("feeds/x.json", b"{}", 0)
     assert res.gzipped is None
     assert url_path("articles/x/index.html") == "/articles/x/"
+
+
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [
+        ("gzip", True),
+        ("GZIP", True),
+        ("x-gzip", True),
+        ("*", True),
+        ("br, gzip;q=0.5", True),
+        ("gzip;q=1", True),
+        ("gzip;q=1.000", True),
+        ("gzip;q=0.001", True),
+        ("gzip; q=0.5", True),
+        ("gzip;level=1;q=0.5", True),  # a parameter other than q is no reason to refuse
+        ("gzip;q=0", False),
+        ("gzip;Q=0", False),  # parameter names are case-insensitive
+        ("gzip; q = 0", False),
+        ("gzip ;q=0", False),
+        ("gzip;q=0.000", False),
+        ("gzip;q=0.", False),
+        ("x-gzip;q=0", False),
+        ("*;q=0", False),
+        ("", False),
+        ("identity", False),
+        ("br, deflate", False),
+        ("gzipper", False),
+        # an explicit gzip wins over "*", whichever comes first
+        ("*, gzip;q=0", False),
+        ("gzip;q=0, *", False),
+        ("*;q=0, gzip", True),
+        # a weight that is not an RFC 9110 qvalue refuses its coding
+        ("gzip;q=abc", False),
+        ("gzip;q=", False),
+        ("gzip;q", False),
+        ("gzip;q=2", False),
+        ("gzip;q=1.5", False),
+        ("gzip;q=1.0001", False),
+        ("gzip;q=0.0001", False),
+        ("gzip;q=-1", False),
+        ("gzip;q=.5", False),
+        ("gzip;q=1e0", False),
+        ("gzip;q=inf", False),
+        ("gzip;q=nan", False),
+        ("gzip;q=0x1", False),
+    ],
+)
+def test_accept_encoding_weights(app: App, accept: str, gzipped: bool) -> None:
+    status, headers, body = call(app, "/feeds/all.atom.xml", headers={"Accept-Encoding": accept})
+    assert status == 200
+    assert (headers.get("content-encoding") == "gzip") is gzipped
+    assert (body != FEED) is gzipped
+
+
+def test_repeated_accept_encoding_headers_are_one_list(app: App) -> None:
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "GET",
+        "path": "/feeds/all.atom.xml",
+        "headers": [(b"accept-encoding", b"gzip"), (b"accept-encoding", b"identity")],
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
+
+    asyncio.run(app(scope, receive, send))
+    assert (b"content-encoding", b"gzip") in sent[0]["headers"]
+
+
+@given(
+    coding=st.sampled_from(["gzip", "GZip", "x-gzip", "*"]),
+    name=st.sampled_from(["q", "Q"]),
+    before=st.sampled_from(["", " ", "\t"]),
+    around=st.sampled_from(["", " "]),
+    weight=st.one_of(
+        st.from_regex(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?", fullmatch=True),
+        st.text(alphabet="0123456789.-+eE", max_size=6),
+    ),
+)
+def test_accept_encoding_weight_property(
+    coding: str, name: str, before: str, around: str, weight: str
+) -> None:
+    """gzip is sent exactly when the weight is a valid qvalue above zero."""
+    valid = re.fullmatch(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?", weight) is not None
+    expected = valid and float(weight) > 0
+    value = f"{coding}{before};{before}{name}{around}={around}{weight}"
+    res = make_resource("feeds/x.json", b"[" + b"1," * 400 + b"1]", 0)
+    app = App(Store(Path(".")), dict)
+    app.store.resources = {"/x": res}
+    _, headers, _ = call(app, "/x", headers={"Accept-Encoding": value})
+    assert (headers.get("content-encoding") == "gzip") is expected, value

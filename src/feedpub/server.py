@@ -12,11 +12,13 @@ Served under uvicorn with uvloop and httptools (see :func:`serve`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import json
 import logging
 import os
+import re
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
@@ -208,20 +210,37 @@ class Store:
         self.resources = new
 
 
-def _accepts_gzip(value: bytes | None) -> bool:
-    if not value:
-        return False
-    for part in value.decode("latin-1").split(","):
-        coding, _, params = part.strip().partition(";")
-        if coding.strip().lower() in ("gzip", "x-gzip", "*"):
-            q = params.strip()
-            if q.startswith("q="):
-                try:
-                    return float(q[2:]) > 0
-                except ValueError:
-                    return False
-            return True
-    return False
+# RFC 9110 12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+_QVALUE = re.compile(r"(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)\Z")
+
+
+@functools.lru_cache(maxsize=256)  # readers send a handful of distinct values
+def _accepts_gzip(value: bytes) -> bool:
+    """Whether an ``Accept-Encoding`` value (RFC 9110 12.5.3) allows gzip: an explicit
+    ``gzip`` or ``x-gzip`` with a weight above 0 or, when neither is named, a ``*`` with one.
+    The ``q`` parameter's name is case-insensitive and spaces around it are tolerated; a weight
+    that is not a valid qvalue (``q=2``, ``q=abc``, ``q=0.0001``) refuses its coding."""
+    named: float | None = None
+    star: float | None = None
+    for element in value.decode("latin-1").split(","):
+        coding, *params = element.split(";")
+        coding = coding.strip().lower()
+        if coding not in ("gzip", "x-gzip", "*"):
+            continue
+        weight = 1.0
+        for param in params:
+            name, eq, raw = param.partition("=")
+            if name.strip().lower() == "q":
+                raw = raw.strip()
+                weight = float(raw) if eq and _QVALUE.match(raw) else 0.0
+                break
+        if coding == "*":
+            star = weight if star is None else max(star, weight)
+        else:
+            named = weight if named is None else max(named, weight)
+    if named is not None:
+        return named > 0
+    return star is not None and star > 0
 
 
 def _etag_matches(header: bytes, etag: bytes) -> bool:
@@ -296,8 +315,8 @@ class App:
         # one pass over the request headers (this is the hot path)
         accept = inm = ims = None
         for key, value in scope["headers"]:
-            if key == b"accept-encoding":
-                accept = value
+            if key == b"accept-encoding":  # repeated, the values make one list
+                accept = value if accept is None else accept + b"," + value
             elif key == b"if-none-match":
                 inm = value
             elif key == b"if-modified-since":
