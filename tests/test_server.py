@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import ipaddress
 import json
 import os
 import re
@@ -25,6 +26,7 @@ from feedpub.server import (
     App,
     Store,
     bind,
+    client_key,
     make_resource,
     make_server,
     respond,
@@ -524,6 +526,55 @@ def test_the_head_limit_holds_for_every_request_on_a_connection(
         c.close()
 
 
+def test_a_client_at_its_connection_limit_does_not_deny_others(
+    serve: Callable[..., Running],
+) -> None:
+    """The probe: idle connections from one address filled the server, and uvicorn then
+    answered 503 to everybody. One address now gets ``max_connections_per_client``."""
+    s = serve(max_connections=6, max_connections_per_client=4)
+    hog = [s.client("127.0.0.2") for _ in range(4)]
+    s.until(lambda: s.connections() == 4, "the four connections")
+    refused = [s.client("127.0.0.2") for _ in range(3)]
+    for c in refused:
+        status, headers, _ = c.response()
+        assert status == 503
+        assert headers["connection"] == "close"
+        assert c.wait_closed() < 2
+        c.close()
+    for source in ("127.0.0.3", "127.0.0.4", "127.0.0.1"):
+        other = s.client(source)
+        other.send(get())
+        assert other.response()[0] == 200
+        other.close()
+    # the hog's own connections still work, and a closed one makes room for a new one
+    hog[0].send(get())
+    assert hog[0].response()[0] == 200
+    hog.pop().close()
+    s.until(lambda: s.connections() <= 3, "the closed connection to be gone")
+    again = s.client("127.0.0.2")
+    again.send(get())
+    assert again.response()[0] == 200
+    for c in [*hog, again]:
+        c.close()
+
+
+def test_trusted_proxies_are_not_held_to_the_per_client_limit(
+    serve: Callable[..., Running],
+) -> None:
+    s = serve(max_connections_per_client=2, trusted_proxies=("127.0.0.5", "127.0.1.0/24"))
+    for source in ("127.0.0.5", "127.0.1.7"):
+        clients = [s.client(source) for _ in range(5)]
+        for c in clients:
+            c.send(get())
+        for c in clients:
+            assert c.response()[0] == 200
+            c.close()
+    third = [s.client("127.0.0.6") for _ in range(3)]
+    assert third[2].response()[0] == 503
+    for c in third:
+        c.close()
+
+
 def test_a_reader_that_takes_nothing_is_dropped(serve: Callable[..., Running]) -> None:
     s = serve(send_timeout_seconds=0.4, header_timeout_seconds=5)
     store = s.server.config.app.store
@@ -564,3 +615,17 @@ def test_a_reader_that_takes_nothing_is_dropped(serve: Callable[..., Running]) -
                 break
             received += len(chunk)
         assert received > len(small)
+
+
+def test_client_keys() -> None:
+    """Whom a connection counts against: its address, IPv6 by /64, trusted proxies exempt."""
+    nets = [ipaddress.ip_network("127.0.0.5"), ipaddress.ip_network("2001:db8:1::/48")]
+    assert client_key("192.0.2.1", nets) == "192.0.2.1"
+    assert client_key("::ffff:192.0.2.1", nets) == "192.0.2.1"
+    assert client_key("2001:db8::1", nets) == client_key("2001:db8::ffff:2", nets)
+    assert client_key("2001:db8::1", nets) == "2001:db8::/64"
+    assert client_key("2001:db8:0:1::1", nets) == "2001:db8:0:1::/64"
+    assert client_key("fe80::1%eth0", nets) == "fe80::/64"
+    assert client_key("127.0.0.5", nets) is None
+    assert client_key("::ffff:127.0.0.5", nets) is None
+    assert client_key("2001:db8:1:2::3", nets) is None

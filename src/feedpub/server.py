@@ -16,6 +16,7 @@ import contextlib
 import functools
 import gzip
 import hashlib
+import ipaddress
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ from feedpub.render import MEDIA_TYPES
 
 log = logging.getLogger(__name__)
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -428,6 +430,9 @@ def _raw_response(status: bytes, text: bytes, *extra: bytes) -> bytes:
     )
 
 
+_TOO_MANY = _raw_response(
+    b"503 Service Unavailable", b"too many connections from your address\n", b"retry-after: 5"
+)
 _TIMED_OUT = _raw_response(b"408 Request Timeout", b"the request did not arrive in time\n")
 _HEAD_TOO_LARGE = _raw_response(
     b"431 Request Header Fields Too Large", b"the request head is too large\n"
@@ -438,6 +443,21 @@ async def _head_too_large(scope: Scope, receive: Receive, send: Send) -> None:
     """The answer to a request whose head passed :data:`MAX_HEAD_BYTES` (then the connection
     closes), in its turn after the answers to requests before it on the connection."""
     await respond(send, 431, b"the request head is too large\n", [(b"connection", b"close")])
+
+
+def client_key(address: str, trusted: Iterable[Network]) -> str | None:
+    """Which client ``address`` (a peer's IP address) counts as for the per-client bound, or
+    None if it is a trusted proxy's. IPv4-mapped IPv6 addresses are their IPv4 address; IPv6
+    clients count by their /64, the smallest network a site is given (one host may use many
+    addresses in it)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if any(ip in net for net in trusted):
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        return f"{ipaddress.IPv6Address(int(ip) >> 64 << 64)}/64"
+    return str(ip)
 
 
 if sys.platform == "linux":
@@ -464,6 +484,9 @@ def _unsent(transport: asyncio.Transport) -> int:
 def _limited_protocol(limits: ServerConfig) -> Any:
     """uvicorn's httptools protocol, held to ``limits`` so that no client can tie the server up.
 
+    * At most ``max_connections_per_client`` connections at once from one address (one /64 in
+      IPv6), proxies in ``trusted_proxies`` exempt: one more gets ``503`` and is closed, so one
+      client holding idle connections never fills the server for the others.
     * A request head must arrive, whole, within ``header_timeout_seconds`` of the connection
       being accepted or of the previous answer being sent (idle keep-alive included); a
       connection that sends nothing is closed then, one that sent part of a head gets ``408``.
@@ -479,11 +502,17 @@ def _limited_protocol(limits: ServerConfig) -> Any:
     import httptools
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+    trusted = tuple(ipaddress.ip_network(n, strict=False) for n in limits.trusted_proxies)
+    max_per_client = limits.max_connections_per_client
     head_timeout = limits.header_timeout_seconds
     body_timeout = limits.body_timeout_seconds
     send_timeout = limits.send_timeout_seconds
+    open_per_client: dict[str, int] = {}  # client key -> open connections (one event loop)
+    warned = [-1e9]  # when the per-client bound was last logged (not more than once a minute)
 
     class LimitedHttpToolsProtocol(HttpToolsProtocol):
+        _client: str | None = None  # the key counted in open_per_client
+        _refused = False  # closed at once: over the per-client bound
         _head_started = False  # a request head has begun and is not complete yet
         _head_carry = 0  # its bytes in reads after the one it began in (-1: began in this one)
         _read_size = 0  # the size of the read being parsed
@@ -491,9 +520,19 @@ def _limited_protocol(limits: ServerConfig) -> Any:
         _body_timer: asyncio.TimerHandle | None = None
         _send_timer: asyncio.TimerHandle | None = None
 
-        # -- connections: the first head deadline ------------------------------------------
+        # -- connections: the per-client bound, the first head deadline ----------------------
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            peer = transport.get_extra_info("peername")
+            key = client_key(peer[0], trusted) if isinstance(peer, tuple) else None
+            if key is not None:
+                count = open_per_client.get(key, 0)
+                if count >= max_per_client:
+                    self._refused = True
+                    self._refuse_client(transport, key)
+                    return
+                open_per_client[key] = count + 1
+                self._client = key
             super().connection_made(transport)
             # pause_writing as soon as anything waits in user space: a stalled reader is
             # noticed whatever the size of the answer it does not take
@@ -505,7 +544,31 @@ def _limited_protocol(limits: ServerConfig) -> Any:
                 head_timeout, self.timeout_keep_alive_handler
             )
 
+        def _refuse_client(self, transport: asyncio.Transport, key: str) -> None:
+            now = self.loop.time()
+            if now - warned[0] >= 60:
+                warned[0] = now
+                log.warning(
+                    "refusing connections from %s: it has %d open "
+                    "(server.max_connections_per_client; a reverse proxy belongs in "
+                    "server.trusted_proxies)",
+                    key,
+                    max_per_client,
+                )
+            transport.write(_TOO_MANY)
+            transport.close()
+
         def connection_lost(self, exc: Exception | None) -> None:
+            if self._refused:
+                return
+            key = self._client
+            if key is not None:
+                self._client = None
+                left = open_per_client[key] - 1
+                if left:
+                    open_per_client[key] = left
+                else:
+                    del open_per_client[key]
             for timer in (self._body_timer, self._send_timer):
                 if timer is not None:
                     timer.cancel()
