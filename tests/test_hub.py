@@ -565,8 +565,9 @@ def test_unacceptable_requests_get_a_4xx_and_a_reason(hub: Daemon, subscriber: S
 def test_callbacks_on_private_addresses_are_refused(
     start: Callable[..., Daemon], subscriber: Subscriber
 ) -> None:
-    """Without ``allowed_callback_networks`` the hub calls no loopback, private, link-local or
-    unspecified address, however it is spelt."""
+    """Without ``allowed_callback_networks`` the hub calls no address that is not globally
+    reachable (loopback, private, shared, link-local, unspecified ...), however it is spelt,
+    nor an IPv6 address carrying one."""
     d = start(STRICT_CONFIG)
     for callback in (
         subscriber.callback("loopback"),
@@ -583,6 +584,14 @@ def test_callbacks_on_private_addresses_are_refused(
         "http://172.16.0.1/cb",
         "http://169.254.169.254/latest/meta-data/",
         "https://[fe80::1]/cb",
+        "http://100.64.0.1/cb",  # shared address space
+        "http://100.100.100.200/latest/meta-data/",
+        "http://[2002:7f00:1::]:9/cb",  # 6to4 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::]/latest/meta-data/",  # 6to4 of 169.254.169.254
+        "http://[64:ff9b::7f00:1]:9/cb",  # NAT64 of 127.0.0.1
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]:9/cb",  # Teredo, client 127.0.0.1
+        "http://[::127.0.0.1]:9/cb",  # IPv4-compatible
+        "http://[fd00:ec2::254]/latest/meta-data/",  # unique local
     ):
         r = subscribe(d, ALL_ATOM, callback)
         _refused(r, 403, "does not call")
