@@ -582,8 +582,8 @@ def _limited_protocol(limits: ServerConfig) -> Any:
             self._read_size = len(data)
             try:
                 self.parser.feed_data(data)
-            except httptools.HttpParserUpgrade:
-                self._unsupported_upgrade_warning()  # no WebSockets here
+            except httptools.HttpParserUpgrade:  # answered as plain HTTP: no WebSockets here
+                log.debug("a request asked to upgrade its connection (not supported)")
             except httptools.HttpParserError:
                 msg = "Invalid HTTP request received."
                 self.logger.warning(msg)
