@@ -357,7 +357,10 @@ def get(path: str = "/feeds/all.atom.xml", method: str = "GET", **headers: str) 
 
 
 async def echo_length(scope: Any, receive: Any, send: Any) -> None:
-    """A stand-in for the hub: reads the whole body and answers with its length."""
+    """A stand-in for the hub: reads the whole body and answers with its length (after a
+    pause when asked with ``?slow``)."""
+    if scope["query_string"] == b"slow":
+        await asyncio.sleep(0.3)
     size = 0
     while True:
         message = await receive()
@@ -531,6 +534,21 @@ def test_the_head_limit_holds_for_every_request_on_a_connection(
         c.send(first)
         assert c.response(head)[0] == 431
         c.close()
+
+
+def test_a_head_too_large_behind_an_unanswered_request(serve: Callable[..., Running]) -> None:
+    """The answer to an earlier request still comes; then the connection closes."""
+    s = serve()
+    c = s.client()
+    c.send(get("/hub?slow", "POST"))
+    big = get(**{"X-Big": BIG})
+    with contextlib.suppress(ConnectionError):
+        for i in range(0, len(big), 4096):
+            c.send(big[i : i + 4096])
+            time.sleep(0.001)
+    status, _, body = c.response()
+    assert (status, body) == (200, b"0")
+    assert c.wait_closed() < 2
 
 
 def test_a_client_at_its_connection_limit_does_not_deny_others(
