@@ -42,6 +42,28 @@ def test_the_bundled_config_is_valid() -> None:
         ('[feeds]\ncontent = "most"\n', "feeds.content", "full"),
         ('[feeds.categories.News]\ncolour = "red"\n', "feeds.categories.News.colour", "unknown"),
         ('[notify]\nhubs = ["ftp://x"]\n', "notify.hubs", "http"),
+        (
+            '[hub]\nallowed_callback_networks = ["10.0.0.0/33"]\n',
+            "hub.allowed_callback_networks",
+            "network",
+        ),
+        ('[server]\ntrusted_proxies = ["nginx"]\n', "server.trusted_proxies", "network"),
+        ('[server]\ntrusted_proxies = "127.0.0.1"\n', "server.trusted_proxies", "expected list"),
+        ("[server]\ntrusted_proxies = [1]\n", "server.trusted_proxies", "list of strings"),
+        (
+            "[server]\nmax_connections_per_client = 0\n",
+            "server.max_connections_per_client",
+            "at least 1",
+        ),
+        (
+            "[server]\nmax_connections_per_client = 1.5\n",
+            "server.max_connections_per_client",
+            "int",
+        ),
+        ("[server]\nheader_timeout_seconds = 0\n", "server.header_timeout_seconds", "more than 0"),
+        ("[server]\nbody_timeout_seconds = -1\n", "server.body_timeout_seconds", "number"),
+        ('[server]\nsend_timeout_seconds = "30"\n', "server.send_timeout_seconds", "number"),
+        ("[server]\nread_timeout = 5\n", "server.read_timeout", "unknown key"),
         ("[typo]\n", "typo", "unknown key"),
     ],
 )
@@ -122,3 +144,27 @@ def test_text_feeds_cannot_carry_is_refused(
         _load(tmp_path, text)
     assert info.value.key == full_key
     assert "U+0008" in str(info.value)
+
+
+def test_server_limits(tmp_path: Path) -> None:
+    cfg = _load(tmp_path, MINIMAL)
+    assert cfg.server.trusted_proxies == ()
+    assert cfg.server.max_connections_per_client == 64
+    assert cfg.server.header_timeout_seconds == 10
+    assert cfg.server.body_timeout_seconds == 10
+    assert cfg.server.send_timeout_seconds == 30
+    cfg = _load(
+        tmp_path,
+        MINIMAL
+        + "[server]\n"
+        + 'trusted_proxies = ["127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8"]\n'
+        + "max_connections_per_client = 8\n"
+        + "header_timeout_seconds = 0.5\n"
+        + "body_timeout_seconds = 2\n"
+        + "send_timeout_seconds = 60\n",
+    )
+    assert cfg.server.trusted_proxies == ("127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8")
+    assert cfg.server.max_connections_per_client == 8
+    assert cfg.server.header_timeout_seconds == 0.5
+    assert cfg.server.body_timeout_seconds == 2.0
+    assert cfg.server.send_timeout_seconds == 60.0

@@ -565,8 +565,9 @@ def test_unacceptable_requests_get_a_4xx_and_a_reason(hub: Daemon, subscriber: S
 def test_callbacks_on_private_addresses_are_refused(
     start: Callable[..., Daemon], subscriber: Subscriber
 ) -> None:
-    """Without ``allowed_callback_networks`` the hub calls no loopback, private, link-local or
-    unspecified address, however it is spelt."""
+    """Without ``allowed_callback_networks`` the hub calls no address that is not globally
+    reachable (loopback, private, shared, link-local, unspecified ...), however it is spelt,
+    nor an IPv6 address carrying one."""
     d = start(STRICT_CONFIG)
     for callback in (
         subscriber.callback("loopback"),
@@ -583,6 +584,14 @@ def test_callbacks_on_private_addresses_are_refused(
         "http://172.16.0.1/cb",
         "http://169.254.169.254/latest/meta-data/",
         "https://[fe80::1]/cb",
+        "http://100.64.0.1/cb",  # shared address space
+        "http://100.100.100.200/latest/meta-data/",
+        "http://[2002:7f00:1::]:9/cb",  # 6to4 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::]/latest/meta-data/",  # 6to4 of 169.254.169.254
+        "http://[64:ff9b::7f00:1]:9/cb",  # NAT64 of 127.0.0.1
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]:9/cb",  # Teredo, client 127.0.0.1
+        "http://[::127.0.0.1]:9/cb",  # IPv4-compatible
+        "http://[fd00:ec2::254]/latest/meta-data/",  # unique local
     ):
         r = subscribe(d, ALL_ATOM, callback)
         _refused(r, 403, "does not call")
@@ -712,3 +721,55 @@ def test_daemon_stops_cleanly_with_the_hub(hub: Daemon, subscriber: Subscriber) 
     active(hub, ALL_ATOM, subscriber.callback("x"))
     assert hub.stop(signal.SIGTERM) == 0
     assert "stopped" in hub.logs()
+
+
+def _raw_hub_request(d: Daemon, head: str, source: str = "127.0.0.1") -> socket.socket:
+    host, port = d.base.removeprefix("http://").split(":")
+    s = socket.create_connection((host, int(port)), timeout=5, source_address=(source, 0))
+    s.sendall(head.encode())
+    return s
+
+
+def _until_closed(s: socket.socket) -> bytes:
+    data = b""
+    try:
+        while chunk := s.recv(4096):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
+def test_an_announced_body_over_the_limit_is_refused_at_once(hub: Daemon) -> None:
+    """A POST announcing ``Content-Length: 1000000000000`` used to hang for good (the hub
+    waited for the body): the announcement alone gets 413, nothing of the body is read, and
+    the connection closes."""
+    for length, expect in ((8 * 1024 + 1, ""), (10**12, ""), (10**12, "Expect: 100-continue\r\n")):
+        head = (
+            f"POST /hub HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\n"
+            f"Content-Length: {length}\r\n{expect}\r\n"
+        )
+        started = time.monotonic()
+        with _raw_hub_request(hub, head) as s:
+            answer = _until_closed(s)
+        assert time.monotonic() - started < 2
+        assert answer.startswith(b"HTTP/1.1 413 "), answer  # and no "100 Continue" first
+        assert b"\r\nconnection: close\r\n" in answer.lower()
+    no_tracebacks(hub)
+
+
+def test_the_server_limits_come_from_the_config(
+    start: Callable[..., Daemon], subscriber: Subscriber
+) -> None:
+    d = start(
+        HUB_CONFIG + "\n[server]\nmax_connections_per_client = 2\nheader_timeout_seconds = 0.5\n"
+    )
+    held = [_raw_hub_request(d, "", "127.0.0.9") for _ in range(2)]
+    with _raw_hub_request(d, "", "127.0.0.9") as third:
+        assert _until_closed(third).startswith(b"HTTP/1.1 503 ")
+    active(d, ALL_ATOM, subscriber.callback("other"))  # another address is served
+    started = time.monotonic()
+    for s in held:  # idle: closed after the head timeout
+        with s:
+            assert _until_closed(s) == b""
+    assert time.monotonic() - started < 2

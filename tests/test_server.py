@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
+import ipaddress
 import json
-from collections.abc import MutableMapping
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from feedpub.server import App, Store, make_resource, url_path
+from feedpub.config import ServerConfig
+from feedpub.server import (
+    App,
+    Store,
+    bind,
+    client_key,
+    make_resource,
+    make_server,
+    respond,
+    url_path,
+)
 
 FEED = b"<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'>" + b"x" * 2000 + b"</feed>"
 
@@ -191,3 +211,446 @@ def test_small_files_are_not_gzipped() -> None:
     res = make_resource("feeds/x.json", b"{}", 0)
     assert res.gzipped is None
     assert url_path("articles/x/index.html") == "/articles/x/"
+
+
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [
+        ("gzip", True),
+        ("GZIP", True),
+        ("x-gzip", True),
+        ("*", True),
+        ("br, gzip;q=0.5", True),
+        ("gzip;q=1", True),
+        ("gzip;q=1.000", True),
+        ("gzip;q=0.001", True),
+        ("gzip; q=0.5", True),
+        ("gzip;level=1;q=0.5", True),  # a parameter other than q is no reason to refuse
+        ("gzip;q=0", False),
+        ("gzip;Q=0", False),  # parameter names are case-insensitive
+        ("gzip; q = 0", False),
+        ("gzip ;q=0", False),
+        ("gzip;q=0.000", False),
+        ("gzip;q=0.", False),
+        ("x-gzip;q=0", False),
+        ("*;q=0", False),
+        ("", False),
+        ("identity", False),
+        ("br, deflate", False),
+        ("gzipper", False),
+        # an explicit gzip wins over "*", whichever comes first
+        ("*, gzip;q=0", False),
+        ("gzip;q=0, *", False),
+        ("*;q=0, gzip", True),
+        # a weight that is not an RFC 9110 qvalue refuses its coding
+        ("gzip;q=abc", False),
+        ("gzip;q=", False),
+        ("gzip;q", False),
+        ("gzip;q=2", False),
+        ("gzip;q=1.5", False),
+        ("gzip;q=1.0001", False),
+        ("gzip;q=0.0001", False),
+        ("gzip;q=-1", False),
+        ("gzip;q=.5", False),
+        ("gzip;q=1e0", False),
+        ("gzip;q=inf", False),
+        ("gzip;q=nan", False),
+        ("gzip;q=0x1", False),
+    ],
+)
+def test_accept_encoding_weights(app: App, accept: str, gzipped: bool) -> None:
+    status, headers, body = call(app, "/feeds/all.atom.xml", headers={"Accept-Encoding": accept})
+    assert status == 200
+    assert (headers.get("content-encoding") == "gzip") is gzipped
+    assert (body != FEED) is gzipped
+
+
+def test_repeated_accept_encoding_headers_are_one_list(app: App) -> None:
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "GET",
+        "path": "/feeds/all.atom.xml",
+        "headers": [(b"accept-encoding", b"gzip"), (b"accept-encoding", b"identity")],
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
+
+    asyncio.run(app(scope, receive, send))
+    assert (b"content-encoding", b"gzip") in sent[0]["headers"]
+
+
+@given(
+    coding=st.sampled_from(["gzip", "GZip", "x-gzip", "*"]),
+    name=st.sampled_from(["q", "Q"]),
+    before=st.sampled_from(["", " ", "\t"]),
+    around=st.sampled_from(["", " "]),
+    weight=st.one_of(
+        st.from_regex(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?", fullmatch=True),
+        st.text(alphabet="0123456789.-+eE", max_size=6),
+    ),
+)
+def test_accept_encoding_weight_property(
+    coding: str, name: str, before: str, around: str, weight: str
+) -> None:
+    """gzip is sent exactly when the weight is a valid qvalue above zero."""
+    valid = re.fullmatch(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?", weight) is not None
+    expected = valid and float(weight) > 0
+    value = f"{coding}{before};{before}{name}{around}={around}{weight}"
+    res = make_resource("feeds/x.json", b"[" + b"1," * 400 + b"1]", 0)
+    app = App(Store(Path(".")), dict)
+    app.store.resources = {"/x": res}
+    _, headers, _ = call(app, "/x", headers={"Accept-Encoding": value})
+    assert (headers.get("content-encoding") == "gzip") is expected, value
+
+
+# -- real sockets: limits that hold for every connection and every request -------------------
+
+
+class Client:
+    """One HTTP/1.1 connection to a test server, from ``source`` (127.0.0.2 and up are other
+    clients: every 127/8 address is this machine's)."""
+
+    def __init__(self, port: int, source: str = "127.0.0.1", timeout: float = 5.0) -> None:
+        self.sock = socket.create_connection(
+            ("127.0.0.1", port), timeout=timeout, source_address=(source, 0)
+        )
+        self.file = self.sock.makefile("rb")
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def response(self, head: bool = False) -> tuple[int, dict[str, str], bytes]:
+        line = self.file.readline()
+        if not line:
+            raise EOFError("the server closed the connection")
+        status = int(line.split()[1])
+        headers: dict[str, str] = {}
+        while (raw := self.file.readline()) not in (b"\r\n", b""):
+            name, _, value = raw.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = 0 if head else int(headers.get("content-length", "0"))
+        return status, headers, self.file.read(length)
+
+    def wait_closed(self) -> float:
+        """Seconds until the server closes the connection (with nothing more sent)."""
+        started = time.monotonic()
+        try:
+            extra = self.file.read()
+        except ConnectionResetError:
+            extra = b""
+        assert extra == b"", extra
+        return time.monotonic() - started
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+
+def get(path: str = "/feeds/all.atom.xml", method: str = "GET", **headers: str) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: t"] + [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+async def echo_length(scope: Any, receive: Any, send: Any) -> None:
+    """A stand-in for the hub: reads the whole body and answers with its length (after a
+    pause when asked with ``?slow``)."""
+    if scope["query_string"] == b"slow":
+        await asyncio.sleep(0.3)
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        size += len(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    await respond(send, 200, str(size).encode())
+
+
+@dataclass
+class Running:
+    port: int
+    server: Any
+    clients: list[Client]
+
+    def client(self, source: str = "127.0.0.1") -> Client:
+        c = Client(self.port, source)
+        self.clients.append(c)
+        return c
+
+    def connections(self) -> int:
+        return len(self.server.server_state.connections)
+
+    def until(self, check: Callable[[], bool], what: str, timeout: float = 5) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.01)
+
+
+@pytest.fixture
+def serve(app: App, tmp_path: Path) -> Iterator[Callable[..., Running]]:
+    """``serve(**limits)``: ``app`` (with ``echo_length`` as its hub) on a real uvicorn server
+    in a thread, held to ``ServerConfig(**limits)``; ``max_connections``: in all."""
+    started: list[tuple[Any, threading.Thread, socket.socket]] = []
+
+    def _serve(max_connections: int = 4096, **limits: Any) -> Running:
+        sock = bind("127.0.0.1", 0)
+        served = App(app.store, app.health, echo_length)
+        server = make_server(served, sock, ServerConfig(**limits), max_connections=max_connections)
+        server.capture_signals = contextlib.nullcontext  # signals are the main thread's
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        started.append((server, thread, sock))
+        running = Running(sock.getsockname()[1], server, clients)
+        running.until(lambda: server.started, "the server to start")
+        return running
+
+    clients: list[Client] = []
+    yield _serve
+    for c in clients:
+        c.close()
+    for server, thread, sock in started:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def test_idle_and_incomplete_heads_are_closed_after_the_head_timeout(
+    serve: Callable[..., Running],
+) -> None:
+    s = serve(header_timeout_seconds=0.4)
+    silent, crlf, half, trickle = (s.client() for _ in range(4))
+    crlf.send(b"\r\n")
+    half.send(get()[:30])
+    for i in range(3):  # a byte now and then never buys more time
+        trickle.send(get()[i : i + 1])
+        time.sleep(0.1)
+    assert 0.05 < silent.wait_closed() < 2
+    assert crlf.wait_closed() < 2
+    assert half.response()[0] == 408
+    assert half.wait_closed() < 1
+    assert trickle.response()[0] == 408
+    for c in (silent, crlf, half, trickle):
+        c.close()
+
+    # on a kept-alive connection: the next head must come in time too, whole
+    kept = s.client()
+    for _ in range(3):
+        kept.send(get())
+        assert kept.response()[0] == 200
+    kept.send(get(method="HEAD")[:20])
+    started = time.monotonic()
+    assert kept.response(head=True)[0] == 408
+    assert 0.2 < time.monotonic() - started < 2
+    kept.close()
+    idle = s.client()
+    idle.send(get())
+    assert idle.response()[0] == 200
+    assert 0.2 < idle.wait_closed() < 2
+    idle.close()
+    s.until(lambda: s.connections() == 0, "every connection to close")
+
+
+def test_a_body_must_arrive_within_the_body_timeout(serve: Callable[..., Running]) -> None:
+    s = serve(header_timeout_seconds=5, body_timeout_seconds=0.4)
+    post = "POST /hub HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n"
+    whole = s.client()
+    whole.send(post.format(5).encode() + b"hello")
+    status, _, body = whole.response()
+    assert (status, body) == (200, b"5")
+    whole.close()
+
+    stalled, trickle, ignored = s.client(), s.client(), s.client()
+    stalled.send(post.format(100).encode() + b"x" * 10)  # stops mid-body
+    trickle.send(post.format(100).encode())
+    # a GET's body is never read, but it must end in time too
+    ignored.send(get(**{"Content-Length": "100"}) + b"x")
+    assert ignored.response()[0] == 200
+    started = time.monotonic()
+    for _ in range(3):  # a byte now and then never buys more time
+        trickle.send(b"x")
+        time.sleep(0.1)
+    assert stalled.response()[0] == 408
+    assert trickle.response()[0] == 408
+    assert time.monotonic() - started < 1.5
+    for c in (stalled, trickle, ignored):
+        assert c.wait_closed() < 2
+        c.close()
+    s.until(lambda: s.connections() == 0, "every connection to close")
+
+
+BIG = "x" * (100 * 1024)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/feeds/all.atom.xml"), ("HEAD", "/feeds/all.atom.xml"), ("POST", "/hub")],
+)
+def test_the_head_limit_holds_for_every_request_on_a_connection(
+    serve: Callable[..., Running], method: str, path: str
+) -> None:
+    s = serve()
+    head = method == "HEAD"
+
+    def request(**headers: str) -> bytes:
+        return get(path, method, **headers)
+
+    near = request(**{"X-Pad": "p" * (15 * 1024)})  # just under 16 KB
+    pipelined = s.client()
+    pipelined.send(request() + near + request(**{"X-Big": BIG}))
+    assert pipelined.response(head)[0] == 200
+    assert pipelined.response(head)[0] == 200
+    status, headers, _ = pipelined.response(head)
+    assert status == 431
+    assert headers["connection"] == "close"
+    assert pipelined.wait_closed() < 2
+    pipelined.close()
+
+    # the same, over a kept-alive connection, the big head sent a piece at a time
+    kept = s.client()
+    kept.send(request())
+    assert kept.response(head)[0] == 200
+    big = request(**{"X-Big": BIG})
+    with contextlib.suppress(ConnectionError):  # the server may close before the last piece
+        for i in range(0, len(big), 4096):
+            kept.send(big[i : i + 4096])
+            time.sleep(0.001)
+    assert kept.response(head)[0] == 431
+    kept.close()
+
+    # a first request with a big head, and a big URL
+    for first in (
+        request(**{"X-Big": BIG}),
+        get(path + "?" + BIG, method),
+        request(**{f"X-{i}": "v" * 100 for i in range(200)}),
+    ):
+        c = s.client()
+        c.send(first)
+        assert c.response(head)[0] == 431
+        c.close()
+
+
+def test_a_head_too_large_behind_an_unanswered_request(serve: Callable[..., Running]) -> None:
+    """The answer to an earlier request still comes; then the connection closes."""
+    s = serve()
+    c = s.client()
+    c.send(get("/hub?slow", "POST"))
+    big = get(**{"X-Big": BIG})
+    with contextlib.suppress(ConnectionError):
+        for i in range(0, len(big), 4096):
+            c.send(big[i : i + 4096])
+            time.sleep(0.001)
+    status, _, body = c.response()
+    assert (status, body) == (200, b"0")
+    assert c.wait_closed() < 2
+
+
+def test_a_client_at_its_connection_limit_does_not_deny_others(
+    serve: Callable[..., Running],
+) -> None:
+    """The probe: idle connections from one address filled the server, and uvicorn then
+    answered 503 to everybody. One address now gets ``max_connections_per_client``."""
+    s = serve(max_connections=6, max_connections_per_client=4)
+    hog = [s.client("127.0.0.2") for _ in range(4)]
+    s.until(lambda: s.connections() == 4, "the four connections")
+    refused = [s.client("127.0.0.2") for _ in range(3)]
+    for c in refused:
+        status, headers, _ = c.response()
+        assert status == 503
+        assert headers["connection"] == "close"
+        assert c.wait_closed() < 2
+        c.close()
+    for source in ("127.0.0.3", "127.0.0.4", "127.0.0.1"):
+        other = s.client(source)
+        other.send(get())
+        assert other.response()[0] == 200
+        other.close()
+    # the hog's own connections still work, and a closed one makes room for a new one
+    hog[0].send(get())
+    assert hog[0].response()[0] == 200
+    hog.pop().close()
+    s.until(lambda: s.connections() <= 3, "the closed connection to be gone")
+    again = s.client("127.0.0.2")
+    again.send(get())
+    assert again.response()[0] == 200
+    for c in [*hog, again]:
+        c.close()
+
+
+def test_trusted_proxies_are_not_held_to_the_per_client_limit(
+    serve: Callable[..., Running],
+) -> None:
+    s = serve(max_connections_per_client=2, trusted_proxies=("127.0.0.5", "127.0.1.0/24"))
+    for source in ("127.0.0.5", "127.0.1.7"):
+        clients = [s.client(source) for _ in range(5)]
+        for c in clients:
+            c.send(get())
+        for c in clients:
+            assert c.response()[0] == 200
+            c.close()
+    third = [s.client("127.0.0.6") for _ in range(3)]
+    assert third[2].response()[0] == 503
+    for c in third:
+        c.close()
+
+
+def test_a_reader_that_takes_nothing_is_dropped(serve: Callable[..., Running]) -> None:
+    s = serve(send_timeout_seconds=0.4, header_timeout_seconds=5)
+    store = s.server.config.app.store
+    big = os.urandom(16 * 1024 * 1024)  # more than the socket buffers hold
+    small = os.urandom(3 * 1024 * 1024)
+    store.resources = {
+        "/big.png": make_resource("big.png", big, 0),
+        "/small.png": make_resource("small.png", small, 0),
+    }
+    with socket.socket() as reader:
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        reader.settimeout(5)
+        reader.connect(("127.0.0.1", s.port))
+        reader.sendall(get("/big.png"))
+        s.until(lambda: s.connections() == 1, "the connection")
+        started = time.monotonic()
+        s.until(lambda: s.connections() == 0, "the stalled connection to be dropped")
+        assert time.monotonic() - started < 2
+        received = 0
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := reader.recv(65536):
+                received += len(chunk)
+        assert received < len(big)
+
+    # a slow reader that keeps taking is not a stalled one
+    with socket.socket() as slow:
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.settimeout(5)
+        slow.connect(("127.0.0.1", s.port))
+        slow.sendall(get("/small.png"))
+        started, received = time.monotonic(), 0
+        while time.monotonic() - started < 1.0:
+            received += len(slow.recv(16384))
+            time.sleep(0.01)
+        while received < len(small) + 100:
+            chunk = slow.recv(1 << 20)
+            if not chunk:
+                break
+            received += len(chunk)
+        assert received > len(small)
+
+
+def test_client_keys() -> None:
+    """Whom a connection counts against: its address, IPv6 by /64, trusted proxies exempt."""
+    nets = [ipaddress.ip_network("127.0.0.5"), ipaddress.ip_network("2001:db8:1::/48")]
+    assert client_key("192.0.2.1", nets) == "192.0.2.1"
+    assert client_key("::ffff:192.0.2.1", nets) == "192.0.2.1"
+    assert client_key("2001:db8::1", nets) == client_key("2001:db8::ffff:2", nets)
+    assert client_key("2001:db8::1", nets) == "2001:db8::/64"
+    assert client_key("2001:db8:0:1::1", nets) == "2001:db8:0:1::/64"
+    assert client_key("fe80::1%eth0", nets) == "fe80::/64"
+    assert client_key("127.0.0.5", nets) is None
+    assert client_key("::ffff:127.0.0.5", nets) is None
+    assert client_key("2001:db8:1:2::3", nets) is None

@@ -104,6 +104,13 @@ class HubConfig:
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    # reverse proxies (addresses or networks): every reader arrives from their address, so
+    # they are exempt from max_connections_per_client
+    trusted_proxies: tuple[str, ...] = ()
+    max_connections_per_client: int = 64  # open at once from one address (one /64 in IPv6)
+    header_timeout_seconds: float = 10.0  # for a whole request head, and for idle keep-alive
+    body_timeout_seconds: float = 10.0  # for a whole request body
+    send_timeout_seconds: float = 30.0  # a reader that takes nothing of a response this long
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -261,6 +268,24 @@ def _positive(sec: _Section, name: str, value: int) -> int:
     return value
 
 
+def _seconds(sec: _Section, name: str, default: float) -> float:
+    """A time limit: a number of seconds above 0."""
+    value = sec.number(name, default)
+    if value <= 0:
+        raise sec.error(name, f"must be more than 0 seconds, got {value:g}")
+    return value
+
+
+def _network(sec: _Section, name: str, value: str) -> None:
+    """An IP address or network (``127.0.0.1``, ``10.0.0.0/8``, ``::1``)."""
+    import ipaddress  # here: only configs naming networks need it, and it is slow to import
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError as e:
+        raise sec.error(name, f"not an address or network: {value!r}") from e
+
+
 def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None = None) -> Config:
     """Validate already-parsed TOML data. Relative paths resolve against ``base_dir``."""
     root = _Section(data, "", source)
@@ -373,12 +398,7 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     h = root.section("hub")
     networks = h.str_list("allowed_callback_networks", ())
     for net in networks:
-        try:
-            import ipaddress  # here: only hub configs need it, and it is slow to import
-
-            ipaddress.ip_network(net, strict=False)
-        except ValueError as e:
-            raise h.error("allowed_callback_networks", f"not a network: {net!r}") from e
+        _network(h, "allowed_callback_networks", net)
     hub_cfg = HubConfig(
         enabled=h.get("enabled", bool, False),
         lease_seconds=_positive(h, "lease_seconds", h.get("lease_seconds", int, 86_400 * 7)),
@@ -400,7 +420,20 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     port = sv.get("port", int, 8080)
     if not 0 <= port <= 65535:
         raise sv.error("port", f"must be 0 to 65535, got {port}")
-    server = ServerConfig(host=sv.get("host", str, "127.0.0.1"), port=port)
+    proxies = sv.str_list("trusted_proxies", ())
+    for proxy in proxies:
+        _network(sv, "trusted_proxies", proxy)
+    server = ServerConfig(
+        host=sv.get("host", str, "127.0.0.1"),
+        port=port,
+        trusted_proxies=proxies,
+        max_connections_per_client=_positive(
+            sv, "max_connections_per_client", sv.get("max_connections_per_client", int, 64)
+        ),
+        header_timeout_seconds=_seconds(sv, "header_timeout_seconds", 10.0),
+        body_timeout_seconds=_seconds(sv, "body_timeout_seconds", 10.0),
+        send_timeout_seconds=_seconds(sv, "send_timeout_seconds", 30.0),
+    )
     sv.done()
 
     sc = root.section("schedule")

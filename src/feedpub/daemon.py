@@ -500,7 +500,7 @@ class Daemon:
                 ).start()
             if cfg.hub.enabled:
                 self.hub = Hub(cfg, is_topic=self.is_topic, clock=self.clock)
-            server = make_server(App(self.store, self.health, self.hub), sock)
+            server = make_server(App(self.store, self.health, self.hub), sock, cfg.server)
             if on_ready is not None:
                 on_ready(host, port)
             try:

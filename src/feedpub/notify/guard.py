@@ -1,7 +1,11 @@
 """Which addresses the hub may call, checked where it matters: on the connected socket.
 
 A subscriber chooses its callback URL, so a hostile one could point the hub at the hub's own
-network (loopback, private ranges, cloud metadata addresses). :func:`callback_refusal` checks
+network (loopback, private and shared ranges, cloud metadata addresses such as
+169.254.169.254 or 100.100.100.200), directly or through an IPv6 address that carries an
+IPv4 one (6to4, Teredo, NAT64, IPv4-mapped). The hub calls only globally reachable addresses
+(:func:`address_refusal`), unless ``[hub] allowed_callback_networks`` allows more.
+:func:`callback_refusal` checks
 every address a callback's host resolves to when a subscription is requested and again before
 each call, but the HTTP client resolves the name once more when it connects: a DNS answer that
 changes in between ("DNS rebinding") would slip through. So sessions from
@@ -48,24 +52,90 @@ def refused(error: BaseException) -> str | None:
     return None
 
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _nets(*names: str) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(n) for n in names)
+
+
+# Not globally reachable: the IANA special-purpose address registries (RFC 6890 and later)
+# and multicast, written out so that the answer does not depend on the Python release (its
+# ipaddress learnt 192.0.0.0/24, 2002::/16 and 64:ff9b:1::/48 only in 3.12.4 and 3.13).
+_NOT_GLOBAL_V4 = _nets(
+    "0.0.0.0/8",  # this network
+    "10.0.0.0/8",
+    "100.64.0.0/10",  # shared address space (carrier-grade NAT; some cloud metadata services)
+    "127.0.0.0/8",
+    "169.254.0.0/16",  # link-local (cloud metadata services)
+    "172.16.0.0/12",
+    "192.0.0.0/24",  # IETF protocol assignments
+    "192.0.2.0/24",
+    "192.88.99.0/24",  # the deprecated 6to4 relay anycast
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/4",  # multicast
+    "240.0.0.0/4",  # reserved, and the broadcast address
+)
+_GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")  # all that is not reserved or local
+_NOT_GLOBAL_V6 = _nets(
+    "2001::/23",  # IETF protocol assignments: Teredo, benchmarking, ORCHID ...
+    "2001:db8::/32",  # documentation
+    "2002::/16",  # 6to4
+    "3fff::/20",  # documentation
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # reaches the IPv4 address it carries
+_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+_COMPATIBLE = ipaddress.ip_network("::/96")
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(addr: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address carries: the last 32 bits of an IPv4-mapped
+    (``::ffff:0:0/96``), IPv4-translated (``::ffff:0:0:0/96``), IPv4-compatible (``::/96``)
+    or NAT64 (``64:ff9b::/96``, ``64:ff9b:1::/48``) address; bits 16-47 of a 6to4 address
+    (``2002::/16``); the server and the (inverted) client of a Teredo address
+    (``2001::/32``)."""
+    if addr.teredo is not None:
+        return addr.teredo
+    if addr.sixtofour is not None:
+        return (addr.sixtofour,)
+    if any(addr in net for net in (_MAPPED, _TRANSLATED, _COMPATIBLE, _NAT64, _LOCAL_NAT64)):
+        return (ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF),)
+    return ()
+
+
+def globally_reachable(addr: Address) -> bool:
+    """Whether ``addr`` is a unicast address anyone on the internet could reach, as opposed
+    to a private, shared, loopback, link-local, documentation, reserved or multicast one. An
+    IPv6 address counts by its own range only (see :func:`embedded_ipv4` for what it
+    carries): NAT64's ``64:ff9b::/96`` is reachable, 6to4 and Teredo are not."""
+    if not addr.is_global or addr.is_multicast:
+        return False
+    if isinstance(addr, ipaddress.IPv4Address):
+        return not any(addr in net for net in _NOT_GLOBAL_V4)
+    if addr in _NAT64:
+        return True
+    return addr in _GLOBAL_UNICAST_V6 and not any(addr in net for net in _NOT_GLOBAL_V6)
+
+
 def address_refusal(address: str, allowed: Sequence[Network]) -> str | None:
-    """Why the hub must not call ``address``, or None: it must be public (not loopback,
-    private, link-local, multicast, reserved or unspecified) or in ``allowed``."""
-    addr = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone index is no help
+    """Why the hub must not call ``address``, or None. It may when the address is in
+    ``allowed``, or when it is globally reachable and so is every IPv4 address it carries
+    (an IPv4-mapped address is its IPv4 address)."""
+    addr: Address = ipaddress.ip_address(address.split("%", 1)[0])  # a zone index is no help
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
     if any(addr in net for net in allowed):
         return None
-    if (
-        addr.is_loopback
-        or addr.is_private
-        or addr.is_link_local
-        or addr.is_multicast
-        or addr.is_reserved
-        or addr.is_unspecified
-    ):
-        return f"hub.callback resolves to {addr}, an address this hub does not call"
-    return None
+    carried = embedded_ipv4(addr) if isinstance(addr, ipaddress.IPv6Address) else ()
+    if globally_reachable(addr) and all(globally_reachable(a) for a in carried):
+        return None
+    inside = f" (carrying {', '.join(map(str, carried))})" if carried else ""
+    return f"hub.callback resolves to {addr}{inside}, an address this hub does not call"
 
 
 def callback_refusal(callback: str, allowed: Sequence[Network]) -> str | None:

@@ -94,13 +94,21 @@ class Hub:
         if scope["method"] != "POST":
             await respond(send, 405, b"the hub takes POST requests\n", [(b"allow", b"POST")])
             return
-        ctype = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
+        headers = dict(scope["headers"])
+        ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if ctype != b"application/x-www-form-urlencoded":
             await respond(send, 415, b"send application/x-www-form-urlencoded\n")
             return
+        # a body announced too large is refused before a byte of it is read (nor is a client
+        # that sent "Expect: 100-continue" asked for it); the rest of it is never read either,
+        # so the connection closes
+        length = headers.get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            await respond(send, 413, b"request too large\n", [(b"connection", b"close")])
+            return
         body = await _read_body(receive, MAX_BODY)
         if body is None:
-            await respond(send, 413, b"request too large\n")
+            await respond(send, 413, b"request too large\n", [(b"connection", b"close")])
             return
         try:
             mode, topic, given_topic, callback, lease, secret = self._parse(body)
