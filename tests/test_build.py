@@ -121,7 +121,8 @@ def test_explicit_id_wins_and_duplicate_ids_are_reported(site: Site) -> None:
     site.article("b.md", "B", "2025-01-02T00:00:00Z", extra="id: 42\n")
     result = site.build()
     entries = _parse(site, "feeds/all.atom.xml").entries
-    assert [e.id for e in entries] == ["42"]
+    assert [e.id for e in entries] == ["tag:example.org,2025-06-01:42"]  # an IRI (RFC 4287)
+    assert [e.id for e in _parse(site, "feeds/all.rss.xml").entries] == ["42"]  # as written
     assert entries[0].title == "A"
     [problem] = result.errors
     assert problem.path == "b.md" and "a.md" in problem.message
@@ -613,3 +614,46 @@ def test_check_reports_skipped_files(site: Site) -> None:
     count, problems, skipped = check(site.config(), clock=lambda: site.now, workers=1)
     assert (count, problems) == (1, [])
     assert {s.path: s.reason for s in skipped} == SKIPPED
+
+
+def test_atom_ids_are_absolute_iris_whatever_ids_articles_carry(site: Site) -> None:
+    """RFC 4287: an Atom id is an absolute IRI. Ids such as post-42 are common in front matter
+    (Jekyll, Hugo, CMS exports): Atom gets an IRI made from them, once; RSS and JSON Feed keep
+    them as written, which is valid there."""
+    from feedpub.identity import is_absolute_iri
+
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", extra="id: post-42\n")
+    site.article("b.md", "B", "2025-01-02T00:00:00Z", extra="id: 12345\n")
+    site.article("c.md", "C", "2025-01-03T00:00:00Z", extra="id: urn:isbn:0451450523\n")
+    site.build()
+
+    def atom_ids() -> list[str]:
+        doc = etree.fromstring(site.read("feeds/all.atom.xml"))
+        return [
+            str(e.text)
+            for e in doc.iterfind(
+                "{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}id"
+            )
+        ]
+
+    ids = atom_ids()
+    assert all(is_absolute_iri(i) for i in ids)
+    assert ids == [
+        "urn:isbn:0451450523",
+        "tag:example.org,2025-06-01:12345",
+        "tag:example.org,2025-06-01:post-42",
+    ]
+    rss = etree.fromstring(site.read("feeds/all.rss.xml"))
+    guids = [(g.text, g.get("isPermaLink")) for g in rss.iterfind("channel/item/guid")]
+    assert guids == [
+        ("urn:isbn:0451450523", "false"),
+        ("12345", "false"),
+        ("post-42", "false"),
+    ]
+    items = json.loads(site.read("feeds/all.json"))["items"]
+    assert [i["id"] for i in items] == ["urn:isbn:0451450523", "12345", "post-42"]
+    # permanent: a rebuild from scratch, later, gives the same ids
+    shutil.rmtree(site.output)
+    site.now += timedelta(days=30)
+    site.build()
+    assert atom_ids() == ids

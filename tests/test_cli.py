@@ -123,3 +123,68 @@ def test_build_and_check_name_every_skipped_file(
         "1 articles checked, 0 problems, "
         "3 files skipped: 2 symlinks outside the articles folder, 1 not a regular file"
     )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process whose parent chain leads to ``pid`` (read from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parents[int(entry.name)] = int(fields[1])
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        for child, parent in parents.items():
+            if parent == p and child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def test_kill_9_of_a_build_leaves_no_process_and_no_temporary_file(site: Site) -> None:
+    """Workers die with the build that started them; what it left half-written is removed
+    by the next build."""
+    import signal
+    import time
+
+    for i in range(40):  # files that keep the workers busy for a while
+        site.write(f"heavy/{i:02}.md", "---\ntitle: H\ndate: 2025-01-01\n---\n" + "[" * 1_500_000)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feedpub", "build", "--config", str(site.config_path), "-j", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while len(_descendants(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    workers = _descendants(proc.pid)
+    assert len(workers) >= 2  # parsing, in worker processes
+    (site.output / "feeds").mkdir(parents=True, exist_ok=True)
+    half = site.output / "feeds" / ".all.atom.xml.k1ll3d9x.tmp"
+    half.write_bytes(b"<feed")  # as a write cut short would leave it
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [w for w in workers if _alive(w)]
+    for path in (site.articles / "heavy").iterdir():  # quick to parse this time
+        path.write_text("---\ntitle: H\ndate: 2025-01-01\n---\nLight.\n")
+    done = _run("build", "--config", str(site.config_path), cwd=site.root)
+    assert done.returncode == 0, done.stderr
+    assert not half.exists()

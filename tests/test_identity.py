@@ -6,6 +6,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from feedpub.identity import resolve
 from feedpub.model import ArticleMeta
 from feedpub.state import Identity
@@ -109,3 +113,88 @@ def test_slugs_are_unique_and_explicit_slug_wins() -> None:
 def test_explicit_id_wins() -> None:
     got = Store().run([_m("a.md", "1", id="urn:uuid:1")])
     assert got["a.md"][0] == "urn:uuid:1"
+
+
+# --- Atom ids: always absolute IRIs (RFC 4287 4.2.6) --------------------------------------------
+
+
+def _atom_ids(store: Store, metas: list[ArticleMeta], now: datetime = NOW) -> dict[str, str]:
+    from feedpub.identity import resolve as resolve_
+
+    paths = {m.path for m in metas}
+    r = resolve_(
+        metas,
+        {p: i for p, i in store.rows.items() if p in paths},
+        orphans={},
+        taken=set(),
+        now=now,
+        tz=TZ,
+        host="e.org",
+        article_url="{base_url}p/{slug}/",
+        base_url="https://e.org/",
+    )
+    for ident in r.identities:
+        store.rows[ident.path] = ident
+    return {a.path: a.atom_id for a in r.articles} | {f"{a.path}#id": a.id for a in r.articles}
+
+
+def test_an_explicit_id_that_is_no_iri_gets_a_tag_iri_kept_for_good() -> None:
+    store = Store()
+    got = _atom_ids(store, [_m("a.md", "h1", id="post-42"), _m("b.md", "h2", id="12345")])
+    assert got["a.md"] == "tag:e.org,2025-01-10:post-42"
+    assert got["b.md"] == "tag:e.org,2025-01-10:12345"
+    assert got["a.md#id"] == "post-42"  # RSS guid and JSON Feed id: as written
+    # later, edited, with the clock and the date moved on: the same Atom id
+    later = NOW + timedelta(days=400)
+    again = _atom_ids(store, [_m("a.md", "h3", id="post-42", date=later)], now=later)
+    assert again["a.md"] == "tag:e.org,2025-01-10:post-42"
+    # a new explicit id is a new entry (the date is still the article's first-seen one)
+    changed = _atom_ids(store, [_m("a.md", "h4", id="post-43")], now=later)
+    assert changed["a.md"] == "tag:e.org,2025-01-10:post-43"
+
+
+def test_explicit_ids_that_are_iris_are_untouched() -> None:
+    store = Store()
+    for explicit in (
+        "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66",
+        "https://e.org/p/1",
+        "tag:x,2020:y",
+    ):
+        assert _atom_ids(store, [_m("a.md", explicit, id=explicit)])["a.md"] == explicit
+
+
+def test_derived_ids_are_their_own_atom_ids() -> None:
+    got = _atom_ids(Store(), [_m("2024-05-06-hello.md", "h1")])
+    assert (
+        got["2024-05-06-hello.md"] == got["2024-05-06-hello.md#id"] == "tag:e.org,2024-05-06:hello"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "iri"),
+    [
+        ("post-42", False),
+        ("12345", False),
+        ("urn:isbn:0451450523", True),
+        ("https://example.org/a b", False),
+        ("mailto:x@example.org", True),
+        ("tag:example.org,2024:Café", True),
+        ("x:%zz", False),
+        ("C:\\files\\a", False),
+        (":nothing", False),
+        ("1abc:x", False),
+    ],
+)
+def test_is_absolute_iri(text: str, iri: bool) -> None:
+    from feedpub.identity import is_absolute_iri
+
+    assert is_absolute_iri(text) is iri
+
+
+@given(st.text(min_size=1, max_size=60))
+def test_any_explicit_id_makes_an_absolute_iri(explicit: str) -> None:
+    from feedpub.identity import atom_id_for, is_absolute_iri
+
+    made = atom_id_for(explicit, "e.org", "2025-01-10")
+    assert is_absolute_iri(made)
+    assert made.isascii()

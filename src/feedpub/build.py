@@ -523,7 +523,15 @@ class Builder:
                 what,
                 extra,
                 [
-                    (a.path, a.meta.content_hash, a.id, a.url, a.slug, a.date.isoformat())
+                    (
+                        a.path,
+                        a.meta.content_hash,
+                        a.id,
+                        a.atom_id,
+                        a.url,
+                        a.slug,
+                        a.date.isoformat(),
+                    )
                     for a in articles
                 ],
             ],

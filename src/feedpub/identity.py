@@ -3,6 +3,10 @@
 * An explicit ``id`` wins. Otherwise an id is derived once, when the article is first seen
   (``tag:<host>,<date>:<slug>``, RFC 4151), stored, and never derived again: editing the title,
   touching the file, a rebuild from scratch or a restart leave it alone.
+* Atom ids must be absolute IRIs (RFC 4287 4.2.6). An explicit id that is not one (``post-42``,
+  ``12345``: common in Jekyll, Hugo and CMS exports) gets an Atom id built from it once,
+  ``tag:<host>,<first-seen date>:<id>``, stored with the identity and kept for good; RSS guids
+  and JSON Feed ids carry the explicit id as written, which is valid there.
 * A moved or renamed file (same bytes at a new path, old path gone) keeps its identity, and so
   does a deleted file that comes back.
 * Slugs come from ``slug``, else the file name (without a ``YYYY-MM-DD-`` prefix); two articles
@@ -15,9 +19,11 @@ them, so a rebuild costs O(changed), not O(corpus).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
+from urllib.parse import quote, unquote
 
 from feedpub.articles.dates import date_from_filename
 from feedpub.model import Article, ArticleMeta, Problem, Severity
@@ -63,6 +69,42 @@ def _slug_taken(path: str, wanted: str, used: str) -> Problem:
 
 def derived_id(host: str, day: str, slug: str) -> str:
     return f"tag:{host},{day}:{slug}"
+
+
+# RFC 3987 absolute-IRI: a scheme, ":", then IRI characters only (no space, no <>"{}|\^`,
+# no controls), every "%" starting an escape
+_IRI = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*+:"
+    r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#\[\]\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef"
+    r"\U00010000-\U000efffd]|%[0-9A-Fa-f]{2})*+"
+)
+_TAG_SPECIFIC_SAFE = "-._~!$&'()*+,;=:@/?"  # RFC 4151: pchar, "/" and "?"
+
+
+def is_absolute_iri(text: str) -> bool:
+    """Whether ``text`` is an absolute IRI (RFC 3987), as an Atom id must be."""
+    return _IRI.fullmatch(text) is not None
+
+
+def atom_id_for(explicit: str, host: str, day: str) -> str:
+    """The Atom id for an explicit id that is not an absolute IRI: a tag URI (RFC 4151) with
+    the id, percent-encoded where a URI needs it, as its specific part."""
+    return f"tag:{host},{day}:{quote(explicit, safe=_TAG_SPECIFIC_SAFE)}"
+
+
+def _made_from(atom_id: str | None, explicit: str) -> bool:
+    """Whether a stored Atom id was built from this explicit id (by :func:`atom_id_for`)."""
+    return atom_id is not None and unquote(atom_id.split(":", 2)[-1]) == explicit
+
+
+def atom_id(meta_id: str | None, ident: Identity) -> str:
+    """An article's Atom id: its explicit id when that is an absolute IRI, the one built from
+    it (stored) when not, else the derived id."""
+    if meta_id is None:
+        return ident.article_id
+    if is_absolute_iri(meta_id) or ident.atom_id is None:
+        return meta_id
+    return ident.atom_id
 
 
 def resolve(
@@ -123,13 +165,10 @@ def resolve(
                 taken_now.add(meta.slug)
                 ident = replace(ident, slug=meta.slug)
         if not ident.live or ident.content_hash != meta.content_hash:
-            ident = Identity(
-                path=ident.path,
-                article_id=ident.article_id,
-                slug=ident.slug,
-                first_seen=ident.first_seen,
-                content_hash=meta.content_hash,
-            )
+            ident = replace(ident, content_hash=meta.content_hash, live=True)
+        if meta.id and not is_absolute_iri(meta.id) and not _made_from(ident.atom_id, meta.id):
+            day = ident.first_seen.astimezone(tz).date().isoformat()
+            ident = replace(ident, atom_id=atom_id_for(meta.id, host, day))
         if stored != ident:
             changed.append(ident)
         date = meta.date or date_from_filename(_file_name(meta.path), tz) or ident.first_seen
@@ -138,6 +177,7 @@ def resolve(
                 meta=meta,
                 date=date,
                 id=meta.id or ident.article_id,
+                atom_id=atom_id(meta.id, ident),
                 slug=ident.slug,
                 url=meta.link or article_url.format(base_url=base_url, slug=ident.slug),
             )

@@ -128,12 +128,15 @@ class Article:
 
     meta: ArticleMeta
     date: datetime
-    id: str
+    id: str  # as written (RSS guid, JSON Feed id), or derived
     slug: str
     url: str  # the entry link: ``meta.link`` or the article page's URL
+    atom_id: str = ""  # the Atom id, an absolute IRI; "" means ``id`` (already one)
 
     def __post_init__(self) -> None:
         _require_aware("date", self.date)
+        if not self.atom_id:
+            object.__setattr__(self, "atom_id", self.id)
 
     @property
     def path(self) -> str:

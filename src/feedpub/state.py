@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS articles (
     article_id TEXT,
     slug TEXT,
     url TEXT,
-    external INTEGER NOT NULL DEFAULT 0       -- has its own link: no page of ours
+    external INTEGER NOT NULL DEFAULT 0,      -- has its own link: no page of ours
+    atom_id TEXT                              -- when not article_id (see identities)
 );
 CREATE INDEX IF NOT EXISTS articles_date ON articles (date_us) WHERE meta IS NOT NULL;
 CREATE INDEX IF NOT EXISTS articles_id ON articles (article_id);
@@ -72,7 +73,8 @@ CREATE TABLE IF NOT EXISTS identities (
     slug TEXT NOT NULL,
     first_seen TEXT NOT NULL,
     content_hash TEXT NOT NULL DEFAULT '',
-    live INTEGER NOT NULL DEFAULT 1
+    live INTEGER NOT NULL DEFAULT 1,
+    atom_id TEXT                              -- an explicit id that is no IRI, made one
 );
 CREATE INDEX IF NOT EXISTS identities_hash ON identities (content_hash) WHERE live = 0;
 CREATE TABLE IF NOT EXISTS outputs (
@@ -160,6 +162,7 @@ class Identity:
     first_seen: datetime
     content_hash: str = ""
     live: bool = True
+    atom_id: str | None = None  # built once from an explicit id that is not an absolute IRI
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,6 +207,7 @@ _ARTICLE_COLUMNS = (
     "slug",
     "url",
     "external",
+    "atom_id",
 )
 
 
@@ -484,17 +488,22 @@ class State:
             if statement.strip():
                 self._db.execute(statement)
         if 0 < version < 4:  # senders' leases on outbox rows (a v3 outbox lacks the column)
-            if self.postgres:
-                self._db.execute("ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_until TEXT")
-            elif "claimed_until" not in {
-                r[1] for r in self._db.execute("PRAGMA table_info(outbox)")
-            }:
-                self._db.execute("ALTER TABLE outbox ADD COLUMN claimed_until TEXT")
+            self._add_column("outbox", "claimed_until", "TEXT")
+        if 0 < version < 6:  # Atom ids built from explicit ids that are no IRIs
+            for table in ("identities", "articles"):
+                self._add_column(table, "atom_id", "TEXT")
         if self.postgres:
             self._db.execute("DELETE FROM feedpub_schema")
             self._db.execute("INSERT INTO feedpub_schema VALUES (?)", (SCHEMA_VERSION,))
         else:
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _add_column(self, table: str, column: str, kind: str) -> None:
+        """``ALTER TABLE ... ADD COLUMN`` unless the table has the column already."""
+        if self.postgres:
+            self._db.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+        elif column not in {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}:
+            self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def leader(self) -> dict[str, Any] | None:
         """On PostgreSQL, the daemon that leads now (the one holding the leader lock, as it
@@ -605,6 +614,7 @@ class State:
                     a.slug if a else None,
                     a.url if a else None,
                     int(a.meta.link is not None) if a else 0,
+                    a.atom_id if a and a.atom_id != a.id else None,
                 )
             )
             if a is not None and not a.meta.draft:
@@ -615,8 +625,8 @@ class State:
                 categories.extend((r.path, k, n, date_us) for k, n in names.items())
         self._db.executemany(
             "INSERT INTO articles (path, size, mtime_ns, content_hash, meta, problems,"
-            " date_us, draft, article_id, slug, url, external)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + _upsert("path", _ARTICLE_COLUMNS),
+            " date_us, draft, article_id, slug, url, external, atom_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + _upsert("path", _ARTICLE_COLUMNS),
             values,
         )
         self._db.executemany(
@@ -695,9 +705,9 @@ class State:
         out: list[Article] = []
         for chunk in _chunked(list(paths), 500):
             marks = ",".join("?" * len(chunk))
-            for path, chash, meta, date_us, aid, slug, url in self._db.execute(
-                "SELECT path, content_hash, meta, date_us, article_id, slug, url FROM articles"
-                f" WHERE meta IS NOT NULL AND path IN ({marks})",
+            for path, chash, meta, date_us, aid, slug, url, atom_id in self._db.execute(
+                "SELECT path, content_hash, meta, date_us, article_id, slug, url, atom_id"
+                f" FROM articles WHERE meta IS NOT NULL AND path IN ({marks})",
                 chunk,
             ):
                 out.append(
@@ -705,6 +715,7 @@ class State:
                         meta=meta_from_json(path, chash or "", meta),
                         date=from_us(date_us),
                         id=aid,
+                        atom_id=atom_id or "",
                         slug=slug,
                         url=url,
                     )
@@ -792,10 +803,11 @@ class State:
                 first_seen=datetime.fromisoformat(row[3]),
                 content_hash=row[4],
                 live=bool(row[5]),
+                atom_id=row[6],
             )
             for row in self._db.execute(
-                "SELECT path, article_id, slug, first_seen, content_hash, live FROM identities"
-                f" WHERE {where}",
+                "SELECT path, article_id, slug, first_seen, content_hash, live, atom_id"
+                f" FROM identities WHERE {where}",
                 args,
             )
         }
@@ -829,9 +841,11 @@ class State:
 
     def put_identities(self, idents: Iterable[Identity]) -> None:
         self._db.executemany(
-            "INSERT INTO identities (path, article_id, slug, first_seen, content_hash, live)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-            + _upsert("path", ("article_id", "slug", "first_seen", "content_hash", "live")),
+            "INSERT INTO identities (path, article_id, slug, first_seen, content_hash, live,"
+            " atom_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            + _upsert(
+                "path", ("article_id", "slug", "first_seen", "content_hash", "live", "atom_id")
+            ),
             (
                 (
                     i.path,
@@ -840,6 +854,7 @@ class State:
                     i.first_seen.astimezone(UTC).isoformat(),
                     i.content_hash,
                     int(i.live),
+                    i.atom_id,
                 )
                 for i in idents
             ),

@@ -5,7 +5,8 @@ feedgen's traps, handled here: entries are added with ``order="append"`` after s
 links are added before the ``alternate`` one (RSS ``<channel><link>`` is the last link added);
 RSS drops ``rel="hub"``, so a small extension writes ``<atom:link rel="hub">``; name-only authors
 go to ``dc:creator`` in RSS; enclosures always carry a length; RSS date formatting switches the
-process locale, so rendering holds a lock.
+process locale, so rendering holds a lock; ``id()`` and ``guid()`` each set both the Atom id
+and the RSS guid, so each format sets only its own.
 
 Every value goes through :mod:`feedpub.render.safe`: Atom text is ``type="text"``; RSS titles,
 categories and names are written to read the same as text and as HTML (:func:`safe.either`);
@@ -67,8 +68,11 @@ def _entry(
     body = bodies(a.path)
     label = safe.either if fmt == "rss" else safe.text  # RSS readers may render it as HTML
     fe = fg.add_entry(order="append")
-    fe.id(safe.text(a.id))
-    fe.guid(safe.text(a.id), permalink=a.id == a.url)
+    # (feedgen's id() and guid() each set both the Atom id and the RSS guid)
+    if fmt == "atom":
+        fe.id(a.atom_id)  # an absolute IRI (RFC 4287): see identity.atom_id
+    else:
+        fe.guid(safe.text(a.id), permalink=a.id == a.url)  # as written: any string is a guid
     fe.title(label(a.meta.title))
     fe.link(href=a.url, rel="alternate", type="text/html")
     fe.published(a.date)
