@@ -445,3 +445,64 @@ def test_excerpt_is_bounded_plain_text(text: str, limit: int) -> None:
 
 def test_html_to_text() -> None:
     assert html_to_text("<p>a<br>b &lt;c&gt;</p>\n<p>d</p>") == "a b <c> d"
+
+
+# --- absolutise: URLs resolved as urljoin does, the common shapes by concatenation ------------
+
+BASES = st.sampled_from(
+    [
+        "https://example.org/posts/hello/",
+        "https://example.org/posts/hello.html",
+        "https://example.org/",
+        "http://example.org:8080/a/b/c",
+        "https://example.org/a//b/",
+        "https://example.org/a/./b/",
+        "https://example.org/p/?q=1#f",
+        "https://ex.org/caf%C3%A9/x",
+    ]
+)
+REF_PARTS = st.sampled_from(
+    [
+        "a",
+        "b.png",
+        "..",
+        ".",
+        "",
+        "/",
+        "//",
+        "?q=1",
+        "?",
+        "#f",
+        "#",
+        "x:y",
+        "%20",
+        "é",
+        ";p",
+        "https://",
+        "http://",
+        "other.org",
+        ":8080",
+        "mailto:",
+        "data:image/png;base64,AA",
+        " ",
+    ]
+)
+
+
+@given(BASES, st.lists(REF_PARTS, max_size=6).map("".join))
+def test_urls_are_resolved_exactly_as_urljoin_does(base: str, ref: str) -> None:
+    from urllib.parse import urljoin
+
+    from feedpub.articles.body import _joiner
+
+    try:
+        expected: str | None = urljoin(base, ref)
+    except ValueError:
+        expected = None  # no URL at all: the attribute is dropped
+    assert _joiner(base)(ref) == expected
+
+
+@pytest.mark.parametrize("href", ["//[", "//]", "http://[::1", "https://[x/"])
+def test_a_url_urljoin_cannot_read_is_dropped_not_fatal(href: str) -> None:
+    out = render_body(f'<a href="{href}">x</a> [y]({href})', "markdown", BASE)
+    assert "x" in out

@@ -1643,3 +1643,13 @@ def test_ordinary_markup_is_not_too_deep(html: str) -> None:
 
 def test_deep_markup_in_plain_text_is_just_text() -> None:
     parse("ok.txt", "Title: T\nDate: 2024-01-01\n\n" + "<div>" * 1000 + "\n")
+
+
+@pytest.mark.parametrize("url", ["//[", "http://[::1", "https://[x/", "//]"])
+def test_a_url_that_is_no_url_at_all_is_a_warning_not_a_failure(url: str) -> None:
+    """urljoin raises on an unclosed IPv6 host; that must cost the field, not the article."""
+    parsed = parse(
+        "a.md", yaml_fm("title: T", f'link: "{url}"', f'image: "{url}"', "date: 2024-01-01")
+    )
+    assert (parsed.meta.link, parsed.meta.image) == (None, None)
+    assert len(parsed.warnings) == 2

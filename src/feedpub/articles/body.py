@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import nh3
 
@@ -71,6 +71,9 @@ _SENTENCE_END = (".", "!", ",", ";", ":", "…", '"', "”", "’", "'", ")")
 _URL_IN_TEXT = re.compile(r"\bhttps?://[^\s<>\"']*[^\s<>\"'&.,;:!?)\]]")
 _TAGS = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
+# what could start raw HTML in Markdown (a tag, a comment, a declaration): not an autolink
+# (<https://...>, <a@b.org>) or a lone "<"
+_RAW_HTML = re.compile(r"<(?:[A-Za-z][A-Za-z0-9-]*+(?=[\s/>])|/[A-Za-z]|[!?])")
 # in pulldown-cmark's output: a tag that opens or closes an element (void ones excluded)
 _NESTING_TAG = re.compile(r"<(/?)(?!(?:br|hr|img|input|col|wbr)\b)[a-z]")
 # in nh3's output (attributes always double-quoted; "<", ">" and quotes in values escaped)
@@ -145,15 +148,58 @@ def _structure(markup: str, *, trusted: bool) -> tuple[str, int]:
     """Bounded-cost structure: ``trusted`` markup (a Markdown renderer's own, balanced) is
     only measured; anything carrying raw HTML goes through the normaliser. Returns the
     markup and how many tags nested too deep were removed."""
+    tags = markup.count("<")
+    if tags > MAX_TAGS:
+        raise BodyError(
+            f"its HTML has {tags:,} tags, more than the limit of {MAX_TAGS:,}; not published "
+            "(split the article)"
+        )
     if trusted and _depth(markup) <= MAX_DEPTH:
         return markup, 0
-    if not trusted and markup.count("<") > MAX_TAGS:
-        raise BodyError(
-            f"its HTML has {markup.count('<'):,} tags, more than the limit of {MAX_TAGS:,}; "
-            "not published (split the article, or put large markup in a code block)"
-        )
     result = normalise(markup, _allowed_tags())
     return result.html, result.flattened
+
+
+# html5ever (in nh3) reads a run of text or an attribute value holding many "&" or characters
+# U+00A0-U+00BF (no-break space, "©", "«", "°" ...) in time that grows with the square of the
+# run's length (400 KB of "x©" took 1.3 s; 2 MB, half a minute). Long text runs are cut with
+# empty comments, which it drops (its output is the same); long attribute values are refused.
+_TEXT_RUN = re.compile(r"(?:^|(?<=>))[^<>]{8192,}")
+_LONG_VALUE = re.compile(r'="([^"]{16384,})"')
+_SLOW_IN_HTML5EVER = re.compile("[&\u00a0-\u00bf]")
+_RUN_PIECE = 4096
+MAX_SLOW_IN_ATTRIBUTE = 4096
+
+
+def _cut_run(m: re.Match[str]) -> str:
+    run = m[0]
+    pieces = []
+    start = 0
+    while len(run) - start > _RUN_PIECE:
+        cut = start + _RUN_PIECE
+        amp = run.rfind("&", cut - 40, cut)
+        if amp > start and run.find(";", amp, cut) < 0:
+            cut = amp  # never inside a character reference
+        pieces.append(run[start:cut])
+        start = cut
+    pieces.append(run[start:])
+    return "<!---->".join(pieces)
+
+
+def _for_html5ever(markup: str) -> str:
+    """``markup`` (balanced, with ``<`` and ``>`` only in tags) in a shape nh3 reads in linear
+    time: see above."""
+    if len(markup) <= 8192:
+        return markup
+    for m in _LONG_VALUE.finditer(markup):
+        slow = len(_SLOW_IN_HTML5EVER.findall(m[1]))
+        if slow > MAX_SLOW_IN_ATTRIBUTE:
+            raise BodyError(
+                f"an HTML attribute value of {len(m[1]):,} characters holds {slow:,} "
+                f"ampersands or characters U+00A0-U+00BF (the limit is "
+                f"{MAX_SLOW_IN_ATTRIBUTE:,}); not published"
+            )
+    return _TEXT_RUN.sub(_cut_run, markup)
 
 
 def prepare_body(body: str, body_format: BodyFormat) -> PreparedBody:
@@ -163,7 +209,7 @@ def prepare_body(body: str, body_format: BodyFormat) -> PreparedBody:
     Linear in ``len(body)``."""
     if body_format == "markdown":
         raw = _markdown(body)
-        trusted = "<" not in body  # no raw HTML and no autolinks: the renderer's own markup
+        trusted = _RAW_HTML.search(body) is None  # the renderer's own markup only
     else:
         raw = text_to_html(body)
         trusted = True
@@ -173,6 +219,7 @@ def prepare_body(body: str, body_format: BodyFormat) -> PreparedBody:
             "article; not published"
         )
     structured, flattened = _structure(raw, trusted=trusted)
+    structured = _for_html5ever(structured)
     warnings: list[tuple[int | None, str]] = []
     if flattened:
         # where: the first raw tag too deep in the file itself, when raw HTML made it so
@@ -198,14 +245,70 @@ def _escape_attribute(value: str) -> str:
     )
 
 
+# URL references whose resolution is plain concatenation (checked against urljoin by a
+# property test): path segments of ordinary characters (none "." or "..", none empty), an
+# optional non-empty query and fragment; relative ones must not start with a scheme.
+_SEGMENT = r"[A-Za-z0-9_~%!$&'()*+,=@-][A-Za-z0-9_.~%!$&'()*+,=:@-]*"
+_TAIL = r"(?:\?[^#\s]+)?(?:#\S+)?"
+_SIMPLE_RELATIVE = re.compile(rf"(?!\.\.?(?:[/?#]|$))(?:{_SEGMENT}/)*(?:{_SEGMENT})?{_TAIL}")
+_SIMPLE_ABSOLUTE_PATH = re.compile(rf"/(?:{_SEGMENT}/)*(?:{_SEGMENT})?{_TAIL}")
+_SIMPLE_URL = re.compile(
+    rf"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/(?:{_SEGMENT}/)*(?:{_SEGMENT})?)?{_TAIL}"
+)
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$|[?#])")
+
+
+def _urljoin(base_url: str, ref: str) -> str | None:
+    try:
+        return urljoin(base_url, ref)
+    except ValueError:  # "//[": no URL at all (an unclosed IPv6 host)
+        return None
+
+
+def _joiner(base_url: str) -> Callable[[str], str | None]:
+    """``urljoin(base_url, ref)`` (None where urljoin fails), with the common shapes of
+    ``ref`` done by concatenation (urljoin costs ~25 microseconds a call: 500,000 links would
+    take seconds)."""
+    origin = urljoin(base_url, "/")[:-1]
+    folder = urljoin(base_url, "x")[:-1]
+    plain = base_url.split("#", 1)[0]
+    simple = (
+        _DOT_SEGMENT.search(urlsplit(base_url).path) is None and "//" not in urlsplit(base_url).path
+    )
+    memo: dict[str, str | None] = {}
+
+    def join(ref: str) -> str | None:
+        if ref in memo:
+            return memo[ref]
+        out: str | None
+        if not ref or not simple or _DOT_SEGMENT.search(ref.split("?", 1)[0].split("#", 1)[0]):
+            out = _urljoin(base_url, ref)
+        elif ref[:1] == "#" and len(ref) > 1:
+            out = plain + ref
+        elif _SIMPLE_URL.fullmatch(ref):
+            out = ref
+        elif ref[:1] == "/" and ref[1:2] != "/" and _SIMPLE_ABSOLUTE_PATH.fullmatch(ref):
+            out = origin + ref
+        elif ref[:1] not in ("/", "?", "#") and _SIMPLE_RELATIVE.fullmatch(ref):
+            out = (folder + ref) if ":" not in ref.split("/", 1)[0] else _urljoin(base_url, ref)
+        else:
+            out = _urljoin(base_url, ref)
+        if len(memo) < 10_000:
+            memo[ref] = out
+        return out
+
+    return join
+
+
 def absolutise(markup: str, base_url: str) -> str:
     """Sanitised markup (from :func:`prepare_body`) with every URL made absolute against
     ``base_url``. Linear: nh3 writes every attribute double-quoted, with ``<``, ``>`` and
     quotes in values escaped, so a tag is ``<`` to the next ``>``."""
+    join = _joiner(base_url)
 
     def attribute(m: re.Match[str]) -> str:
-        url = urljoin(base_url, html.unescape(m[2]).strip())
-        return f' {m[1]}="{_escape_attribute(url)}"'
+        url = join(html.unescape(m[2]).strip())
+        return "" if url is None else f' {m[1]}="{_escape_attribute(url)}"'
 
     def tag(m: re.Match[str]) -> str:
         return _URL_ATTR.sub(attribute, m[0])
@@ -216,7 +319,7 @@ def absolutise(markup: str, base_url: str) -> str:
 def clean_html(fragment: str, base_url: str) -> str:
     """Sanitise an HTML fragment and make its URLs absolute against ``base_url``."""
     structured, _ = _structure(fragment, trusted=False)
-    return absolutise(_sanitise(structured, _keep_url), base_url)
+    return absolutise(_sanitise(_for_html5ever(structured), _keep_url), base_url)
 
 
 def _escape_and_link(text: str) -> str:

@@ -18,6 +18,9 @@ from feedpub.articles.headers import norm_key, parse_header_block
 from feedpub.errors import ArticleError
 
 MAX_ALIAS_EXPANSION = 10_000
+MAX_FRONT_MATTER_CHARS = 256 * 1024
+"""Real front matter holds a few hundred bytes to a few kilobytes; YAML costs microseconds per
+value it builds, so a front matter block of megabytes could cost seconds: refused."""
 
 FrontMatterKind = Literal["yaml", "toml", "headers", "none"]
 
@@ -211,6 +214,13 @@ def split_front_matter(text: str, path: str, known: frozenset[str]) -> FrontMatt
         for i in range(1, len(lines)):
             if lines[i].rstrip() in closers:
                 block = "\n".join(lines[1:i])
+                if len(block) > MAX_FRONT_MATTER_CHARS:
+                    raise ArticleError(
+                        f"front matter is {len(block):,} characters, over the limit of "
+                        f"{MAX_FRONT_MATTER_CHARS:,} (put long text in the body)",
+                        path=path,
+                        line=1,
+                    )
                 body = "\n".join(lines[i + 1 :])
                 if first[0] == "-":
                     raw = _load_yaml(block, path, 2)

@@ -138,6 +138,7 @@ def parse_header_block(lines: Sequence[str], known: frozenset[str]) -> HeaderBlo
         return None  # "Summary: the council met and" / "agreed ...": a wrapped sentence
     data: dict[str, str] = {}
     where: dict[str, int] = {}
+    lists: dict[str, list[str]] = {}
     notes: list[tuple[int, str]] = []
     misspelt = 0
     for line, raw, key, parts in entries:
@@ -148,11 +149,13 @@ def parse_header_block(lines: Sequence[str], known: frozenset[str]) -> HeaderBlo
                 notes.append(
                     (line, f'"{raw}" is not a known header; did you mean "{meant}"? ignored')
                 )
-        if key in data and key in _LIST_KEYS:  # repeated header lines add up
-            data[key] = ", ".join(v for v in (data[key], value) if v)
+        if key in _LIST_KEYS:  # repeated header lines add up (joined once, below)
+            lists.setdefault(key, []).append(value)
         else:
             data.setdefault(key, value)
         where.setdefault(key, line)
+    for key, values in lists.items():
+        data[key] = ", ".join(v for v in values if v)
     if misspelt > MAX_NOTES:
         notes.append((notes[-1][0], f"{misspelt - MAX_NOTES} more misspelt header keys ignored"))
     if end < len(lines) and not lines[end].strip():

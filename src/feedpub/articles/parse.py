@@ -29,6 +29,7 @@ BodyFormat = Literal["markdown", "text"]
 __all__ = ["BodyFormat", "ParseContext", "ParsedArticle", "parse_article"]
 
 MAX_CATEGORIES = 50
+MAX_LIST_ITEMS = 1000  # items of a categories or tags value looked at (then MAX_CATEGORIES kept)
 MAX_NAME_CHARS = 200
 MAX_TITLE_CHARS = 1000
 MAX_ID_CHARS = 1000
@@ -144,11 +145,14 @@ def _names(f: _Fields, key: str, value: Any) -> tuple[str, ...]:
     (a header value continued on an indented line)."""
     items: list[Any]
     if isinstance(value, str):
-        items = list(re.split(r"[,;\n]", value))
+        items = re.split(r"[,;\n]", value, maxsplit=MAX_LIST_ITEMS)
     elif isinstance(value, list | tuple):
-        items = list(value)
+        items = list(value[: MAX_LIST_ITEMS + 1])
     else:
         items = [value]
+    if len(items) > MAX_LIST_ITEMS:
+        f.warn(key, f"{key}: more than {MAX_LIST_ITEMS:,} items; the rest are ignored")
+        items = items[:MAX_LIST_ITEMS]
     out: dict[str, None] = {}
     for item in items:
         if isinstance(item, bool):
@@ -245,9 +249,12 @@ def _url(f: _Fields, key: str, value: Any) -> str | None:
     if not text:
         f.warn(key, f"{key}: {value!r} is not a URL; ignored")
         return None
-    url = urljoin(f.ctx.base_url, text)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        url = urljoin(f.ctx.base_url, text)
+        parts = urlsplit(url)
+    except ValueError:  # "//[", an unclosed IPv6 host: no URL at all
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         f.warn(key, f"{key}: {text!r} is not an http(s) URL; ignored")
         return None
     return _NOT_IN_URL.sub(lambda m: quote(m[0], safe=""), url)
