@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_hostile.py [--size 2000000] [--runs 3] [--only NAME ...]
-        [--skip-daemon] [--json PATH]
+        [--skip-daemon] [--skip-articles] [--json PATH]
 
 Part 1, **per-article cost.** For every parser on an article's path (YAML and TOML front
 matter, the header block, Markdown, raw HTML, the plain-text reader, titles and slugs, dates,
@@ -132,15 +132,24 @@ CASES: dict[str, tuple[str, Callable[[int], str]]] = {
     # -- front matter ----------------------------------------------------------------------
     "yaml: 2 MB of keys": (".md", _yaml_many_keys),
     "yaml: one 2 MB string": (".md", lambda n: _fill("a", n - 40, '---\ntitle: "') + '"\n---\nB\n'),
-    "yaml: unclosed flow [[[": (".md", lambda n: _fill("[", n, "---\ntitle: T\ntags: ")),
+    "yaml: unclosed flow [[[": (
+        ".md",
+        lambda n: _fill("[", n - 20, "---\ntitle: T\ntags: ") + "\n---\nB\n",
+    ),
     "yaml: 100k categories": (".md", _yaml_list),
     "yaml: anchors and aliases": (
         ".md",
-        lambda n: _fill("- *a\n", n - 20, "---\ntitle: T\nx: &a [1, 2]\ny:\n") + "---\nB\n",
+        lambda n: _fill("- *a\n", n - 20, "---\ntitle: T\nx: &a [1, 2]\ny:\n") + "\n---\nB\n",
     ),
-    "yaml: unclosed quote": (".md", lambda n: _fill("a ", n, '---\ntitle: "')),
+    "yaml: unclosed quote": (
+        ".md",
+        lambda n: _fill("a ", n - 20, '---\ntitle: "') + "\n---\nB\n",
+    ),
     "toml: 2 MB of keys": (".md", _toml_many_keys),
-    "toml: nested arrays": (".md", lambda n: _fill("[", n, '+++\ntitle = "T"\nx = ')),
+    "toml: nested arrays": (
+        ".md",
+        lambda n: _fill("[", n - 20, '+++\ntitle = "T"\nx = ') + "\n+++\nB\n",
+    ),
     "headers: 2 MB of header lines": (".txt", _headers_many),
     "headers: one 2 MB value": (".txt", lambda n: _fill("a", n - 10, "Title: ") + "\n\nBody\n"),
     "headers: near misses": (".txt", lambda n: _fill("Titel: x\n", n, "Title: T\n")),
@@ -191,6 +200,16 @@ CASES: dict[str, tuple[str, Callable[[int], str]]] = {
     ),
     "md: entities": (".md", lambda n: _fill("&#1234;&amp;&bogus ", n, YAML_HEAD)),
     "md: autolinks": (".md", lambda n: _fill("<http://a.b/c> ", n, YAML_HEAD)),
+    "md: 2 MB of x©": (".md", lambda n: _fill("x©", n, YAML_HEAD)),
+    "md: 2 MB of x&": (".md", lambda n: _fill("x&", n, YAML_HEAD)),
+    "md: code block of <": (
+        ".md",
+        lambda n: _fill("<<<<\n", n - 10, YAML_HEAD + "```\n") + "\n```\n",
+    ),
+    "md: link title of ©": (
+        ".md",
+        lambda n: _fill("©", n - 20, YAML_HEAD + '[a](/u "') + '")\n',
+    ),
     # -- raw HTML --------------------------------------------------------------------------
     "html: '<a ' repeated": (".md", lambda n: _fill("<a ", n, YAML_HEAD)),
     "html: formatting left open": (".md", _html_reconstruct),
@@ -431,6 +450,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", nargs="*")
     parser.add_argument("--skip-daemon", action="store_true")
+    parser.add_argument("--skip-articles", action="store_true")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -438,11 +458,13 @@ def main() -> int:
         text, suffix = make(args.child, args.size)
         print(json.dumps(measure(text, suffix)))
         return 0
-    print(f"per article, {args.size:,} bytes each, {args.runs} runs each, medians:")
-    rows = per_article(args.size, args.runs, args.only)
-    worst = max(rows, key=lambda r: r["time_ratio"])
-    print(f"worst: {worst['case']}: {worst['time_ratio']:.2f}x the ordinary article")
-    out: dict[str, Any] = {"size": args.size, "articles": rows}
+    out: dict[str, Any] = {"size": args.size}
+    if not args.skip_articles:
+        print(f"per article, {args.size:,} bytes each, {args.runs} runs each, medians:")
+        rows = per_article(args.size, args.runs, args.only)
+        worst = max(rows, key=lambda r: r["time_ratio"])
+        print(f"worst: {worst['case']}: {worst['time_ratio']:.2f}x the ordinary article")
+        out["articles"] = rows
     if not args.skip_daemon:
         d = daemon(args.size)
         out["daemon"] = d

@@ -657,3 +657,48 @@ def test_atom_ids_are_absolute_iris_whatever_ids_articles_carry(site: Site) -> N
     site.now += timedelta(days=30)
     site.build()
     assert atom_ids() == ids
+
+
+def test_a_body_too_large_for_a_feed_entry_is_shown_as_its_summary(site: Site) -> None:
+    site.config_text = site.config_text.replace(
+        "max_entries = 5", "max_entries = 5\nmax_content_bytes = 2000"
+    )
+    site.article("big.md", "Big", "2025-01-01T00:00:00Z", body="First words. " + "x " * 2000)
+    site.article("small.md", "Small", "2025-01-02T00:00:00Z", body="Small body.")
+    result = site.build()
+    [warning] = result.problems
+    assert warning.path == "big.md" and "feeds show its summary" in warning.message
+    entries = {e.title: e for e in _parse(site, "feeds/all.atom.xml").entries}
+    assert "content" not in entries["Big"] and entries["Big"].summary.startswith("First words.")
+    assert entries["Small"].content[0].value == "<p>Small body.</p>"
+    items = {i["title"]: i for i in json.loads(site.read("feeds/all.json"))["items"]}
+    assert "content_html" not in items["Big"] and "content_text" in items["Big"]
+    assert "x x x" in site.read("articles/big/index.html").decode()  # the page has it all
+
+
+def test_relative_urls_resolve_against_the_article_url_its_slug_settled(site: Site) -> None:
+    """The body is parsed before identity resolution settles the slug: the URLs in it are
+    resolved with a stand-in for the slug, replaced when the body is published."""
+    body = "[rel](../other/) ![i](pic.png) [top](/about/) [frag](#n)"
+    site.article("a/hello.md", "Hello", "2025-01-01T00:00:00Z", body=body)
+    site.article("b/hello.md", "Hello again", "2025-01-02T00:00:00Z", body=body)
+    site.article(
+        "c.md",
+        "Elsewhere",
+        "2025-01-03T00:00:00Z",
+        body=body,
+        extra="link: https://elsewhere.example/x/post\n",
+    )
+    site.build()
+    entries = {e.title: e.content[0].value for e in _parse(site, "feeds/all.atom.xml").entries}
+    first, second = entries["Hello"], entries["Hello again"]
+    assert 'href="https://example.org/articles/other/"' in first
+    assert 'src="https://example.org/articles/hello/pic.png"' in first
+    assert 'href="https://example.org/about/"' in first
+    assert 'href="https://example.org/articles/hello/#n"' in first
+    assert 'src="https://example.org/articles/hello-2/pic.png"' in second
+    assert 'href="https://example.org/articles/hello-2/#n"' in second
+    assert 'src="https://elsewhere.example/x/pic.png"' in entries["Elsewhere"]
+    page = site.read("articles/hello-2/index.html").decode()
+    assert 'src="https://example.org/articles/hello-2/pic.png"' in page
+    assert "\x01" not in "".join(entries.values()) + page

@@ -24,7 +24,7 @@ from typing import TypeVar
 from urllib.parse import quote, unquote
 
 from feedpub import __version__
-from feedpub.articles.context import ParseContext
+from feedpub.articles.context import SLUG_MARK, ParseContext
 from feedpub.articles.discover import FileStat, scan, stat_paths
 from feedpub.config import Config
 from feedpub.errors import (
@@ -178,6 +178,8 @@ class Builder:
             tz=config.site.tz,
             base_url=config.site.base_url,
             max_bytes=config.feeds.max_article_bytes,
+            max_content_bytes=config.feeds.max_content_bytes,
+            article_url=config.site.article_url,
         )
         self.links = Links(site=config.site, hubs=config.advertised_hubs)
         self._pool: Pool[tuple[str, str, FileStat, ParseContext], IndexRow] | None = None
@@ -242,8 +244,8 @@ class Builder:
             yield pending
 
     def _bodies(self, state: State, articles: Sequence[Article]) -> dict[str, EntryBody | None]:
-        """The articles' bodies as parsed (stored in the index), URLs made absolute."""
-        from feedpub.articles.body import absolutise
+        """The articles' bodies as parsed (stored in the index), with their slugs."""
+        from feedpub.articles.body import fits_in_feeds
 
         stored = state.bodies_for([a.path for a in articles])
         out: dict[str, EntryBody | None] = {}
@@ -253,8 +255,9 @@ class Builder:
                 None
                 if found is None
                 else EntryBody(
-                    content_html=absolutise(found[0], a.url),
+                    content_html=found[0].replace(SLUG_MARK, a.slug),
                     summary=a.meta.summary or found[1],
+                    in_feeds=fits_in_feeds(found[0], self.ctx.max_content_bytes),
                 )
             )
         return out

@@ -23,6 +23,7 @@ from feedpub.model import FEED_FORMATS, ContentMode, FeedFormat
 
 DEFAULT_CONFIG_NAME = "config.toml"
 DEFAULT_MAX_ARTICLE_BYTES = 2_000_000
+DEFAULT_MAX_CONTENT_BYTES = 512 * 1024
 
 T = TypeVar("T")
 
@@ -69,6 +70,7 @@ class FeedsConfig:
     article_pages: bool = True
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
     article_timeout_seconds: float = 30.0  # a worker parsing one file longer is stopped
+    max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES  # larger bodies: feeds show a summary
     categories: Mapping[str, CategoryConfig] = field(default_factory=dict)
 
     def for_category(self, name: str) -> CategoryConfig:
@@ -365,6 +367,9 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
         article_pages=f.get("article_pages", bool, True),
         max_article_bytes=_positive(
             f, "max_article_bytes", f.get("max_article_bytes", int, DEFAULT_MAX_ARTICLE_BYTES)
+        ),
+        max_content_bytes=_positive(
+            f, "max_content_bytes", f.get("max_content_bytes", int, DEFAULT_MAX_CONTENT_BYTES)
         ),
         article_timeout_seconds=_at_least(
             f, "article_timeout_seconds", f.number("article_timeout_seconds", 30.0), 0.1

@@ -235,6 +235,14 @@ def prepare_body(body: str, body_format: BodyFormat) -> PreparedBody:
     return PreparedBody(html=cleaned, excerpt=excerpt(cleaned), warnings=tuple(warnings))
 
 
+def fits_in_feeds(html: str, limit: int) -> bool:
+    """Whether a prepared body is small enough for a feed entry to carry (``feeds.
+    max_content_bytes``); a larger one is shown whole on its page, and feeds carry its
+    summary. A feed holds many entries, and is fetched by every reader and sent to every
+    hub subscriber: 20 entries of 2 MB would make it 60 MB."""
+    return len(html) <= limit
+
+
 def _escape_attribute(value: str) -> str:
     return (
         value.replace("&", "&amp;")

@@ -5,9 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import tzinfo
 
+SLUG_MARK = "\x01"
+"""Stands for the article's slug in the URLs of a parsed body (the slug is settled later, by
+identity resolution): replaced when the body is published. Files never hold it: decoding
+removes the control characters XML cannot carry."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ParseContext:
     tz: tzinfo
     base_url: str
     max_bytes: int = 2_000_000
+    max_content_bytes: int = 512 * 1024  # larger bodies: feeds carry the summary
+    article_url: str = "{base_url}articles/{slug}/"  # site.article_url

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from email.utils import parseaddr
 from typing import Any, Literal
 from urllib.parse import quote, urljoin, urlsplit
 
-from feedpub.articles.context import ParseContext
+from feedpub.articles.context import SLUG_MARK, ParseContext
 from feedpub.articles.dates import DateError, parse_date
 from feedpub.articles.frontmatter_io import FrontMatter, split_front_matter
 from feedpub.articles.text import BIDI_CONTROLS, decode, without_bidi_controls, xml_safe
@@ -83,7 +83,7 @@ class ParsedArticle:
     body: str
     body_format: BodyFormat
     body_line: int
-    body_html: str  # sanitised, relative URLs kept (see feedpub.articles.body.absolutise)
+    body_html: str  # sanitised, URLs absolute, the slug in them as SLUG_MARK (settled later)
     excerpt: str  # the body's first paragraph as plain text
     warnings: tuple[Problem, ...] = ()
 
@@ -458,12 +458,25 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
         meta = ArticleMeta(path=path, content_hash=hashlib.sha256(data).hexdigest(), **kwargs)
     except ValueError as e:  # a naive datetime slipped through: a bug, but name the file
         raise ArticleError(str(e), path=path) from e
-    from feedpub.articles.body import BodyError, prepare_body
+    from feedpub.articles.body import BodyError, absolutise, fits_in_feeds, prepare_body
 
     try:
         prepared = prepare_body(body, body_format)
     except BodyError as e:
         raise ArticleError(str(e), path=path, line=fm.body_line) from e
+    if not fits_in_feeds(prepared.html, ctx.max_content_bytes):
+        prepared = replace(
+            prepared,
+            warnings=(
+                *prepared.warnings,
+                (
+                    None,
+                    f"its HTML is {len(prepared.html):,} characters, over the "
+                    f"{ctx.max_content_bytes:,} a feed entry carries "
+                    "(feeds.max_content_bytes): feeds show its summary, its page all of it",
+                ),
+            ),
+        )
     for offset, message in prepared.warnings:
         line = fm.body_line + (offset or 0)
         fields.warnings.append(
@@ -474,7 +487,10 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
         body=body,
         body_format=body_format,
         body_line=fm.body_line,
-        body_html=prepared.html,
+        body_html=absolutise(
+            prepared.html,
+            kwargs.get("link") or ctx.article_url.format(base_url=ctx.base_url, slug=SLUG_MARK),
+        ),
         excerpt=prepared.excerpt,
         warnings=tuple(fields.warnings),
     )

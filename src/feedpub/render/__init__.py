@@ -30,6 +30,7 @@ class EntryBody:
 
     content_html: str
     summary: str
+    in_feeds: bool = True  # False: too large for a feed entry, which shows the summary
 
 
 BodySource = Callable[[str], "EntryBody | None"]

@@ -32,7 +32,7 @@ def render_json(spec: FeedSpec, links: Links, bodies: BodySource) -> bytes:
         body = bodies(a.path)
         item: dict[str, Any] = {"id": a.id, "url": a.url, "title": safe.text(a.meta.title)}
         summary = safe.text(a.meta.summary or (body.summary if body else ""))
-        if body is not None and spec.content == "full":
+        if body is not None and spec.content == "full" and body.in_feeds:
             item["content_html"] = body.content_html
         else:
             item["content_text"] = summary

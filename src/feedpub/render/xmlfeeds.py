@@ -98,7 +98,7 @@ def _entry(
     summary = a.meta.summary or (body.summary if body else "")
     if summary:  # RSS: HTML (RSS 2.0, "entity-encoded HTML is allowed"); Atom: type="text"
         fe.summary(safe.html_text(summary) if fmt == "rss" else safe.text(summary))
-    if body is not None and spec.content == "full":
+    if body is not None and spec.content == "full" and body.in_feeds:
         content = body.content_html
         fe.content(content, type="CDATA" if fmt == "rss" else "html")
     enc = a.meta.enclosure
