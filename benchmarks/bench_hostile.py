@@ -127,6 +127,21 @@ def _headers_many(size: int) -> str:
     )
 
 
+FM_ROOM = 255_000  # front matter is refused over 256 KiB: the worst shapes just under it
+
+
+def _fm(block: str, size: int, fence: str = "---") -> str:
+    """A front matter block (its lines; cut to FM_ROOM), then an ordinary body up to ``size``."""
+    block = block[:FM_ROOM].rsplit("\n", 1)[0] if len(block) > FM_ROOM else block
+    head = f"{fence}\n{block}\n{fence}\n"
+    body = ordinary(size).split("---\n", 2)[2]
+    return head + body[: max(0, size - len(head.encode()))]
+
+
+def _keys(fmt: str) -> str:
+    return "".join(fmt.format(i=i) for i in range(FM_ROOM // 12))
+
+
 # name -> (suffix, maker)
 CASES: dict[str, tuple[str, Callable[[int], str]]] = {
     # -- front matter ----------------------------------------------------------------------
@@ -150,6 +165,45 @@ CASES: dict[str, tuple[str, Callable[[int], str]]] = {
         ".md",
         lambda n: _fill("[", n - 20, '+++\ntitle = "T"\nx = ') + "\n+++\nB\n",
     ),
+    "yaml 256K: keys": (
+        ".md",
+        lambda n: _fm("title: T\ndate: 2025-01-02\n" + _keys("k{i}: v{i}\n"), n),
+    ),
+    "yaml 256K: flow list": (
+        ".md",
+        lambda n: _fm("title: T\ncategories: [" + "x, " * (FM_ROOM // 3 - 10) + "x]", n),
+    ),
+    "yaml 256K: nested flow": (".md", lambda n: _fm("title: T\nx: " + "[" * 5000 + "]" * 5000, n)),
+    "yaml 256K: aliases": (
+        ".md",
+        lambda n: _fm("title: T\na: &a [1, 2, 3]\nb: [" + "*a, " * (FM_ROOM // 4 - 20) + "*a]", n),
+    ),
+    "yaml 256K: long string": (".md", lambda n: _fm('title: "' + "é" * (FM_ROOM // 2) + '"', n)),
+    "toml 256K: keys": (
+        ".md",
+        lambda n: _fm('title = "T"\n' + _keys('k{i} = "v{i}"\n'), n, "+++"),
+    ),
+    "toml 256K: nested arrays": (
+        ".md",
+        lambda n: _fm('title = "T"\nx = ' + "[" * 5000 + "]" * 5000, n, "+++"),
+    ),
+    "date 256K: a date then junk": (
+        ".md",
+        lambda n: _fm("title: T\ndate: 2024-01-01 10:00 " + "x " * (FM_ROOM // 2 - 40), n),
+    ),
+    "author 256K: a@ repeated": (
+        ".md",
+        lambda n: _fm("title: T\nauthor: " + "a@" * (FM_ROOM // 2 - 20), n),
+    ),
+    "categories 256K: a; repeated": (
+        ".md",
+        lambda n: _fm("title: T\ncategories: " + "a;" * (FM_ROOM // 2 - 20), n),
+    ),
+    "slug 256K: punctuation": (
+        ".md",
+        lambda n: _fm("title: T\nslug: " + "-_.~!" * (FM_ROOM // 5 - 10), n),
+    ),
+    "title 256K: letters": (".md", lambda n: _fm("title: " + "Ab " * (FM_ROOM // 3 - 10), n)),
     "headers: 2 MB of header lines": (".txt", _headers_many),
     "headers: one 2 MB value": (".txt", lambda n: _fill("a", n - 10, "Title: ") + "\n\nBody\n"),
     "headers: near misses": (".txt", lambda n: _fill("Titel: x\n", n, "Title: T\n")),
