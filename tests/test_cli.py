@@ -123,3 +123,20 @@ def test_build_and_check_name_every_skipped_file(
         "1 articles checked, 0 problems, "
         "3 files skipped: 2 symlinks outside the articles folder, 1 not a regular file"
     )
+
+
+def test_an_output_folder_feedpub_did_not_write_is_exit_2_then_adopted(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    site.output.mkdir()
+    (site.output / "index.html").write_text("an old site")
+    cfg = str(site.config_path)
+    assert main(["build", "--config", cfg]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"feedpub: error: {site.output}: holds files feedpub did not write")
+    assert "run `feedpub build --adopt` once" in err
+    assert main(["build", "--config", cfg, "--adopt"]) == 0
+    assert main(["build", "--config", cfg]) == 0
+    assert "an old site" not in (site.output / "index.html").read_text()

@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("-q", "--quiet", action="store_true", help="print problems only")
     b.add_argument(
+        "--adopt",
+        action="store_true",
+        help="publish into an output folder that holds files feedpub did not write (once: "
+        "it is then marked as feedpub's); files at the paths feedpub publishes are replaced, "
+        "the others left alone",
+    )
+    b.add_argument(
         "-j",
         "--jobs",
         type=int,
@@ -180,7 +187,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     progress = _Progress()
     started = time.monotonic()
     try:
-        result = app.build(config, workers=args.jobs, progress=progress)
+        result = app.build(config, workers=args.jobs, progress=progress, adopt=args.adopt)
     finally:
         progress.clear()
     elapsed = time.monotonic() - started

@@ -64,6 +64,15 @@ class OutputError(FeedpubError):
         super().__init__(f"{path}: {message}")
 
 
+class OutputRefused(OutputError):
+    """One output file is not feedpub's to write (a file it did not write, a folder, a
+    symlink on the way): it is left as it is, and the build reports it and goes on."""
+
+
+class ServerError(FeedpubError):
+    """The HTTP server cannot start: its address cannot be resolved or bound."""
+
+
 class BuildCancelled(FeedpubError):
     """A build was asked to stop; what it stored so far is consistent, the rest waits."""
 
