@@ -307,7 +307,7 @@ class Builder:
             State(self.config.state_target) as state,
         ):
             self.output_id = claim_output(
-                self.config.paths.output, lambda: _manifest(state), adopt=adopt
+                self.config.paths.output, lambda: output_manifest(state), adopt=adopt
             )
             if not self._swept:  # what a killed build left behind, once per process
                 self._swept = True
@@ -808,7 +808,7 @@ class Builder:
         return written, feed_urls, records, changed
 
 
-def _manifest(state: State) -> dict[str, tuple[str, int]]:
+def output_manifest(state: State) -> dict[str, tuple[str, int]]:
     """The output manifest as :func:`feedpub.output.claim_output` reads it."""
     return {r.relpath: (r.sha256, r.size) for r in state.outputs().values()}
 

@@ -9,6 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def one_line(error: BaseException | str) -> str:
+    """An error's text on one line (drivers such as psycopg write several), or its type's
+    name when it has no text."""
+    text = " ".join(str(error).split())
+    return text or (type(error).__name__ if isinstance(error, BaseException) else "")
+
+
 class FeedpubError(Exception):
     """The root of every error feedpub raises on purpose."""
 
