@@ -140,3 +140,51 @@ def test_an_output_folder_feedpub_did_not_write_is_exit_2_then_adopted(
     assert main(["build", "--config", cfg, "--adopt"]) == 0
     assert main(["build", "--config", cfg]) == 0
     assert "an old site" not in (site.output / "index.html").read_text()
+
+
+def _one_line_exit_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str], starts: str, *contains: str
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"feedpub: error: {starts}"), err
+    for text in contains:
+        assert text in err, err
+
+
+def test_a_state_file_that_is_empty_or_no_database_is_exit_2(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    cfg = str(site.config_path)
+    state = site.root / "state" / "state.sqlite3"
+    state.parent.mkdir()
+    state.write_bytes(b"")
+    for command in ("build", "check", "status"):
+        _one_line_exit_2([command, "--config", cfg], capsys, f"{state}: the state file is empty")
+    assert state.read_bytes() == b""
+    assert not site.output.exists()
+    state.write_text("[site]\ntitle = 'not a database'\n")
+    _one_line_exit_2(["build", "--config", cfg], capsys, f"{state}: not an SQLite database")
+
+
+def test_a_state_file_with_garbage_in_the_middle_is_exit_2(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for i in range(300):
+        site.article(f"a{i:03}.md", f"Article {i}", f"2025-01-01T00:{i % 60:02}:00Z")
+    cfg = str(site.config_path)
+    assert main(["build", "--config", cfg, "-q"]) == 0
+    state = site.root / "state" / "state.sqlite3"
+    data = bytearray(state.read_bytes())
+    assert len(data) > 100_000
+    # the header and the schema (the first pages) are intact: it opens; a build fails on
+    # the first page it reads in the garbage
+    middle = len(data) // 2 // 4096 * 4096
+    data[middle : middle + 8 * 4096] = b"\xa5" * (8 * 4096)
+    state.write_bytes(bytes(data))
+    site.article("a000.md", "Article 0, edited", "2025-01-01T00:00:00Z")
+    _one_line_exit_2(
+        ["build", "--config", cfg], capsys, f"{state}: the state store failed: ", "malformed"
+    )

@@ -485,6 +485,10 @@ def test_a_config_refused_or_a_store_unusable_at_start_is_one_line(root: Path) -
         assert message in _refused(root, "--port", "0")
     (root / "config.toml").write_text(config.replace('"public"', '"state"'))
     assert "paths.output: " in _refused(root, "--port", "0")
+    (root / "config.toml").write_text(config)
+    (root / "state").mkdir()
+    (root / "state" / "state.sqlite3").write_bytes(b"")
+    assert "the state file is empty" in _refused(root, "--port", "0")
 
 
 def test_an_output_folder_feedpub_does_not_own_or_no_articles_is_one_line(root: Path) -> None:
