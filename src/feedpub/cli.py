@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from feedpub import __version__
-from feedpub.errors import FeedpubError
+from feedpub.errors import FeedpubError, one_line
 
 log = logging.getLogger("feedpub")
 
@@ -357,7 +357,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except FeedpubError as e:
-        print(f"feedpub: error: {e}", file=sys.stderr)
+        print(f"feedpub: error: {one_line(e)}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as e:  # the net under every layer: a file that could not be used
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"feedpub: error: {where}{one_line(e.strerror or e)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

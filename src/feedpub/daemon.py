@@ -473,6 +473,12 @@ class Daemon:
             sock = bind(self.host, self.port, where=where)
             host, port = sock.getsockname()[:2]
             self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+            if lead.is_set():
+                try:
+                    self._take_lead()
+                except BaseException:
+                    sock.close()
+                    raise
             served = self.store.load_all()
             log.info(
                 "serving %d files from %s on http://%s:%d/",
@@ -609,21 +615,39 @@ class Daemon:
             ):
                 self._record_leader()  # the lock was taken again on a new session
 
+    def _take_lead(self) -> None:
+        """The first steps of leading, those that may fail for good (so that a daemon that
+        cannot lead refuses to start, in one line): say who leads, before doing anything
+        as leader; start the scheduler on its job store."""
+        from feedpub import scheduler as scheduler_mod
+
+        cfg = self.config
+        self.role = "leader"
+        if self._leader_lock is not None:
+            self._record_leader()
+        try:
+            scheduler = scheduler_mod.Scheduler(
+                cfg.state_url, reconcile_seconds=cfg.schedule.reconcile_seconds
+            )
+            scheduler_mod.attach(self.request)
+            scheduler.start()
+        except Exception as e:  # SQLAlchemy's errors: the job store cannot be used
+            scheduler_mod.attach(None)
+            from feedpub.state import redact
+
+            raise StateError(
+                f"{redact(cfg.state_url)}: the scheduler's job store cannot be used: {one_line(e)}"
+            ) from e
+        self.scheduler = scheduler
+
     def _lead(self) -> None:
         """Start what only the leader runs: watching, scheduling, building, notifying."""
-        from feedpub import scheduler as scheduler_mod
         from feedpub.notify.notifier import Notifier
         from feedpub.watcher import Watcher
 
         cfg = self.config
-        self.role = "leader"
-        if self._leader_lock is not None:  # say who leads before doing anything as leader
-            self._record_leader()
-        self.scheduler = scheduler_mod.Scheduler(
-            cfg.state_url, reconcile_seconds=cfg.schedule.reconcile_seconds
-        )
-        scheduler_mod.attach(self.request)
-        self.scheduler.start()
+        if self.scheduler is None:
+            self._take_lead()
         self.watcher = Watcher(cfg.paths.articles, self.files_changed)
         self.watcher.start()
         self.notifier = Notifier(cfg, clock=self.clock)

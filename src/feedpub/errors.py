@@ -12,7 +12,7 @@ from pathlib import Path
 def one_line(error: BaseException | str) -> str:
     """An error's text on one line (drivers such as psycopg write several), or its type's
     name when it has no text."""
-    text = " ".join(str(error).split())
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
     return text or (type(error).__name__ if isinstance(error, BaseException) else "")
 
 
