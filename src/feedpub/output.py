@@ -89,15 +89,14 @@ def _folder(root: Path, parts: tuple[str, ...], *, create: bool) -> Iterator[int
     below ``root`` (``root`` itself may be one: the operator chose it). ``None`` when it does
     not exist and ``create`` is false. A symlink or a file on the way: :class:`OutputRefused`.
     """
-    if create:
-        root.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except FileNotFoundError:
-        if create:
-            raise
-        yield None
-        return
+        if not create:
+            yield None
+            return
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for i, name in enumerate(parts):
             try:
