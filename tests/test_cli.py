@@ -333,3 +333,31 @@ def test_any_other_file_that_cannot_be_used_is_one_line(
 ) -> None:
     (tmp_path / "file").write_text("x")
     _one_line_exit_2(["init", str(tmp_path / "file" / "site")], capsys, f"{tmp_path / 'file'}")
+
+
+@pytest.mark.parametrize(
+    ("paths", "message"),
+    [
+        ('output = "articles"', "is the articles folder (paths.articles)"),
+        ('output = "public"\nstate = "public/state.sqlite3"', "is the folder of the state"),
+    ],
+)
+@pytest.mark.parametrize("command", ["build", "check", "run"])
+def test_an_output_folder_that_is_not_feedpubs_to_fill_writes_nothing(
+    site: Site, capsys: pytest.CaptureFixture[str], paths: str, message: str, command: str
+) -> None:
+    """Found by probes: a page written over an article's source (article_url ending in
+    .md); the state served by the daemon. (The file system's root, the third probe, is
+    tested in tests/test_config.py only: a test must never write there if it fails.)"""
+    site.config_text = site.config_text.replace(
+        'output = "public"\nstate = "state/state.sqlite3"\n', paths + "\n"
+    ).replace(
+        'timezone = "Europe/Berlin"',
+        'timezone = "Europe/Berlin"\narticle_url = "{base_url}{slug}.md"',
+    )
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    cfg = str(site.config_path)
+    before = sorted(site.root.rglob("*"))
+    _one_line_exit_2([command, "--config", cfg], capsys, f"{cfg}: paths.output: ", message)
+    assert sorted(site.root.rglob("*")) == before
+    assert (site.articles / "a.md").read_text().startswith("---\ntitle: A\n")
