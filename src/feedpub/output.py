@@ -203,10 +203,13 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
 
 def stat_file(root: Path, relpath: str) -> os.stat_result | None:
     """``lstat`` of ``root/relpath`` (a symlink is not followed); None if absent."""
+    path = safe_join(root, relpath)
     try:
-        return os.lstat(safe_join(root, relpath))
+        return os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except OSError as e:
+        raise OutputError(f"cannot read: {_reason(e)}", path=path) from e
 
 
 def read_file(root: Path, relpath: str) -> tuple[bytes, os.stat_result] | None:
@@ -233,7 +236,10 @@ def read_file(root: Path, relpath: str) -> tuple[bytes, os.stat_result] | None:
 def matches(root: Path, relpath: str, digest: str, size: int | None = None) -> bool:
     """Whether ``root/relpath`` is a regular file (not a symlink) holding bytes with this
     sha256 (a size check first)."""
-    st = stat_file(root, relpath)
+    try:
+        st = stat_file(root, relpath)
+    except OutputError:
+        return False
     if st is None or not stat.S_ISREG(st.st_mode) or (size is not None and st.st_size != size):
         return False
     found = read_file(root, relpath)

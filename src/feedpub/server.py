@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import quote
 
 from feedpub.config import ServerConfig
-from feedpub.errors import ServerError, one_line
+from feedpub.errors import OutputError, ServerError, one_line
 from feedpub.output import read_file, servable, stat_file
 from feedpub.render import MEDIA_TYPES
 
@@ -149,7 +149,10 @@ def _relpath(path: str) -> str:
 
 
 def _is_file(root: Path, relpath: str) -> bool:
-    st = stat_file(root, relpath)
+    try:
+        st = stat_file(root, relpath)
+    except OutputError:
+        return False
     return st is not None and stat.S_ISREG(st.st_mode)
 
 
