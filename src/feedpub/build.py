@@ -787,7 +787,7 @@ class Builder:
             elif old is None or old.sha256 != digest:
                 written.append(r.relpath)  # on disk already, but never recorded
             st = stat_file(root, r.relpath)
-            if st is None:  # removed this very moment: claimed, so written again next time
+            if st is None:  # removed this very moment: absent, so written again next time
                 log.warning("%s: vanished as it was written", root / r.relpath)
                 continue
             if old is None or old.sha256 != digest:
