@@ -16,6 +16,7 @@ from feedpub import config as config_mod
 from feedpub.build import Builder
 from feedpub.config import Config
 from feedpub.model import BuildResult
+from feedpub.output import MARKER
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -95,10 +96,11 @@ class Site:
         return (self.output / relpath).read_bytes()
 
     def snapshot(self) -> dict[str, bytes]:
+        """Every file of the output folder but its marker (a random id)."""
         return {
             str(p.relative_to(self.output)): p.read_bytes()
             for p in sorted(self.output.rglob("*"))
-            if p.is_file()
+            if p.is_file() and p.name != MARKER
         }
 
 

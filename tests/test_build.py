@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 
 from feedpub.model import Severity
+from feedpub.output import MARKER
 from tests.conftest import NOW, Site
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -326,7 +327,7 @@ def test_non_ascii_category_feed_url_is_percent_encoded(site: Site) -> None:
 def test_no_temporary_files_are_left_behind(site: Site) -> None:
     _three(site)
     site.build()
-    assert not [p for p in site.output.rglob("*") if p.name.startswith(".")]
+    assert [p.name for p in site.output.rglob("*") if p.name.startswith(".")] == [MARKER]
 
 
 def test_missing_articles_folder_is_a_config_error(site: Site) -> None:
@@ -702,3 +703,148 @@ def test_relative_urls_resolve_against_the_article_url_its_slug_settled(site: Si
     page = site.read("articles/hello-2/index.html").decode()
     assert 'src="https://example.org/articles/hello-2/pic.png"' in page
     assert "\x01" not in "".join(entries.values()) + page
+
+
+# --- the output folder: only feedpub's, only its files ---------------------------------------
+
+
+def test_a_file_feedpub_did_not_write_is_never_overwritten(site: Site) -> None:
+    """Pages pointed at a file someone else put in the output folder: the file is left as it
+    is, named in a problem, and everything else is published."""
+    site.config_text = site.config_text.replace(
+        'timezone = "Europe/Berlin"',
+        'timezone = "Europe/Berlin"\narticle_url = "{base_url}{slug}.md"',
+    )
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    site.build()
+    (site.output / "robots.txt").write_bytes(b"User-agent: *\n")
+    (site.output / "b.md").write_bytes(b"the source of b, kept here by hand")
+    site.article("b.md", "B", "2025-01-02T00:00:00Z")
+    result = site.build()
+    assert (site.output / "b.md").read_bytes() == b"the source of b, kept here by hand"
+    [problem] = result.problems
+    assert problem.path == str(site.output / "b.md")
+    assert "feedpub did not write it" in problem.message
+    assert "b.md" not in result.written
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["B", "A"]
+    (site.articles / "b.md").unlink()
+    site.build()  # b's page was never feedpub's: it is not removed either
+    assert (site.output / "b.md").exists()
+    assert (site.output / "robots.txt").exists()
+
+
+def test_a_file_with_feedpubs_very_bytes_is_taken_as_its_own(site: Site) -> None:
+    """The state was lost, the output kept (its marker says it is feedpub's): files that
+    hold exactly what the build publishes are recorded as feedpub's, not refused."""
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    site.article("b.md", "B", "2025-01-02T00:00:00Z")
+    site.build()
+    before = site.snapshot()
+    shutil.rmtree(site.root / "state")
+    result = site.build()
+    assert result.problems == ()
+    assert site.snapshot() == before
+    (site.articles / "b.md").unlink()
+    assert "articles/b/index.html" in site.build().removed
+
+
+def test_a_symlink_in_the_output_folder_never_leads_a_write_outside(
+    site: Site, tmp_path: Path
+) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    site.build()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("keep")
+    shutil.rmtree(site.output / "feeds")
+    (site.output / "feeds").symlink_to(elsewhere)
+    (site.output / "articles" / "a" / "index.html").unlink()
+    (site.output / "articles" / "a" / "index.html").symlink_to(elsewhere / "keep.txt")
+    site.article("a.md", "A, edited", "2025-01-01T00:00:00Z")
+    result = site.build()
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"]
+    assert (elsewhere / "keep.txt").read_text() == "keep"
+    feeds = ("all", "news")
+    names = [f"{f}.{ext}" for f in feeds for ext in ("atom.xml", "rss.xml", "json")]
+    assert {p.path for p in result.problems} == {
+        str(site.output / "feeds" / name) for name in [*names, "index.opml"]
+    }
+    assert all("is a symlink or a file" in p.message for p in result.problems)
+    page = site.output / "articles" / "a" / "index.html"
+    assert not page.is_symlink()  # a link at feedpub's own path is replaced, not followed
+    assert "A, edited" in page.read_text()
+
+
+def test_an_output_folder_of_someone_elses_is_refused_then_adopted(site: Site) -> None:
+    from feedpub.build import Builder
+    from feedpub.errors import OutputError
+
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    site.output.mkdir()
+    (site.output / "index.html").write_text("the old site")
+    (site.output / "robots.txt").write_text("User-agent: *\n")
+    with pytest.raises(OutputError) as info:
+        site.build()
+    assert "feedpub build --adopt" in str(info.value)
+    assert (site.output / "index.html").read_text() == "the old site"
+    assert sorted(p.name for p in site.output.iterdir()) == ["index.html", "robots.txt"]
+    with Builder(site.config(), clock=lambda: site.now, workers=1) as builder:
+        result = builder.build(adopt=True)
+    assert result.problems == ()
+    assert "index.html" in result.written  # replaced: a path feedpub publishes
+    assert (site.output / "robots.txt").read_text() == "User-agent: *\n"  # left alone
+    assert (site.output / MARKER).exists()
+    site.article("b.md", "B", "2025-01-02T00:00:00Z")
+    assert site.build().problems == ()  # adopted for good
+
+
+def test_an_output_folder_from_before_the_marker_keeps_building(site: Site) -> None:
+    """An upgrade: the folder has no marker, but its files are those the manifest lists."""
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    site.build()
+    (site.output / MARKER).unlink()
+    (site.output / "robots.txt").write_text("User-agent: *\n")
+    site.article("b.md", "B", "2025-01-02T00:00:00Z")
+    result = site.build()
+    assert result.problems == ()
+    assert (site.output / MARKER).exists()
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["B", "A"]
+
+
+def test_files_a_stopped_build_wrote_are_still_feedpubs(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that stops halfway (the disk filled up) wrote files it never recorded in the
+    manifest: they are claimed first, so the next build replaces or removes them."""
+    from feedpub.errors import OutputError
+    from feedpub.output import write_file as real
+
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    site.article("b.md", "B", "2025-01-02T00:00:00Z")
+    calls = {"n": 0}
+
+    def fails_on_the_fifth(root: Path, relpath: str, data: bytes, **kw: bool) -> None:
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise OutputError("cannot write: No space left on device", path=root / relpath)
+        real(root, relpath, data, **kw)
+
+    monkeypatch.setattr("feedpub.build.write_file", fails_on_the_fifth)
+    with pytest.raises(OutputError, match="No space left"):
+        site.build()
+    monkeypatch.undo()
+    assert (site.output / "feeds" / "all.atom.xml").exists()  # written, never recorded
+    site.article("a.md", "A, edited", "2025-01-01T00:00:00Z")
+    (site.articles / "b.md").unlink()
+    result = site.build()
+    assert result.problems == ()
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["A, edited"]
+    assert not (site.output / "articles" / "b").exists()
+    assert sorted(site.snapshot()) == _manifest(site)  # nothing left over, nothing missing
+
+
+def _manifest(site: Site) -> list[str]:
+    from feedpub.state import State
+
+    with State(site.config().state_target) as state:
+        return sorted(state.outputs())

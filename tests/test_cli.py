@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import feedparser
 import pytest
+from lxml import etree
 
 from feedpub.cli import main
 from tests.conftest import Site
@@ -188,3 +190,239 @@ def test_kill_9_of_a_build_leaves_no_process_and_no_temporary_file(site: Site) -
     done = _run("build", "--config", str(site.config_path), cwd=site.root)
     assert done.returncode == 0, done.stderr
     assert not half.exists()
+
+
+def test_an_output_folder_feedpub_did_not_write_is_exit_2_then_adopted(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    site.output.mkdir()
+    (site.output / "index.html").write_text("an old site")
+    cfg = str(site.config_path)
+    assert main(["build", "--config", cfg]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"feedpub: error: {site.output}: holds files feedpub did not write")
+    assert "run `feedpub build --adopt` once" in err
+    assert main(["build", "--config", cfg, "--adopt"]) == 0
+    assert main(["build", "--config", cfg]) == 0
+    assert "an old site" not in (site.output / "index.html").read_text()
+
+
+def _one_line_exit_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str], starts: str, *contains: str
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"feedpub: error: {starts}"), err
+    for text in contains:
+        assert text in err, err
+
+
+def test_a_state_file_that_is_empty_or_no_database_is_exit_2(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    cfg = str(site.config_path)
+    state = site.root / "state" / "state.sqlite3"
+    state.parent.mkdir()
+    state.write_bytes(b"")
+    for command in ("build", "check", "status"):
+        _one_line_exit_2([command, "--config", cfg], capsys, f"{state}: the state file is empty")
+    assert state.read_bytes() == b""
+    assert not site.output.exists()
+    state.write_text("[site]\ntitle = 'not a database'\n")
+    _one_line_exit_2(["build", "--config", cfg], capsys, f"{state}: not an SQLite database")
+
+
+def test_a_state_file_with_garbage_in_the_middle_is_exit_2(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for i in range(300):
+        site.article(f"a{i:03}.md", f"Article {i}", f"2025-01-01T00:{i % 60:02}:00Z")
+    cfg = str(site.config_path)
+    assert main(["build", "--config", cfg, "-q"]) == 0
+    state = site.root / "state" / "state.sqlite3"
+    data = bytearray(state.read_bytes())
+    assert len(data) > 100_000
+    # the header and the schema (the first pages) are intact: it opens; a build fails on
+    # the first page it reads in the garbage
+    middle = len(data) // 2 // 4096 * 4096
+    data[middle : middle + 8 * 4096] = b"\xa5" * (8 * 4096)
+    state.write_bytes(bytes(data))
+    site.article("a000.md", "Article 0, edited", "2025-01-01T00:00:00Z")
+    _one_line_exit_2(
+        ["build", "--config", cfg], capsys, f"{state}: the state store failed: ", "malformed"
+    )
+
+
+# --- output and state that cannot be written: exit 2, one line, nothing half-written ---------
+
+
+def _mount_namespace() -> None:
+    if shutil.which("unshare") is None or shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("needs root, unshare(1) and mount(8)")
+
+
+def _in_own_mounts(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a shell script in a mount namespace of its own (``$FEEDPUB`` runs feedpub): the
+    small file systems it mounts vanish with it."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "src"),
+        "FEEDPUB": f"{sys.executable} -m feedpub",
+    }
+    return subprocess.run(
+        ["unshare", "-m", "sh", "-c", "set -e\n" + script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _many(site: Site, count: int = 300) -> None:
+    for i in range(count):
+        site.article(
+            f"a{i:03}.md", f"Article {i}", f"2025-01-01T00:{i % 60:02}:00Z", body="x" * 800
+        )
+
+
+def test_a_full_disk_stops_the_build_with_one_line(site: Site) -> None:
+    """The output on a small file system: the build stops at the first file that does not
+    fit (exit 2, one line: it went on and said "3057 unchanged", with a line per file),
+    leaves every file whole, and the next build, with room, finishes the job."""
+    _mount_namespace()
+    _many(site)
+    site.config_text = site.config_text.replace("max_entries = 5", "max_entries = 300")
+    config = site.config_path
+    site.output.mkdir()
+    proc = _in_own_mounts(
+        f"""
+        mount -t tmpfs -o size=2m tmpfs {site.output}
+        set +e
+        $FEEDPUB build -q --config {config} > full.out 2> full.err
+        echo $? > full.rc
+        set -e
+        cp -a {site.output} full-copy
+        mount -o remount,size=64m {site.output}
+        $FEEDPUB build -q --config {config}
+        cp -a {site.output} roomy-copy
+        """,
+        site.root,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (site.root / "full.rc").read_text().strip() == "2"
+    err = (site.root / "full.err").read_text()
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"feedpub: error: {site.output}/"), err
+    assert err.endswith(": cannot write: No space left on device\n"), err
+    full = site.root / "full-copy"
+    files = [p for p in full.rglob("*") if p.is_file()]
+    assert (full / "feeds" / "all.atom.xml") in files  # it got somewhere before it filled up
+    assert not [p for p in files if p.name.endswith(".tmp")]  # no temporary file left
+    for path in files:  # and every file whole
+        if path.suffix == ".xml":
+            etree.fromstring(path.read_bytes())
+        elif path.name.endswith(".html"):
+            assert path.read_bytes().rstrip().endswith(b"</html>")
+    roomy = site.root / "roomy-copy"
+    assert len(feedparser.parse((roomy / "feeds" / "all.atom.xml").read_bytes()).entries) == 300
+    assert len(list((roomy / "articles").iterdir())) == 300
+
+
+def test_a_state_on_a_full_disk_is_one_line(site: Site) -> None:
+    """Room for the schema, not for the index of 300 articles: it fills up mid-build."""
+    _mount_namespace()
+    _many(site)
+    state = site.root / "state"
+    state.mkdir()
+    proc = _in_own_mounts(
+        f"""
+        mount -t tmpfs -o size=320k tmpfs {state}
+        $FEEDPUB build -q --config {site.config_path}
+        """,
+        site.root,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr == (
+        f"feedpub: error: {state}/state.sqlite3: the state store failed: database or disk is full\n"
+    )
+
+
+def test_a_read_only_output_folder_is_one_line(site: Site) -> None:
+    _mount_namespace()
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    site.output.mkdir()
+    config = site.config_path
+    proc = _in_own_mounts(
+        f"""
+        mount -t tmpfs tmpfs {site.output}
+        $FEEDPUB build -q --config {config}
+        mount -o remount,ro {site.output}
+        printf -- '---\\ntitle: B\\ndate: 2025-01-02\\n---\\nB\\n' > articles/b.md
+        $FEEDPUB build -q --config {config}
+        """,
+        site.root,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(f"feedpub: error: {site.output}/"), proc.stderr
+    assert proc.stderr.endswith(": cannot write: Read-only file system\n"), proc.stderr
+
+
+def test_an_output_that_is_a_file_is_one_line(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    site.output.write_text("a file")
+    _one_line_exit_2(
+        ["build", "--config", str(site.config_path)],
+        capsys,
+        f"{site.output}: is not a folder (paths.output)",
+    )
+    site.output.unlink()
+    site.output.parent.joinpath("file").write_text("x")
+    site.config_text = site.config_text.replace('output = "public"', 'output = "file/public"')
+    _one_line_exit_2(
+        ["build", "--config", str(site.config_path)], capsys, f"{site.root / 'file' / 'public'}"
+    )
+
+
+def test_any_other_file_that_cannot_be_used_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("x")
+    _one_line_exit_2(["init", str(tmp_path / "file" / "site")], capsys, f"{tmp_path / 'file'}")
+
+
+@pytest.mark.parametrize(
+    ("paths", "message"),
+    [
+        ('output = "articles"', "is the articles folder (paths.articles)"),
+        ('output = "public"\nstate = "public/state.sqlite3"', "is the folder of the state"),
+    ],
+)
+@pytest.mark.parametrize("command", ["build", "check", "run"])
+def test_an_output_folder_that_is_not_feedpubs_to_fill_writes_nothing(
+    site: Site, capsys: pytest.CaptureFixture[str], paths: str, message: str, command: str
+) -> None:
+    """Found by probes: a page written over an article's source (article_url ending in
+    .md); the state served by the daemon. (The file system's root, the third probe, is
+    tested in tests/test_config.py only: a test must never write there if it fails.)"""
+    site.config_text = site.config_text.replace(
+        'output = "public"\nstate = "state/state.sqlite3"\n', paths + "\n"
+    ).replace(
+        'timezone = "Europe/Berlin"',
+        'timezone = "Europe/Berlin"\narticle_url = "{base_url}{slug}.md"',
+    )
+    site.article("a.md", "A", "2025-01-01T00:00:00Z")
+    cfg = str(site.config_path)
+    before = sorted(site.root.rglob("*"))
+    _one_line_exit_2([command, "--config", cfg], capsys, f"{cfg}: paths.output: ", message)
+    assert sorted(site.root.rglob("*")) == before
+    assert (site.articles / "a.md").read_text().startswith("---\ntitle: A\n")

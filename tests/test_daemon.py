@@ -400,3 +400,108 @@ def test_a_skipped_file_is_logged_once_not_on_every_rebuild(
             assert logged() == []
     finally:
         d.builder.close()
+
+
+# --- what stops the daemon from starting: one line, exit 2 ----------------------------------
+
+
+def _refused(root: Path, *args: str, wrap: tuple[str, ...] = ()) -> str:
+    """Run ``feedpub run`` (under ``wrap``: ``unshare -n``, say), which must refuse to start:
+    exit 2 and one line on stderr, no traceback. Returns the line."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.run(
+        [*wrap, sys.executable, "-m", "feedpub", "run", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("feedpub: error: "), proc.stderr
+    return proc.stderr.strip()
+
+
+def _own_network() -> tuple[str, ...]:
+    """A command prefix running a command in a network namespace of its own: loopback only
+    (brought up: without it Linux lets any address be bound), no DNS, nothing reachable."""
+    import shutil
+
+    if shutil.which("unshare") is None or shutil.which("ip") is None or os.geteuid() != 0:
+        pytest.skip("needs root, unshare(1) and ip(8)")
+    return ("unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh")
+
+
+def test_a_port_in_use_is_one_line(root: Path) -> None:
+    import socket
+
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = _refused(root, "--port", str(port))
+    assert line == (
+        f"feedpub: error: cannot listen on 127.0.0.1:{port} (--host/--port): "
+        "the port is in use (another process listens on it)"
+    )
+
+
+def test_an_address_of_another_machine_is_one_line(root: Path) -> None:
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    line = _refused(root, "--host", "203.0.113.9", "--port", "0", wrap=_own_network())
+    assert line == (
+        "feedpub: error: cannot listen on 203.0.113.9:0 (--host/--port): "
+        "not an address of this machine"
+    )
+
+
+def test_a_host_name_that_does_not_resolve_is_one_line(root: Path) -> None:
+    """Inside a network namespace of its own there is no DNS at all."""
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    (root / "config.toml").write_text(
+        (root / "config.toml").read_text() + '[server]\nhost = "feeds.example.org"\n'
+    )
+    line = _refused(root, "--port", "0", wrap=_own_network())
+    assert line.startswith(
+        "feedpub: error: cannot listen on feeds.example.org:0 (--host/--port): "
+        "the name 'feeds.example.org' does not resolve ("
+    )
+
+
+def test_a_config_refused_or_a_store_unusable_at_start_is_one_line(root: Path) -> None:
+    config = (root / "config.toml").read_text()
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    cases = {
+        '[state]\nurl = "garbage://x"\n': "state.url: must be a PostgreSQL URL",
+        '[state]\nurl = "postgresql://feedpub:pw@127.0.0.1:1/x"\n': (
+            "postgresql+psycopg://feedpub:***@127.0.0.1:1/x: cannot open the state store: "
+        ),
+        f'[state]\nurl = "sqlite:///{root}/no/such/folder/jobs.db"\n': (
+            f"sqlite:///{root}/no/such/folder/jobs.db: the scheduler's job store cannot be used: "
+        ),
+    }
+    for extra, message in cases.items():
+        (root / "config.toml").write_text(config + extra)
+        assert message in _refused(root, "--port", "0")
+    (root / "config.toml").write_text(config.replace('"public"', '"state"'))
+    assert "paths.output: " in _refused(root, "--port", "0")
+    (root / "config.toml").write_text(config)
+    (root / "state").mkdir(exist_ok=True)
+    (root / "state" / "state.sqlite3").write_bytes(b"")
+    assert "the state file is empty" in _refused(root, "--port", "0")
+
+
+def test_an_output_folder_feedpub_does_not_own_or_no_articles_is_one_line(root: Path) -> None:
+    (root / "public").mkdir()
+    (root / "public" / "index.html").write_text("another site")
+    line = _refused(root, "--port", "0")
+    assert line.startswith(f"feedpub: error: {root / 'public'}: holds files feedpub did not")
+    (root / "public" / "index.html").unlink()
+    (root / "articles").rmdir()
+    line = _refused(root, "--port", "0")
+    assert line == (
+        f"feedpub: error: paths.articles: the articles folder {root / 'articles'} does not exist"
+    )

@@ -69,6 +69,7 @@ def test_nginx_passes_feedpub_through(nginx_in_front: tuple[str, Daemon]) -> Non
     gz = requests.get(base + "/feeds/all.rss.xml", timeout=5, headers={"Accept-Encoding": "gzip"})
     assert gz.headers.get("content-encoding") == "gzip"
     assert requests.get(base + "/nope", timeout=5).status_code == 404
+    assert requests.get(base + "/state.sqlite3", timeout=5).status_code == 404
     # a change published by the daemon shows through nginx at once
     article(daemon.root, "two.md", "Two", "2025-01-02T00:00:00Z")
     deadline = time.monotonic() + 10
@@ -122,6 +123,15 @@ def two_servers(tmp_path: Path) -> Iterator[dict[str, str]]:
         BASE_CONFIG + '\n[hub]\nenabled = true\nallowed_callback_networks = ["127.0.0.0/8"]\n'
     )
     article(tmp_path, "one.md", "One", "2025-01-01T00:00:00Z", "[News, Café]")
+    public = tmp_path / "public"
+    (public / "feeds").mkdir(parents=True)
+    (public / ".feedpub-output-id").write_text("secret\n")  # feedpub's, never served
+    for relpath in PRIVATE:  # whatever else lands there: never served either
+        (public / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (public / relpath).write_text("private")
+    (public / "robots.txt").write_text("User-agent: *\n")  # put there by hand: served
+    (tmp_path / "secret.txt").write_text("outside the output folder")
+    (public / "link.txt").symlink_to(tmp_path / "secret.txt")  # not followed
     daemon = Daemon(tmp_path).start()
     port = _free_port()
     site = (DEPLOY / "nginx.conf").read_text()
@@ -134,8 +144,6 @@ def two_servers(tmp_path: Path) -> Iterator[dict[str, str]]:
         site = site.replace(old, new)
     proc = _start_nginx(binary, tmp_path / "nginx", site)
     base = f"http://127.0.0.1:{port}"
-    (tmp_path / "public" / ".feedpub-output-id").write_text("secret\n")  # never served
-    (tmp_path / "public" / "feeds" / ".all.atom.xml.x.tmp").write_text("half")  # mid-write
     try:
         daemon.until(lambda: requests.get(base + "/healthz", timeout=2).ok, "nginx")
         yield {"builtin": daemon.base, "nginx": base}
@@ -144,6 +152,21 @@ def two_servers(tmp_path: Path) -> Iterator[dict[str, str]]:
         proc.wait(10)
         daemon.stop()
 
+
+PRIVATE = [
+    "feeds/.all.atom.xml.x1y2z3w4.tmp",  # mid-write
+    ".well-known/x",
+    "state.sqlite3",
+    "state.sqlite3-wal",
+    "state.sqlite3-shm",
+    "jobs.db",
+    "state.sqlite3.lock",
+    "state.sqlite3.daemon.lock",
+    "state.sqlite3.published.json",
+    "feeds/all.atom.xml.tmp",
+    "index.html~",
+    "notes.md.swp",
+]
 
 PATHS = {
     "/feeds/all.atom.xml": "application/atom+xml; charset=utf-8",
@@ -198,7 +221,11 @@ def test_http_conformance(two_servers: dict[str, str], server: str) -> None:
     assert requests.get(base + "/nope", timeout=5).status_code == 404
     assert requests.get(base + "/feeds/", timeout=5).status_code in (403, 404)  # no listing
     assert requests.get(base + "/.feedpub-output-id", timeout=5).status_code == 404  # private
-    assert requests.get(base + "/feeds/.all.atom.xml.x.tmp", timeout=5).status_code == 404
+    for relpath in PRIVATE:
+        assert requests.get(f"{base}/{relpath}", timeout=5).status_code == 404, (server, relpath)
+    robots = requests.get(base + "/robots.txt", timeout=5)
+    assert (robots.status_code, robots.text) == (200, "User-agent: *\n")
+    assert requests.get(base + "/link.txt", timeout=5).status_code in (403, 404)
     refused = requests.post(
         base + "/hub",
         timeout=5,
@@ -210,6 +237,14 @@ def test_http_conformance(two_servers: dict[str, str], server: str) -> None:
     )
     assert refused.status_code == 404  # the hub answers through nginx too
     assert refused.headers["content-type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize("name", ["nginx.conf", "nginx-proxy.conf"])
+def test_nginx_refuses_what_feedpub_never_serves(name: str) -> None:
+    """One pattern: the built-in server's (feedpub.output.PRIVATE_PATTERN) is nginx's."""
+    from feedpub.output import PRIVATE_PATTERN
+
+    assert f'location ~ "{PRIVATE_PATTERN}" {{\n        return 404;' in (DEPLOY / name).read_text()
 
 
 def _unit(name: str) -> configparser.ConfigParser:

@@ -654,3 +654,50 @@ def test_client_keys() -> None:
     assert client_key("127.0.0.5", nets) is None
     assert client_key("::ffff:127.0.0.5", nets) is None
     assert client_key("2001:db8:1:2::3", nets) is None
+
+
+def test_the_store_serves_only_what_may_be_served(tmp_path: Path) -> None:
+    """Published files and files put there by hand; never state, locks, temporaries,
+    dotfiles, anything through a symlink, and a FIFO does not hang the loading."""
+    public = tmp_path / "public"
+    (public / "feeds").mkdir(parents=True)
+    (public / "feeds" / "all.json").write_text("{}")
+    (public / "robots.txt").write_text("User-agent: *\n")
+    for name in (
+        ".feedpub-output-id",
+        "state.sqlite3",
+        "state.sqlite3-wal",
+        "state.sqlite3.lock",
+        "state.sqlite3.published.json",
+        "feeds/.all.json.abcd1234.tmp",
+        "index.html~",
+    ):
+        (public / name).write_text("private")
+    (public / ".git").mkdir()
+    (public / ".git" / "config").write_text("private")
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "key.txt").write_text("private")
+    (public / "key.txt").symlink_to(tmp_path / "secret" / "key.txt")
+    (public / "secret").symlink_to(tmp_path / "secret")
+    os.mkfifo(public / "pipe.txt")
+    store = Store(public)
+    assert store.load_all() == 2
+    assert set(store.resources) == {"/feeds/all.json", "/robots.txt"}
+    store.update(["state.sqlite3", "key.txt", "feeds/all.json"], [])
+    assert set(store.resources) == {"/feeds/all.json", "/robots.txt"}
+    store.sync({"state.sqlite3": "0" * 64, "feeds/all.json": "0" * 64})
+    assert set(store.resources) == {"/feeds/all.json", "/robots.txt"}
+
+
+def test_a_port_in_use_or_out_of_range_is_a_server_error() -> None:
+    """(Addresses of other machines and names that do not resolve: tests/test_daemon.py,
+    inside a network namespace of their own.)"""
+    from feedpub.errors import ServerError
+
+    with pytest.raises(ServerError) as info:
+        bind("127.0.0.1", 70000, where="--port")
+    assert str(info.value) == "cannot listen on 127.0.0.1:70000 (--port): a port is 0 to 65535"
+    with contextlib.closing(bind("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(ServerError, match="the port is in use"):
+            bind("127.0.0.1", port)

@@ -496,3 +496,76 @@ def test_a_whole_site_on_postgresql(site: Site, pg_url: str) -> None:
     assert site.build().written == ()
     with State(pg_url) as state:
         assert state.unpublished() == {}
+
+
+# --- a state file that is not what it should be is refused, never replaced -------------------
+
+
+def test_an_empty_state_file_is_refused_not_started_afresh(tmp_path: Path) -> None:
+    """An empty file is a lost state (truncated, or a failed copy): starting a new one over
+    it would give articles without an explicit id new ids, flooding every subscriber."""
+    from feedpub.errors import StateError
+
+    path = tmp_path / "state.sqlite3"
+    path.write_bytes(b"")
+    with pytest.raises(StateError) as info:
+        State(path)
+    assert str(info.value).startswith(f"{path}: the state file is empty (0 bytes)")
+    assert "restore it from a backup" in str(info.value)
+    assert path.read_bytes() == b""  # left as it is
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.sqlite3"]
+
+
+@pytest.mark.parametrize(
+    "content", [b"{}", b"SQLite format 2\x00" + b"\x00" * 100, b"x" * 5000, b"\x00" * 4096]
+)
+def test_a_file_that_is_no_sqlite_database_is_refused(tmp_path: Path, content: bytes) -> None:
+    from feedpub.errors import StateError
+
+    path = tmp_path / "state.sqlite3"
+    path.write_bytes(content)
+    with pytest.raises(StateError, match="not an SQLite database, so not feedpub's state file"):
+        State(path)
+    assert path.read_bytes() == content
+    (tmp_path / "folder.sqlite3").mkdir()
+    with pytest.raises(StateError, match="is a folder, not the state file"):
+        State(tmp_path / "folder.sqlite3")
+
+
+def test_a_new_state_file_is_never_seen_empty(tmp_path: Path) -> None:
+    """It is made under another name and linked into place whole: processes opening a new
+    store at once never find it empty (which would now be refused)."""
+    errors: list[BaseException] = []
+    for round_ in range(10):
+        path = tmp_path / f"s{round_}" / "state.sqlite3"
+        start = threading.Barrier(8)
+
+        def open_it(path: Path = path, start: threading.Barrier = start) -> None:
+            try:
+                start.wait()
+                with State(path) as state:
+                    assert state.schema_version == SCHEMA_VERSION
+            except BaseException as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=open_it) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(p.name for p in path.parent.iterdir()) == ["state.sqlite3"]
+    assert errors == []
+
+
+def test_a_database_error_while_in_use_is_a_state_error(tmp_path: Path) -> None:
+    import sqlite3
+
+    from feedpub.errors import StateError
+
+    path = tmp_path / "state.sqlite3"
+    with pytest.raises(StateError) as info, State(path) as state:
+        state._db.execute("SELECT * FROM no_such_table")
+    assert str(info.value) == f"{path}: the state store failed: no such table: no_such_table"
+    assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+    with pytest.raises(ValueError, match="not ours"), State(path):
+        raise ValueError("not ours")  # anything else passes through as it is

@@ -30,9 +30,13 @@ def build(
     workers: int | None = None,
     progress: Progress | None = None,
     now: Callable[[], datetime] = clock,
+    adopt: bool = False,
 ) -> BuildResult:
+    """One build. ``adopt``: publish into an output folder feedpub does not recognise as its
+    own (see :func:`feedpub.output.claim_output`), replacing the files found at the paths it
+    publishes."""
     with Builder(config, clock=now, workers=workers) as builder:
-        return builder.build(progress=progress)
+        return builder.build(progress=progress, adopt=adopt)
 
 
 def run(

@@ -32,6 +32,7 @@ from feedpub.errors import (
     BuildCancelled,
     ConfigError,
     OutputError,
+    OutputRefused,
     RenderError,
     StateError,
 )
@@ -46,7 +47,17 @@ from feedpub.model import (
     Severity,
     SkippedFile,
 )
-from feedpub.output import file_matches, remove, safe_join, sha256, sweep_temporaries, write_atomic
+from feedpub.output import (
+    claim_output,
+    matches,
+    may_write,
+    read_file,
+    remove_file,
+    sha256,
+    stat_file,
+    sweep_temporaries,
+    write_file,
+)
 from feedpub.planning import duplicate_losers, merged_categories, plan
 from feedpub.pool import Cancelled, Failed, Pool, StartMethod
 from feedpub.render import (
@@ -61,6 +72,9 @@ from feedpub.state import IndexRow, OutputRecord, State, from_us, meta_to_json, 
 log = logging.getLogger(__name__)
 
 BATCH = 2000  # files parsed, settled and stored at a time: memory stays bounded
+# kv: output paths a build is writing that the manifest does not list yet (they are
+# feedpub's: a build that stops before recording them must not take them for someone else's)
+CLAIMS = "output_claims"
 Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
 R = TypeVar("R")
@@ -184,6 +198,7 @@ class Builder:
         self.links = Links(site=config.site, hubs=config.advertised_hubs)
         self._pool: Pool[tuple[str, str, FileStat, ParseContext], IndexRow] | None = None
         self._swept = False  # leftovers of a killed build removed (once per process)
+        self.output_id: str | None = None  # the output folder's marker, once a build claimed it
 
     def close(self) -> None:
         if self._pool is not None:
@@ -270,12 +285,19 @@ class Builder:
         progress: Progress | None = None,
         paths: set[str] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        adopt: bool = False,
     ) -> BuildResult:
         """Bring the output folder up to date. Article problems are returned, not raised.
 
         ``paths`` (relative article paths a watcher saw change) limits the look at the folder
         to those files; ``None`` scans it all. ``should_stop`` is polled between batches and
         cancels the build (:class:`BuildCancelled`), leaving the state consistent.
+
+        The output folder must be feedpub's (:func:`feedpub.output.claim_output`), else
+        :class:`OutputError`; ``adopt`` takes it anyway, and lets this build replace the
+        files it finds at the paths it publishes. A file that cannot be written because the
+        folder is full, read-only or gone raises :class:`OutputError` too (what was written
+        is whole); a file that is not feedpub's to replace is a problem in the result.
         """
         articles_dir = self.config.paths.articles
         if not articles_dir.is_dir():
@@ -287,10 +309,13 @@ class Builder:
             _lock(self.config.paths.state, should_stop=stop),
             State(self.config.state_target) as state,
         ):
+            self.output_id = claim_output(
+                self.config.paths.output, lambda: output_manifest(state), adopt=adopt
+            )
             if not self._swept:  # what a killed build left behind, once per process
                 self._swept = True
                 sweep_temporaries(self.config.paths.output)
-            return self._build(state, progress, paths, stop)
+            return self._build(state, progress, paths, stop, adopt)
 
     def _build(
         self,
@@ -298,6 +323,7 @@ class Builder:
         progress: Progress | None,
         hint: set[str] | None,
         should_stop: Callable[[], bool],
+        adopt: bool = False,
     ) -> BuildResult:
         cfg = self.config
         now = self.clock()
@@ -322,8 +348,11 @@ class Builder:
             article_count = len(stats)
         next_live = state.get("next_go_live")
         outputs = state.outputs()
+        claims: set[str] = set(json.loads(state.get(CLAIMS) or "[]"))
         if (
             not changed
+            and not claims  # a build stopped while writing: finish its job
+            and not adopt
             and not removed
             and not config_changed
             and state.get("dirty") is None  # an earlier build indexed changes it never published
@@ -384,14 +413,18 @@ class Builder:
 
         rendered = self._render(state, the_plan, pages, outputs, config_fp, progress, problems)
         written, changed_feed_urls, records, changed_bytes = self._write(
-            rendered, outputs, problems
+            state, rendered, outputs, claims, problems, adopt=adopt
         )
         produced = {r.relpath for r in rendered} | {
             r.relpath for r in outputs.values() if r.kind == "page" and r.feed_key in carried
         }
-        stale = sorted(p for p in outputs if p not in produced)
+        stale = sorted({p for p in outputs if p not in produced} | (claims - produced))
         for relpath in stale:
-            remove(safe_join(cfg.paths.output, relpath), cfg.paths.output)
+            try:
+                remove_file(cfg.paths.output, relpath)
+            except OutputRefused as e:
+                log.error("%s", e)
+                problems.append(Problem(path=str(e.path), message=f"not removed: {e.message}"))
         next_go_live = from_us(next_us) if next_us is not None else None
         result = BuildResult(
             articles=article_count,
@@ -449,6 +482,7 @@ class Builder:
             state.put("last_build", now.isoformat())
             state.put("last_result", _result_to_json(result))
             state.put("dirty", None)
+            state.put(CLAIMS, None)  # every claimed path is in the manifest, or removed
         if notifications:
             log.info("%d notifications queued", notifications)
         return replace(result, notifications=notifications)
@@ -509,10 +543,10 @@ class Builder:
         root = self.config.paths.output
         for rec in outputs.values():
             try:
-                st = safe_join(root, rec.relpath).stat()
+                st = stat_file(root, rec.relpath)
             except (OSError, OutputError):
                 return False
-            if st.st_size != rec.size or st.st_mtime_ns != rec.mtime_ns:
+            if st is None or st.st_size != rec.size or st.st_mtime_ns != rec.mtime_ns:
                 return False
         return bool(outputs)
 
@@ -566,10 +600,10 @@ class Builder:
             if rec is None or rec.fingerprint != fp:
                 return False
             try:
-                st = safe_join(root, relpath).stat()
-            except OSError:
+                st = stat_file(root, relpath)
+            except (OSError, OutputError):
                 return False
-            return st.st_size == rec.size and st.st_mtime_ns == rec.mtime_ns
+            return st is not None and st.st_size == rec.size and st.st_mtime_ns == rec.mtime_ns
 
         def want(
             relpath: str, kind: str, key: str | None, fp: str, make: Callable[[], bytes]
@@ -695,12 +729,9 @@ class Builder:
         missing = state.unpublished()
         backfill: list[tuple[str, str, bytes]] = []
         for relpath, digest in sorted(missing.items()):
-            try:
-                data = safe_join(self.config.paths.output, relpath).read_bytes()
-            except (OSError, OutputError):
-                continue
-            if sha256(data) == digest:
-                backfill.append((relpath, digest, data))
+            found = read_file(self.config.paths.output, relpath)
+            if found is not None and sha256(found[0]) == digest:
+                backfill.append((relpath, digest, found[0]))
         state.put_published(backfill)
         if backfill:
             log.info("stored the bytes of %d earlier files in the state store", len(backfill))
@@ -709,35 +740,66 @@ class Builder:
 
     def _write(
         self,
+        state: State,
         rendered: list[_Rendered],
         outputs: dict[str, OutputRecord],
+        claims: set[str],
         problems: list[Problem],
+        *,
+        adopt: bool = False,
     ) -> tuple[list[str], list[str], list[OutputRecord], list[tuple[str, str, bytes]]]:
         """Write what differs on disk. A feed counts as changed (for notifications) when its
         bytes differ from what the manifest says was published: so a crash after writing a
         file but before recording it still notifies on the next build. Also returns
-        (relpath, sha256, bytes) of every file whose published bytes changed."""
+        (relpath, sha256, bytes) of every file whose published bytes changed.
+
+        Only paths the manifest lists (or ``claims``: a build that stopped was writing them,
+        or, with ``adopt``, every path) are replaced, and new paths written; a file that is
+        there and is not feedpub's is left alone and reported as a problem
+        (:func:`feedpub.output.may_write`). Paths about to be written that the manifest does
+        not list are claimed in the state first. A file the folder cannot take (full,
+        read-only) stops the build: :class:`OutputError`."""
         root = self.config.paths.output
         written: list[str] = []
         feed_urls: list[str] = []
         records: list[OutputRecord] = []
         changed: list[tuple[str, str, bytes]] = []
+        todo: list[tuple[_Rendered, str, bool, bool]] = []  # (file, sha256, on disk, owned)
         for r in rendered:
             if not r.data:  # fresh: nothing rendered, nothing to write
                 continue
             digest = sha256(r.data)
-            path = safe_join(root, r.relpath)
+            if matches(root, r.relpath, digest, len(r.data)):
+                todo.append((r, digest, True, True))  # (these very bytes are ours too)
+                continue
+            owned = adopt or r.relpath in outputs or r.relpath in claims
+            refusal = may_write(root, r.relpath, owned=owned)
+            if refusal is not None:
+                path = root / r.relpath
+                log.error("%s: not written: %s", path, refusal)
+                problems.append(Problem(path=str(path), message=f"not written: {refusal}"))
+                continue
+            todo.append((r, digest, False, owned))
+        new_claims = {r.relpath for r, _, _, _ in todo if r.relpath not in outputs} - claims
+        if new_claims:
+            claims |= new_claims
+            with state.transaction():
+                state.put(CLAIMS, json.dumps(sorted(claims), ensure_ascii=False))
+        for r, digest, on_disk, owned in todo:
             old = outputs.get(r.relpath)
-            try:
-                if not file_matches(path, digest, len(r.data)):
-                    write_atomic(path, r.data)
-                    written.append(r.relpath)
-                elif old is None or old.sha256 != digest:
-                    written.append(r.relpath)  # on disk already, but never recorded
-                st = path.stat()
-            except (OutputError, OSError) as e:
-                log.error("%s", e)
-                problems.append(Problem(path=r.relpath, message=f"not written: {e}"))
+            if not on_disk:
+                try:  # a path nobody owned must still be free as the file is put in place
+                    write_file(root, r.relpath, r.data, new=not owned)
+                except OutputRefused as e:
+                    log.error("%s", e)
+                    problems.append(Problem(path=str(e.path), message=f"not written: {e.message}"))
+                    continue
+                written.append(r.relpath)
+            elif old is None or old.sha256 != digest:
+                written.append(r.relpath)  # on disk already, but never recorded
+            st = stat_file(root, r.relpath)
+            if st is None:  # removed this very moment: absent, so written again next time
+                log.warning("%s: vanished as it was written", root / r.relpath)
                 continue
             if old is None or old.sha256 != digest:
                 changed.append((r.relpath, digest, r.data))
@@ -755,6 +817,11 @@ class Builder:
                 )
             )
         return written, feed_urls, records, changed
+
+
+def output_manifest(state: State) -> dict[str, tuple[str, int]]:
+    """The output manifest as :func:`feedpub.output.claim_output` reads it."""
+    return {r.relpath: (r.sha256, r.size) for r in state.outputs().values()}
 
 
 def _keeping_last_good(rows: list[IndexRow], good: set[str]) -> list[IndexRow]:

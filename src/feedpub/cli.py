@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from feedpub import __version__
-from feedpub.errors import FeedpubError
+from feedpub.errors import FeedpubError, one_line
 
 log = logging.getLogger("feedpub")
 
@@ -68,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="exit 1 if any article has a problem (for CI)"
     )
     b.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    b.add_argument(
+        "--adopt",
+        action="store_true",
+        help="publish into an output folder that holds files feedpub did not write (once: "
+        "it is then marked as feedpub's); files at the paths feedpub publishes are replaced, "
+        "the others left alone",
+    )
     b.add_argument(
         "-j",
         "--jobs",
@@ -180,7 +187,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     progress = _Progress()
     started = time.monotonic()
     try:
-        result = app.build(config, workers=args.jobs, progress=progress)
+        result = app.build(config, workers=args.jobs, progress=progress, adopt=args.adopt)
     finally:
         progress.clear()
     elapsed = time.monotonic() - started
@@ -350,7 +357,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except FeedpubError as e:
-        print(f"feedpub: error: {e}", file=sys.stderr)
+        print(f"feedpub: error: {one_line(e)}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as e:  # the net under every layer: a file that could not be used
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"feedpub: error: {where}{one_line(e.strerror or e)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

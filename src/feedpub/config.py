@@ -6,8 +6,10 @@ Relative paths are resolved against the folder holding the config file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -288,6 +290,96 @@ def _network(sec: _Section, name: str, value: str) -> None:
         raise sec.error(name, f"not an address or network: {value!r}") from e
 
 
+def real_path(path: Path) -> Path:
+    """``path`` with every symlink resolved, also where it does not exist yet: its nearest
+    existing parent is resolved, and the rest appended as written."""
+    return Path(os.path.realpath(path))
+
+
+def _within(inner: Path, outer: Path) -> bool:
+    """Whether ``inner`` is ``outer`` or lies inside it (real paths)."""
+    return inner == outer or outer in inner.parents
+
+
+_HOME_PARENTS = (Path("/home"), Path("/Users"))
+
+
+def _homes() -> set[Path]:
+    homes = {Path("/root")}
+    with contextlib.suppress(RuntimeError, KeyError):
+        homes.add(real_path(Path.home()))
+    return homes
+
+
+def _check_output(p: _Section, paths: PathsConfig, state_url: str, source: Path | None) -> None:
+    """The output folder is where feedpub writes, replaces and deletes files, and what it
+    serves: it may not be, hold or lie inside the articles folder; be or hold the state's
+    folder (the state file, its journals, lock files and ledger), or hold the config file;
+    be the root of the file system or a home folder. Real paths are compared (symlinks
+    resolved), so no link can disguise one folder as another."""
+    out = real_path(paths.output)
+
+    def refuse(what: str) -> ConfigError:
+        return p.error("output", f"{out} {what}; choose a folder of its own, such as ./public")
+
+    if out.parent == out:
+        raise refuse("is the root of the file system")
+    homes = _homes()
+    if out in homes or out.parent in _HOME_PARENTS:
+        raise refuse("is a home folder")
+    if any(_within(home, out) for home in (*homes, *_HOME_PARENTS)):
+        raise refuse("holds home folders")
+    articles = real_path(paths.articles)
+    if out == articles:
+        raise refuse("is the articles folder (paths.articles)")
+    if _within(out, articles):
+        raise refuse(f"lies inside the articles folder {articles} (paths.articles)")
+    if _within(articles, out):
+        raise refuse(f"holds the articles folder {articles} (paths.articles)")
+    state_files = [(paths.state, "paths.state"), (real_path(paths.state), "paths.state")]
+    if state_url.startswith("sqlite:///"):  # the daemon's job store
+        job_store = real_path(Path(state_url.removeprefix("sqlite:///")))
+        state_files.append((job_store, "state.url"))
+    for state, key in state_files:
+        folder = real_path(state.parent)
+        if out == folder:
+            raise refuse(f"is the folder of the state file {state} ({key})")
+        if _within(folder, out):
+            raise refuse(f"holds the state file {state} ({key}) and its lock files")
+    if source is not None and _within(real_path(source), out):
+        raise refuse(f"holds the config file {real_path(source)}")
+
+
+_STATE_SCHEMES = ("postgresql+psycopg", "postgresql", "sqlite")
+
+
+def _state_url(sec: _Section, value: str) -> str:
+    """``[state] url``: empty (the SQLite file at ``paths.state``), a PostgreSQL URL
+    (``postgresql://`` means the psycopg driver feedpub installs), or an ``sqlite:///`` URL
+    (the daemon's job store only). Anything else is refused here, not by a traceback when
+    the daemon starts."""
+    if not value:
+        return value
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in _STATE_SCHEMES or not rest:
+        raise sec.error(
+            "url",
+            "must be a PostgreSQL URL such as postgresql+psycopg://user:password@host/db "
+            f"(or empty, for the SQLite file at paths.state), got {_redacted(value)!r}",
+        )
+    scheme = scheme.lower()
+    return f"{'postgresql+psycopg' if scheme == 'postgresql' else scheme}://{rest}"
+
+
+def _redacted(url: str) -> str:
+    """A URL fit for a message: its password hidden."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not sep or not at:
+        return url
+    return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+
+
 def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None = None) -> Config:
     """Validate already-parsed TOML data. Relative paths resolve against ``base_dir``."""
     root = _Section(data, "", source)
@@ -296,7 +388,14 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     title = s.text("title")
     if not title.strip():
         raise s.error("title", "is required")
-    base_url = _absolute_url(s, "base_url", s.get("base_url", str, ""))
+    raw_base_url = s.get("base_url", str, "")
+    base_url = _absolute_url(s, "base_url", raw_base_url)
+    if "?" in raw_base_url or "#" in raw_base_url:  # every URL is made by appending to it
+        raise s.error(
+            "base_url",
+            f"must not have a ?query or #fragment (feed and page URLs are built by appending "
+            f"to it), got {raw_base_url!r}",
+        )
     if not base_url.endswith("/"):
         base_url += "/"
     timezone = s.get("timezone", str, "UTC")
@@ -449,13 +548,12 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     sc.done()
 
     st = root.section("state")
-    url = st.get("url", str, "")
-    if url and "://" not in url:
-        raise st.error("url", f"must be an SQLAlchemy URL such as sqlite:///path, got {url!r}")
+    url = _state_url(st, st.get("url", str, ""))
     state = StateConfig(url=url) if url else None
     st.done()
 
     root.done()
+    _check_output(p, paths, url, source)
     return Config(
         site=site,
         paths=paths,

@@ -23,7 +23,7 @@ from typing import Any
 
 from feedpub.build import Builder
 from feedpub.config import Config
-from feedpub.errors import BuildCancelled, FeedpubError, StateError
+from feedpub.errors import BuildCancelled, ConfigError, FeedpubError, StateError, one_line
 from feedpub.model import BuildResult
 from feedpub.render import Links
 from feedpub.server import App, Store, bind, make_server
@@ -35,8 +35,11 @@ log = logging.getLogger(__name__)
 def daemon_lock(state_path: Path) -> Iterator[None]:
     """Held for the daemon's life: a second daemon on the same state refuses to start."""
     lock_path = state_path.with_name(state_path.name + ".daemon.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise StateError(f"{lock_path}: cannot create the lock file: {e.strerror}") from e
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -74,7 +77,6 @@ def running_daemon_pid(state_path: Path) -> int | None:
 
 
 STANDBY_POLL_SECONDS = 2.0  # how often a standby tries to take the lead
-OUTPUT_ID_FILE = ".feedpub-output-id"  # in the output folder: tells one folder from another
 
 
 class _AdvisoryLock:
@@ -137,6 +139,7 @@ class Daemon:
         self.clock = clock
         self.host = host or config.server.host
         self.port = config.server.port if port is None else port
+        self._address_given = host is not None or port is not None  # (for messages)
         self.builder = Builder(config, clock=clock, workers=workers)
         links = Links(site=config.site, hubs=config.advertised_hubs)
         self.store = Store(config.paths.output, self._link_headers(links))
@@ -320,30 +323,18 @@ class Daemon:
                 elif state.postgres:  # the leader's folder holds exactly the manifest
                     self._note_published(set(records))
             self.store.sync(published)
+        except FeedpubError as e:
+            log.error("could not bring the served files in step with the manifest: %s", e)
         except Exception:
             log.exception("could not compare the served files with the output manifest")
 
     def _output_id(self) -> str:
-        """This output folder's identity: a random id in a marker file inside it, made by
-        whichever process first needs it. Two daemons (or containers, or NFS clients)
-        writing one folder read the same id, however they reach it; the marker is a dotfile,
-        which feedpub never serves (and deploy/nginx.conf refuses)."""
-        import secrets
+        """This output folder's identity: the id in its marker (see
+        :func:`feedpub.output.output_id`; the folder was claimed when the daemon started).
+        Two daemons (or containers, or NFS clients) writing one folder read the same id."""
+        from feedpub.output import output_id
 
-        marker = self.config.paths.output / OUTPUT_ID_FILE
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            for _ in range(50):  # another process may be writing it this very moment
-                text = marker.read_text(encoding="ascii").strip()
-                if text:
-                    return text
-                time.sleep(0.01)
-            return text
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(secrets.token_hex(16) + "\n")
-        return marker.read_text(encoding="ascii").strip()
+        return output_id(self.config.paths.output)
 
     def _replicate(self, state: Any, records: dict[str, Any], published: dict[str, str]) -> None:
         """A standby whose output folder is not the leader's (another host) keeps it in step
@@ -351,7 +342,7 @@ class Daemon:
         serves, and nginx in front of it serves, what the leader publishes, and so that it
         can take over with its folder current. Files published here that the manifest no
         longer lists are removed (see :attr:`_ledger`)."""
-        from feedpub.output import file_matches, remove, safe_join, write_atomic
+        from feedpub.output import matches, remove_file, write_file
 
         leader = state.leader()
         if not leader or leader.get("output") in (None, self._output_id()):
@@ -360,18 +351,16 @@ class Daemon:
         want = [
             relpath
             for relpath in self.store.differs(published)
-            if not file_matches(
-                safe_join(root, relpath), records[relpath].sha256, records[relpath].size
-            )
+            if not matches(root, relpath, records[relpath].sha256, records[relpath].size)
         ]
         copied = 0
         for relpath, (digest, data) in sorted(state.published_content(want).items()):
             if digest == records[relpath].sha256:  # else it changed meanwhile: next round
-                write_atomic(safe_join(root, relpath), data)
+                write_file(root, relpath, data)  # (a path the manifest lists)
                 copied += 1
         gone = sorted(self._published_here() - set(records))
         for relpath in gone:
-            remove(safe_join(root, relpath), root)
+            remove_file(root, relpath)
         self._note_published(set(records))
         if copied or gone:
             log.info("copied %d files the leader published; removed %d", copied, len(gone))
@@ -479,9 +468,17 @@ class Daemon:
 
         cfg = self.config
         with self._leadership() as lead:
-            sock = bind(self.host, self.port)
+            self._check_start()
+            where = "--host/--port" if self._address_given else "[server] host and port"
+            sock = bind(self.host, self.port, where=where)
             host, port = sock.getsockname()[:2]
             self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+            if lead.is_set():
+                try:
+                    self._take_lead()
+                except BaseException:
+                    sock.close()
+                    raise
             served = self.store.load_all()
             log.info(
                 "serving %d files from %s on http://%s:%d/",
@@ -515,6 +512,22 @@ class Daemon:
                 sock.close()
                 log.info("stopped")
 
+    def _check_start(self) -> None:
+        """Refuse to start (a :class:`FeedpubError`: one line, exit 2) on what would make
+        every build fail: no articles folder, a state store that cannot be opened (or is
+        not feedpub's), an output folder that is not feedpub's to fill."""
+        from feedpub.build import output_manifest
+        from feedpub.output import claim_output
+        from feedpub.state import State
+
+        cfg = self.config
+        if not cfg.paths.articles.is_dir():
+            raise ConfigError(
+                f"the articles folder {cfg.paths.articles} does not exist", key="paths.articles"
+            )
+        with State(cfg.state_target) as state:
+            claim_output(cfg.paths.output, lambda: output_manifest(state))
+
     @contextlib.contextmanager
     def _leadership(self) -> Iterator[threading.Event]:
         """Decide who builds. On SQLite, one daemon per state file (a second one refuses to
@@ -529,8 +542,16 @@ class Daemon:
             return
         self._leader_lock = _AdvisoryLock(str(self.config.state_target))
         try:
-            if self._leader_lock.try_acquire():
-                lead.set()
+            try:
+                if self._leader_lock.try_acquire():
+                    lead.set()
+            except Exception as e:  # psycopg and SQLAlchemy errors alike: one line
+                from feedpub.state import redact
+
+                raise StateError(
+                    f"{redact(self.config.state_target)}: cannot open the state store: "
+                    f"{one_line(e)}"
+                ) from e
             yield lead
         finally:
             self._leader_lock.close_quietly()
@@ -594,21 +615,39 @@ class Daemon:
             ):
                 self._record_leader()  # the lock was taken again on a new session
 
+    def _take_lead(self) -> None:
+        """The first steps of leading, those that may fail for good (so that a daemon that
+        cannot lead refuses to start, in one line): say who leads, before doing anything
+        as leader; start the scheduler on its job store."""
+        from feedpub import scheduler as scheduler_mod
+
+        cfg = self.config
+        self.role = "leader"
+        if self._leader_lock is not None:
+            self._record_leader()
+        try:
+            scheduler = scheduler_mod.Scheduler(
+                cfg.state_url, reconcile_seconds=cfg.schedule.reconcile_seconds
+            )
+            scheduler_mod.attach(self.request)
+            scheduler.start()
+        except Exception as e:  # SQLAlchemy's errors: the job store cannot be used
+            scheduler_mod.attach(None)
+            from feedpub.state import redact
+
+            raise StateError(
+                f"{redact(cfg.state_url)}: the scheduler's job store cannot be used: {one_line(e)}"
+            ) from e
+        self.scheduler = scheduler
+
     def _lead(self) -> None:
         """Start what only the leader runs: watching, scheduling, building, notifying."""
-        from feedpub import scheduler as scheduler_mod
         from feedpub.notify.notifier import Notifier
         from feedpub.watcher import Watcher
 
         cfg = self.config
-        self.role = "leader"
-        if self._leader_lock is not None:  # say who leads before doing anything as leader
-            self._record_leader()
-        self.scheduler = scheduler_mod.Scheduler(
-            cfg.state_url, reconcile_seconds=cfg.schedule.reconcile_seconds
-        )
-        scheduler_mod.attach(self.request)
-        self.scheduler.start()
+        if self.scheduler is None:
+            self._take_lead()
         self.watcher = Watcher(cfg.paths.articles, self.files_changed)
         self.watcher.start()
         self.notifier = Notifier(cfg, clock=self.clock)

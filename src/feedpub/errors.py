@@ -9,6 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def one_line(error: BaseException | str) -> str:
+    """An error's text on one line (drivers such as psycopg write several), or its type's
+    name when it has no text."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return text or (type(error).__name__ if isinstance(error, BaseException) else "")
+
+
 class FeedpubError(Exception):
     """The root of every error feedpub raises on purpose."""
 
@@ -62,6 +69,15 @@ class OutputError(FeedpubError):
         self.message = message
         self.path = path
         super().__init__(f"{path}: {message}")
+
+
+class OutputRefused(OutputError):
+    """One output file is not feedpub's to write (a file it did not write, a folder, a
+    symlink on the way): it is left as it is, and the build reports it and goes on."""
+
+
+class ServerError(FeedpubError):
+    """The HTTP server cannot start: its address cannot be resolved or bound."""
 
 
 class BuildCancelled(FeedpubError):

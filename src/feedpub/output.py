@@ -1,58 +1,285 @@
-"""Writing output files: atomically, and only when the bytes changed.
+"""The output folder: whose it is, what may be written and served in it, and writing there.
 
-A file is written to a temporary file in the same folder, flushed, then moved over the old one
-with ``os.replace``: a reader sees the old file or the new one, never half of either.
+Every rule about the output folder lives here, once:
+
+* :func:`claim_output` decides whether a folder is feedpub's output (empty or absent, holding
+  the :data:`MARKER`, or holding a file its manifest lists, with the bytes listed), and marks
+  it so. Builds and daemons both call it before they write or serve anything.
+* :func:`may_write` decides whether one path may be written: a path the manifest lists, or a
+  new one; never a file feedpub did not write, never a folder.
+* :func:`servable` decides which files may be served: never dotfiles, temporaries, locks,
+  state files (``deploy/nginx.conf`` denies the same pattern).
+* :func:`write_file`, :func:`remove_file`, :func:`read_file` and :func:`matches` work below
+  the folder without following a symlink anywhere below it (each folder is opened with
+  ``O_NOFOLLOW``, relative to its parent's descriptor), so no symlink placed in the output
+  folder can lead a write, a deletion or a read outside it.
+
+A file is written to a temporary file in the same folder, then moved over the old one with
+``os.replace``: a reader sees the old file or the new one, never half of either.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
 import re
-import tempfile
+import secrets
+import stat
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
-from feedpub.errors import OutputError
+from feedpub.errors import OutputError, OutputRefused
 
 log = logging.getLogger(__name__)
+
+MARKER = ".feedpub-output-id"  # in the output folder: it is feedpub's; tells folders apart
+
+# What is never served, whatever the config says: dotfiles and dot-folders (the marker,
+# temporary files mid-write), temporaries, editor leftovers, locks, SQLite databases and
+# their journals, the standby's ledger. One pattern for the built-in server (matched against
+# the relative path) and for deploy/nginx.conf (against the URI): tests check they agree.
+PRIVATE_PATTERN = (
+    r"(?:^|/)\.|~$|\.(?:tmp|lock|swp|part|bak)$|\.(?:sqlite3?|db)(?:[-.][^/]*)?$"
+    r"|-(?:wal|shm|journal)$|\.published\.json$"
+)
+_PRIVATE = re.compile(PRIVATE_PATTERN)
+_TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")  # what write_file names its files
+_TEMP_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789_"
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO must not block
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NOT_LINKABLE = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV}
+IGNORED_IN_EMPTY = frozenset({"lost+found"})  # a fresh file system mounted as the output
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def safe_join(root: Path, relpath: str) -> Path:
-    """``root / relpath``, refusing anything that would land outside ``root``."""
+def _parts(root: Path, relpath: str) -> tuple[str, ...]:
     rel = PurePosixPath(relpath)
     if rel.is_absolute() or ".." in rel.parts or not rel.parts or "\x00" in relpath:
         raise OutputError(f"refusing to write outside the output folder: {relpath!r}", path=root)
-    return root.joinpath(*rel.parts)
+    return rel.parts
 
 
-_TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")  # what write_atomic names its files
+def safe_join(root: Path, relpath: str) -> Path:
+    """``root / relpath``, refusing anything that would land outside ``root``."""
+    return root.joinpath(*_parts(root, relpath))
 
 
-def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
-    """Replace ``path`` with ``data`` atomically. ``durable`` fsyncs the file first."""
+def servable(relpath: str) -> bool:
+    """Whether a file of the output folder may be served (see :data:`PRIVATE_PATTERN`)."""
+    return _PRIVATE.search(relpath) is None
+
+
+# -- working below the folder without following symlinks -----------------------------------
+
+
+def _reason(e: OSError) -> str:
+    return e.strerror or type(e).__name__
+
+
+@contextlib.contextmanager
+def _folder(root: Path, parts: tuple[str, ...], *, create: bool) -> Iterator[int | None]:
+    """A descriptor of the folder ``root/parts...``, reached without following a symlink
+    below ``root`` (``root`` itself may be one: the operator chose it). ``None`` when it does
+    not exist and ``create`` is false. A symlink or a file on the way: :class:`OutputRefused`.
+    """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise OutputError(f"cannot write: {e.strerror}", path=path) from e
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if not create:
+            yield None
+            return
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        with os.fdopen(fd, "wb") as f:
+        for i, name in enumerate(parts):
+            try:
+                nfd = os.open(name, _DIR, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    yield None
+                    return
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, 0o755, dir_fd=fd)
+                nfd = os.open(name, _DIR, dir_fd=fd)
+            except OSError as e:
+                if e.errno in (errno.ELOOP, errno.ENOTDIR):
+                    where = "/".join(parts[: i + 1])
+                    raise OutputRefused(
+                        f"{where} is a symlink or a file, not a folder: feedpub does not "
+                        "write, read or remove anything through it",
+                        path=root / where,
+                    ) from e
+                raise
+            os.close(fd)
+            fd = nfd
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _lstat_at(fd: int, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def _temporary(fd: int, name: str) -> tuple[str, int]:
+    """A new temporary file beside ``name``: (its name, a descriptor open for writing)."""
+    while True:
+        tmp = f".{name}.{''.join(secrets.choice(_TEMP_ALPHABET) for _ in range(8))}.tmp"
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            return tmp, os.open(tmp, flags, 0o644, dir_fd=fd)
+        except FileExistsError:
+            continue
+
+
+_APPEARED = "appeared while feedpub was writing it; left alone"
+
+
+def _write_at(fd: int, name: str, data: bytes, *, new: bool, durable: bool) -> None:
+    """Write ``name`` in the folder ``fd`` atomically. ``new``: only if nothing is there
+    (:class:`OutputRefused` otherwise), checked as the file is put in place."""
+    tmp, out = _temporary(fd, name)
+    try:
+        with os.fdopen(out, "wb") as f:
             f.write(data)
+            os.fchmod(f.fileno(), 0o644)
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as e:
+        if not new:
+            os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+            return
+        try:  # a hard link is never made over an existing name: no race with its owner
+            os.link(tmp, name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
+        except FileExistsError as e:
+            raise OutputRefused(_APPEARED, path=Path(name)) from e
+        except OSError as e:
+            if e.errno not in _NOT_LINKABLE:
+                raise
+            if _lstat_at(fd, name) is not None:  # (no hard links here: check, then move)
+                raise OutputRefused(_APPEARED, path=Path(name)) from e
+            os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+            return
+        os.unlink(tmp, dir_fd=fd)
+    except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise OutputError(f"cannot write: {e.strerror}", path=path) from e
+            os.unlink(tmp, dir_fd=fd)
+        raise
+
+
+def write_file(
+    root: Path, relpath: str, data: bytes, *, new: bool = False, durable: bool = False
+) -> None:
+    """Replace ``root/relpath`` with ``data`` atomically, creating folders on the way and
+    following no symlink below ``root``. ``new``: the file must not exist (a path nobody
+    owns yet). Raises :class:`OutputRefused` (this file only) or :class:`OutputError` (the
+    folder cannot be written: full, read-only, ...)."""
+    parts = _parts(root, relpath)
+    path = root.joinpath(*parts)
+    try:
+        with _folder(root, parts[:-1], create=True) as fd:
+            assert fd is not None
+            _write_at(fd, parts[-1], data, new=new, durable=durable)
+    except OutputRefused as e:
+        raise OutputRefused(e.message, path=path) from e
+    except OSError as e:
+        raise OutputError(f"cannot write: {_reason(e)}", path=path) from e
+
+
+def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
+    """Replace ``path`` (anywhere, e.g. beside the state) with ``data`` atomically."""
+    write_file(path.parent, path.name, data, durable=durable)
+
+
+def stat_file(root: Path, relpath: str) -> os.stat_result | None:
+    """``lstat`` of ``root/relpath`` (a symlink is not followed); None if absent."""
+    path = safe_join(root, relpath)
+    try:
+        return os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as e:
+        raise OutputError(f"cannot read: {_reason(e)}", path=path) from e
+
+
+def read_file(root: Path, relpath: str) -> tuple[bytes, os.stat_result] | None:
+    """The bytes and status of the regular file ``root/relpath``, reached without following
+    a symlink (a symlink, a folder or nothing: None)."""
+    parts = _parts(root, relpath)
+    try:
+        with _folder(root, parts[:-1], create=False) as fd:
+            if fd is None:
+                return None
+            try:
+                f = os.open(parts[-1], _READ, dir_fd=fd)
+            except OSError:
+                return None
+            with os.fdopen(f, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if not stat.S_ISREG(st.st_mode):
+                    return None
+                return fh.read(), st
+    except (OutputRefused, OSError):
+        return None
+
+
+def matches(root: Path, relpath: str, digest: str, size: int | None = None) -> bool:
+    """Whether ``root/relpath`` is a regular file (not a symlink) holding bytes with this
+    sha256 (a size check first)."""
+    try:
+        st = stat_file(root, relpath)
+    except OutputError:
+        return False
+    if st is None or not stat.S_ISREG(st.st_mode) or (size is not None and st.st_size != size):
+        return False
+    found = read_file(root, relpath)
+    return found is not None and sha256(found[0]) == digest
+
+
+def file_matches(path: Path, digest: str, size: int | None = None) -> bool:
+    """Whether ``path`` exists and holds bytes with this sha256 (a size check first)."""
+    return matches(path.parent, path.name, digest, size)
+
+
+def remove_file(root: Path, relpath: str) -> None:
+    """Delete ``root/relpath`` (a symlink itself, never its target) and the folders it leaves
+    empty, up to ``root``."""
+    parts = _parts(root, relpath)
+    path = root.joinpath(*parts)
+    try:
+        with _folder(root, parts[:-1], create=False) as fd:
+            if fd is None:
+                return
+            st = _lstat_at(fd, parts[-1])
+            if st is None:
+                return
+            if stat.S_ISDIR(st.st_mode):
+                raise OutputRefused("is a folder now; left alone", path=path)
+            os.unlink(parts[-1], dir_fd=fd)
+            for depth in range(len(parts) - 1, 0, -1):  # prune the folders left empty
+                try:
+                    os.rmdir(root.joinpath(*parts[:depth]))
+                except OSError:
+                    break
+    except OutputRefused as e:
+        raise OutputRefused(e.message, path=path) from e
+    except OSError as e:
+        raise OutputError(f"cannot remove: {_reason(e)}", path=path) from e
+
+
+def remove(path: Path, root: Path) -> None:
+    """Delete ``path`` (below ``root``) and the folders it leaves empty, up to ``root``."""
+    remove_file(root, path.relative_to(root).as_posix())
 
 
 def sweep_temporaries(root: Path) -> int:
@@ -70,28 +297,103 @@ def sweep_temporaries(root: Path) -> int:
     return removed
 
 
-def file_matches(path: Path, digest: str, size: int | None = None) -> bool:
-    """Whether ``path`` exists and holds bytes with this sha256 (a size check first)."""
-    try:
-        if size is not None and path.stat().st_size != size:
-            return False
-        return sha256(path.read_bytes()) == digest
-    except OSError:
-        return False
+# -- whose folder it is, and which paths are feedpub's ----------------------------------------
 
 
-def remove(path: Path, root: Path) -> None:
-    """Delete ``path`` and the folders it leaves empty, up to ``root``."""
+def may_write(root: Path, relpath: str, *, owned: bool) -> str | None:
+    """Whether feedpub may write ``root/relpath``: why not, or None if it may.
+
+    ``owned``: the manifest lists the path (feedpub wrote it), or the operator adopted the
+    folder for this build. An owned path may be replaced whatever is there now (a file
+    edited or swapped for a symlink: the symlink is replaced, never followed), except a
+    folder; a path nobody owns only if nothing is there."""
     try:
-        path.unlink()
+        st = stat_file(root, relpath)
+    except OutputError as e:
+        return e.message
+    if st is None:
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        return "a folder is where feedpub writes this file; left alone"
+    if owned:
+        return None
+    return (
+        "exists, and feedpub did not write it (the output manifest does not list it): "
+        "left alone; move it away for feedpub to publish this file"
+    )
+
+
+def _empty(root: Path) -> bool:
+    with os.scandir(root) as entries:
+        return all(
+            e.name in IGNORED_IN_EMPTY or _TEMPORARY.fullmatch(e.name) is not None for e in entries
+        )
+
+
+def _holds_a_listed_file(root: Path, manifest: Mapping[str, tuple[str, int]]) -> bool:
+    """Whether a file the manifest lists is there with the bytes it lists (sizes first)."""
+    return any(matches(root, relpath, digest, size) for relpath, (digest, size) in manifest.items())
+
+
+def is_feedpub_output(root: Path, manifest: Callable[[], Mapping[str, tuple[str, int]]]) -> bool:
+    """The one rule for "this folder is feedpub's output": it does not exist yet, is empty,
+    holds the :data:`MARKER`, or holds a file the state's output manifest (``relpath ->
+    (sha256, size)``, asked for only when needed) lists, with the bytes it lists (a folder
+    published into by an earlier feedpub, before the marker existed)."""
+    try:
+        st = os.stat(root)
     except FileNotFoundError:
-        pass
+        return True
     except OSError as e:
-        raise OutputError(f"cannot remove: {e.strerror}", path=path) from e
-    parent = path.parent
-    while parent != root and root in parent.parents:
-        try:
-            parent.rmdir()
-        except OSError:
-            break
-        parent = parent.parent
+        raise OutputError(f"cannot read the output folder: {_reason(e)}", path=root) from e
+    if not stat.S_ISDIR(st.st_mode):
+        raise OutputError("is not a folder (paths.output)", path=root)
+    try:
+        if stat_file(root, MARKER) is not None or _empty(root):
+            return True
+    except OSError as e:
+        raise OutputError(f"cannot read the output folder: {_reason(e)}", path=root) from e
+    return _holds_a_listed_file(root, manifest())
+
+
+NOT_OURS = (
+    "holds files feedpub did not write (no {marker}, and none of the files the state's "
+    "output manifest lists): choose an empty folder for paths.output, or, to publish into "
+    "this one, run `feedpub build --adopt` once (files at the paths feedpub publishes are "
+    "then replaced; the others are left alone, and served)"
+)
+
+
+def claim_output(
+    root: Path,
+    manifest: Callable[[], Mapping[str, tuple[str, int]]],
+    *,
+    adopt: bool = False,
+) -> str:
+    """Make sure ``root`` is feedpub's output folder, create it and its marker if needed,
+    and return its id (the marker's content). ``adopt``: take a folder that is not (the
+    operator said so). Raises :class:`OutputError` with what to do."""
+    if not adopt and not is_feedpub_output(root, manifest):
+        raise OutputError(NOT_OURS.format(marker=MARKER), path=root)
+    return output_id(root)
+
+
+def output_id(root: Path) -> str:
+    """The id in the output folder's marker, made by whichever process first needs it: two
+    daemons (or containers, or NFS clients) writing one folder read the same id, however they
+    reach it. Call it only for a folder :func:`claim_output` accepted."""
+    path = root / MARKER
+    for _ in range(50):
+        found = read_file(root, MARKER)
+        if found is not None and found[0].strip():
+            return found[0].decode("ascii", "replace").strip()
+        if found is None:
+            try:
+                write_file(root, MARKER, secrets.token_hex(16).encode() + b"\n", new=True)
+            except OutputRefused:
+                pass  # another process made it this very moment: read theirs
+            except OutputError as e:
+                raise OutputError(e.message, path=path) from e
+            continue
+        time.sleep(0.01)  # (only without hard links can a marker be seen half-written)
+    raise OutputError("the output folder's marker is empty or unreadable", path=path)

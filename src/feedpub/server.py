@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import gzip
 import hashlib
@@ -23,6 +24,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import struct
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
@@ -33,6 +35,8 @@ from typing import Any
 from urllib.parse import quote
 
 from feedpub.config import ServerConfig
+from feedpub.errors import OutputError, ServerError, one_line
+from feedpub.output import read_file, servable, stat_file
 from feedpub.render import MEDIA_TYPES
 
 log = logging.getLogger(__name__)
@@ -144,8 +148,21 @@ def _relpath(path: str) -> str:
     return path.lstrip("/") + ("index.html" if path.endswith("/") else "")
 
 
+def _is_file(root: Path, relpath: str) -> bool:
+    try:
+        st = stat_file(root, relpath)
+    except OutputError:
+        return False
+    return st is not None and stat.S_ISREG(st.st_mode)
+
+
 class Store:
-    """What the server serves: URL path → Resource, replaced as a whole on every change."""
+    """What the server serves: URL path → Resource, replaced as a whole on every change.
+
+    Served are the files of the output folder that :func:`feedpub.output.servable` allows:
+    those feedpub published (its manifest) and regular files an operator put there (a
+    ``robots.txt``), never a dotfile, a temporary file, a lock, a database or its journal,
+    whatever the config says, and never anything reached through a symlink."""
 
     def __init__(self, root: Path, links_for: Callable[[str], list[str]] | None = None) -> None:
         self.root = root
@@ -153,25 +170,26 @@ class Store:
         self.resources: Mapping[str, Resource] = {}
 
     def _load(self, relpath: str) -> Resource | None:
-        path = self.root / relpath
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-                mtime = os.fstat(f.fileno()).st_mtime
-        except OSError:
+        if not servable(relpath):
             return None
-        return make_resource(relpath, data, mtime, self.links_for(relpath))
+        found = read_file(self.root, relpath)  # a regular file, no symlink on the way
+        if found is None:
+            return None
+        data, st = found
+        return make_resource(relpath, data, st.st_mtime, self.links_for(relpath))
 
     def load_all(self) -> int:
-        """(Re)load every file of the output folder."""
+        """(Re)load every servable file of the output folder."""
         found: dict[str, Resource] = {}
         if self.root.is_dir():
-            for path in self.root.rglob("*"):
-                if path.is_file() and not path.name.startswith("."):
-                    relpath = path.relative_to(self.root).as_posix()
-                    res = self._load(relpath)
+            for folder, dirs, files in os.walk(self.root):  # (symlinked folders: not entered)
+                base = Path(folder).relative_to(self.root).as_posix()
+                prefix = "" if base == "." else base + "/"
+                dirs[:] = [d for d in dirs if servable(prefix + d + "/x")]
+                for name in files:
+                    res = self._load(prefix + name)
                     if res is not None:
-                        found[url_path(relpath)] = res
+                        found[url_path(prefix + name)] = res
         self.resources = found
         return len(found)
 
@@ -192,7 +210,7 @@ class Store:
         held = self.resources
         stale = self.differs(published)
         paths = {url_path(r) for r in published}
-        gone = {p for p in held if p not in paths and not (self.root / _relpath(p)).is_file()}
+        gone = {p for p in held if p not in paths and not _is_file(self.root, _relpath(p))}
         if not stale and not gone:
             return 0
         new = {k: v for k, v in held.items() if k not in gone}
@@ -367,13 +385,41 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on host:port (port 0: any free port). IPv6 hosts work too."""
+_BIND_ERRORS = {
+    errno.EADDRINUSE: "the port is in use (another process listens on it)",
+    errno.EADDRNOTAVAIL: "not an address of this machine",
+    errno.EACCES: "permission denied (a port below 1024 needs privileges)",
+}
+
+
+def bind(host: str, port: int, *, where: str = "[server] host and port") -> socket.socket:
+    """A listening socket on host:port (port 0: any free port). IPv6 hosts work too. A name
+    that does not resolve, an address that is not this machine's, a port in use: a
+    :class:`ServerError` saying so, and where the address came from (``where``)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if not 0 <= port <= 65535:
+        raise ServerError(f"cannot listen on {shown} ({where}): a port is 0 to 65535")
+    try:  # ("" is every address, as it always was)
+        address = socket.getaddrinfo(
+            host or None, port, family, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+        )[0][4]
+    except socket.gaierror as e:
+        raise ServerError(
+            f"cannot listen on {shown} ({where}): the name {host!r} does not resolve "
+            f"({one_line(e.strerror or e)})"
+        ) from e
+    except (OSError, UnicodeError, OverflowError) as e:
+        raise ServerError(f"cannot listen on {shown} ({where}): {one_line(e)}") from e
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        reason = _BIND_ERRORS.get(e.errno or 0) or one_line(e.strerror or e)
+        raise ServerError(f"cannot listen on {shown} ({where}): {reason}") from e
     sock.set_inheritable(True)
     return sock
 

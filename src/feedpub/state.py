@@ -19,8 +19,12 @@ Tables:
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
+import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -28,9 +32,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import TracebackType
 from typing import Any, TypeVar
 
-from feedpub.errors import StateError
+from feedpub.errors import StateError, one_line
 from feedpub.model import Article, ArticleMeta, Author, Enclosure, Problem, Severity
 from feedpub.planning import category_key
 
@@ -375,6 +380,62 @@ class _PostgresDb:
         self._engine.dispose()
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
+
+
+def _sqlite_file_exists(path: Path) -> bool:
+    """Whether the SQLite state file exists. One that is empty (truncated: it never is
+    otherwise, see :func:`_create_sqlite_file`) or is no SQLite database is refused: opening
+    it would start a new, empty state over it, losing every entry id and first-seen date."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return False
+    except IsADirectoryError as e:
+        raise StateError(f"{path}: is a folder, not the state file (paths.state)") from e
+    except OSError as e:
+        raise StateError(f"{path}: cannot read the state file: {one_line(e.strerror or e)}") from e
+    if not head:
+        raise StateError(
+            f"{path}: the state file is empty (0 bytes): the entry ids and first-seen dates it "
+            "kept are gone, and feedpub will not start a new state over it; restore it from "
+            "a backup (or, to start afresh on purpose, delete it: articles without an "
+            "explicit id then get new ids)"
+        )
+    if head != _SQLITE_HEADER:
+        raise StateError(
+            f"{path}: not an SQLite database, so not feedpub's state file; check paths.state "
+            "(or restore the file from a backup)"
+        )
+    return True
+
+
+def _create_sqlite_file(path: Path) -> None:
+    """Create a new, empty SQLite database at ``path`` whole: made under another name and
+    linked into place, so that no process ever sees the state file empty (between
+    ``connect`` creating it and the first write, it would be), which means a lost one."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
+    try:
+        db = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")  # writes the header, and the mode for good
+        finally:
+            db.close()
+        try:
+            os.link(tmp, path)  # never over a file another process created meanwhile
+        except FileExistsError:
+            pass
+        except OSError as e:
+            if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                raise
+            if not path.exists():  # (no hard links on this file system)
+                os.rename(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 def _wal_mode(db: sqlite3.Connection, wait: float = 30.0) -> None:
     """Put the SQLite file in WAL mode (persistent: usually it already is). Switching takes
     a lock that SQLite's busy timeout does not wait for, so when another process is
@@ -402,23 +463,31 @@ class State:
         self.path = target
         self.postgres = isinstance(target, str) and target.startswith("postgresql")
         self._integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+        self._errors: tuple[type[BaseException], ...] = (sqlite3.Error,)  # see __exit__
+        self._db: Any = None
         try:
             if self.postgres:
                 import psycopg
 
                 self._integrity_errors = (psycopg.errors.IntegrityError,)
-                self._db: Any = _PostgresDb(str(target))
+                self._errors = (psycopg.Error,)
+                self._db = _PostgresDb(str(target))
             else:
                 path = Path(target)
-                path.parent.mkdir(parents=True, exist_ok=True)
+                if not _sqlite_file_exists(path):
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    _create_sqlite_file(path)
                 self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
                 _wal_mode(self._db)
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
-        except StateError:
-            raise
         except Exception as e:  # sqlite3, psycopg and SQLAlchemy errors alike
-            raise StateError(f"{redact(target)}: cannot open the state store: {e}") from e
+            if self._db is not None:
+                with contextlib.suppress(Exception):
+                    self._db.close()
+            if isinstance(e, StateError):
+                raise
+            raise StateError(f"{redact(target)}: cannot open the state store: {one_line(e)}") from e
 
     def _rows_in(self, sql: str, keys: Iterable[object], *before: object) -> Iterator[Any]:
         """The rows of ``sql``, whose ``{in}`` stands for ``(?, ?, ...)``, for every one of
@@ -534,8 +603,23 @@ class State:
     def __enter__(self) -> State:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close; a database error that ends the block (a file corrupted in the middle, a
+        full disk, a lost connection) leaves it as a :class:`StateError` naming the store."""
+        try:
+            self.close()
+        except Exception as e:
+            if exc is None:
+                raise StateError(f"{redact(self.path)}: cannot close: {one_line(e)}") from e
+        if isinstance(exc, self._errors) and not isinstance(exc, StateError):
+            raise StateError(
+                f"{redact(self.path)}: the state store failed: {one_line(exc)}"
+            ) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

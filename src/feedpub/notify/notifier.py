@@ -10,6 +10,7 @@ up the others, and never the builder or the server.
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import logging
 import threading
@@ -23,10 +24,11 @@ from urllib.parse import unquote
 import requests
 
 from feedpub.config import Config
+from feedpub.errors import OutputError
 from feedpub.notify.guard import callback_refusal, guarded_session
 from feedpub.notify.plan import DELIVERY, WEBLOGUPDATES, WEBSUB, Outcome, retry_delay
 from feedpub.notify.send import deliver, user_agent, weblog_ping, websub_publish
-from feedpub.output import safe_join
+from feedpub.output import read_file, stat_file
 from feedpub.render import Links
 from feedpub.server import media_type
 from feedpub.state import OutboxRow, State, Subscription
@@ -128,7 +130,7 @@ class Notifier:
             relpath = _relpath(cfg.site.base_url, row.topic)
             try:
                 body = body if body is not None else self._feed_body(relpath)
-            except OSError as e:
+            except (OSError, OutputError) as e:
                 return Outcome(ok=False, retryable=True, error=f"cannot read the feed: {e}")
             key, _, ext = relpath.removeprefix("feeds/").partition(".")
             fmt = {"atom.xml": "atom", "rss.xml": "rss", "json": "json"}.get(ext, "atom")
@@ -151,15 +153,25 @@ class Notifier:
     def _feed_body(self, relpath: str) -> bytes:
         """The feed as published now. A fan-out sends one feed to many subscribers: it is
         read once, and again only when the file changes (size or mtime)."""
-        path = safe_join(self.config.paths.output, relpath)
-        st = path.stat()
-        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        root = self.config.paths.output
+        st = stat_file(root, relpath)  # (a symlink is never followed: see feedpub.output)
         cached = self._bodies.get(relpath)
-        if cached is not None and cached[0] == key:
+        if (
+            st is not None
+            and cached is not None
+            and cached[0]
+            == (
+                st.st_ino,
+                st.st_size,
+                st.st_mtime_ns,
+            )
+        ):
             return cached[1]
-        body = path.read_bytes()
-        if len(body) == st.st_size:  # not caught halfway through a replacement
-            self._bodies[relpath] = (key, body)
+        found = read_file(root, relpath)
+        if found is None:
+            raise FileNotFoundError(errno.ENOENT, "not a published file", relpath)
+        body, st = found
+        self._bodies[relpath] = ((st.st_ino, st.st_size, st.st_mtime_ns), body)
         return body
 
     def _describe(self, row: OutboxRow) -> str:
