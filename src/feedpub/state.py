@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 6
 LEADER_LOCK_KEY = 0x66656564707562  # "feedpub": the advisory lock a leading daemon holds
 SCHEMA_LOCK_KEY = 0x66656564736368  # "feedsch": one schema migration at a time
+SUBSCRIPTIONS_LOCK_KEY = 0x66656564737562  # "feedsub": one subscription change at a time
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -1254,6 +1255,14 @@ class State:
             (topic, callback),
         ).fetchone()
         return None if row is None else _subscription(row)
+
+    def lock_subscriptions(self) -> None:
+        """Inside a transaction: no other one changes subscriptions until it ends, so a check
+        of the limits and the insert it allows are one step. (SQLite's ``BEGIN IMMEDIATE``
+        does that already; PostgreSQL's READ COMMITTED would let two verifications both see
+        room for one more.)"""
+        if self.postgres:
+            self._db.execute("SELECT pg_advisory_xact_lock(?)", (SUBSCRIPTIONS_LOCK_KEY,))
 
     def subscribe(
         self, topic: str, callback: str, secret: str | None, lease_seconds: int, now: datetime

@@ -225,8 +225,10 @@ class Hub:
             if self._get(callback, params, challenge):
                 with State(self.config.state_target) as state, state.transaction():
                     if mode == "subscribe":
-                        # the limits again, in the same transaction as the insert: concurrent
-                        # verifications cannot overfill a topic
+                        # the limits again, in the same transaction as the insert and with
+                        # subscription changes locked: concurrent verifications cannot
+                        # overfill a topic
+                        state.lock_subscriptions()
                         refusal = self._over_limits(state, topic, callback)
                         if refusal is None:
                             state.subscribe(topic, callback, secret, lease, self.clock())
