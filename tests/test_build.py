@@ -507,24 +507,28 @@ def test_a_broken_article_that_never_parsed_stays_out_and_a_deleted_one_goes(sit
 def test_bodies_come_from_the_index_not_from_the_files_again(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A file that cannot be read while feeds are rendered (an editor's save, a move in
-    progress) used to be published with an empty body, for good."""
+    """A file that vanished between indexing and rendering (an editor's save, a move in
+    progress) was published with an empty body, and stayed so when it came back with the same
+    bytes. Bodies are read once now, when the file is indexed."""
     from feedpub import build
 
     site.article("a.md", "A", "2025-01-01T00:00:00Z", body="The body of A.")
-    site.build()
     real = build._read
+    reads: list[str] = []
 
-    def unreadable(root: str, path: str, max_bytes: int) -> bytes:
-        if path == "a.md":
+    def vanishing(root: str, path: str, max_bytes: int) -> bytes:
+        reads.append(path)
+        if path == "a.md" and reads.count(path) > 1:  # gone after it was indexed
             raise FileNotFoundError(2, "No such file or directory")
         return real(root, path, max_bytes)
 
-    monkeypatch.setattr(build, "_read", unreadable)
-    site.article("b.md", "B", "2025-01-02T00:00:00Z")  # the feeds are rendered again
+    monkeypatch.setattr(build, "_read", vanishing)
     assert not site.build().problems
-    [_, a] = _parse(site, "feeds/all.atom.xml").entries
+    monkeypatch.setattr(build, "_read", real)  # back, the same bytes
+    site.build()
+    [a] = _parse(site, "feeds/all.atom.xml").entries
     assert "The body of A." in a.content[0].value
+    assert "The body of A." in site.read("articles/a/index.html").decode()
 
 
 def test_a_file_that_vanished_while_read_is_read_again_when_it_is_back(
