@@ -506,3 +506,56 @@ def test_urls_are_resolved_exactly_as_urljoin_does(base: str, ref: str) -> None:
 def test_a_url_urljoin_cannot_read_is_dropped_not_fatal(href: str) -> None:
     out = render_body(f'<a href="{href}">x</a> [y]({href})', "markdown", BASE)
     assert "x" in out
+
+
+# --- found by an adversarial review ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("ref", ["&#1;", "&#8;", "&#11;", "&#x1F;", "&#xFFFE;", "&#xFFFF;"])
+def test_a_character_reference_to_what_xml_cannot_carry_is_removed(ref: str) -> None:
+    """pulldown-cmark and html5ever decode it; a feed with it would not render at all."""
+    for body in (f"A stray {ref} entity.", f"<p>raw {ref} html</p>"):
+        out = render_body(body, "markdown", BASE)
+        assert xml_safe(out) == out
+        assert "stray" in out or "raw" in out
+
+
+@pytest.mark.parametrize(
+    ("markup", "attribute"),
+    [
+        ('<a href="da&#9;ta:text/html,x">l</a>', "href"),
+        ('<a href="da&#10;ta:text/html,x">l</a>', "href"),
+        ('<a href="&#1;javascript:alert(1)">l</a>', "href"),
+        ('<blockquote cite="javascript:alert(1)">q</blockquote>', "cite"),
+        ('<video poster="java&#9;script:alert(1)"></video>', "poster"),
+        ('<img src="data:image/svg+xml,&lt;svg onload=alert(1)&gt;">', "src"),
+        ('<source src="data:text/html,x">', "src"),
+    ],
+)
+def test_urls_are_judged_as_browsers_read_them(markup: str, attribute: str) -> None:
+    out = render_body(markup, "markdown", BASE)
+    for el in fragment(out).iter():
+        assert el.get(attribute) is None, out
+
+
+def test_inline_raster_images_stay() -> None:
+    out = render_body('<img src="data:image/png;base64,iVBORw0KGgo=">', "markdown", BASE)
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' in out
+
+
+def test_unclosed_comments_cost_one_pass() -> None:
+    """Each "<!--" used to look for "--!>" to the end of the file: quadratic."""
+    from feedpub.articles.html import _COMMENT_END  # one search for either ending
+
+    assert _COMMENT_END.search("x -->").group() == "-->"
+    assert _COMMENT_END.search("x --!>").group() == "--!>"
+    out = render_body("<!-- -->x" * 20_000, "markdown", BASE)
+    assert out.count("x") == 20_000
+
+
+def test_an_element_keeps_at_most_64_attributes() -> None:
+    from feedpub.articles.html import MAX_ATTRIBUTES, normalise
+
+    markup = "<b " + " ".join(f"a{i}" for i in range(10_000)) + ">x</b>"
+    out = normalise(markup, {"b"}).html
+    assert out.count('=""') == MAX_ATTRIBUTES

@@ -701,3 +701,42 @@ def test_a_port_in_use_or_out_of_range_is_a_server_error() -> None:
         port = taken.getsockname()[1]
         with pytest.raises(ServerError, match="the port is in use"):
             bind("127.0.0.1", port)
+
+
+def test_pipelined_requests_never_read_cannot_fill_memory(serve: Callable[..., Running]) -> None:
+    """A client sending requests and never reading the answers: uvicorn queued every one of
+    them (1 GB in 6 s); the server stops reading such a connection, and closes it if one read
+    already held too many."""
+    from feedpub.server import MAX_PIPELINED_IN_ONE_READ
+
+    s = serve(send_timeout_seconds=30, header_timeout_seconds=30)
+    request = get("/feeds/all.atom.xml")
+    with socket.socket() as greedy:
+        greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        greedy.connect(("127.0.0.1", s.port))
+        greedy.setblocking(False)
+        sent, deadline, largest = 0, time.monotonic() + 1.5, 0
+        while time.monotonic() < deadline:
+            try:
+                sent += greedy.send(request * 64)
+            except BlockingIOError:
+                pass  # the server stopped reading it
+            except (ConnectionResetError, BrokenPipeError):
+                break  # or closed it
+            for proto in list(s.server.server_state.connections):
+                largest = max(largest, len(proto.pipeline))
+            time.sleep(0.001)
+        assert sent > 50 * len(request)  # many were sent
+        assert largest <= MAX_PIPELINED_IN_ONE_READ
+    # the server answers others as before
+    other = s.client("127.0.0.2")
+    other.send(get())
+    assert other.response()[0] == 200
+
+
+def test_a_date_too_large_to_read_is_no_condition(app: App) -> None:
+    for ims in (
+        "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
+        "Mon, 01 Jan 2001 00:00:00 +99999999999999999999",
+    ):
+        assert call(app, "/feeds/all.atom.xml", headers={"If-Modified-Since": ims})[0] == 200

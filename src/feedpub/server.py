@@ -284,10 +284,10 @@ def _not_modified(inm: bytes | None, ims: bytes | None, res: Resource, etag: byt
         return inm == etag or _etag_matches(inm, etag)
     if ims is not None:
         try:
-            since = parsedate_to_datetime(ims.decode("latin-1"))
-        except (TypeError, ValueError, IndexError):
+            since = parsedate_to_datetime(ims.decode("latin-1")).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):  # not a date: no condition
             return False
-        return res.mtime <= since.timestamp()
+        return res.mtime <= since
     return False
 
 
@@ -316,8 +316,9 @@ class App:
         if method not in ("GET", "HEAD"):
             await respond(send, 405, b"method not allowed\n", [(b"allow", b"GET, HEAD")])
             return
-        if path == "/healthz":
-            body = json.dumps(self.health(), sort_keys=True).encode() + b"\n"
+        if path == "/healthz":  # (it may read the state store: never on the event loop)
+            health = await asyncio.get_running_loop().run_in_executor(None, self.health)
+            body = json.dumps(health, sort_keys=True).encode() + b"\n"
             await respond(
                 send,
                 200,
@@ -527,6 +528,10 @@ def _unsent(transport: asyncio.Transport) -> int:
     return size
 
 
+MAX_PIPELINED = 32  # requests queued on a connection before it stops being read
+MAX_PIPELINED_IN_ONE_READ = 512  # ... and before it is closed (one read can hold many)
+
+
 def _limited_protocol(limits: ServerConfig) -> Any:
     """uvicorn's httptools protocol, held to ``limits`` so that no client can tie the server up.
 
@@ -671,6 +676,18 @@ def _limited_protocol(limits: ServerConfig) -> Any:
                     self.app = app
                 return
             super().on_headers_complete()
+            # uvicorn queues pipelined requests without a bound (and reads on after every
+            # answer): a client sending requests it never reads answers to would fill memory
+            queued = len(self.pipeline)
+            if queued >= MAX_PIPELINED:
+                self.flow.pause_reading()
+            if queued >= MAX_PIPELINED_IN_ONE_READ:
+                self.transport.close()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if len(self.pipeline) >= MAX_PIPELINED // 2:
+                self.flow.pause_reading()  # (uvicorn resumed reading)
 
         def _head_size(self) -> int:
             """The request line and header fields as parsed (whitespace around them aside)."""

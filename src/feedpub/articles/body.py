@@ -29,6 +29,7 @@ from urllib.parse import urljoin, urlsplit
 import nh3
 
 from feedpub.articles.html import MAX_DEPTH, normalise
+from feedpub.articles.text import xml_safe
 
 if TYPE_CHECKING:
     from feedpub.articles.parse import BodyFormat
@@ -117,11 +118,29 @@ def _markdown(text: str) -> str:
     return str(pyromark.html(text, options=options))
 
 
+# As browsers read a URL (WHATWG): tabs and line breaks anywhere removed, controls and spaces
+# at either end; then the scheme, if there is one.
+_URL_NOISE = re.compile("[\t\n\r]")
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_SAFE_SCHEMES = frozenset(["http", "https", "mailto", "tel", "ftp"])
+_INLINE_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp|avif);", re.IGNORECASE)
+
+
 def _keep_url(tag: str, attribute: str, value: str) -> str | None:
-    if attribute in _URL_ATTRIBUTES and value.strip()[:5].lower() == "data:":
-        # inline images only, never a link or a script
-        return value.strip() if tag == "img" and attribute == "src" else None
-    return value
+    """A URL attribute's value if a reader may follow it: http(s), mailto, tel, ftp or a
+    relative reference; ``data:`` only as a raster image's ``src``. Read the way a browser
+    reads it, so that ``da&#9;ta:`` or ``java\\nscript:`` cannot pass for something else."""
+    if attribute not in _URL_ATTRIBUTES:
+        return value
+    url = _URL_NOISE.sub("", value).strip(_C0_AND_SPACE)
+    m = _SCHEME.match(url)
+    if m is None:
+        return url  # relative
+    scheme = m[1].lower()
+    if scheme == "data":  # inline images only, never a link or a script
+        return url if tag == "img" and attribute == "src" and _INLINE_IMAGE.match(url) else None
+    return url if scheme in _SAFE_SCHEMES else None
 
 
 def _sanitise(fragment: str, attribute_filter: Callable[[str, str, str], str | None]) -> str:
@@ -231,7 +250,9 @@ def prepare_body(body: str, body_format: BodyFormat) -> PreparedBody:
                 "deeper than that were removed (their text is kept)",
             )
         )
-    cleaned = _sanitise(structured, _keep_url).strip()
+    # character references may have made characters XML cannot carry (&#1;): feeds would
+    # fail to render with them
+    cleaned = xml_safe(_sanitise(structured, _keep_url)).strip()
     return PreparedBody(html=cleaned, excerpt=excerpt(cleaned), warnings=tuple(warnings))
 
 

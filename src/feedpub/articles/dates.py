@@ -62,7 +62,7 @@ def _from_string(text: str, tz: tzinfo) -> datetime:
         )
     try:  # RFC 2822, as in RSS and e-mail: "Tue, 05 Mar 2024 10:20:00 +0100"
         return _aware(parsedate_to_datetime(s), tz)
-    except (TypeError, ValueError, IndexError) as e:
+    except (TypeError, ValueError, IndexError, OverflowError) as e:
         if isinstance(e, DateError):
             raise
     if re.match(r"^\d{4}-\d{1,2}-\d{1,2}$", s):

@@ -105,6 +105,37 @@ def header_line(text: str, known: frozenset[str]) -> tuple[str, str, str] | None
     return raw.strip(), key, text[colon + 1 :].strip()
 
 
+_DATE_KEYS = frozenset(
+    ["date", "pubdate", "created", "published", "updated", "modified", "lastmod", "last_modified"]
+)
+
+
+def _plausible(meant: str, value: str) -> bool:
+    """Whether a misspelt first key's value could be meant for the key it resembles: a date
+    for a date key (so that the headline "Update: 3 dead in storm" stays a headline)."""
+    if meant not in _DATE_KEYS:
+        return True
+    from datetime import UTC
+
+    from feedpub.articles.dates import DateError, parse_date
+
+    try:
+        parse_date(value, UTC)
+    except DateError:
+        return False
+    return True
+
+
+def _unquoted(key: str, value: str) -> str:
+    """A value as YAML would read it, for those typed the YAML way: ``"A title"`` without
+    its quotes, ``[a, "b"]`` as a list."""
+    if key in _LIST_KEYS and len(value) >= 2 and value[0] == "[" and value[-1] == "]":
+        return ", ".join(_unquoted("", item.strip()) for item in value[1:-1].split(","))
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
 def _starts_lowercase(text: str) -> bool:
     """Whether ``text`` begins with a lowercase word (``but``, ``agreed,``; not a URL)."""
     words = text.split(None, 1)
@@ -132,7 +163,11 @@ def parse_header_block(lines: Sequence[str], known: frozenset[str]) -> HeaderBlo
         return None
     typos = _typos(known)  # (the keys here are normalised already)
     first = entries[0][2]
-    if first not in known and not (first in typos and any(e[2] in known for e in entries)):
+    if first not in known and not (
+        first in typos
+        and any(e[2] in known for e in entries)
+        and _plausible(typos[first], entries[0][3][0])
+    ):
         return None
     if end == 1 and end < len(lines) and _starts_lowercase(lines[end]):
         return None  # "Summary: the council met and" / "agreed ...": a wrapped sentence
@@ -142,7 +177,7 @@ def parse_header_block(lines: Sequence[str], known: frozenset[str]) -> HeaderBlo
     notes: list[tuple[int, str]] = []
     misspelt = 0
     for line, raw, key, parts in entries:
-        value = "\n".join(parts)
+        value = _unquoted(key, "\n".join(parts))
         if key not in known and (meant := typos.get(key)) is not None:
             misspelt += 1
             if misspelt <= MAX_NOTES:

@@ -102,6 +102,9 @@ _RAW_END: dict[str, re.Pattern[str]] = {
     name: re.compile(rf"</{name}(?=[\t\n\f\r />])", re.IGNORECASE) for name in _RAW_TEXT
 }
 _NOT_WS = re.compile(r"[^\t\n\f\r ]")
+_COMMENT_END = re.compile(r"--!?>")
+MAX_ATTRIBUTES = 64
+"""Attributes kept per element: an HTML parser checks each new one against those before it."""
 
 
 def _text(s: str) -> str:
@@ -333,6 +336,8 @@ class _Normaliser:
             name = m[1].lower()
             if name in seen or _NAME_OK.fullmatch(name) is None:
                 continue
+            if len(seen) == MAX_ATTRIBUTES:
+                break
             seen.add(name)
             value = m[2] if m[2] is not None else m[3] if m[3] is not None else m[4] or ""
             parts.append(f' {name}="{_attr_value(value)}"')
@@ -401,11 +406,10 @@ def normalise(markup: str, allowed: Set[str], *, max_depth: int = MAX_DEPTH) -> 
             if markup.startswith("<!--->", lt):
                 pos = lt + 6
                 continue
-            ends = [e for e in (markup.find("-->", lt + 4), markup.find("--!>", lt + 4)) if e >= 0]
-            if not ends:
+            close = _COMMENT_END.search(markup, lt + 4)  # one search: "-->" or "--!>"
+            if close is None:
                 break
-            close = min(ends)
-            pos = close + (3 if markup.startswith("-->", close) else 4)
+            pos = close.end()
         elif nxt in ("!", "?"):  # <!DOCTYPE ...>, <![CDATA[ ...>, <?xml ...>: bogus comments
             gt = markup.find(">", lt)
             if gt < 0:

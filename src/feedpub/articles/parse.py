@@ -220,7 +220,10 @@ def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
         for raw in text.split(";") if ";" in text else [text]:
             part = raw.strip()
             if "<" in part:
-                pair: tuple[str, str] = parseaddr(part)
+                try:
+                    pair: tuple[str, str] = parseaddr(part)
+                except RecursionError:  # "<(" nested thousands deep: not an address
+                    pair = (part, "")
             elif _is_email(part):
                 pair = (part, part)
             else:
@@ -273,9 +276,10 @@ def _enclosure(f: _Fields, value: Any, *, key: str = "enclosure") -> Enclosure |
         return None
     if not isinstance(mime, str) or not _MEDIA_TYPE.match(mime.strip()):
         mime = mimetypes.guess_type(urlsplit(url).path)[0] or "application/octet-stream"
-    if isinstance(length, str) and length.strip().isdigit():
-        length = int(length)
-    if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+    digits = length.strip() if isinstance(length, str) else ""
+    if digits.isascii() and digits.isdigit() and len(digits) <= 18:
+        length = int(digits)
+    if isinstance(length, bool) or not isinstance(length, int) or not 0 <= length < 10**18:
         f.warn(key, f"{key}: length {length!r} is not a byte count; using 0")
         length = 0
     return Enclosure(url=url, type=mime.strip(), length=length)
