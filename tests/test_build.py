@@ -122,7 +122,7 @@ def test_explicit_id_wins_and_duplicate_ids_are_reported(site: Site) -> None:
     site.article("b.md", "B", "2025-01-02T00:00:00Z", extra="id: 42\n")
     result = site.build()
     entries = _parse(site, "feeds/all.atom.xml").entries
-    assert [e.id for e in entries] == ["tag:example.org,2025-06-01:42"]  # an IRI (RFC 4287)
+    assert [e.id for e in entries] == ["tag:example.org,2025-06-01:id/42"]  # an IRI (RFC 4287)
     assert [e.id for e in _parse(site, "feeds/all.rss.xml").entries] == ["42"]  # as written
     assert entries[0].title == "A"
     [problem] = result.errors
@@ -645,8 +645,8 @@ def test_atom_ids_are_absolute_iris_whatever_ids_articles_carry(site: Site) -> N
     assert all(is_absolute_iri(i) for i in ids)
     assert ids == [
         "urn:isbn:0451450523",
-        "tag:example.org,2025-06-01:12345",
-        "tag:example.org,2025-06-01:post-42",
+        "tag:example.org,2025-06-01:id/12345",
+        "tag:example.org,2025-06-01:id/post-42",
     ]
     rss = etree.fromstring(site.read("feeds/all.rss.xml"))
     guids = [(g.text, g.get("isPermaLink")) for g in rss.iterfind("channel/item/guid")]
@@ -852,3 +852,46 @@ def _manifest(site: Site) -> list[str]:
 
     with State(site.config().state_target) as state:
         return sorted(state.outputs())
+
+
+def test_a_feed_carries_at_most_four_times_max_content_bytes_of_content(site: Site) -> None:
+    """Every category feed an article is in holds its body: a feed's content is bounded as
+    a whole (newest entries first), the rest carry their summaries."""
+    site.config_text = site.config_text.replace(
+        "max_entries = 5", "max_entries = 5\nmax_content_bytes = 2000"
+    )
+    for i in range(5):
+        site.article(f"a{i}.md", f"A{i}", f"2025-01-0{i + 1}T00:00:00Z", body="w " * 850)
+    site.build()
+    entries = _parse(site, "feeds/news.atom.xml").entries
+    assert [("content" in e) for e in entries] == [True, True, True, True, False]
+
+
+def test_a_page_never_takes_the_place_of_the_site_index(site: Site) -> None:
+    site.config_text = site.config_text.replace(
+        'author = "Site Author"', 'author = "Site Author"\narticle_url = "{base_url}{slug}.html"'
+    )
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", extra="slug: index\n")
+    result = site.build()
+    [warning] = result.problems
+    assert warning.path == "a.md" and "index.html" in warning.message
+    assert "<h1>Test Site</h1>" in site.read("index.html").decode()
+
+
+def test_a_file_read_through_a_symlink_swapped_in_is_not_read(tmp_path: Path) -> None:
+    """The scan checked the path; a symlink put in its place before the read (a race) must
+    not lead the read outside the articles folder."""
+    import os
+
+    from feedpub.build import _read
+    from feedpub.errors import ArticleError
+
+    root = tmp_path / "articles"
+    root.mkdir()
+    (tmp_path / "secret.toml").write_text("password = 'x'")
+    os.symlink(tmp_path / "secret.toml", root / "x.md")
+    with pytest.raises(ArticleError, match="outside the articles folder"):
+        _read(str(root), "x.md", 1000)
+    (root / "inside.md").write_text("fine")
+    os.symlink("inside.md", root / "alias.md")
+    assert _read(str(root), "alias.md", 1000) == b"fine"

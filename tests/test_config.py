@@ -262,3 +262,18 @@ def test_output_folders_that_are_fine(tmp_path: Path) -> None:
         {"output": "out/public", "articles": "out-articles"},  # a common prefix is no parent
     ]:
         _load(tmp_path, _paths(tmp_path, **paths))
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('base_url = "https://user:secret@example.org/"', "site.base_url"),
+        ('article_url = "https://u:p@example.org/{slug}/"', "site.article_url"),
+    ],
+)
+def test_credentials_in_published_urls_are_refused(tmp_path: Path, line: str, key: str) -> None:
+    base = 'base_url = "https://example.org"\n'
+    text = '[site]\ntitle = "T"\n' + (base if "article_url" in line else "") + line + "\n"
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, text)
+    assert info.value.key == key

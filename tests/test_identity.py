@@ -118,9 +118,13 @@ def test_explicit_id_wins() -> None:
 # --- Atom ids: always absolute IRIs (RFC 4287 4.2.6) --------------------------------------------
 
 
+ATOMS: dict[int, dict[str, str]] = {}  # the state's atom_ids table, per test store
+
+
 def _atom_ids(store: Store, metas: list[ArticleMeta], now: datetime = NOW) -> dict[str, str]:
     from feedpub.identity import resolve as resolve_
 
+    atoms = ATOMS.setdefault(id(store), {})
     paths = {m.path for m in metas}
     r = resolve_(
         metas,
@@ -132,25 +136,37 @@ def _atom_ids(store: Store, metas: list[ArticleMeta], now: datetime = NOW) -> di
         host="e.org",
         article_url="{base_url}p/{slug}/",
         base_url="https://e.org/",
+        atom_ids=atoms,
     )
     for ident in r.identities:
         store.rows[ident.path] = ident
+    atoms.update(r.atom_ids)
     return {a.path: a.atom_id for a in r.articles} | {f"{a.path}#id": a.id for a in r.articles}
 
 
 def test_an_explicit_id_that_is_no_iri_gets_a_tag_iri_kept_for_good() -> None:
     store = Store()
     got = _atom_ids(store, [_m("a.md", "h1", id="post-42"), _m("b.md", "h2", id="12345")])
-    assert got["a.md"] == "tag:e.org,2025-01-10:post-42"
-    assert got["b.md"] == "tag:e.org,2025-01-10:12345"
+    assert got["a.md"] == "tag:e.org,2025-01-10:id/post-42"
+    assert got["b.md"] == "tag:e.org,2025-01-10:id/12345"
     assert got["a.md#id"] == "post-42"  # RSS guid and JSON Feed id: as written
     # later, edited, with the clock and the date moved on: the same Atom id
     later = NOW + timedelta(days=400)
     again = _atom_ids(store, [_m("a.md", "h3", id="post-42", date=later)], now=later)
-    assert again["a.md"] == "tag:e.org,2025-01-10:post-42"
-    # a new explicit id is a new entry (the date is still the article's first-seen one)
+    assert again["a.md"] == "tag:e.org,2025-01-10:id/post-42"
+    # renamed and edited at once (no move recognised): the explicit id keeps its Atom id
+    moved = _atom_ids(store, [_m("b/renamed.md", "h9", id="post-42")], now=later)
+    assert moved["b/renamed.md"] == "tag:e.org,2025-01-10:id/post-42"
+    # a new explicit id is a new entry
     changed = _atom_ids(store, [_m("a.md", "h4", id="post-43")], now=later)
-    assert changed["a.md"] == "tag:e.org,2025-01-10:post-43"
+    assert changed["a.md"] == "tag:e.org,2025-01-10:id/post-43"  # (a.md first seen then)
+
+
+def test_an_atom_id_made_from_an_explicit_id_never_meets_a_derived_one() -> None:
+    store = Store()
+    got = _atom_ids(store, [_m("hello.md", "h1"), _m("imported.md", "h2", id="hello")])
+    assert got["hello.md"] == "tag:e.org,2025-01-10:hello"
+    assert got["imported.md"] == "tag:e.org,2025-01-10:id/hello"
 
 
 def test_explicit_ids_that_are_iris_are_untouched() -> None:
@@ -183,6 +199,11 @@ def test_derived_ids_are_their_own_atom_ids() -> None:
         ("C:\\files\\a", False),
         (":nothing", False),
         ("1abc:x", False),
+        ("urn:a#b#c", False),  # one fragment at most
+        ("x:[", False),
+        ("a:\u202eb", False),  # bidi formatting characters are not IRI characters
+        ("a:\U0001fffe", False),  # nor are noncharacters
+        ("tag:x,2020:y#f", True),
     ],
 )
 def test_is_absolute_iri(text: str, iri: bool) -> None:

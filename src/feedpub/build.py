@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -36,7 +37,7 @@ from feedpub.errors import (
     RenderError,
     StateError,
 )
-from feedpub.identity import resolve
+from feedpub.identity import is_absolute_iri, resolve
 from feedpub.model import (
     Article,
     BuildResult,
@@ -87,17 +88,36 @@ def utcnow() -> datetime:
 # -- work done in worker processes (module level, so they can be pickled) -------------------
 
 
+@functools.cache
+def _real(root: str) -> str:
+    return os.path.realpath(root)
+
+
 def _read(root: str, path: str, max_bytes: int) -> bytes:
-    """An article file's bytes; a file over the size limit is refused without reading it."""
+    """An article file's bytes; a file over the size limit is refused without reading it.
+
+    What was opened is checked to lie inside the articles folder: the scan checked the path,
+    but a symlink swapped in since (or a folder on the way) could lead anywhere."""
+    too_big = f"over the limit of {max_bytes:,} (feeds.max_article_bytes)"
     with open(os.path.join(root, path), "rb") as f:
+        with contextlib.suppress(OSError):  # (no /proc: not Linux)
+            opened = os.readlink(f"/proc/self/fd/{f.fileno()}")
+            inside = _real(root)
+            if os.path.commonpath([inside, opened]) != inside:
+                raise ArticleError(
+                    "leads outside the articles folder (a symlink); not read", path=path
+                )
         size = os.fstat(f.fileno()).st_size
         if size > max_bytes:
-            raise ArticleError(
-                f"file is {size:,} bytes, over the limit of {max_bytes:,} "
-                "(feeds.max_article_bytes)",
-                path=path,
-            )
-        return f.read()  # (a sized read would allocate max_bytes every time)
+            raise ArticleError(f"file is {size:,} bytes, {too_big}", path=path)
+        data = f.read(size + 1)
+        if len(data) > size:  # it grew while being read
+            data += f.read(max_bytes + 1 - len(data))
+            if len(data) > max_bytes:
+                raise ArticleError(
+                    f"file grew to more than {max_bytes:,} bytes, {too_big}", path=path
+                )
+        return data
 
 
 def _parse_one(root: str, path: str, st: FileStat, ctx: ParseContext) -> IndexRow:
@@ -520,6 +540,9 @@ class Builder:
                 host=cfg.site.host,
                 article_url=cfg.site.article_url,
                 base_url=cfg.site.base_url,
+                atom_ids=state.atom_ids_for(
+                    {m.id for m in metas if m.id and not is_absolute_iri(m.id)}
+                ),
             )
             if taken is not None:
                 taken |= settled.slugs
@@ -536,6 +559,7 @@ class Builder:
                 state.put_articles(rows, {a.path: a for a in settled.articles})
                 state.delete_identities(settled.retired)
                 state.put_identities(settled.identities)
+                state.put_atom_ids(settled.atom_ids)
             batch.update(r.path for r in rows)
         return batch
 
@@ -629,12 +653,28 @@ class Builder:
                     "feed",
                     spec.key,
                     fp,
-                    _feed_maker(spec, fmt, self.links, body),
+                    _feed_maker(
+                        spec,
+                        fmt,
+                        self.links,
+                        body,
+                        FEED_CONTENT_FACTOR * cfg.feeds.max_content_bytes,
+                    ),
                 )
         all_feed = the_plan.feeds[0]
         for a in pages:
             relpath = self._page_relpath(a)
             if relpath is None:
+                continue
+            if relpath in (INDEX_PATH, OPML_PATH) or relpath.startswith("feeds/"):
+                problems.append(
+                    Problem(
+                        path=a.path,
+                        message=f"its page would be {relpath}, which the site's index or feeds "
+                        "use: no page written (give it another slug)",
+                        severity=Severity.WARNING,
+                    )
+                )
                 continue
             fp = self._fingerprint(config_fp, "page", [a])
 
@@ -846,17 +886,51 @@ def _keeping_last_good(rows: list[IndexRow], good: set[str]) -> list[IndexRow]:
 LAST_GOOD_NOTE = "; the version published before stays published until this is fixed"
 
 
+FEED_CONTENT_FACTOR = 4
+"""A feed carries at most this many times ``feeds.max_content_bytes`` of content in all (2 MiB
+by default); later entries carry their summary. Every category feed an article is in holds
+its body, and every reader and hub subscriber fetches every feed."""
+
+
+def _within_budget(
+    spec: FeedSpec, body: Callable[[str], EntryBody | None], budget: int
+) -> Callable[[str], EntryBody | None]:
+    """``body``, but for the entries past the feed's content budget (newest first), which
+    show their summary."""
+    shown: set[str] = set()
+    used = 0
+    for a in spec.entries:
+        b = body(a.path)
+        if b is None or not b.in_feeds:
+            continue
+        used += len(b.content_html)
+        if used > budget:
+            break
+        shown.add(a.path)
+
+    def budgeted(path: str) -> EntryBody | None:
+        b = body(path)
+        return b if b is None or path in shown else replace(b, in_feeds=False)
+
+    return budgeted
+
+
 def _feed_maker(
-    spec: FeedSpec, fmt: str, links: Links, body: Callable[[str], EntryBody | None]
+    spec: FeedSpec,
+    fmt: str,
+    links: Links,
+    body: Callable[[str], EntryBody | None],
+    budget: int,
 ) -> Callable[[], bytes]:
     def make() -> bytes:
+        body_of = _within_budget(spec, body, budget)
         if fmt == "json":
             from feedpub.render.jsonfeed import render_json
 
-            return render_json(spec, links, body)
+            return render_json(spec, links, body_of)
         from feedpub.render.xmlfeeds import render_xml
 
-        return render_xml(spec, "atom" if fmt == "atom" else "rss", links, body)
+        return render_xml(spec, "atom" if fmt == "atom" else "rss", links, body_of)
 
     return make
 

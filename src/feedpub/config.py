@@ -247,6 +247,8 @@ def _absolute_url(sec: _Section, name: str, value: str) -> str:
         raise sec.error(name, f"must be an absolute http(s) URL, got {value!r}")
     if _UNSAFE_IN_URL.search(value):
         raise sec.error(name, f"has spaces, control or unsafe characters: {value!r}")
+    if "@" in parts.netloc and name != "weblogupdates":  # published in every feed
+        raise sec.error(name, "must not hold a user name or password (every feed shows it)")
     return urlunsplit(
         (parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, parts.fragment)
     )

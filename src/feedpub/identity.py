@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Set
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from feedpub.articles.dates import date_from_filename
 from feedpub.model import Article, ArticleMeta, Problem, Severity
@@ -38,6 +38,7 @@ class Resolved:
     retired: tuple[str, ...]  # paths whose stored identity moved to another path
     slugs: frozenset[str]  # slugs the batch now uses
     problems: tuple[Problem, ...]
+    atom_ids: Mapping[str, str] = field(default_factory=dict)  # new: explicit id -> Atom id
 
 
 def _file_name(path: str) -> str:
@@ -51,12 +52,16 @@ def _stem_slug(path: str) -> str:
     return slugify(stem, fallback_prefix="article")
 
 
-def _unique(base: str, taken: Set[str]) -> str:
-    slug, n = base, 2
-    while slug in taken:
-        slug = f"{base}-{n}"
+def _unique(base: str, taken: Set[str], tried: dict[str, int]) -> str:
+    """``base``, or ``base-2``, ``base-3``... the first not ``taken``. ``tried`` remembers where
+    each base's search got to, so a batch of thousands of ``index.md`` stays linear."""
+    if base not in taken:
+        return base
+    n = tried.get(base, 2)
+    while f"{base}-{n}" in taken:
         n += 1
-    return slug
+    tried[base] = n + 1
+    return f"{base}-{n}"
 
 
 def _slug_taken(path: str, wanted: str, used: str) -> Problem:
@@ -72,12 +77,14 @@ def derived_id(host: str, day: str, slug: str) -> str:
 
 
 # RFC 3987 absolute-IRI: a scheme, ":", then IRI characters only (no space, no <>"{}|\^`,
-# no controls), every "%" starting an escape
-_IRI = re.compile(
-    r"[A-Za-z][A-Za-z0-9+.-]*+:"
-    r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#\[\]\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef"
-    r"\U00010000-\U000efffd]|%[0-9A-Fa-f]{2})*+"
+# no controls, no noncharacters, none of the bidi formatting characters it forbids), every
+# "%" starting an escape, at most one "#". (Square brackets, which only an IPv6 host may
+# hold, are refused: such an id gets a tag IRI made from it.)
+_UCS = "\u00a0-\u200d\u2010-\u2029\u202f-\u2065\u206a-\ud7ff\uf900-\ufdcf\ufdf0-\uffef" + "".join(
+    f"{chr(plane << 16)}-{chr((plane << 16) | 0xFFFD)}" for plane in range(1, 15)
 )
+_IRI_CHARS = rf"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?{_UCS}]|%[0-9A-Fa-f]{{2}})*+"
+_IRI = re.compile(rf"[A-Za-z][A-Za-z0-9+.-]*+:{_IRI_CHARS}(?:#{_IRI_CHARS})?")
 _TAG_SPECIFIC_SAFE = "-._~!$&'()*+,;=:@/?"  # RFC 4151: pchar, "/" and "?"
 
 
@@ -87,24 +94,10 @@ def is_absolute_iri(text: str) -> bool:
 
 
 def atom_id_for(explicit: str, host: str, day: str) -> str:
-    """The Atom id for an explicit id that is not an absolute IRI: a tag URI (RFC 4151) with
-    the id, percent-encoded where a URI needs it, as its specific part."""
-    return f"tag:{host},{day}:{quote(explicit, safe=_TAG_SPECIFIC_SAFE)}"
-
-
-def _made_from(atom_id: str | None, explicit: str) -> bool:
-    """Whether a stored Atom id was built from this explicit id (by :func:`atom_id_for`)."""
-    return atom_id is not None and unquote(atom_id.split(":", 2)[-1]) == explicit
-
-
-def atom_id(meta_id: str | None, ident: Identity) -> str:
-    """An article's Atom id: its explicit id when that is an absolute IRI, the one built from
-    it (stored) when not, else the derived id."""
-    if meta_id is None:
-        return ident.article_id
-    if is_absolute_iri(meta_id) or ident.atom_id is None:
-        return meta_id
-    return ident.atom_id
+    """The Atom id for an explicit id that is not an absolute IRI: a tag URI (RFC 4151) whose
+    specific part is ``id/`` and the id, percent-encoded where a URI needs it. (A derived id's
+    specific part is a slug, which never holds a ``/``: the two never meet.)"""
+    return f"tag:{host},{day}:id/{quote(explicit, safe=_TAG_SPECIFIC_SAFE)}"
 
 
 def resolve(
@@ -118,13 +111,17 @@ def resolve(
     host: str,
     article_url: str,
     base_url: str,
+    atom_ids: Mapping[str, str] | None = None,
 ) -> Resolved:
     """Settle a batch of parsed articles.
 
     ``known``: the stored identities of the batch's paths. ``orphans``: content hash → stored
     identity of a file that is gone (a moved file with those bytes takes it). ``taken``: slugs
-    in use by live articles outside the batch.
+    in use by live articles outside the batch. ``atom_ids``: explicit id → the Atom id made
+    from it before (kept by explicit id, so a renamed and edited file keeps it too).
     """
+    made: dict[str, str] = {}
+    tried: dict[str, int] = {}
     metas = sorted(metas, key=lambda m: m.path)
     taken_now = set(taken)
     orphans_left = dict(orphans)
@@ -142,10 +139,10 @@ def resolve(
             retired.append(old.path)
             ident = replace(old, path=meta.path, live=True)
             if ident.slug in taken_now:  # a new article took the slug while this one was away
-                ident = replace(ident, slug=_unique(ident.slug, taken_now))
+                ident = replace(ident, slug=_unique(ident.slug, taken_now, tried))
             taken_now.add(ident.slug)
         if ident is None:
-            slug = _unique(meta.slug or _stem_slug(meta.path), taken_now)
+            slug = _unique(meta.slug or _stem_slug(meta.path), taken_now, tried)
             taken_now.add(slug)
             if meta.slug and slug != meta.slug:
                 problems.append(_slug_taken(meta.path, meta.slug, slug))
@@ -166,9 +163,13 @@ def resolve(
                 ident = replace(ident, slug=meta.slug)
         if not ident.live or ident.content_hash != meta.content_hash:
             ident = replace(ident, content_hash=meta.content_hash, live=True)
-        if meta.id and not is_absolute_iri(meta.id) and not _made_from(ident.atom_id, meta.id):
-            day = ident.first_seen.astimezone(tz).date().isoformat()
-            ident = replace(ident, atom_id=atom_id_for(meta.id, host, day))
+        atom = meta.id or ident.article_id
+        if meta.id and not is_absolute_iri(meta.id):
+            known_atom = (atom_ids or {}).get(meta.id) or made.get(meta.id)
+            if known_atom is None:
+                day = ident.first_seen.astimezone(tz).date().isoformat()
+                known_atom = made[meta.id] = atom_id_for(meta.id, host, day)
+            atom = known_atom
         if stored != ident:
             changed.append(ident)
         date = meta.date or date_from_filename(_file_name(meta.path), tz) or ident.first_seen
@@ -177,7 +178,7 @@ def resolve(
                 meta=meta,
                 date=date,
                 id=meta.id or ident.article_id,
-                atom_id=atom_id(meta.id, ident),
+                atom_id=atom,
                 slug=ident.slug,
                 url=meta.link or article_url.format(base_url=base_url, slug=ident.slug),
             )
@@ -188,4 +189,5 @@ def resolve(
         retired=tuple(retired),
         slugs=frozenset(a.slug for a in articles),
         problems=tuple(problems),
+        atom_ids=made,
     )

@@ -675,14 +675,17 @@ def _limited_protocol(limits: ServerConfig) -> Any:
                 finally:
                     self.app = app
                 return
-            super().on_headers_complete()
             # uvicorn queues pipelined requests without a bound (and reads on after every
-            # answer): a client sending requests it never reads answers to would fill memory
-            queued = len(self.pipeline)
-            if queued >= MAX_PIPELINED:
+            # answer): a client sending requests it never reads answers to would fill memory.
+            # Past a bound the connection is no longer read; one read can hold thousands of
+            # requests, so past a second one the rest are dropped and the connection closed.
+            if len(self.pipeline) >= MAX_PIPELINED_IN_ONE_READ:
+                if not self.transport.is_closing():
+                    self.transport.close()
+                return
+            super().on_headers_complete()
+            if len(self.pipeline) >= MAX_PIPELINED:
                 self.flow.pause_reading()
-            if queued >= MAX_PIPELINED_IN_ONE_READ:
-                self.transport.close()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()

@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS articles (
     slug TEXT,
     url TEXT,
     external INTEGER NOT NULL DEFAULT 0,      -- has its own link: no page of ours
-    atom_id TEXT                              -- when not article_id (see identities)
+    atom_id TEXT                              -- when not article_id (see atom_ids)
 );
 CREATE INDEX IF NOT EXISTS articles_date ON articles (date_us) WHERE meta IS NOT NULL;
 CREATE INDEX IF NOT EXISTS articles_id ON articles (article_id);
@@ -79,8 +79,7 @@ CREATE TABLE IF NOT EXISTS identities (
     slug TEXT NOT NULL,
     first_seen TEXT NOT NULL,
     content_hash TEXT NOT NULL DEFAULT '',
-    live INTEGER NOT NULL DEFAULT 1,
-    atom_id TEXT                              -- an explicit id that is no IRI, made one
+    live INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS identities_hash ON identities (content_hash) WHERE live = 0;
 CREATE TABLE IF NOT EXISTS outputs (
@@ -132,6 +131,10 @@ CREATE TABLE IF NOT EXISTS subscriptions (    -- the built-in WebSub hub's subsc
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 _BODIES = """
+CREATE TABLE IF NOT EXISTS atom_ids (         -- explicit ids that are no IRIs: the Atom id
+    explicit TEXT PRIMARY KEY,                -- made from each, once, kept for good
+    atom_id TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS article_bodies (   -- each parsed article's body, ready to publish:
     path TEXT PRIMARY KEY,                    -- sanitised HTML, relative URLs as written
     html TEXT NOT NULL,
@@ -168,7 +171,6 @@ class Identity:
     first_seen: datetime
     content_hash: str = ""
     live: bool = True
-    atom_id: str | None = None  # built once from an explicit id that is not an absolute IRI
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -560,8 +562,7 @@ class State:
         if 0 < version < 4:  # senders' leases on outbox rows (a v3 outbox lacks the column)
             self._add_column("outbox", "claimed_until", "TEXT")
         if 0 < version < 6:  # Atom ids built from explicit ids that are no IRIs
-            for table in ("identities", "articles"):
-                self._add_column(table, "atom_id", "TEXT")
+            self._add_column("articles", "atom_id", "TEXT")
         if self.postgres:
             self._db.execute("DELETE FROM feedpub_schema")
             self._db.execute("INSERT INTO feedpub_schema VALUES (?)", (SCHEMA_VERSION,))
@@ -888,10 +889,9 @@ class State:
                 first_seen=datetime.fromisoformat(row[3]),
                 content_hash=row[4],
                 live=bool(row[5]),
-                atom_id=row[6],
             )
             for row in self._db.execute(
-                "SELECT path, article_id, slug, first_seen, content_hash, live, atom_id"
+                "SELECT path, article_id, slug, first_seen, content_hash, live"
                 f" FROM identities WHERE {where}",
                 args,
             )
@@ -926,11 +926,9 @@ class State:
 
     def put_identities(self, idents: Iterable[Identity]) -> None:
         self._db.executemany(
-            "INSERT INTO identities (path, article_id, slug, first_seen, content_hash, live,"
-            " atom_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            + _upsert(
-                "path", ("article_id", "slug", "first_seen", "content_hash", "live", "atom_id")
-            ),
+            "INSERT INTO identities (path, article_id, slug, first_seen, content_hash, live)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            + _upsert("path", ("article_id", "slug", "first_seen", "content_hash", "live")),
             (
                 (
                     i.path,
@@ -939,10 +937,26 @@ class State:
                     i.first_seen.astimezone(UTC).isoformat(),
                     i.content_hash,
                     int(i.live),
-                    i.atom_id,
                 )
                 for i in idents
             ),
+        )
+
+    def atom_ids_for(self, explicit: Iterable[str]) -> dict[str, str]:
+        """explicit id → the Atom id made from it, for those that have one."""
+        return {
+            row[0]: row[1]
+            for row in self._rows_in(
+                "SELECT explicit, atom_id FROM atom_ids WHERE explicit IN {in}", explicit
+            )
+        }
+
+    def put_atom_ids(self, made: Mapping[str, str]) -> None:
+        """New Atom ids (explicit id → Atom id): made once, never replaced."""
+        self._db.executemany(
+            "INSERT INTO atom_ids (explicit, atom_id) VALUES (?, ?)"
+            " ON CONFLICT (explicit) DO NOTHING",
+            sorted(made.items()),
         )
 
     def delete_identities(self, paths: Iterable[str]) -> None:

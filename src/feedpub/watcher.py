@@ -9,6 +9,7 @@ or deleted, say) ask for a full rescan, since their articles are not named one b
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -50,8 +51,11 @@ class Watcher:
     def _classify(self, paths: set[str]) -> set[str] | None:
         articles: set[str] = set()
         for raw in paths:
+            # the folder resolved, not the file: a symlinked article is reported under its
+            # own name (not its target's), and a symlink loop is just a name
+            where = Path(os.path.realpath(os.path.dirname(raw))) / os.path.basename(raw)
             try:
-                rel = Path(raw).resolve().relative_to(self.root).as_posix()
+                rel = where.relative_to(self.root).as_posix()
             except ValueError:
                 continue
             if rel == ".":
