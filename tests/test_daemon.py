@@ -505,3 +505,22 @@ def test_an_output_folder_feedpub_does_not_own_or_no_articles_is_one_line(root: 
     assert line == (
         f"feedpub: error: paths.articles: the articles folder {root / 'articles'} does not exist"
     )
+
+
+def test_an_edit_that_breaks_an_article_keeps_it_served_and_says_so(
+    root: Path, daemon: Daemon
+) -> None:
+    """Its last good version stays published; the error is in the log and /healthz."""
+    path = article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    daemon.start()
+    page = daemon.get("/articles/one/")
+    assert page.status_code == 200
+    path.write_text("---\ntitle: [unclosed\n---\nBroken now.\n")
+    daemon.until(lambda: bool(daemon.health()["article_errors"]), "the error in /healthz")
+    errors = daemon.health()["article_errors"]
+    assert isinstance(errors, list) and len(errors) == 1
+    assert errors[0].startswith("one.md:2: error:") and "stays published" in errors[0]
+    assert daemon.titles() == ["One"]
+    assert daemon.get("/articles/one/").content == page.content
+    assert "one.md:2" in daemon.logs()
+    assert daemon.stop() == 0

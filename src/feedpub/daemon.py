@@ -76,6 +76,7 @@ def running_daemon_pid(state_path: Path) -> int | None:
         os.close(fd)
 
 
+MAX_ERRORS_SHOWN = 20  # in /healthz
 STANDBY_POLL_SECONDS = 2.0  # how often a standby tries to take the lead
 
 
@@ -415,6 +416,9 @@ class Daemon:
             "articles": r.articles if r else None,
             "published": r.published if r else None,
             "article_problems": len(r.problems) if r else None,
+            # errors, named: an article that stopped parsing (its last good version stays
+            # published) must be noticed
+            "article_errors": [str(p) for p in r.errors[:MAX_ERRORS_SHOWN]] if r else None,
             "skipped_files": len(self._skipped) if r else None,
             "next_go_live": r.next_go_live.isoformat() if r and r.next_go_live else None,
             "pending_notifications": self._pending_notifications(),
