@@ -444,3 +444,12 @@ def test_stat_paths_reports_the_named_paths_it_skips(root: Path, tmp_path: Path)
         "pipe.md": "not_regular",
     }
     assert stat_paths(root, ["link.md"]) == {}  # reporting is optional
+
+
+def test_markdown_under_every_suffix_pelican_reads() -> None:
+    from feedpub.articles.discover import is_article_name
+
+    for name in ("a.md", "a.markdown", "a.mkd", "a.mdown", "a.txt", "A.MKD"):
+        assert is_article_name(name), name
+    for name in ("a.rst.bak", "a.png", "a.mdx"):
+        assert not is_article_name(name), name

@@ -1709,3 +1709,43 @@ def test_headline_update_3_dead_stays_a_headline() -> None:
 def test_header_values_typed_the_yaml_way() -> None:
     parsed = parse("a.txt", 'Title: "Quoted"\nTags: [a, "b c"]\nDate: 2024-01-01\n\nBody\n')
     assert (parsed.meta.title, parsed.meta.tags) == ("Quoted", ("a", "b c"))
+
+
+# --- real content: forms other generators and scrapers write ---------------------------------
+
+
+def test_a_setext_heading_is_a_title_like_an_atx_one() -> None:
+    parsed = parse("a.md", "My Title\n========\n\nBody text.\n")
+    assert parsed.meta.title == "My Title"
+    assert "My Title" not in parsed.body_html and "Body text." in parsed.body_html
+
+
+def test_a_text_article_that_is_html_gets_a_title_without_markup() -> None:
+    """A Medium export saved as .txt: its title was raw tags ('<hr/><h3>Title header...')."""
+    body = "<hr/><h3>Title header</h3><p>First <b>paragraph</b>.</p><p>Second.</p>\n"
+    parsed = parse("export.txt", body)
+    assert parsed.meta.title == "Title header"
+    assert "<b>paragraph</b>" in parsed.body_html and "Title header" not in parsed.body_html
+
+
+def test_markdown_style_headings_in_a_text_body() -> None:
+    parsed = parse("a.txt", "Categories: Tech News\n\nHeadline\n\n## Overview\n\nText.\n")
+    assert "<h2>Overview</h2>" in parsed.body_html and "##" not in parsed.body_html
+
+
+@pytest.mark.parametrize("name", ["2024-03-05-post.md", "2024-03-05_post.md"])
+def test_a_date_in_the_file_name_with_dash_or_underscore(name: str) -> None:
+    from feedpub.articles.dates import date_from_filename
+
+    assert date_from_filename(name, UTC) == datetime(2024, 3, 5, tzinfo=UTC)
+    assert parse(name, "Body only.\n").meta.title == "Post"  # (no title: from the file name)
+
+
+def test_the_folder_names_the_category_when_asked() -> None:
+    ctx = ParseContext(tz=UTC, base_url="https://example.org/", category_from_folder=True)
+    assert parse("python/post.md", yaml_fm("title: T"), ctx).meta.categories == ("python",)
+    assert parse("python/post.md", yaml_fm("title: T", "category: Go"), ctx).meta.categories == (
+        "Go",
+    )
+    assert parse("post.md", yaml_fm("title: T"), ctx).meta.categories == ()
+    assert parse("python/post.md", yaml_fm("title: T")).meta.categories == ()  # off by default

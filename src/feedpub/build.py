@@ -214,6 +214,7 @@ class Builder:
             max_bytes=config.feeds.max_article_bytes,
             max_content_bytes=config.feeds.max_content_bytes,
             article_url=config.site.article_url,
+            category_from_folder=config.feeds.category_from_folder,
         )
         self.links = Links(site=config.site, hubs=config.advertised_hubs)
         self._pool: Pool[tuple[str, str, FileStat, ParseContext], IndexRow] | None = None

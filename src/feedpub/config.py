@@ -73,6 +73,7 @@ class FeedsConfig:
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
     article_timeout_seconds: float = 30.0  # a worker parsing one file longer is stopped
     max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES  # larger bodies: feeds show a summary
+    category_from_folder: bool = False  # an article without categories: its folder's name
     categories: Mapping[str, CategoryConfig] = field(default_factory=dict)
 
     def for_category(self, name: str) -> CategoryConfig:
@@ -469,6 +470,7 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
         max_article_bytes=_positive(
             f, "max_article_bytes", f.get("max_article_bytes", int, DEFAULT_MAX_ARTICLE_BYTES)
         ),
+        category_from_folder=f.get("category_from_folder", bool, False),
         max_content_bytes=_positive(
             f, "max_content_bytes", f.get("max_content_bytes", int, DEFAULT_MAX_CONTENT_BYTES)
         ),

@@ -229,6 +229,8 @@ def prepare_body(body: str, body_format: BodyFormat) -> PreparedBody:
     if body_format == "markdown":
         raw = _markdown(body)
         trusted = _RAW_HTML.search(body) is None  # the renderer's own markup only
+    elif body_format == "html":
+        raw, trusted = body, False
     else:
         raw = text_to_html(body)
         trusted = True
@@ -376,13 +378,33 @@ def _is_heading(paragraph: str, next_paragraph: str | None) -> bool:
     return not paragraph.endswith(_SENTENCE_END) and not paragraph.startswith(("-", "*", "•"))
 
 
+def _marked_heading(paragraph: str) -> tuple[int, str] | None:
+    """(level, text) of a Markdown-style ``## Heading`` line (as scrapers write them)."""
+    if "\n" in paragraph or not paragraph.startswith("#"):
+        return None
+    marks = len(paragraph) - len(paragraph.lstrip("#"))
+    text = paragraph[marks:]
+    if marks > 6 or not text[:1].isspace():
+        return None  # "#hashtag", "#######"
+    text = text.strip()
+    closed = text.rstrip("#")
+    if closed != text and closed[-1:] in (" ", "\t"):
+        text = closed.strip()  # a closing run of "#"
+    return (marks, text) if text else None
+
+
 def text_to_html(body: str) -> str:
-    """Plain text → HTML: blank-line-separated paragraphs, short lines as ``<h2>`` headings."""
+    """Plain text → HTML: blank-line-separated paragraphs; ``## Heading`` lines, and short
+    lines without closing punctuation, as headings."""
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip()]
     out: list[str] = []
     for i, para in enumerate(paragraphs):
         following = paragraphs[i + 1] if i + 1 < len(paragraphs) else None
-        if _is_heading(para, following):
+        marked = _marked_heading(para)
+        if marked is not None:
+            level, text = marked
+            out.append(f"<h{level}>{html.escape(text, quote=False)}</h{level}>")
+        elif _is_heading(para, following):
             out.append(f"<h2>{html.escape(para, quote=False)}</h2>")
         else:
             out.append("<p>" + _escape_and_link(para) + "</p>")

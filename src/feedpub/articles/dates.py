@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 MIN_YEAR = 1900
 MAX_YEAR = 9000
 
-_FILENAME_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
+_FILENAME_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[-_]")  # Jekyll "-", others "_"
 _SPACE_TIME = re.compile(
     r"^(\d{4}-\d{1,2}-\d{1,2})[ T](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(.*)$"
 )
@@ -94,7 +94,8 @@ def parse_date(value: object, tz: tzinfo) -> datetime:
 
 
 def date_from_filename(name: str, tz: tzinfo) -> datetime | None:
-    """The date a ``YYYY-MM-DD-title.md`` file name gives (midnight in ``tz``), if any."""
+    """The date a ``YYYY-MM-DD-title.md`` (or ``YYYY-MM-DD_title.md``) file name gives
+    (midnight in ``tz``), if any."""
     m = _FILENAME_DATE.match(name)
     if not m:
         return None

@@ -22,7 +22,8 @@ from feedpub.model import SkippedFile
 
 log = logging.getLogger(__name__)
 
-ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".mkd", ".mdown")  # (Pelican's, and the usual ones)
+ARTICLE_SUFFIXES = (*MARKDOWN_SUFFIXES, ".txt")
 _TEMP_SUFFIXES = (".swp", ".swo", ".swx", ".tmp", ".temp", ".part", ".crdownload", ".bak", ".orig")
 
 

@@ -24,7 +24,7 @@ from feedpub.errors import ArticleError
 from feedpub.model import ArticleMeta, Author, Enclosure, Problem, Severity
 from feedpub.slug import slugify
 
-BodyFormat = Literal["markdown", "text"]
+BodyFormat = Literal["markdown", "text", "html"]
 
 __all__ = ["BodyFormat", "ParseContext", "ParsedArticle", "parse_article"]
 
@@ -402,7 +402,8 @@ def _atx_h1(line: str) -> str | None:
 
 
 def _markdown_title(body: str) -> tuple[str | None, str]:
-    """The first non-blank line as a title if it is a ``# Heading``, and the body without it."""
+    """The first non-blank line as a title if it is a ``# Heading`` (or a setext one: the
+    line, then a line of ``=``), and the body without it."""
     start = 0
     while start < len(body):
         end = body.find("\n", start)
@@ -410,16 +411,51 @@ def _markdown_title(body: str) -> tuple[str | None, str]:
         line = body[start:end]
         if line.strip():
             title = _atx_h1(line)
-            if title is None:
-                return None, body
-            return title, body[:start] + body[end + 1 :]
+            if title is not None:
+                return title, body[:start] + body[end + 1 :]
+            after = body.find("\n", end + 1)
+            after = len(body) if after < 0 else after
+            underline = body[end + 1 : after].strip()
+            if underline and not underline.strip("="):  # "Title" then "====="
+                return line.strip(), body[:start] + body[after + 1 :]
+            return None, body
         start = end + 1
     return None, body
 
 
+_HTML_BODY = re.compile(
+    r"</?(?:p|div|h[1-6]|hr|br|section|article|header|ul|ol|li|table|blockquote|figure|img)\b",
+    re.IGNORECASE,
+)
+_HTML_HEADING = re.compile(
+    r"<h([1-3])\b[^>]{0,200}>(.{0,2000}?)</h\1\s*>", re.IGNORECASE | re.DOTALL
+)
+
+
+def _is_html(body: str) -> bool:
+    """Whether a plain-text article is really HTML (a Medium or CMS export): it begins with a
+    tag, and HTML block tags show in its first 4 KB."""
+    head = body.lstrip()[:4096]
+    return head.startswith("<") and _HTML_BODY.search(head) is not None
+
+
+def _html_title(body: str) -> tuple[str | None, str]:
+    """An HTML body's title: its first ``<h1>``-``<h3>`` (as text, never markup), taken out
+    of the body; else its first line of text."""
+    from feedpub.articles.body import html_to_text
+
+    m = _HTML_HEADING.search(body, 0, 65_536)
+    if m is not None:
+        title = html_to_text(m[2])
+        if title:
+            return title, body[: m.start()] + body[m.end() :]
+    text = html_to_text(body[:65_536])
+    return (text[:200].rsplit(" ", 1)[0] if len(text) > 200 else text) or None, body
+
+
 def _title_from_name(path: str) -> str:
     stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    stem = re.sub(r"^\d{4}-\d{2}-\d{2}-", "", stem)
+    stem = re.sub(r"^\d{4}-\d{2}-\d{2}[-_]", "", stem)
     words = re.sub(r"[-_]+", " ", stem).strip()
     return words[:1].upper() + words[1:] if words else stem
 
@@ -442,9 +478,14 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
     kwargs = _normalise(fields)
     body_format: BodyFormat = "text" if path.lower().endswith(".txt") else "markdown"
     body = fm.body
+    if body_format == "text" and _is_html(body):
+        body_format = "html"
+    if "categories" not in kwargs and ctx.category_from_folder and "/" in path:
+        kwargs["categories"] = (path.rsplit("/", 2)[-2],)
     if "title" not in kwargs:
         title_source = body
-        title, body = (_plain_title if body_format == "text" else _markdown_title)(body)
+        take = {"text": _plain_title, "markdown": _markdown_title, "html": _html_title}
+        title, body = take[body_format](body)
         if title:  # the first line or heading: any bidi control before it is on its line
             found = BIDI_CONTROLS.search(title_source)
             at = fm.body_line + title_source.count("\n", 0, found.start()) if found else None
