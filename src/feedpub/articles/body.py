@@ -127,13 +127,22 @@ _SAFE_SCHEMES = frozenset(["http", "https", "mailto", "tel", "ftp"])
 _INLINE_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp|avif);", re.IGNORECASE)
 
 
+def _url_as_published(value: str) -> str:
+    """A URL attribute's value as it will be published and as a browser reads it: without
+    the characters feeds cannot carry (removed from everything published), without tabs and
+    line breaks anywhere, without controls and spaces at either end. Every later step keeps
+    it as it is: what is judged is what is published."""
+    return _URL_NOISE.sub("", xml_safe(value)).strip(_C0_AND_SPACE)
+
+
 def _keep_url(tag: str, attribute: str, value: str) -> str | None:
     """A URL attribute's value if a reader may follow it: http(s), mailto, tel, ftp or a
-    relative reference; ``data:`` only as a raster image's ``src``. Read the way a browser
-    reads it, so that ``da&#9;ta:`` or ``java\\nscript:`` cannot pass for something else."""
+    relative reference; ``data:`` only as a raster image's ``src``. Judged on the value as
+    published and as browsers read it (:func:`_url_as_published`), so that ``da&#9;ta:``,
+    ``java&#1;script:`` or ``java\\nscript:`` cannot pass for something else."""
     if attribute not in _URL_ATTRIBUTES:
         return value
-    url = _URL_NOISE.sub("", value).strip(_C0_AND_SPACE)
+    url = _url_as_published(value)
     m = _SCHEME.match(url)
     if m is None:
         return url  # relative
@@ -337,11 +346,15 @@ def absolutise(markup: str, base_url: str) -> str:
     quotes in values escaped, so a tag is ``<`` to the next ``>``."""
     join = _joiner(base_url)
 
-    def attribute(m: re.Match[str]) -> str:
-        url = join(html.unescape(m[2]).strip())
-        return "" if url is None else f' {m[1]}="{_escape_attribute(url)}"'
-
     def tag(m: re.Match[str]) -> str:
+        name = m[0][1 : m[0].index(" ")]
+
+        def attribute(a: re.Match[str]) -> str:
+            joined = join(_url_as_published(html.unescape(a[2])))
+            # judged again, absolute: the rule holds for what is published, whatever came
+            url = None if joined is None else _keep_url(name, a[1], joined)
+            return "" if url is None else f' {a[1]}="{_escape_attribute(url)}"'
+
         return _URL_ATTR.sub(attribute, m[0])
 
     return _START_TAG.sub(tag, markup).replace("]]>", "]]&gt;")
