@@ -1749,3 +1749,50 @@ def test_the_folder_names_the_category_when_asked() -> None:
     )
     assert parse("post.md", yaml_fm("title: T"), ctx).meta.categories == ()
     assert parse("python/post.md", yaml_fm("title: T")).meta.categories == ()  # off by default
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        '"a=b"' + ".x" * 40 + " = 1",  # a quoted key holding "="
+        "y = {" + "x." * 40 + "x = 1}",  # dotted keys inside an inline table
+        "['a]'" + ".x" * 40 + "]",  # a table header whose first part holds "]"
+    ],
+)
+def test_no_way_around_the_toml_key_parts_limit(key: str) -> None:
+    err = parse_error("a.md", "+++\ntitle = 'T'\n" + key + "\n+++\nBody\n")
+    assert "dotted parts" in err.message and err.line == 3
+
+
+def test_yaml_aliases_of_long_strings_are_bounded_by_size() -> None:
+    """The alias check counted values, not their size: a 200 KB string aliased a thousand
+    times took 17 s (and made a 400 MB state file)."""
+    fm = yaml_fm('x: &a "' + "y" * 200_000 + '"', "tags: [" + ", ".join(["*a"] * 1000) + "]")
+    assert "alias" in parse_error("a.md", fm).message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("summary", "s " * 200_000),
+        ("link", "https://example.org/" + "a" * 10_000),
+        ("image", "https://example.org/" + "b" * 10_000),
+        ("author", "Name " * 100_000),
+    ],
+)
+def test_fields_every_feed_repeats_are_bounded(field: str, value: str) -> None:
+    """Each category feed repeats them: a 2 MB summary in 50 categories made 1.2 GB of feeds."""
+    parsed = parse("a.txt", f"Title: T\n{field.title()}: {value}\n\nBody.\n")
+    meta = parsed.meta
+    assert len(meta.summary or "") <= 2001
+    assert meta.link is None and meta.image is None
+    assert all(len(a.name) <= 200 for a in meta.authors)
+    assert parsed.warnings
+
+
+def test_rfc_2822_dates_with_two_digit_years() -> None:
+    from feedpub.articles.dates import parse_date
+
+    assert parse_date("Tue, 05 Mar 24 10:20:00 +0100", UTC) == datetime(
+        2024, 3, 5, 9, 20, tzinfo=UTC
+    )

@@ -895,3 +895,47 @@ def test_a_file_read_through_a_symlink_swapped_in_is_not_read(tmp_path: Path) ->
     (root / "inside.md").write_text("fine")
     os.symlink("inside.md", root / "alias.md")
     assert _read(str(root), "alias.md", 1000) == b"fine"
+
+
+def test_a_new_file_dated_in_the_past_cannot_take_a_published_id(site: Site) -> None:
+    """The article seen first keeps the id: the one dated earlier used to, so a new file
+    with an old date took over a published article's guid."""
+    site.article("legit.md", "Legit", "2025-01-01T00:00:00Z", extra="id: post-1\n")
+    site.build()
+    site.now += timedelta(hours=1)  # seen later
+    site.article("evil.md", "Evil", "2000-01-01T00:00:00Z", extra="id: post-1\n")
+    result = site.build()
+    [problem] = result.errors
+    assert problem.path == "evil.md" and "legit.md already has it" in problem.message
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["Legit"]
+
+
+def test_an_explicit_id_equal_to_an_atom_id_made_for_another_is_a_duplicate(
+    site: Site,
+) -> None:
+    site.article("b.md", "B", "2025-01-01T00:00:00Z", extra="id: hello\n")
+    site.build()
+    made = "tag:example.org,2025-06-01:id/hello"
+    site.article("f.md", "F", "2025-01-02T00:00:00Z", extra=f'id: "{made}"\n')
+    result = site.build()
+    assert [p.path for p in result.errors] == ["f.md"]
+    ids = [e.id for e in _parse(site, "feeds/all.atom.xml").entries]
+    assert ids == [made]
+
+
+def test_a_fifo_in_a_files_place_does_not_hang_the_read(tmp_path: Path) -> None:
+    import os
+
+    from feedpub.build import _read
+    from feedpub.errors import ArticleError
+
+    os.mkfifo(tmp_path / "x.md")
+    with pytest.raises(ArticleError, match="not a regular file"):
+        _read(str(tmp_path), "x.md", 1000)
+
+
+def test_a_file_name_cannot_forge_a_line_of_a_report() -> None:
+    from feedpub.model import Problem
+
+    text = str(Problem(path="a.md\nconfig.toml:1: error: FORGED", message="bad"))
+    assert "\n" not in text and text.startswith("a.md\\nconfig.toml")

@@ -773,3 +773,18 @@ def test_the_server_limits_come_from_the_config(
         with s:
             assert _until_closed(s) == b""
     assert time.monotonic() - started < 2
+
+
+def test_one_callback_host_cannot_fill_the_verification_queue(
+    hub: Daemon, subscriber: Subscriber
+) -> None:
+    """A callback that never answers holds its place for the timeout: one subscriber sending
+    a thousand of them shut everyone else out for ten minutes."""
+    from feedpub.notify.hub import MAX_QUEUED_PER_HOST
+
+    for i in range(MAX_QUEUED_PER_HOST):
+        subscriber.verify_delay[f"stuck{i}"] = 5.0
+        accepted(hub, ALL_ATOM, subscriber.callback(f"stuck{i}"))
+    _refused(subscribe(hub, ALL_ATOM, subscriber.callback("one-more")), 429, "too many")
+    other = subscriber.callback("other").replace("127.0.0.1", "localhost")
+    assert subscribe(hub, ALL_ATOM, other).status_code == 202  # another host is served

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -99,7 +100,11 @@ def _read(root: str, path: str, max_bytes: int) -> bytes:
     What was opened is checked to lie inside the articles folder: the scan checked the path,
     but a symlink swapped in since (or a folder on the way) could lead anywhere."""
     too_big = f"over the limit of {max_bytes:,} (feeds.max_article_bytes)"
-    with open(os.path.join(root, path), "rb") as f:
+    # (non-blocking: a FIFO put in the file's place must not hang the read)
+    fd = os.open(os.path.join(root, path), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ArticleError("not a regular file (any more); not read", path=path)
         with contextlib.suppress(OSError):  # (no /proc: not Linux)
             opened = os.readlink(f"/proc/self/fd/{f.fileno()}")
             inside = _real(root)
@@ -399,9 +404,7 @@ class Builder:
 
         # plan: the index finds each feed's newest articles; only those are loaded
         visible, scheduled, drafts, next_us = state.tally(now_us)
-        losers, problems = duplicate_losers(
-            (aid, path, from_us(d)) for aid, path, d in state.duplicate_ids(now_us)
-        )
+        losers, problems = duplicate_losers(state.duplicate_ids(now_us))
         names, merge_problems = merged_categories(state.category_spellings(now_us))
         problems = state.problems() + problems + merge_problems
         wanted = set(state.newest(now_us, cfg.feeds.max_entries + len(losers)))

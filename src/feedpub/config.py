@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from feedpub.articles.text import xml_safe
+from feedpub.articles.text import BIDI_CONTROLS, xml_safe
 from feedpub.errors import ConfigError
 from feedpub.model import FEED_FORMATS, ContentMode, FeedFormat
 
@@ -248,6 +248,12 @@ def _absolute_url(sec: _Section, name: str, value: str) -> str:
         raise sec.error(name, f"must be an absolute http(s) URL, got {value!r}")
     if _UNSAFE_IN_URL.search(value):
         raise sec.error(name, f"has spaces, control or unsafe characters: {value!r}")
+    try:
+        parts.port  # noqa: B018 (reading it checks it: a port over 65535 raises)
+    except ValueError as e:
+        raise sec.error(name, f"has a port that is no port: {value!r}") from e
+    if not parts.netloc.isascii() and BIDI_CONTROLS.search(parts.netloc):
+        raise sec.error(name, f"has bidi control characters in its host: {value!r}")
     if "@" in parts.netloc and name != "weblogupdates":  # published in every feed
         raise sec.error(name, "must not hold a user name or password (every feed shows it)")
     return urlunsplit(

@@ -16,6 +16,14 @@ def one_line(error: BaseException | str) -> str:
     return text or (type(error).__name__ if isinstance(error, BaseException) else "")
 
 
+def printable(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped: a file named
+    ``a.md\nconfig.toml:1: error: ...`` must not forge a line of a report."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class FeedpubError(Exception):
     """The root of every error feedpub raises on purpose."""
 
@@ -48,7 +56,8 @@ class ArticleError(FeedpubError):
         super().__init__(self.location() + ": " + message)
 
     def location(self) -> str:
-        return f"{self.path}:{self.line}" if self.line is not None else self.path
+        path = printable(self.path)
+        return f"{path}:{self.line}" if self.line is not None else path
 
 
 class RenderError(FeedpubError):

@@ -80,8 +80,9 @@ def derived_id(host: str, day: str, slug: str) -> str:
 # no controls, no noncharacters, none of the bidi formatting characters it forbids), every
 # "%" starting an escape, at most one "#". (Square brackets, which only an IPv6 host may
 # hold, are refused: such an id gets a tag IRI made from it.)
-_UCS = "\u00a0-\u200d\u2010-\u2029\u202f-\u2065\u206a-\ud7ff\uf900-\ufdcf\ufdf0-\uffef" + "".join(
-    f"{chr(plane << 16)}-{chr((plane << 16) | 0xFFFD)}" for plane in range(1, 15)
+_UCS = (
+    "\u00a0-\u061b\u061d-\u200d\u2010-\u2029\u202f-\u2065\u206a-\ud7ff\uf900-\ufdcf\ufdf0-\uffef"
+    + "".join(f"{chr(plane << 16)}-{chr((plane << 16) | 0xFFFD)}" for plane in range(1, 15))
 )
 _IRI_CHARS = rf"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?{_UCS}]|%[0-9A-Fa-f]{{2}})*+"
 _IRI = re.compile(rf"[A-Za-z][A-Za-z0-9+.-]*+:{_IRI_CHARS}(?:#{_IRI_CHARS})?")

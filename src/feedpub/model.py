@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from feedpub.errors import printable
+
 ContentMode = Literal["full", "summary"]
 FeedFormat = Literal["atom", "rss", "json"]
 FEED_FORMATS: tuple[FeedFormat, ...] = ("atom", "rss", "json")
@@ -53,7 +55,8 @@ class Problem:
     severity: Severity = Severity.ERROR
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        path = printable(self.path)
+        where = f"{path}:{self.line}" if self.line is not None else path
         return f"{where}: {self.severity.value}: {self.message}"
 
 

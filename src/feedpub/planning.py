@@ -31,10 +31,10 @@ def _newest_first(articles: Iterable[Article]) -> list[Article]:
 def duplicate_losers(
     claims: Iterable[tuple[str, str, datetime]],
 ) -> tuple[set[str], list[Problem]]:
-    """Given (id, path, date) claims, the paths left out so that no id appears twice.
+    """Given (id, path, when) claims, the paths left out so that no id appears twice.
 
-    The oldest article keeps the id (then the first by path); each other one is reported,
-    naming both files.
+    The article with the earliest ``when`` (the build passes when each was first seen) keeps
+    the id (then the first by path); each other one is reported, naming both files.
     """
     by_id: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
     for ident, path, date in claims:
@@ -47,6 +47,8 @@ def duplicate_losers(
         group.sort()
         keeper = group[0][1]
         for _, path in group[1:]:
+            if path in losers or path == keeper:
+                continue  # (reported already: its id and its Atom id may both collide)
             losers.add(path)
             problems.append(
                 Problem(

@@ -528,8 +528,9 @@ def _unsent(transport: asyncio.Transport) -> int:
     return size
 
 
-MAX_PIPELINED = 32  # requests queued on a connection before it stops being read
-MAX_PIPELINED_IN_ONE_READ = 512  # ... and before it is closed (one read can hold many)
+MAX_PIPELINED = 8  # requests queued on a connection before it stops being read
+MAX_PIPELINED_IN_ONE_READ = 32  # ... and before it is closed (one read can hold many): with
+# 4096 connections in all, what pipelining can queue stays within a few hundred MB
 
 
 def _limited_protocol(limits: ServerConfig) -> Any:

@@ -844,16 +844,23 @@ class State:
             )
         )
 
-    def duplicate_ids(self, now_us: int) -> list[tuple[str, str, int]]:
-        """(id, path, date_us) of every visible article whose id another visible one shares."""
-        return list(
-            self._db.execute(
-                f"SELECT article_id, path, date_us FROM articles WHERE {self._VISIBLE}"
-                " AND article_id IN (SELECT article_id FROM articles"
-                f" WHERE {self._VISIBLE} GROUP BY article_id HAVING count(*) > 1)",
+    def duplicate_ids(self, now_us: int) -> list[tuple[str, str, datetime]]:
+        """(id, path, first seen) of every visible article whose id, or Atom id, another
+        visible one shares. (First seen, not its date: a new file dated in the past must not
+        take the id of an article published before it.)"""
+        out: list[tuple[str, str, datetime]] = []
+        for column in ("a.article_id", "COALESCE(a.atom_id, a.article_id)"):
+            visible = self._VISIBLE.replace("meta", "a.meta").replace("draft", "a.draft")
+            visible = visible.replace("date_us", "a.date_us")
+            rows = self._db.execute(
+                f"SELECT {column}, a.path, i.first_seen FROM articles a"
+                " LEFT JOIN identities i ON i.path = a.path"
+                f" WHERE {visible} AND {column} IN (SELECT {column} FROM articles a"
+                f" WHERE {visible} GROUP BY {column} HAVING count(*) > 1)",
                 (now_us, now_us),
             )
-        )
+            out += [(ident, path, _dt(seen) or _EPOCH) for ident, path, seen in rows]
+        return list(dict.fromkeys(out))  # (an id that is its own Atom id is found twice)
 
     def tally(self, now_us: int) -> tuple[int, int, int, int | None]:
         """(visible, scheduled, drafts, next go-live µs) over the parsed articles."""

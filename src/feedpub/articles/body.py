@@ -28,6 +28,7 @@ from urllib.parse import urljoin, urlsplit
 
 import nh3
 
+from feedpub.articles.context import SLUG_MARK
 from feedpub.articles.html import MAX_DEPTH, normalise
 from feedpub.articles.text import xml_safe
 
@@ -350,10 +351,12 @@ def absolutise(markup: str, base_url: str) -> str:
         name = m[0][1 : m[0].index(" ")]
 
         def attribute(a: re.Match[str]) -> str:
-            joined = join(_url_as_published(html.unescape(a[2])))
+            url = join(_url_as_published(html.unescape(a[2])))
             # judged again, absolute: the rule holds for what is published, whatever came
-            url = None if joined is None else _keep_url(name, a[1], joined)
-            return "" if url is None else f' {a[1]}="{_escape_attribute(url)}"'
+            # (with a slug for the stand-in a parsed body's base holds, see SLUG_MARK)
+            if url is None or _keep_url(name, a[1], url.replace(SLUG_MARK, "slug")) is None:
+                return ""
+            return f' {a[1]}="{_escape_attribute(url)}"'
 
         return _URL_ATTR.sub(attribute, m[0])
 

@@ -55,7 +55,7 @@ def _from_string(text: str, tz: tzinfo) -> datetime:
         return _aware(dt, tz)
     from email.utils import parsedate_to_datetime  # imported here: it pulls in the network
 
-    written_year = re.search(r"(?<!\d)(\d{4})(?!\d)", s)
+    written_year = re.search(r"(?<![\d+-])(\d{4})(?!\d)", s)  # (not a zone: "+0100")
     if written_year and int(written_year[1]) < MIN_YEAR:  # email.utils reads "0050" as 2050
         raise DateError(
             f"year {written_year[1]} is not plausible (allowed: {MIN_YEAR} to {MAX_YEAR})"

@@ -127,14 +127,17 @@ def _check_aliases(fm: str, path: str, first_line: int) -> None:
     except yaml.YAMLError:
         return  # the real load reports it with its line
     budget = MAX_ALIAS_EXPANSION
+    size = 2 * len(fm) + 65_536  # the text the values may make, aliases expanded
     stack: list[Any] = [root] if root is not None else []
     while stack:
         node = stack.pop()
         budget -= 1
-        if budget < 0:
+        if isinstance(node, yaml.ScalarNode):
+            size -= len(node.value)
+        if budget < 0 or size < 0:
             raise ArticleError(
-                f"front matter YAML aliases expand to more than {MAX_ALIAS_EXPANSION} values; "
-                "refusing it (a YAML alias bomb?)",
+                f"front matter YAML aliases expand to more than {MAX_ALIAS_EXPANSION:,} values "
+                "or to more than twice the text; refusing it (a YAML alias bomb?)",
                 path=path,
                 line=first_line,
             )
@@ -186,16 +189,53 @@ reader takes time and memory that grow faster than the square of them (20,000 pa
 and 1.6 GB)."""
 
 
+_BARE_KEY = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def _longest_dotted_key(fm: str) -> tuple[int, int]:
+    """(parts, 0-based line) of the longest dotted key anywhere in TOML text: runs of bare or
+    quoted keys joined by ``.``, outside strings. One pass, by hand: a key may be quoted and
+    hold ``=`` or ``]``, and inline tables hold keys after an ``=``; over-counting inside an
+    odd multi-line string is harmless (it only refuses an absurd file)."""
+    best = (0, 0)
+    parts = 0  # parts of the chain being read
+    dot = False  # a "." after a key part, waiting for the next part
+    line = 0
+    i, n = 0, len(fm)
+    while i < n:
+        c = fm[i]
+        if c in "\"'":  # a quoted key or a string: one part
+            quote = c
+            i += 1
+            while i < n and fm[i] != quote and fm[i] != "\n":
+                i += 2 if quote == '"' and fm[i] == "\\" else 1
+            parts = parts + 1 if dot else 1
+            dot = False
+        elif c in _BARE_KEY:
+            while i + 1 < n and fm[i + 1] in _BARE_KEY:
+                i += 1
+            parts = parts + 1 if dot else 1
+            dot = False
+        elif c == ".":
+            dot = parts > 0
+        elif c not in " \t":
+            if c == "\n":
+                line += 1
+            parts, dot = 0, False
+        if parts > best[0]:
+            best = (parts, line)
+        i += 1
+    return best
+
+
 def _check_toml_keys(fm: str, path: str, first_line: int) -> None:
-    for offset, line in enumerate(fm.split("\n")):
-        text = line.lstrip()
-        key = text[: text.find("]") + 1] if text.startswith("[") else text.partition("=")[0]
-        if key.count(".") >= MAX_TOML_KEY_PARTS:
-            raise ArticleError(
-                f"front matter: a TOML key with more than {MAX_TOML_KEY_PARTS} dotted parts",
-                path=path,
-                line=first_line + offset,
-            )
+    parts, line = _longest_dotted_key(fm)
+    if parts > MAX_TOML_KEY_PARTS:
+        raise ArticleError(
+            f"front matter: a TOML key with more than {MAX_TOML_KEY_PARTS} dotted parts",
+            path=path,
+            line=first_line + line,
+        )
 
 
 def _load_toml(fm: str, path: str, first_line: int) -> Any:

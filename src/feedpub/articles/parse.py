@@ -30,6 +30,11 @@ __all__ = ["BodyFormat", "ParseContext", "ParsedArticle", "parse_article"]
 
 MAX_CATEGORIES = 50
 MAX_LIST_ITEMS = 1000  # items of a categories or tags value looked at (then MAX_CATEGORIES kept)
+# Every field a feed repeats is bounded (a 2 MB summary, link or author name would be copied
+# into every feed the article is in, in every format):
+MAX_SUMMARY_CHARS = 2000
+MAX_URL_CHARS = 2048
+MAX_AUTHORS_CHARS = 2000  # an author field as a whole, before it is read as names
 MAX_NAME_CHARS = 200
 MAX_TITLE_CHARS = 1000
 MAX_ID_CHARS = 1000
@@ -204,7 +209,7 @@ def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
     out: list[Author] = []
     for item in items:
         if isinstance(item, dict):
-            name = _label(f, "authors", _text(item.get("name")) or "")
+            name = _label(f, "authors", (_text(item.get("name")) or "")[:MAX_NAME_CHARS])
             email = _email(f, _text(item.get("email")))
             raw_url = item.get("url") or item.get("uri")
             url = _url(f, "authors", raw_url) if raw_url else None
@@ -216,6 +221,9 @@ def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
         text = _text(item)
         if not text:
             f.warn("authors", f"author: {item!r} is not a name; ignored")
+            continue
+        if len(text) > MAX_AUTHORS_CHARS:
+            f.warn("authors", f"author: longer than {MAX_AUTHORS_CHARS:,} characters; ignored")
             continue
         for raw in text.split(";") if ";" in text else [text]:
             part = raw.strip()
@@ -229,7 +237,7 @@ def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
             else:
                 pair = (part, "")
             address = _email(f, pair[1])
-            name = _label(f, "authors", pair[0].strip()) or address or ""
+            name = _label(f, "authors", pair[0].strip()[:MAX_NAME_CHARS]) or address or ""
             if name:
                 out.append(Author(name=name, email=address))
     return tuple(dict.fromkeys(out))
@@ -251,6 +259,12 @@ def _url(f: _Fields, key: str, value: Any) -> str | None:
     text = _text(value)
     if not text:
         f.warn(key, f"{key}: {value!r} is not a URL; ignored")
+        return None
+    if len(text) > MAX_URL_CHARS:
+        f.warn(
+            key,
+            f"{key}: a URL of {len(text):,} characters (the limit is {MAX_URL_CHARS:,}); ignored",
+        )
         return None
     try:
         url = urljoin(f.ctx.base_url, text)
@@ -340,7 +354,11 @@ def _normalise(f: _Fields) -> dict[str, Any]:
         out["authors"] = _authors(f, one("authors"))
     summary = one("summary")
     if summary is not None:
-        out["summary"] = _text(summary) or None
+        text = _text(summary) or None
+        if text and len(text) > MAX_SUMMARY_CHARS:
+            f.warn("summary", f"summary longer than {MAX_SUMMARY_CHARS:,} characters; shortened")
+            text = text[:MAX_SUMMARY_CHARS].rsplit(" ", 1)[0] + "…"
+        out["summary"] = text
     ident = one("id")
     if ident is not None:
         text = _text(ident)

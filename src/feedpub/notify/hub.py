@@ -42,6 +42,7 @@ MAX_BODY = 8 * 1024
 MAX_SECRET_BYTES = 199  # the spec: "less than 200 bytes"
 MAX_CALLBACK = 2000
 MAX_QUEUED_VERIFICATIONS = 1000  # beyond this, new requests get 429 (a flood cannot queue up)
+MAX_QUEUED_PER_HOST = 16  # ... and per callback host, so one subscriber cannot fill the queue
 
 
 def canonical_url(url: str) -> str:
@@ -81,6 +82,8 @@ class Hub:
         self._pool = ThreadPoolExecutor(16, thread_name_prefix="feedpub-verify")
         self._checks = ThreadPoolExecutor(4, thread_name_prefix="feedpub-hubcheck")
         self._queued = threading.BoundedSemaphore(MAX_QUEUED_VERIFICATIONS)
+        self._per_host: dict[str, int] = {}  # callback host -> verifications queued
+        self._per_host_lock = threading.Lock()
         self.session = guarded_session(self.allowed, pool_size=16)
 
     def close(self) -> None:
@@ -120,7 +123,8 @@ class Hub:
             log.info("hub refused a request: %s", e)
             await respond(send, e.status, f"{e}\n".encode())
             return
-        if not self._queued.acquire(blocking=False):
+        host = (urlsplit(callback).hostname or "").lower()
+        if not self._take_slot(host):
             await respond(
                 send,
                 429,
@@ -129,8 +133,29 @@ class Hub:
             )
             return
         future = self._pool.submit(self._verify, mode, topic, given_topic, callback, lease, secret)
-        future.add_done_callback(lambda _: self._queued.release())
+        future.add_done_callback(lambda _: self._free_slot(host))
         await respond(send, 202, b"accepted; verifying intent\n")
+
+    def _take_slot(self, host: str) -> bool:
+        """A place in the verification queue: at most MAX_QUEUED_VERIFICATIONS in all and
+        MAX_QUEUED_PER_HOST for one callback host (callbacks that never answer hold theirs
+        for the timeout: one subscriber must not shut the others out)."""
+        with self._per_host_lock:
+            if self._per_host.get(host, 0) >= MAX_QUEUED_PER_HOST:
+                return False
+            if not self._queued.acquire(blocking=False):
+                return False
+            self._per_host[host] = self._per_host.get(host, 0) + 1
+            return True
+
+    def _free_slot(self, host: str) -> None:
+        with self._per_host_lock:
+            left = self._per_host.get(host, 1) - 1
+            if left:
+                self._per_host[host] = left
+            else:
+                self._per_host.pop(host, None)
+            self._queued.release()
 
     def _parse(self, body: bytes) -> tuple[str, str, str, str, int, str | None]:
         try:
