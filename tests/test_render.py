@@ -638,3 +638,123 @@ def test_hostile_strings_in_every_field_reach_no_reader_alive(values: list[str])
         result = site.build()
         assert not [p for p in result.problems if p.path not in ("a.md", "b.md", "c.txt")]
         assert output_problems(site) == []
+
+
+# --- enclosures: every format carries them as its readers expect ------------------------------
+
+MP3 = "https://example.org/media/episode-1.mp3"
+PAGE = "https://example.org/articles/ep/"
+
+
+def _episode(site: Site, enclosure: str, name: str = "ep.md", extra: str = "") -> None:
+    site.write(
+        name,
+        f"""
+        ---
+        title: Episode
+        slug: ep
+        date: 2025-01-01T00:00:00Z
+        categories: [Podcast]
+        enclosure: {enclosure}
+        {extra}
+        ---
+        Show notes.
+        """,
+    )
+
+
+def attributes(el: etree._Element) -> dict[str, str]:
+    return {str(k): str(v) for k, v in el.attrib.items()}
+
+
+def _atom_entry_links(site: Site, key: str = "all") -> list[dict[str, str]]:
+    entry = atom(site, key).find(f"{ATOM}entry")
+    assert entry is not None
+    return [attributes(link) for link in entry.findall(f"{ATOM}link")]
+
+
+def test_an_enclosure_reaches_readers_of_every_format(site: Site) -> None:
+    _episode(site, f"{{url: {MP3}, type: audio/mpeg, length: 18400000}}")
+    site.build()
+    # Atom, as a reader parses it: one alternate link (the page) and one enclosure
+    entry = feedparser.parse(site.read("feeds/all.atom.xml")).entries[0]
+    assert entry.enclosures == [{"href": MP3, "type": "audio/mpeg", "length": "18400000"}]
+    assert [link.href for link in entry.links if link.rel == "alternate"] == [PAGE]
+    # ... and the raw XML: every attribute written, nothing else taken for an alternate link
+    assert _atom_entry_links(site) == [
+        {"href": PAGE, "rel": "alternate", "type": "text/html"},
+        {"href": MP3, "rel": "enclosure", "type": "audio/mpeg", "length": "18400000"},
+    ]
+    # RSS
+    item = feedparser.parse(site.read("feeds/all.rss.xml")).entries[0]
+    assert item.enclosures == [{"href": MP3, "type": "audio/mpeg", "length": "18400000"}]
+    enclosure = rss(site).find("channel/item/enclosure")
+    assert enclosure is not None
+    assert attributes(enclosure) == {"url": MP3, "length": "18400000", "type": "audio/mpeg"}
+    # JSON Feed 1.1 (feedparser reads no JSON Feed): attachments as the spec names them
+    [json_item] = json.loads(site.read("feeds/all.json"))["items"]
+    assert json_item["attachments"] == [
+        {"url": MP3, "mime_type": "audio/mpeg", "size_in_bytes": 18400000}
+    ]
+    # the category feed carries it the same way
+    assert _atom_entry_links(site, "podcast")[1]["rel"] == "enclosure"
+
+
+def test_an_enclosure_of_unknown_size_has_no_atom_length_and_rss_length_0(site: Site) -> None:
+    _episode(site, MP3)  # a bare URL: type guessed, length unknown
+    site.build()
+    assert _atom_entry_links(site)[1] == {"href": MP3, "rel": "enclosure", "type": "audio/mpeg"}
+    entry = feedparser.parse(site.read("feeds/all.atom.xml")).entries[0]
+    assert [(e.href, e.type) for e in entry.enclosures] == [(MP3, "audio/mpeg")]
+    enclosure = rss(site).find("channel/item/enclosure")
+    assert enclosure is not None
+    assert enclosure.get("length") == "0"  # required in RSS; 0 means unknown
+    [json_item] = json.loads(site.read("feeds/all.json"))["items"]
+    assert json_item["attachments"] == [{"url": MP3, "mime_type": "audio/mpeg"}]
+
+
+def test_an_image_is_the_enclosure_when_there_is_none(site: Site) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", extra="image: /img/cover.png\n")
+    site.build()
+    cover = "https://example.org/img/cover.png"
+    links = _atom_entry_links(site)
+    assert links[1] == {"href": cover, "rel": "enclosure", "type": "image/png"}
+    entry = feedparser.parse(site.read("feeds/all.atom.xml")).entries[0]
+    assert [link.href for link in entry.links if link.rel == "alternate"] == [links[0]["href"]]
+    item = feedparser.parse(site.read("feeds/all.rss.xml")).entries[0]
+    assert item.enclosures == [{"href": cover, "type": "image/png", "length": "0"}]
+    [json_item] = json.loads(site.read("feeds/all.json"))["items"]
+    assert json_item["image"] == cover and "attachments" not in json_item
+
+
+def test_every_atom_link_says_what_it_is(site: Site) -> None:
+    site.config_text += '\n[notify]\nhubs = ["https://hub.example/"]\n'
+    _episode(site, f"{{url: {MP3}, type: audio/mpeg, length: 5}}")
+    site.article("b.md", "B", "2025-01-02T00:00:00Z", extra="link: https://elsewhere.example/b\n")
+    site.build()
+    for key in ("all", "podcast", "news"):
+        root = atom(site, key)
+        links = root.findall(f".//{ATOM}link")
+        assert links
+        for link in links:
+            assert link.get("rel") in ("self", "hub", "alternate", "enclosure"), link.attrib
+            if link.get("rel") in ("alternate", "self", "enclosure"):
+                assert link.get("type"), link.attrib
+        for entry in root.findall(f"{ATOM}entry"):
+            alternates = [lk for lk in entry.findall(f"{ATOM}link") if lk.get("rel") == "alternate"]
+            assert [lk.get("type") for lk in alternates] == ["text/html"]
+
+
+def test_the_bundled_podcast_sample_has_an_episode_in_atom(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    site = Site(tmp_path)
+    site.config_text = (repo / "config.toml").read_text(encoding="utf-8")
+    for article in (repo / "articles").iterdir():
+        site.write(article.name, article.read_bytes())
+    site.now = datetime(2026, 1, 1, tzinfo=UTC)  # the episode is dated 2025-07-07
+    site.build()
+    entry = feedparser.parse(site.read("feeds/podcast.atom.xml")).entries[0]
+    assert [(e.href, e.type, e.length) for e in entry.enclosures] == [
+        ("https://example.org/media/episode-1.mp3", "audio/mpeg", "18400000")
+    ]
+    assert len([link for link in entry.links if link.rel == "alternate"]) == 1

@@ -8,6 +8,17 @@ go to ``dc:creator`` in RSS; enclosures always carry a length; RSS date formatti
 process locale, so rendering holds a lock; ``id()`` and ``guid()`` each set both the Atom id
 and the RSS guid, so each format sets only its own.
 
+Atom entry links: feedgen 1.0.0 writes an entry's ``<link>`` with its ``href`` only (its loop
+rebinds the link's data to the new element before reading ``rel``, ``type`` and ``length`` from
+it), so an enclosure became a second alternate link. A small entry extension
+(:class:`_AtomEntryLinks`) takes the entry's link data from feedgen's own getter and, once
+feedgen has built the ``<entry>`` element, sets each ``<link>``'s attributes from it, matched one
+to one in order and checked by ``href``. It is the documented extension hook, not a patch of
+feedgen or a second parse of its output, and it stays correct if feedgen is fixed (the same
+attributes are set to the same values). An enclosure's ``length`` is written in Atom only when
+it is known (RFC 4287 4.2.7.6: an advisory size; ``0`` would claim an empty file); RSS requires
+the attribute and writes ``0`` for "unknown", as the RSS Advisory Board recommends.
+
 Every value goes through :mod:`feedpub.render.safe`: Atom text is ``type="text"``; RSS titles,
 categories and names are written to read the same as text and as HTML (:func:`safe.either`);
 the RSS ``description`` is the summary as HTML; content is sanitised HTML.
@@ -50,6 +61,29 @@ class _RssExtras(BaseExtension):  # type: ignore[misc]
             link.set("href", hub)
             link.set("rel", "hub")
         return rss_feed
+
+
+class _AtomEntryLinks(BaseExtension):  # type: ignore[misc]
+    """Gives every Atom entry ``<link>`` the ``rel``, ``type``, ``hreflang``, ``title`` and
+    ``length`` feedgen drops (see the module docstring)."""
+
+    _ATTRIBUTES = ("rel", "type", "hreflang", "title", "length")
+
+    def __init__(self) -> None:
+        self.links: list[dict[str, str]] = []
+
+    def extend_atom(self, entry: Any) -> Any:
+        elements = [el for el in entry if el.tag in ("link", f"{{{_ATOM_NS}}}link")]
+        if len(elements) != len(self.links):
+            raise ValueError(f"expected {len(self.links)} links in an entry, found {len(elements)}")
+        for el, data in zip(elements, self.links, strict=True):
+            if el.get("href") != data["href"]:
+                raise ValueError(f"entry link {el.get('href')!r} is not {data['href']!r}")
+            for name in self._ATTRIBUTES:
+                value = data.get(name)
+                if value:
+                    el.set(name, value)
+        return entry
 
 
 class _RssEntryExtras(BaseExtension):  # type: ignore[misc]
@@ -106,13 +140,21 @@ def _entry(
         mime = mimetypes.guess_type(a.meta.image)[0] or "image/jpeg"
         enc = Enclosure(url=a.meta.image, type=mime, length=0)
     if enc is not None:
-        fe.enclosure(enc.url, str(enc.length), enc.type)
+        if fmt == "rss":
+            fe.enclosure(enc.url, str(enc.length), enc.type)  # length="0": unknown (required)
+        else:  # Atom: length only when known
+            size = {"length": str(enc.length)} if enc.length > 0 else {}
+            fe.link(href=enc.url, rel="enclosure", type=enc.type, **size)
+    if fmt == "atom":
+        fe.feedpub_atom.links = [dict(link) for link in fe.link()]
 
 
 def render_xml(spec: FeedSpec, fmt: FeedFormat, links: Links, bodies: BodySource) -> bytes:
     """One feed as Atom (``fmt="atom"``) or RSS (``fmt="rss"``)."""
     site = links.site
     fg = FeedGenerator()
+    if fmt == "atom":
+        fg.register_extension("feedpub_atom", BaseExtension, _AtomEntryLinks, atom=True, rss=False)
     if fmt == "rss":
         fg.register_extension("feedpub_rss", _RssExtras, _RssEntryExtras, atom=False, rss=True)
         fg.feedpub_rss.hubs = list(links.hubs)
