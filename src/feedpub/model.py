@@ -115,6 +115,10 @@ class ArticleMeta:
     link: str | None = None
     image: str | None = None
     enclosure: Enclosure | None = None
+    duration: int | None = None  # seconds (podcast episodes)
+    episode: int | None = None  # episode number, from 1
+    season: int | None = None  # season number, from 1
+    explicit: bool | None = None  # None: as the podcast says
     content_hash: str = ""  # sha256 of the file's bytes
 
     def __post_init__(self) -> None:
