@@ -1755,6 +1755,17 @@ def test_duration_in_toml_and_in_a_header_block() -> None:
     assert (parsed.meta.duration, parsed.meta.episode) == (3723, 4)
 
 
+@pytest.mark.parametrize(
+    "headline", ["Episode: The return", "Season: finale tonight", "Duration: 3 hours of talks"]
+)
+def test_a_headline_that_starts_like_an_episode_field_stays_a_headline(headline: str) -> None:
+    parsed = parse("a.txt", f"{headline}\n\nBody text.\n")
+    assert parsed.meta.title == headline
+    assert parsed.warnings == ()
+    parsed = parse("b.txt", "Title: T\nReason: weather\nSeason: 2\n\nBody\n")
+    assert (parsed.meta.season, parsed.warnings) == (2, ())  # "Reason" is no typo of "season"
+
+
 @given(st.integers(0, 99), st.integers(0, 59), st.integers(0, 59))
 def test_any_clock_reads_as_its_seconds(h: int, m: int, s: int) -> None:
     total = h * 3600 + m * 60 + s

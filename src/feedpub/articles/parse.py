@@ -68,7 +68,11 @@ _ALIASES = {
     "season": "season",
     "explicit": "explicit",
 }
-KNOWN_KEYS = frozenset(_ALIASES)
+# Fields a plain-text header block may not start with, and whose near misses are no typos:
+# ordinary words that headlines begin with ("Episode: The return", "Reason: ..."). Inside a
+# header block (and in front matter) they are read like any field.
+_EPISODE_KEYS = frozenset(["duration", "episode", "season", "explicit"])
+KNOWN_KEYS = frozenset(_ALIASES) - _EPISODE_KEYS  # the fields that start a header block
 _TRUE = frozenset(["true", "yes", "on", "1", "y"])
 _FALSE = frozenset(["false", "no", "off", "0", "n", ""])
 _SPACES = re.compile(r"\s+")
