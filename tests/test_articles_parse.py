@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -1796,3 +1797,120 @@ def test_rfc_2822_dates_with_two_digit_years() -> None:
     assert parse_date("Tue, 05 Mar 24 10:20:00 +0100", UTC) == datetime(
         2024, 3, 5, 9, 20, tzinfo=UTC
     )
+
+
+# --- podcast episode fields: duration, episode, season, explicit --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("1200", 1200),
+        ("'1200'", 1200),
+        ("20:00", 1200),  # YAML 1.1 reads this as the sexagesimal integer 1200
+        ("'20:00'", 1200),
+        ("00:20:00", 1200),  # a leading 0: YAML keeps the string
+        ("'0:20:00'", 1200),
+        ("1:02:03", 3723),
+        ("'01:02:03'", 3723),
+        ("1234.6", 1235),
+        ("'1:00:00.4'", 3600),
+        ("' 45 '", 45),
+    ],
+)
+def test_duration_forms_are_seconds(value: str, seconds: int) -> None:
+    parsed = parse("a.md", yaml_fm("title: T", f"duration: {value}"))
+    assert parsed.meta.duration == seconds
+    assert parsed.warnings == ()
+
+
+@pytest.mark.parametrize(
+    "value", ["abc", "-5", "0", "'12:60'", "'1:2:3'", "'1:02:03:04'", "[1]", "true", "'1e3'"]
+)
+def test_a_duration_that_is_none_is_ignored_with_a_warning(value: str) -> None:
+    parsed = parse("a.md", yaml_fm("title: T", f"duration: {value}"))
+    assert parsed.meta.duration is None
+    [(line, message)] = warnings_of(parsed)
+    assert line == 3 and message.startswith("duration: ")
+
+
+def test_duration_in_toml_and_in_a_header_block() -> None:
+    # TOML reads an unquoted 00:20:00 as a local time
+    assert parse("a.md", '+++\ntitle = "T"\nduration = 00:20:00\n+++\nB\n').meta.duration == 1200
+    assert parse("a.md", '+++\ntitle = "T"\nduration = "1:02:03"\n+++\nB\n').meta.duration == 3723
+    parsed = parse("a.txt", "Title: T\nDuration: 01:02:03\nEpisode: 4\n\nBody\n")
+    assert (parsed.meta.duration, parsed.meta.episode) == (3723, 4)
+
+
+@pytest.mark.parametrize(
+    "headline", ["Episode: The return", "Season: finale tonight", "Duration: 3 hours of talks"]
+)
+def test_a_headline_that_starts_like_an_episode_field_stays_a_headline(headline: str) -> None:
+    parsed = parse("a.txt", f"{headline}\n\nBody text.\n")
+    assert parsed.meta.title == headline
+    assert parsed.warnings == ()
+    parsed = parse("b.txt", "Title: T\nReason: weather\nSeason: 2\n\nBody\n")
+    assert (parsed.meta.season, parsed.warnings) == (2, ())  # "Reason" is no typo of "season"
+
+
+@given(st.integers(0, 99), st.integers(0, 59), st.integers(0, 59))
+def test_any_clock_reads_as_its_seconds(h: int, m: int, s: int) -> None:
+    total = h * 3600 + m * 60 + s
+    for text in (f"{h}:{m:02d}:{s:02d}", f"{h:02d}:{m:02d}:{s:02d}", str(total)):
+        parsed = parse("a.md", yaml_fm("title: T", f"duration: '{text}'"))
+        assert parsed.meta.duration == (total or None), text
+
+
+@given(st.text(alphabet="0123456789:.-+ eax\u0663\u00b2", max_size=30))
+def test_any_duration_text_is_seconds_or_a_warning(text: str) -> None:
+    parsed = parse("a.md", yaml_fm("title: T", "duration: " + json.dumps(text)))
+    assert parsed.meta.duration is None or parsed.meta.duration > 0
+    assert (parsed.meta.duration is None) == bool(parsed.warnings)
+
+
+@pytest.mark.parametrize(
+    ("front", "episode", "season"),
+    [
+        (["episode: 3", "season: 2"], 3, 2),
+        (["episode: '12'", "season: ' 1 '"], 12, 1),
+    ],
+)
+def test_episode_and_season_numbers(front: list[str], episode: int, season: int) -> None:
+    parsed = parse("a.md", yaml_fm("title: T", *front))
+    assert (parsed.meta.episode, parsed.meta.season) == (episode, season)
+    assert parsed.warnings == ()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1.5", "yes", "two", "[1]", "'99999999999'"])
+def test_an_episode_number_that_is_none_is_ignored_with_a_warning(value: str) -> None:
+    parsed = parse("a.md", yaml_fm("title: T", f"episode: {value}", f"season: {value}"))
+    assert (parsed.meta.episode, parsed.meta.season) == (None, None)
+    assert [(line, message.split(":")[0]) for line, message in warnings_of(parsed)] == [
+        (3, "episode"),
+        (4, "season"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "explicit"),
+    [
+        ("true", True),
+        ("yes", True),
+        ("'explicit'", True),
+        ("false", False),
+        ("no", False),
+        ("'clean'", False),
+        ("'No'", False),
+    ],
+)
+def test_explicit(value: str, explicit: bool) -> None:
+    parsed = parse("a.md", yaml_fm("title: T", f"explicit: {value}"))
+    assert parsed.meta.explicit is explicit
+    assert parsed.warnings == ()
+
+
+def test_explicit_that_is_neither_is_ignored_with_a_warning() -> None:
+    parsed = parse("a.md", yaml_fm("title: T", "explicit: maybe"))
+    assert parsed.meta.explicit is None
+    assert [line for line, _ in warnings_of(parsed)] == [3]
+    assert parse("b.md", yaml_fm("title: T")).meta.explicit is None

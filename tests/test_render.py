@@ -22,13 +22,13 @@ from hypothesis import strategies as st
 from lxml import etree, html
 
 from feedpub.articles.text import xml_safe
-from feedpub.config import SiteConfig
+from feedpub.config import APPLE_CATEGORIES, SiteConfig
 from feedpub.model import Article, ArticleMeta, Author, FeedSpec
 from feedpub.render import Links
 from feedpub.render.jsonfeed import render_json
 from feedpub.render.pages import render_index, render_opml
 from feedpub.render.safe import either, html_attr, html_text, text
-from feedpub.render.xmlfeeds import render_xml
+from feedpub.render.xmlfeeds import podcast_guid, render_xml
 from tests.conftest import Site
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -569,6 +569,8 @@ max_entries = 5
 
 [feeds.categories."News"]
 title = {q(c[4])}
+podcast = {{ image = "https://example.org/c.jpg", category = "News", explicit = false, \
+author = {q(c[0])}, owner_name = {q(c[2])}, owner_email = "o@example.org" }}
 """
     site.write(
         "a.md",
@@ -638,3 +640,367 @@ def test_hostile_strings_in_every_field_reach_no_reader_alive(values: list[str])
         result = site.build()
         assert not [p for p in result.problems if p.path not in ("a.md", "b.md", "c.txt")]
         assert output_problems(site) == []
+
+
+# --- enclosures: every format carries them as its readers expect ------------------------------
+
+MP3 = "https://example.org/media/episode-1.mp3"
+PAGE = "https://example.org/articles/ep/"
+
+
+def _episode(site: Site, enclosure: str, name: str = "ep.md", extra: str = "") -> None:
+    site.write(
+        name,
+        f"""
+        ---
+        title: Episode
+        slug: ep
+        date: 2025-01-01T00:00:00Z
+        categories: [Podcast]
+        enclosure: {enclosure}
+        {extra}
+        ---
+        Show notes.
+        """,
+    )
+
+
+def attributes(el: etree._Element) -> dict[str, str]:
+    return {str(k): str(v) for k, v in el.attrib.items()}
+
+
+def _atom_entry_links(site: Site, key: str = "all") -> list[dict[str, str]]:
+    entry = atom(site, key).find(f"{ATOM}entry")
+    assert entry is not None
+    return [attributes(link) for link in entry.findall(f"{ATOM}link")]
+
+
+def test_an_enclosure_reaches_readers_of_every_format(site: Site) -> None:
+    _episode(site, f"{{url: {MP3}, type: audio/mpeg, length: 18400000}}")
+    site.build()
+    # Atom, as a reader parses it: one alternate link (the page) and one enclosure
+    entry = feedparser.parse(site.read("feeds/all.atom.xml")).entries[0]
+    assert entry.enclosures == [{"href": MP3, "type": "audio/mpeg", "length": "18400000"}]
+    assert [link.href for link in entry.links if link.rel == "alternate"] == [PAGE]
+    # ... and the raw XML: every attribute written, nothing else taken for an alternate link
+    assert _atom_entry_links(site) == [
+        {"href": PAGE, "rel": "alternate", "type": "text/html"},
+        {"href": MP3, "rel": "enclosure", "type": "audio/mpeg", "length": "18400000"},
+    ]
+    # RSS
+    item = feedparser.parse(site.read("feeds/all.rss.xml")).entries[0]
+    assert item.enclosures == [{"href": MP3, "type": "audio/mpeg", "length": "18400000"}]
+    enclosure = rss(site).find("channel/item/enclosure")
+    assert enclosure is not None
+    assert attributes(enclosure) == {"url": MP3, "length": "18400000", "type": "audio/mpeg"}
+    # JSON Feed 1.1 (feedparser reads no JSON Feed): attachments as the spec names them
+    [json_item] = json.loads(site.read("feeds/all.json"))["items"]
+    assert json_item["attachments"] == [
+        {"url": MP3, "mime_type": "audio/mpeg", "size_in_bytes": 18400000}
+    ]
+    # the category feed carries it the same way
+    assert _atom_entry_links(site, "podcast")[1]["rel"] == "enclosure"
+
+
+def test_an_enclosure_of_unknown_size_has_no_atom_length_and_rss_length_0(site: Site) -> None:
+    _episode(site, MP3)  # a bare URL: type guessed, length unknown
+    site.build()
+    assert _atom_entry_links(site)[1] == {"href": MP3, "rel": "enclosure", "type": "audio/mpeg"}
+    entry = feedparser.parse(site.read("feeds/all.atom.xml")).entries[0]
+    assert [(e.href, e.type) for e in entry.enclosures] == [(MP3, "audio/mpeg")]
+    enclosure = rss(site).find("channel/item/enclosure")
+    assert enclosure is not None
+    assert enclosure.get("length") == "0"  # required in RSS; 0 means unknown
+    [json_item] = json.loads(site.read("feeds/all.json"))["items"]
+    assert json_item["attachments"] == [{"url": MP3, "mime_type": "audio/mpeg"}]
+
+
+def test_an_image_is_the_enclosure_when_there_is_none(site: Site) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", extra="image: /img/cover.png\n")
+    site.build()
+    cover = "https://example.org/img/cover.png"
+    links = _atom_entry_links(site)
+    assert links[1] == {"href": cover, "rel": "enclosure", "type": "image/png"}
+    entry = feedparser.parse(site.read("feeds/all.atom.xml")).entries[0]
+    assert [link.href for link in entry.links if link.rel == "alternate"] == [links[0]["href"]]
+    item = feedparser.parse(site.read("feeds/all.rss.xml")).entries[0]
+    assert item.enclosures == [{"href": cover, "type": "image/png", "length": "0"}]
+    [json_item] = json.loads(site.read("feeds/all.json"))["items"]
+    assert json_item["image"] == cover and "attachments" not in json_item
+
+
+def test_every_atom_link_says_what_it_is(site: Site) -> None:
+    site.config_text += '\n[notify]\nhubs = ["https://hub.example/"]\n'
+    _episode(site, f"{{url: {MP3}, type: audio/mpeg, length: 5}}")
+    site.article("b.md", "B", "2025-01-02T00:00:00Z", extra="link: https://elsewhere.example/b\n")
+    site.build()
+    for key in ("all", "podcast", "news"):
+        root = atom(site, key)
+        links = root.findall(f".//{ATOM}link")
+        assert links
+        for link in links:
+            assert link.get("rel") in ("self", "hub", "alternate", "enclosure"), link.attrib
+            if link.get("rel") in ("alternate", "self", "enclosure"):
+                assert link.get("type"), link.attrib
+        for entry in root.findall(f"{ATOM}entry"):
+            alternates = [lk for lk in entry.findall(f"{ATOM}link") if lk.get("rel") == "alternate"]
+            assert [lk.get("type") for lk in alternates] == ["text/html"]
+
+
+def test_the_bundled_podcast_sample_has_an_episode_in_atom(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    site = Site(tmp_path)
+    site.config_text = (repo / "config.toml").read_text(encoding="utf-8")
+    for article in (repo / "articles").iterdir():
+        site.write(article.name, article.read_bytes())
+    site.now = datetime(2026, 1, 1, tzinfo=UTC)  # the episode is dated 2025-07-07
+    site.build()
+    entry = feedparser.parse(site.read("feeds/podcast.atom.xml")).entries[0]
+    assert [(e.href, e.type, e.length) for e in entry.enclosures] == [
+        ("https://example.org/media/episode-1.mp3", "audio/mpeg", "18400000")
+    ]
+    assert len([link for link in entry.links if link.rel == "alternate"]) == 1
+    data = site.read("feeds/podcast.rss.xml")
+    assert apple_problems(data, "https://example.org/feeds/podcast.rss.xml") == []
+    assert feedparser.parse(data).entries[0].itunes_duration == "1200"
+
+
+# --- podcasts: a podcast category's RSS carries what podcast directories require ----------------
+
+ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
+PODCAST = "{https://podcastindex.org/namespace/1.0}"
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+RFC_2822 = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"\d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$"
+)
+SHOW = (
+    'image = "https://example.org/media/cover.jpg", category = "Technology", explicit = false, '
+    'owner_email = "ada@example.org"'
+)
+
+
+def podcast_site(site: Site, show: str = SHOW) -> Site:
+    site.config_text += (
+        f'\n[feeds.categories."Podcast"]\ntitle = "Feeds, explained"\npodcast = {{ {show} }}\n'
+    )
+    _episode(
+        site,
+        f"{{url: {MP3}, type: audio/mpeg, length: 18400000}}",
+        extra="duration: 00:20:00\n        episode: 1\n        season: 1\n"
+        "        image: /media/ep1.jpg",
+    )
+    site.write(
+        "ep2.md",
+        """
+        ---
+        title: Episode 2
+        date: 2025-01-08T00:00:00Z
+        categories: [Podcast]
+        enclosure: {url: /media/ep2.m4a, type: audio/x-m4a, length: 1000}
+        duration: "1:02:03"
+        episode: 2
+        season: 1
+        explicit: yes
+        ---
+        Notes.
+        """,
+    )
+    site.article("news.md", "News", "2025-01-05T00:00:00Z", extra="image: /img/n.jpg\n")
+    return site
+
+
+def apple_problems(data: bytes, feed_url: str) -> list[str]:
+    """What Apple Podcasts (A Podcaster's Guide to RSS) and Podcasting 2.0 require of a
+    podcast's RSS, checked tag by tag."""
+    found: list[str] = []
+    root = etree.fromstring(data)
+    if root.nsmap.get("itunes") != ITUNES.strip("{}"):
+        found.append("the itunes namespace is not declared as Apple spells it")
+    channel = root.find("channel")
+    assert channel is not None
+
+    def single(parent: etree._Element, tag: str, where: str) -> etree._Element | None:
+        elements = parent.findall(tag)
+        if len(elements) != 1:
+            found.append(f"{where}: {len(elements)} <{tag}>, not 1")
+            return None
+        return elements[0]
+
+    def text(parent: etree._Element, tag: str, where: str, limit: int = 255) -> str:
+        el = single(parent, tag, where)
+        value = (el.text or "") if el is not None else ""
+        if el is not None and not value:
+            found.append(f"{where}: <{tag}> is empty")
+        if value != value.strip() or len(value.encode()) > limit:
+            found.append(f"{where}: <{tag}> has outer spaces or is over {limit} bytes")
+        return value
+
+    text(channel, "title", "channel")
+    text(channel, "description", "channel", limit=4000)
+    text(channel, "link", "channel")
+    if not re.fullmatch(r"[a-z]{2,3}(-[a-z]{2})?", text(channel, "language", "channel").lower()):
+        found.append("channel: <language> is not an ISO 639 code")
+    image = single(channel, f"{ITUNES}image", "channel")
+    if image is not None and not re.fullmatch(r"https?://\S+\.(jpg|png)", image.get("href", "")):
+        found.append(f"channel: itunes:image {image.get('href')!r} is no .jpg or .png URL")
+    categories = channel.findall(f"{ITUNES}category")
+    if not categories:
+        found.append("channel: no itunes:category")
+    for category in categories:
+        name = category.get("text", "")
+        if name not in APPLE_CATEGORIES:
+            found.append(f"channel: itunes:category {name!r} is not Apple's")
+        for sub in category.findall(f"{ITUNES}category"):
+            if sub.get("text") not in APPLE_CATEGORIES.get(name, ()):
+                found.append(f"channel: {sub.get('text')!r} is not a subcategory of {name!r}")
+    if text(channel, f"{ITUNES}explicit", "channel") not in ("true", "false"):
+        found.append("channel: itunes:explicit is not true or false")
+    text(channel, f"{ITUNES}author", "channel")
+    owner = single(channel, f"{ITUNES}owner", "channel")
+    if owner is not None:
+        text(owner, f"{ITUNES}name", "itunes:owner")
+        if "@" not in text(owner, f"{ITUNES}email", "itunes:owner"):
+            found.append("itunes:owner: no email address")
+    kind = text(channel, f"{ITUNES}type", "channel")
+    if kind not in ("episodic", "serial"):
+        found.append(f"channel: itunes:type {kind!r}")
+    guid = text(channel, f"{PODCAST}guid", "channel")
+    if not UUID_RE.match(guid):
+        found.append(f"channel: podcast:guid {guid!r} is not a UUIDv5")
+    guids: set[str] = set()
+    for i, item in enumerate(channel.findall("item")):
+        where = f"item {i}"
+        text(item, "title", where)
+        enclosure = single(item, "enclosure", where)
+        if enclosure is not None:
+            if not re.fullmatch(r"https?://\S+", enclosure.get("url", "")):
+                found.append(f"{where}: enclosure url {enclosure.get('url')!r}")
+            if not enclosure.get("length", "").isdigit():
+                found.append(f"{where}: enclosure length {enclosure.get('length')!r}")
+            if not re.fullmatch(
+                r"(audio|video)/[\w.+-]+|application/pdf", enclosure.get("type", "")
+            ):
+                found.append(f"{where}: enclosure type {enclosure.get('type')!r}")
+        guid = text(item, "guid", where)
+        if guid in guids:
+            found.append(f"{where}: guid {guid!r} repeated")
+        guids.add(guid)
+        if not RFC_2822.match(text(item, "pubDate", where)):
+            found.append(f"{where}: pubDate is not RFC 2822")
+        if not text(item, f"{ITUNES}duration", where).isdigit():
+            found.append(f"{where}: itunes:duration is not a number of seconds")
+        if text(item, f"{ITUNES}explicit", where) not in ("true", "false"):
+            found.append(f"{where}: itunes:explicit is not true or false")
+        for tag in ("episode", "season"):
+            for number in item.findall(f"{ITUNES}{tag}"):
+                if not (number.text or "").isdigit() or int(number.text or "0") < 1:
+                    found.append(f"{where}: itunes:{tag} {number.text!r} is not a number from 1")
+        if kind == "serial" and item.find(f"{ITUNES}episode") is None:
+            found.append(f"{where}: a serial show numbers every episode (itunes:episode)")
+    return found
+
+
+def test_podcast_guid_is_podcasting_2_0s_uuidv5_of_the_feed_url() -> None:
+    # the examples of https://podcastindex.org/namespace/1.0#guid
+    assert podcast_guid("https://mp3s.nashownotes.com/pc20rss.xml") == (
+        "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    )
+    assert podcast_guid("http://podnews.net/rss/") == "9b024349-ccf0-5f69-a609-6b82873eab3c"
+
+
+def test_a_podcast_rss_has_what_directories_require(site: Site) -> None:
+    podcast_site(site).build()
+    data = site.read("feeds/podcast.rss.xml")
+    feed_url = "https://example.org/feeds/podcast.rss.xml"
+    assert apple_problems(data, feed_url) == []
+    channel = etree.fromstring(data).find("channel")
+    assert channel is not None
+    assert channel.findtext(f"{PODCAST}guid") == podcast_guid(feed_url)
+    assert channel.findtext(f"{ITUNES}author") == "Site Author"
+    assert channel.findtext(f"{ITUNES}owner/{ITUNES}name") == "Site Author"
+    assert channel.findtext(f"{ITUNES}owner/{ITUNES}email") == "ada@example.org"
+    assert [c.get("text") for c in channel.iter(f"{ITUNES}category")] == ["Technology"]
+    ep2, ep1 = channel.findall("item")  # newest first
+    assert [ep.findtext(f"{ITUNES}duration") for ep in (ep1, ep2)] == ["1200", "3723"]
+    assert [ep.findtext(f"{ITUNES}explicit") for ep in (ep1, ep2)] == ["false", "true"]
+    image = ep1.find(f"{ITUNES}image")
+    assert image is not None and image.get("href") == "https://example.org/media/ep1.jpg"
+    assert ep2.find(f"{ITUNES}image") is None
+    # ... read back as a reader does
+    parsed = feedparser.parse(data)
+    assert not parsed.bozo
+    assert parsed.feed.image.href == "https://example.org/media/cover.jpg"
+    assert parsed.feed.itunes_type == "episodic"
+    assert parsed.feed.publisher_detail == {"name": "Site Author", "email": "ada@example.org"}
+    assert {"term": "Technology", "scheme": "http://www.itunes.com/", "label": None} in (
+        parsed.feed.tags
+    )
+    assert parsed.feed.podcast_guid == podcast_guid(feed_url)
+    first, second = parsed.entries
+    assert (first.itunes_duration, first.itunes_episode, first.itunes_season) == ("3723", "2", "1")
+    assert (second.itunes_duration, second.itunes_episode) == ("1200", "1")
+    assert second.id == "tag:example.org,2025-01-01:ep" and second.guidislink is False
+    assert second.enclosures == [{"href": MP3, "type": "audio/mpeg", "length": "18400000"}]
+    assert second.image.href == "https://example.org/media/ep1.jpg"
+
+
+def test_the_podcast_tags_are_in_its_rss_only(site: Site) -> None:
+    podcast_site(site).build()
+    for relpath in ("feeds/podcast.atom.xml", "feeds/all.rss.xml", "feeds/news.rss.xml"):
+        data = site.read(relpath)
+        assert b"itunes" not in data and b"podcastindex" not in data, relpath
+    # elsewhere an episode's image is still its enclosure when it has none; in the podcast's
+    # RSS, where every enclosure is an episode, it is not
+    news = rss(site, "news").find("channel/item/enclosure")
+    assert news is not None and news.get("type") == "image/jpeg"
+    # the JSON Feed attachment says how long the episode is (duration_in_seconds)
+    items = json.loads(site.read("feeds/podcast.json"))["items"]
+    assert [item["attachments"][0]["duration_in_seconds"] for item in items] == [3723, 1200]
+
+
+def test_a_serial_podcast_with_a_subcategory_and_its_own_guid(site: Site) -> None:
+    guid = "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    podcast_site(
+        site,
+        'image = "https://example.org/media/cover.png", type = "serial", '
+        'category = "society & culture", subcategory = "Documentary", '
+        f'guid = "{guid}", author = "The Network", owner_name = "Bo", explicit = true, '
+        'owner_email = "bo@example.org"',
+    ).build()
+    data = site.read("feeds/podcast.rss.xml")
+    assert apple_problems(data, "https://example.org/feeds/podcast.rss.xml") == []
+    assert (
+        b'<itunes:category text="Society &amp; Culture">\n'
+        b'      <itunes:category text="Documentary"/>\n'
+        b"    </itunes:category>"
+    ) in data
+    channel = etree.fromstring(data).find("channel")
+    assert channel is not None
+    assert channel.findtext(f"{PODCAST}guid") == guid
+    assert channel.findtext(f"{ITUNES}type") == "serial"
+    assert channel.findtext(f"{ITUNES}author") == "The Network"
+    assert channel.findtext(f"{ITUNES}owner/{ITUNES}name") == "Bo"
+    # episodes inherit the show's rating unless they say otherwise
+    assert [i.findtext(f"{ITUNES}explicit") for i in channel.findall("item")] == ["true", "true"]
+
+
+def test_the_checks_catch_what_directories_refuse(site: Site) -> None:
+    """The rules above, on an RSS feed that is no podcast, and on a serial show missing an
+    episode number: each finds what Apple Podcasts would refuse."""
+    podcast_site(site, SHOW + ', type = "serial"')
+    site.write(
+        "ep3.md", "---\ntitle: Three\ndate: 2025-01-09T00:00:00Z\ncategories: [Podcast]\n---\nx\n"
+    )
+    site.build()
+    problems = apple_problems(site.read("feeds/podcast.rss.xml"), "")
+    assert "item 0: 0 <enclosure>, not 1" in problems
+    assert "item 0: a serial show numbers every episode (itunes:episode)" in problems
+    assert len(apple_problems(site.read("feeds/all.rss.xml"), "")) > 8
+
+
+def test_podcast_rss_is_deterministic(site: Site, tmp_path: Path) -> None:
+    podcast_site(site).build()
+    again = podcast_site(Site(tmp_path / "again"))
+    again.build()
+    assert site.read("feeds/podcast.rss.xml") == again.read("feeds/podcast.rss.xml")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from feedpub.model import Article, ArticleMeta, Problem
+from feedpub.model import Article, ArticleMeta, Author, Enclosure, Problem
 from feedpub.state import (
     SCHEMA_VERSION,
     Identity,
@@ -23,6 +23,8 @@ from feedpub.state import (
     OutboxItem,
     OutputRecord,
     State,
+    meta_from_json,
+    meta_to_json,
     to_us,
 )
 from tests.conftest import Site
@@ -569,3 +571,29 @@ def test_a_database_error_while_in_use_is_a_state_error(tmp_path: Path) -> None:
     assert isinstance(info.value.__cause__, sqlite3.OperationalError)
     with pytest.raises(ValueError, match="not ours"), State(path):
         raise ValueError("not ours")  # anything else passes through as it is
+
+
+def test_indexed_metadata_keeps_every_field() -> None:
+    meta = ArticleMeta(
+        path="ep.md",
+        title="Episode",
+        date=NOW,
+        updated=NOW + timedelta(days=1),
+        categories=("Podcast",),
+        tags=("t",),
+        authors=(Author(name="A", email="a@example.org", url="https://example.org/a"),),
+        summary="S",
+        id="ep-1",
+        slug="ep",
+        link="https://example.org/x",
+        image="https://example.org/cover.png",
+        enclosure=Enclosure(url="https://example.org/ep.mp3", type="audio/mpeg", length=5),
+        duration=1200,
+        episode=3,
+        season=1,
+        explicit=False,
+        content_hash="h",
+    )
+    assert meta_from_json("ep.md", "h", meta_to_json(meta)) == meta
+    bare = ArticleMeta(path="b.md", title="B", content_hash="h2")
+    assert meta_from_json("b.md", "h2", meta_to_json(bare)) == bare

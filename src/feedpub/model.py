@@ -17,6 +17,7 @@ from typing import Literal
 from feedpub.errors import printable
 
 ContentMode = Literal["full", "summary"]
+PodcastType = Literal["episodic", "serial"]
 FeedFormat = Literal["atom", "rss", "json"]
 FEED_FORMATS: tuple[FeedFormat, ...] = ("atom", "rss", "json")
 
@@ -118,6 +119,10 @@ class ArticleMeta:
     link: str | None = None
     image: str | None = None
     enclosure: Enclosure | None = None
+    duration: int | None = None  # seconds (podcast episodes)
+    episode: int | None = None  # episode number, from 1
+    season: int | None = None  # season number, from 1
+    explicit: bool | None = None  # None: as the podcast says
     content_hash: str = ""  # sha256 of the file's bytes
 
     def __post_init__(self) -> None:
@@ -153,6 +158,23 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Podcast:
+    """A category published as a podcast: what its RSS feed tells podcast directories (the
+    iTunes tags Apple Podcasts requires, and Podcasting 2.0's ``podcast:guid``). Validated by
+    :mod:`feedpub.config`; defaults taken from ``[site]`` there."""
+
+    image: str  # show artwork: absolute http(s) URL of a .jpg or .png
+    category: str  # an Apple Podcasts category, as Apple spells it
+    subcategory: str | None = None  # one of that category's subcategories
+    explicit: bool  # the show's parental advisory; episodes may say otherwise
+    author: str  # itunes:author
+    owner_name: str  # itunes:owner
+    owner_email: str
+    type: PodcastType = "episodic"
+    guid: str | None = None  # podcast:guid; None: the UUIDv5 of the RSS feed's URL
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FeedSpec:
     """One feed, planned: which entries it holds and how they are shown. Formats are separate."""
 
@@ -162,6 +184,7 @@ class FeedSpec:
     content: ContentMode
     entries: tuple[Article, ...]  # newest first
     updated: datetime  # newest entry change; a fixed epoch for an empty feed
+    podcast: Podcast | None = None  # a podcast category: its RSS carries the podcast tags
 
     def __post_init__(self) -> None:
         _require_aware("updated", self.updated)

@@ -175,6 +175,7 @@ def plan(
                 content=override.content or feeds.content,
                 entries=entries,
                 updated=max((a.updated for a in entries), default=EPOCH),
+                podcast=override.podcast,
             )
         )
 

@@ -306,6 +306,10 @@ def meta_to_json(meta: ArticleMeta) -> str:
         ("l", meta.slug),
         ("k", meta.link),
         ("m", meta.image),
+        ("du", meta.duration),
+        ("ep", meta.episode),
+        ("sn", meta.season),
+        ("x", meta.explicit),
     ):
         if value is not None:
             d[key] = value
@@ -335,6 +339,10 @@ def meta_from_json(path: str, content_hash: str, blob: str) -> ArticleMeta:
         link=d.get("k"),
         image=d.get("m"),
         enclosure=Enclosure(url=enc[0], type=enc[1], length=enc[2]) if enc else None,
+        duration=d.get("du"),
+        episode=d.get("ep"),
+        season=d.get("sn"),
+        explicit=d.get("x"),
         content_hash=content_hash,
     )
 

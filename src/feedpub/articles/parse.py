@@ -11,7 +11,7 @@ import hashlib
 import mimetypes
 import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from email.utils import parseaddr
 from typing import Any, Literal
 from urllib.parse import quote, urljoin, urlsplit
@@ -68,8 +68,16 @@ _ALIASES = {
     "external_url": "link",
     "image": "image",
     "enclosure": "enclosure",
+    "duration": "duration",
+    "episode": "episode",
+    "season": "season",
+    "explicit": "explicit",
 }
-KNOWN_KEYS = frozenset(_ALIASES)
+# Fields a plain-text header block may not start with, and whose near misses are no typos:
+# ordinary words that headlines begin with ("Episode: The return", "Reason: ..."). Inside a
+# header block (and in front matter) they are read like any field.
+_EPISODE_KEYS = frozenset(["duration", "episode", "season", "explicit"])
+KNOWN_KEYS = frozenset(_ALIASES) - _EPISODE_KEYS  # the fields that start a header block
 _TRUE = frozenset(["true", "yes", "on", "1", "y"])
 _FALSE = frozenset(["false", "no", "off", "0", "n", ""])
 _SPACES = re.compile(r"\s+")
@@ -299,6 +307,73 @@ def _enclosure(f: _Fields, value: Any, *, key: str = "enclosure") -> Enclosure |
     return Enclosure(url=url, type=mime.strip(), length=length)
 
 
+MAX_SECONDS = 10**8  # a duration beyond three years is a typo
+MAX_NUMBER = 10**9  # episode and season numbers
+
+
+def _seconds(text: str) -> float | None:
+    """``SS``, ``M:SS``, ``MM:SS``, ``H:MM:SS`` (the last part may have a fraction) → seconds.
+    String methods only: linear, nothing to backtrack."""
+    parts = text.split(":", 3)
+    if len(parts) > 3:
+        return None
+    *whole, last = parts
+    digits, dot, fraction = last.partition(".")
+    if dot and not (fraction.isascii() and fraction.isdigit() and len(fraction) <= 9):
+        return None
+    units = [*whole, digits]
+    if not all(u.isascii() and u.isdigit() and len(u) <= 12 for u in units):
+        return None
+    # after a colon, two digits below 60 (Apple: H:MM:SS, MM:SS, M:SS)
+    if any(len(u) != 2 or int(u) >= 60 for u in units[1:]):
+        return None
+    seconds = 0
+    for u in units:
+        seconds = seconds * 60 + int(u)
+    return seconds + (float("0." + fraction) if dot else 0.0)
+
+
+def _duration(f: _Fields, value: Any) -> int | None:
+    """An episode's length in whole seconds, from seconds (``1200``, ``1200.4``) or a clock
+    (``20:00``, ``00:20:00``; YAML reads an unquoted ``20:00`` as 1200 already, TOML an
+    unquoted ``00:20:00`` as a time of day)."""
+    seconds: float | None = None
+    if isinstance(value, time):
+        seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        seconds = _seconds(value.strip())
+    if seconds is None or not 0 < round(seconds) < MAX_SECONDS:
+        f.warn("duration", f"duration: {value!r} is not a duration (HH:MM:SS or seconds); ignored")
+        return None
+    return round(seconds)
+
+
+def _number(f: _Fields, key: str, value: Any) -> int | None:
+    """An episode or season number: a whole number from 1 (Apple Podcasts: non-zero)."""
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and text.isascii() and text.isdigit() and len(text) <= 10:
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < MAX_NUMBER:
+        f.warn(key, f"{key}: {value!r} is not a number from 1; ignored")
+        return None
+    return value
+
+
+def _explicit(f: _Fields, value: Any) -> bool | None:
+    """Whether an episode is explicit: true/false (and yes/no, explicit/clean)."""
+    if isinstance(value, bool):
+        return value
+    text = (_text(value) or "").lower()
+    if text in ("true", "yes", "explicit"):
+        return True
+    if text in ("false", "no", "clean"):
+        return False
+    f.warn("explicit", f"explicit: {value!r} is not true or false; ignored")
+    return None
+
+
 def _date(f: _Fields, key: str, value: Any) -> datetime | None:
     try:
         return parse_date(value, f.ctx.tz)
@@ -383,6 +458,13 @@ def _normalise(f: _Fields) -> dict[str, Any]:
         out["image"] = _url(f, "image", one("image"))
     if one("enclosure") is not None:
         out["enclosure"] = _enclosure(f, one("enclosure"))
+    if one("duration") is not None:
+        out["duration"] = _duration(f, one("duration"))
+    for key in ("episode", "season"):
+        if one(key) is not None:
+            out[key] = _number(f, key, one(key))
+    if one("explicit") is not None:
+        out["explicit"] = _explicit(f, one("explicit"))
     return out
 
 

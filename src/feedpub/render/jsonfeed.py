@@ -56,6 +56,8 @@ def render_json(spec: FeedSpec, links: Links, bodies: BodySource) -> bytes:
             att: dict[str, Any] = {"url": enc.url, "mime_type": safe.text(enc.type)}
             if enc.length:
                 att["size_in_bytes"] = enc.length
+            if a.meta.duration:
+                att["duration_in_seconds"] = a.meta.duration
             item["attachments"] = [att]
         items.append(item)
     feed["items"] = items
