@@ -37,7 +37,7 @@ from feedpub.errors import (
     RenderError,
     StateError,
 )
-from feedpub.identity import is_absolute_iri, resolve
+from feedpub.identity import atom_id_keys, resolve
 from feedpub.model import (
     Article,
     BuildResult,
@@ -530,10 +530,11 @@ class Builder:
             new_hashes = [m.content_hash for m in metas if m.path not in known]
             if taken is None and (new_hashes or any(m.slug for m in metas)):
                 taken = state.live_slugs()
+            orphans = state.orphans_for(new_hashes) if new_hashes else {}
             settled = resolve(
                 metas,
                 known,
-                orphans=state.orphans_for(new_hashes) if new_hashes else {},
+                orphans=orphans,
                 taken=taken or set(),
                 now=now,
                 tz=cfg.site.tz,
@@ -541,7 +542,7 @@ class Builder:
                 article_url=cfg.site.article_url,
                 base_url=cfg.site.base_url,
                 atom_ids=state.atom_ids_for(
-                    {m.id for m in metas if m.id and not is_absolute_iri(m.id)}
+                    atom_id_keys(metas, [*known.values(), *orphans.values()])
                 ),
             )
             if taken is not None:
