@@ -10,8 +10,8 @@
 * An adopted id (``feedpub adopt``: the entry id an article had in the old site's feeds, and
   the date it was published there, stored as its identity) is kept as a derived one is, and
   comes second to an explicit ``id`` only: RSS guids and JSON Feed ids carry it as it was; the
-  Atom id is the old Atom feed's id (stored beside it when the two differ), else the adopted
-  id, each made an IRI as an explicit id is when it is none.
+  Atom id is the old Atom feed's id (stored beside it, when an Atom feed was adopted), else
+  the adopted id, each made an IRI as an explicit id is when it is none.
 * A moved or renamed file (same bytes at a new path, old path gone) keeps its identity, and so
   does a deleted file that comes back.
 * Slugs come from ``slug``, else the file name (without a ``YYYY-MM-DD-`` prefix); two articles
@@ -55,6 +55,12 @@ def _stem_slug(path: str) -> str:
     if date_from_filename(stem + "-", UTC) is not None:
         stem = stem[11:] or stem
     return slugify(stem, fallback_prefix="article")
+
+
+def wanted_slug(meta: ArticleMeta) -> str:
+    """The slug an article asks for: its ``slug``, else its file name's (it may get another
+    when that one is taken)."""
+    return meta.slug or _stem_slug(meta.path)
 
 
 def _unique(base: str, taken: Set[str], tried: dict[str, int]) -> str:
@@ -168,7 +174,7 @@ def resolve(
                 ident = replace(ident, slug=_unique(ident.slug, taken_now, tried))
             taken_now.add(ident.slug)
         if ident is None:
-            slug = _unique(meta.slug or _stem_slug(meta.path), taken_now, tried)
+            slug = _unique(wanted_slug(meta), taken_now, tried)
             taken_now.add(slug)
             if meta.slug and slug != meta.slug:
                 problems.append(_slug_taken(meta.path, meta.slug, slug))

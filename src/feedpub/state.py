@@ -82,7 +82,7 @@ CREATE TABLE IF NOT EXISTS identities (
     first_seen TEXT NOT NULL,
     content_hash TEXT NOT NULL DEFAULT '',
     live INTEGER NOT NULL DEFAULT 1,
-    atom_id TEXT,                             -- adopted: the old Atom id, when not article_id
+    atom_id TEXT,                             -- adopted: the old Atom feed's id, if any
     adopted TEXT                              -- when ``feedpub adopt`` set the identity
 );
 CREATE INDEX IF NOT EXISTS identities_hash ON identities (content_hash) WHERE live = 0;
@@ -176,7 +176,7 @@ class Identity:
     content_hash: str = ""
     live: bool = True
     # set by ``feedpub adopt`` (an old site's entry id and published date, kept as the identity):
-    atom_id: str | None = None  # the old Atom feed's id, when it differs from article_id
+    atom_id: str | None = None  # the old Atom feed's id, when one was adopted
     adopted: datetime | None = None  # when it was adopted
 
 
@@ -753,6 +753,17 @@ class State:
                 "SELECT path FROM articles WHERE meta IS NOT NULL AND path IN {in}", paths
             )
         }
+
+    def settled_ids(self, paths: Iterable[str]) -> dict[str, str]:
+        """path → the id the last build that read the file settled (and so published, if
+        the article was visible), for those of ``paths`` that have one."""
+        return dict(
+            self._rows_in(
+                "SELECT path, article_id FROM articles WHERE meta IS NOT NULL"
+                " AND article_id IS NOT NULL AND path IN {in}",
+                paths,
+            )
+        )
 
     def bodies_for(self, paths: Iterable[str]) -> dict[str, tuple[str, str]]:
         """path → (sanitised body HTML, excerpt) of parsed articles."""
