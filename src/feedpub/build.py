@@ -335,7 +335,22 @@ class Builder:
             if not self._swept:  # what a killed build left behind, once per process
                 self._swept = True
                 sweep_temporaries(self.config.paths.output)
-            return self._build(state, progress, paths, stop, adopt)
+            unwritten = self._write_redirects()
+            result = self._build(state, progress, paths, stop, adopt)
+            return replace(result, problems=result.problems + unwritten) if unwritten else result
+
+    def _write_redirects(self) -> tuple[Problem, ...]:
+        """The nginx include for ``[feeds] redirects``, beside the state file (when they
+        changed); a problem if it cannot be written (the feeds are published anyway)."""
+        from feedpub.redirects import include_path, write_nginx_include
+
+        try:
+            write_nginx_include(self.config)
+        except OSError as e:
+            path = include_path(self.config.paths.state)
+            log.error("%s: not written: %s", path, e.strerror or e)
+            return (Problem(path=str(path), message=f"not written: {e.strerror or e}"),)
+        return ()
 
     def _build(
         self,
