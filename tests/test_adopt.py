@@ -17,6 +17,8 @@ from xml.sax.saxutils import escape
 
 import feedparser
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from feedpub.adopt import (
@@ -361,6 +363,10 @@ class _OldSite(http.server.BaseHTTPRequestHandler):
     files: ClassVar[dict[str, tuple[str, bytes]]] = {}
 
     def do_GET(self) -> None:
+        if self.path == "/evil.xml":  # a reason phrase that would clear a terminal
+            self.send_response(500, "Oops\x1b[2J")
+            self.end_headers()
+            return
         if self.path == "/moved.xml":
             self.send_response(301)
             self.send_header("Location", "/feed.xml")
@@ -657,3 +663,39 @@ def test_decide_refuses_to_replace_a_published_id_unless_forced() -> None:
     # an entry without id or link: nothing to keep
     bare = Match(feed=FEED, entry=replace(_entry("A"), id=None), path="a.md", how="title")
     assert run([bare], published=False) == ([], ["skipped"])
+
+
+# -- whatever an old feed holds -----------------------------------------------------------------
+
+
+@given(st.binary(max_size=2000))
+def test_parsing_any_bytes_gives_a_feed_or_a_reason(data: bytes) -> None:
+    assert isinstance(parse_feed(("x", data)), OldFeed | str)
+
+
+@given(st.text(max_size=200))
+def test_any_link_title_and_date_text_is_matched_or_explained(text: str) -> None:
+    from feedpub.adopt import _date, _link_path, _link_slug
+
+    a = _article("a.md", "Alpha", "2020-01-02T00:00:00+01:00")
+    found = _match(OldEntry(id=text or None, link=text, title=text, published=_date(text)), a)
+    assert found.path in (None, "a.md")
+    assert found.path or found.why or found.ambiguous
+    assert _link_path(text) is None or _link_path(text) == _link_path(text + "/")
+    slug = _link_slug(text)
+    assert slug is None or "/" not in slug
+    assert printable_is_safe(shown(text))
+
+
+def printable_is_safe(text: str) -> bool:
+    import unicodedata
+
+    return all(unicodedata.category(c) not in ("Cc", "Cf") for c in text)
+
+
+def test_error_lines_are_terminal_safe(old_site: str) -> None:
+    _, errors = read_feeds([f"{old_site}/evil.xml", "\x1b]0;title\x07.xml"], workers=0)
+    assert errors == [
+        f"{old_site}/evil.xml: HTTP 500 Oops\\u001b[2J",
+        "\\u001b]0;title\\u0007.xml: cannot read: No such file or directory",
+    ]

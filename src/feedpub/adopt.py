@@ -298,7 +298,7 @@ def read_feeds(
         try:
             data = read_source(source)
         except FeedReadError as e:
-            errors[i] = str(e)
+            errors[i] = printable(str(e))
             continue
         jobs.append((source, data))
         at.append(i)
@@ -316,7 +316,7 @@ def read_feeds(
     feeds: list[OldFeed] = []
     for i, result in sorted(parsed.items()):
         if isinstance(result, str):
-            errors[i] = f"{sources[i]}: {result}"
+            errors[i] = printable(f"{sources[i]}: {result}")
         else:
             feeds.append(result)
     return feeds, [errors[i] for i in sorted(errors)]
@@ -512,14 +512,18 @@ class Adoption:
 _UNSAFE_SHOWN = frozenset(("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"))
 
 
-def shown(text: str, limit: int = 80) -> str:
-    """Text from an old feed, fit for a terminal: quoted, controls and format characters
-    (escape sequences, bidi overrides) escaped, long ones cut."""
-    out = "".join(
-        f"\\u{ord(c):04x}" if unicodedata.category(c) in _UNSAFE_SHOWN else c
-        for c in (text[:limit] if len(text) > limit else text)
+def printable(text: str) -> str:
+    """Text fit for a terminal: controls and format characters (escape sequences, bidi
+    overrides) escaped."""
+    return "".join(
+        f"\\u{ord(c):04x}" if unicodedata.category(c) in _UNSAFE_SHOWN else c for c in text
     )
-    return f'"{out}{"..." if len(text) > limit else ""}"'
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """Text from an old feed, fit for a terminal: quoted, :func:`printable`, long ones cut."""
+    cut = text[:limit] if len(text) > limit else text
+    return f'"{printable(cut)}{"..." if len(text) > limit else ""}"'
 
 
 def _entry_subject(m: Match) -> str:
@@ -599,8 +603,8 @@ def decide(
                     status="ambiguous",
                     subject=_entry_subject(m),
                     detail=f"{', '.join(m.ambiguous)} fit it equally{_entry_facts(m)}: not "
-                    f"guessed; give the right one `id: {entry_id(m.entry) or ''}` in its "
-                    "front matter",
+                    f"guessed; give the right one `id: {shown(entry_id(m.entry) or '', 200)}` "
+                    "in its front matter",
                 )
             )
         else:
