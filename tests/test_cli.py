@@ -48,7 +48,13 @@ def test_build_the_bundled_sample_site(tmp_path: Path) -> None:
 
 
 def test_help_on_every_command(tmp_path: Path) -> None:
-    for args in (["--help"], ["build", "--help"], ["check", "--help"], ["init", "--help"]):
+    for args in (
+        ["--help"],
+        ["build", "--help"],
+        ["check", "--help"],
+        ["init", "--help"],
+        ["adopt", "--help"],
+    ):
         proc = _run(*args, cwd=tmp_path)
         assert proc.returncode == 0
         assert "usage: feedpub" in proc.stdout

@@ -384,3 +384,88 @@ def test_a_podcast_as_a_table_of_its_own(tmp_path: Path) -> None:
     )
     podcast = cfg.feeds.for_category("Podcast").podcast
     assert podcast is not None and podcast.category == "True Crime"
+
+
+# --- [feeds] redirects: old feed URLs -----------------------------------------------------------
+
+
+def test_redirects_are_read_sorted_and_leave_the_fingerprint_alone(tmp_path: Path) -> None:
+    plain = _load(tmp_path, MINIMAL)
+    cfg = _load(
+        tmp_path,
+        MINIMAL + '[feeds]\nredirects = {"index.xml" = "feeds/all.rss.xml", "feed.xml" = '
+        '"feeds/all.atom.xml", "feed/" = "feeds/all.rss.xml", "blog/atom.xml" = '
+        '"feeds/café.atom.xml", "feeds/old.xml" = "feeds/index.opml", "about" = "about/"}\n',
+    )
+    assert cfg.feeds.redirects == (
+        ("about", "about/"),
+        ("blog/atom.xml", "feeds/café.atom.xml"),
+        ("feed.xml", "feeds/all.atom.xml"),
+        ("feed/", "feeds/all.rss.xml"),
+        ("feeds/old.xml", "feeds/index.opml"),
+        ("index.xml", "feeds/all.rss.xml"),
+    )
+    assert plain.feeds.redirects == ()
+    # the servers answer them: no feed or page changes, so nothing is read or rendered again
+    assert cfg.fingerprint() == plain.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("redirects", "message"),
+    [
+        ('"feed.xml" = 1', "must map to a path (a string)"),
+        ('"feed.xml" = "feeds/all.xml"', "is no feed feedpub publishes"),
+        ('"feed.xml" = "feeds/News.atom.xml"', "is no feed feedpub publishes"),  # not a slug
+        ('"feed.xml" = "feeds/index.atom.xml"', "is no feed feedpub publishes"),  # reserved
+        ('"feed.xml" = "feeds/all.json"', "feeds.formats has no 'json'"),
+        ('"feed.xml" = "https://example.org/feeds/all.atom.xml"', "not a URL"),
+        ('"feed.xml" = "/feeds/all.atom.xml"', "not a URL"),
+        ('"feed.xml" = "feeds/../state.sqlite3"', "must be a plain path"),
+        ('"feed.xml" = "feeds/all.atom.xml?x=1"', "must be a plain path"),
+        ('"feed.xml" = "a b"', "must be a plain path"),
+        ('"feed.xml" = ""', "1 to 512 characters"),
+        ('"feed.xml" = "state.sqlite3"', "never serves"),
+        ('"/feed.xml" = "feeds/all.atom.xml"', "must be a path relative to site.base_url"),
+        ('"feed.xml?x" = "feeds/all.atom.xml"', "must be a path relative to site.base_url"),
+        ('"a//b" = "feeds/all.atom.xml"', "must be a path relative to site.base_url"),
+        ('"$host" = "feeds/all.atom.xml"', "must be a path relative to site.base_url"),
+        ('"caf\u00e9.xml" = "feeds/all.atom.xml"', "must be a path relative to site.base_url"),
+        ('".feed.xml" = "feeds/all.atom.xml"', "never serves"),
+        ('"index.html" = "feeds/all.atom.xml"', "feedpub's own"),
+        ('"healthz" = "feeds/all.atom.xml"', "feedpub's own"),
+        ('"hub/" = "feeds/all.atom.xml"', "feedpub's own"),
+        ('"feeds/all.rss.xml" = "feeds/all.atom.xml"', "publishes a feed or the OPML"),
+        ('"feeds/news.json" = "feeds/all.atom.xml"', "publishes a feed or the OPML"),
+        ('"feeds/index.opml" = "feeds/all.atom.xml"', "publishes a feed or the OPML"),
+        ('"articles/hello/" = "feeds/all.atom.xml"', "an article's page"),
+        ('"articles/hello/index.html" = "feeds/all.atom.xml"', "an article's page"),
+        ('"a.xml" = "b.xml", "b.xml" = "feeds/all.atom.xml"', "no chains"),
+        ('"a.xml" = "a.xml"', "no chains"),
+    ],
+)
+def test_bad_redirects_are_refused(tmp_path: Path, redirects: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        _load(
+            tmp_path,
+            MINIMAL + f'[feeds]\nformats = ["atom", "rss"]\nredirects = {{{redirects}}}\n',
+        )
+    assert err.value.key == "feeds.redirects"
+    assert message in err.value.message
+
+
+def test_a_redirect_where_no_page_of_ours_can_be(tmp_path: Path) -> None:
+    """Pages follow site.article_url (a slug holds no "/" nor "."), and only when feedpub
+    publishes pages."""
+    redirect = '[feeds]\nredirects = {"articles/hello/" = "feeds/all.atom.xml"}\n'
+    with pytest.raises(ConfigError):
+        _load(tmp_path, MINIMAL + redirect)
+    assert _load(tmp_path, MINIMAL + redirect + "article_pages = false\n").feeds.redirects
+    elsewhere = MINIMAL.replace(
+        "[site]\n", '[site]\narticle_url = "https://blog.example.org/{slug}.html"\n'
+    )
+    assert _load(tmp_path, elsewhere + redirect).feeds.redirects
+    posts = MINIMAL.replace("[site]\n", '[site]\narticle_url = "{base_url}{slug}.html"\n')
+    with pytest.raises(ConfigError, match="an article's page"):
+        _load(tmp_path, posts + '[feeds]\nredirects = {"feed.html" = "feeds/all.atom.xml"}\n')
+    ok = '[feeds]\nredirects = {"feed.xml" = "feeds/all.atom.xml", "a/b.html" = "index.html"}\n'
+    assert len(_load(tmp_path, posts + ok).feeds.redirects) == 2

@@ -120,7 +120,9 @@ def two_servers(tmp_path: Path) -> Iterator[dict[str, str]]:
     binary = _nginx_binary()
     (tmp_path / "articles").mkdir()
     (tmp_path / "config.toml").write_text(
-        BASE_CONFIG + '\n[hub]\nenabled = true\nallowed_callback_networks = ["127.0.0.0/8"]\n'
+        BASE_CONFIG
+        + REDIRECTS
+        + '\n[hub]\nenabled = true\nallowed_callback_networks = ["127.0.0.0/8"]\n'
     )
     article(tmp_path, "one.md", "One", "2025-01-01T00:00:00Z", "[News, Café]")
     public = tmp_path / "public"
@@ -139,6 +141,10 @@ def two_servers(tmp_path: Path) -> Iterator[dict[str, str]]:
         ("listen 80;", f"listen 127.0.0.1:{port};"),
         ("server 127.0.0.1:8080;", f"server {daemon.base.removeprefix('http://')};"),
         ("root /srv/feedpub/public;", f"root {tmp_path / 'public'};"),
+        (
+            "include /srv/feedpub/.feedpub/state.sqlite3.redirects.nginx.con[f];",
+            f"include {tmp_path}/state/state.sqlite3.redirects.nginx.con[f];",
+        ),
     ):
         assert old in site
         site = site.replace(old, new)
@@ -152,6 +158,18 @@ def two_servers(tmp_path: Path) -> Iterator[dict[str, str]]:
         proc.wait(10)
         daemon.stop()
 
+
+# (BASE_CONFIG ends in its [feeds] table)
+REDIRECTS = (
+    'redirects = {"feed.xml" = "feeds/all.atom.xml", "index.xml" = "feeds/all.rss.xml", '
+    '"feed/" = "feeds/all.rss.xml", "blog/atom.xml" = "feeds/caf\u00e9.atom.xml"}\n'
+)
+MOVED = {
+    "/feed.xml": "https://example.org/feeds/all.atom.xml",
+    "/index.xml?utm=x": "https://example.org/feeds/all.rss.xml",
+    "/feed/": "https://example.org/feeds/all.rss.xml",
+    "/blog/atom.xml": "https://example.org/feeds/caf%C3%A9.atom.xml",
+}
 
 PRIVATE = [
     "feeds/.all.atom.xml.x1y2z3w4.tmp",  # mid-write
@@ -237,6 +255,24 @@ def test_http_conformance(two_servers: dict[str, str], server: str) -> None:
     )
     assert refused.status_code == 404  # the hub answers through nginx too
     assert refused.headers["content-type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize("server", ["builtin", "nginx"])
+def test_old_feed_urls_move_permanently(two_servers: dict[str, str], server: str) -> None:
+    """[feeds] redirects: the built-in server answers them itself; nginx through the include
+    file feedpub wrote beside its state file."""
+    base = two_servers[server]
+    for path, new in MOVED.items():
+        for method in ("GET", "HEAD"):
+            r = requests.request(method, base + path, timeout=5, allow_redirects=False)
+            assert (r.status_code, r.headers["location"]) == (301, new), (server, path)
+        # where it leads is a feed, served
+        assert requests.get(base + new.removeprefix("https://example.org"), timeout=5).ok
+    for path in ("/feed", "/feed.xml/", "/blog/"):  # exact paths only
+        assert requests.get(base + path, timeout=5, allow_redirects=False).status_code in (
+            403,
+            404,
+        ), (server, path)
 
 
 @pytest.mark.parametrize("name", ["nginx.conf", "nginx-proxy.conf"])

@@ -219,3 +219,77 @@ def test_any_explicit_id_makes_an_absolute_iri(explicit: str) -> None:
     made = atom_id_for(explicit, "e.org", "2025-01-10")
     assert is_absolute_iri(made)
     assert made.isascii()
+
+
+# --- adopted ids (feedpub adopt: an old site's entry ids, kept as the identity) ----------------
+
+OLD_DAY = datetime(2019, 3, 4, 9, tzinfo=UTC)
+
+
+def _adopt(store: Store, path: str, article_id: str, atom_id: str | None = None) -> None:
+    """What ``feedpub adopt`` stores: the old id (and Atom id) and the old published date."""
+    store.rows[path] = replace(
+        store.rows[path], article_id=article_id, atom_id=atom_id, first_seen=OLD_DAY, adopted=NOW
+    )
+
+
+def test_an_adopted_id_is_the_id_of_every_format_and_is_kept() -> None:
+    store = Store()
+    _atom_ids(store, [_m("hello.md", "h1")])
+    _adopt(store, "hello.md", "https://old.example/posts/hello/")
+    got = _atom_ids(store, [_m("hello.md", "h2", title="Edited")], now=NOW + timedelta(days=3))
+    assert got["hello.md#id"] == got["hello.md"] == "https://old.example/posts/hello/"
+    # moved (same bytes, new path): the adopted identity goes with the file
+    store.rows["hello.md"] = replace(store.rows["hello.md"], live=False)
+    moved = store.run([_m("2025/hello.md", "h2")], removed=())
+    assert moved["2025/hello.md"][0] == "https://old.example/posts/hello/"
+    assert store.rows["2025/hello.md"].adopted == NOW
+    # an undated article is dated by its adopted first-seen date: the old published date
+    assert moved["2025/hello.md"][2] == OLD_DAY
+
+
+def test_an_adopted_id_that_is_no_iri_gets_a_tag_iri_as_an_explicit_one_does() -> None:
+    store = Store()
+    _atom_ids(store, [_m("a.md", "h1")])
+    _adopt(store, "a.md", "1234")
+    got = _atom_ids(store, [_m("a.md", "h1")])
+    assert got["a.md#id"] == "1234"  # RSS guid, JSON Feed id: the old guid as it was
+    assert got["a.md"] == "tag:e.org,2019-03-04:id/1234"  # made from the old date, kept
+    later = _atom_ids(store, [_m("a.md", "h5")], now=NOW + timedelta(days=500))
+    assert later["a.md"] == "tag:e.org,2019-03-04:id/1234"
+
+
+def test_an_adopted_atom_id_that_differs_from_the_old_guid_is_the_atom_id() -> None:
+    store = Store()
+    _atom_ids(store, [_m("a.md", "h1"), _m("b.md", "h2")])
+    _adopt(store, "a.md", "1234", atom_id="tag:old.example,2019:post-1234")
+    _adopt(store, "b.md", "99", atom_id="not an iri")
+    got = _atom_ids(store, [_m("a.md", "h1"), _m("b.md", "h2")])
+    assert (got["a.md#id"], got["a.md"]) == ("1234", "tag:old.example,2019:post-1234")
+    assert (got["b.md#id"], got["b.md"]) == ("99", "tag:e.org,2019-03-04:id/not%20an%20iri")
+
+
+def test_an_explicit_id_wins_over_an_adopted_one() -> None:
+    store = Store()
+    _atom_ids(store, [_m("a.md", "h1")])
+    _adopt(store, "a.md", "https://old.example/1", atom_id="tag:old,2019:1")
+    got = _atom_ids(store, [_m("a.md", "h2", id="urn:uuid:7")])
+    assert got["a.md#id"] == got["a.md"] == "urn:uuid:7"
+
+
+def test_atom_id_keys_are_the_explicit_and_adopted_ids_that_are_no_iris() -> None:
+    from feedpub.identity import atom_id_keys
+
+    def ident(path: str, aid: str, **kw: object) -> Identity:
+        return Identity(path=path, article_id=aid, slug=path, first_seen=NOW, **kw)  # type: ignore[arg-type]
+
+    keys = atom_id_keys(
+        [_m("a.md", "1", id="post-1"), _m("b.md", "2", id="urn:x:1"), _m("c.md", "3")],
+        [
+            ident("c.md", "tag:e.org,2025-01-10:c"),  # derived: its own Atom id
+            ident("d.md", "77", adopted=NOW),
+            ident("e.md", "88", atom_id="tag:o,2019:88", adopted=NOW),
+            ident("f.md", "https://o/1", atom_id="x-1", adopted=NOW),
+        ],
+    )
+    assert keys == {"post-1", "77", "x-1"}

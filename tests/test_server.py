@@ -22,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feedpub.config import ServerConfig
+from feedpub.redirects import locations
 from feedpub.server import (
     App,
     Store,
@@ -740,3 +741,21 @@ def test_a_date_too_large_to_read_is_no_condition(app: App) -> None:
         "Mon, 01 Jan 2001 00:00:00 +99999999999999999999",
     ):
         assert call(app, "/feeds/all.atom.xml", headers={"If-Modified-Since": ims})[0] == 200
+
+
+def test_a_redirect_is_answered_before_a_file_left_at_its_path(tmp_path: Path) -> None:
+    """(An old site's feed.xml left in an adopted output folder: the 301 wins, in the
+    built-in server as in nginx, whose ``location =`` comes first.)"""
+    (tmp_path / "feed.xml").write_text("<rss/>")
+    (tmp_path / "other.xml").write_text("<rss/>")
+    store = Store(tmp_path)
+    store.load_all()
+    app = App(
+        store, dict, redirects=locations("https://e.org/", (("feed.xml", "feeds/all.rss.xml"),))
+    )
+    for method in ("GET", "HEAD"):
+        status, headers, body = call(app, "/feed.xml", method)
+        assert (status, headers["location"], body) == (301, "https://e.org/feeds/all.rss.xml", b"")
+    assert call(app, "/feed.xml", "POST")[0] == 405
+    assert call(app, "/other.xml")[0] == 200
+    assert call(app, "/feed.xml/")[0] == 404

@@ -436,10 +436,64 @@ def test_a_v5_store_is_migrated_to_v6(target: Path | str) -> None:
         else:
             state._db.execute("PRAGMA user_version = 5")
     with State(target) as state:
-        assert state.schema_version == SCHEMA_VERSION == 6
+        assert state.schema_version == SCHEMA_VERSION
         assert (state.get("kept"), state.identities()) == ("yes", {"a.md": ident})
         assert state.index_stats() == {}
         assert state.bodies_for(["a.md"]) == {}
+
+
+def test_a_v6_store_is_migrated_to_v7_keeping_every_identity(target: Path | str) -> None:
+    """v7: identities may be adopted from an old site's feeds (two new columns)."""
+    ident = Identity(path="a.md", article_id="tag:x", slug="a", first_seen=NOW, content_hash="h")
+    with State(target) as state:
+        with state.transaction():
+            state.put_identities([ident])
+        for column in ("atom_id", "adopted"):
+            state._db.execute(f"ALTER TABLE identities DROP COLUMN {column}")
+        if state.postgres:
+            state._db.execute("UPDATE feedpub_schema SET version = 6")
+        else:
+            state._db.execute("PRAGMA user_version = 6")
+    adopted = Identity(
+        path="b.md",
+        article_id="1234",
+        slug="b",
+        first_seen=NOW - timedelta(days=900),
+        atom_id="tag:old.example,2019:1234",
+        adopted=NOW,
+    )
+    with State(target) as state:
+        assert state.schema_version == SCHEMA_VERSION == 7
+        assert state.identities() == {"a.md": ident}
+        with state.transaction():
+            state.put_identities([adopted])
+        assert state.identities_for(["b.md"]) == {"b.md": adopted}
+        assert state.orphans_for(["h"]) == {}
+
+
+def test_reread_and_wrote_feeds(target: Path | str) -> None:
+    row, art = _article("a", 1)
+    record = OutputRecord(
+        relpath="feeds/all.json",
+        sha256="ab",
+        fingerprint="f",
+        size=2,
+        mtime_ns=1,
+        feed_key="all",
+        kind="feed",
+    )
+    with State(target) as state:
+        assert not state.wrote_feeds()
+        with state.transaction():
+            state.put_articles([row], {"a": art})
+            state.put_outputs([replace(record, relpath="index.html", kind="index")])
+        assert not state.wrote_feeds()
+        with state.transaction():
+            state.put_outputs([record])
+            state.reread(["a", "gone"])
+        assert state.wrote_feeds()
+        assert state.index_stats() == {"a": (row.size, -1)}  # read again by the next build
+        assert state.load_articles(["a"]) == [art]  # (published as it was until then)
 
 
 def test_a_v4_store_is_migrated(target: Path | str) -> None:

@@ -5,15 +5,19 @@ The one clock lives here (tests replace it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feedpub import config as config_mod
 from feedpub.build import Builder, Progress
 from feedpub.build import check as check_articles
 from feedpub.config import Config
 from feedpub.model import BuildResult, Problem, SkippedFile
+
+if TYPE_CHECKING:
+    from feedpub.adopt import AdoptReport
 
 
 def clock() -> datetime:
@@ -37,6 +41,22 @@ def build(
     publishes."""
     with Builder(config, clock=now, workers=workers) as builder:
         return builder.build(progress=progress, adopt=adopt)
+
+
+def adopt(
+    config: Config,
+    sources: Sequence[str],
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    workers: int | None = None,
+    now: Callable[[], datetime] = clock,
+) -> AdoptReport:
+    """Keep the entry ids of a site's old feeds (files or http(s) URLs): see
+    :mod:`feedpub.adopt`."""
+    from feedpub.adopt import run as adopt_ids
+
+    return adopt_ids(config, sources, now=now(), force=force, dry_run=dry_run, workers=workers)
 
 
 def run(

@@ -38,7 +38,7 @@ from feedpub.errors import (
     RenderError,
     StateError,
 )
-from feedpub.identity import is_absolute_iri, resolve
+from feedpub.identity import atom_id_keys, resolve
 from feedpub.model import (
     Article,
     BuildResult,
@@ -341,7 +341,22 @@ class Builder:
             if not self._swept:  # what a killed build left behind, once per process
                 self._swept = True
                 sweep_temporaries(self.config.paths.output)
-            return self._build(state, progress, paths, stop, adopt)
+            unwritten = self._write_redirects()
+            result = self._build(state, progress, paths, stop, adopt)
+            return replace(result, problems=result.problems + unwritten) if unwritten else result
+
+    def _write_redirects(self) -> tuple[Problem, ...]:
+        """The nginx include for ``[feeds] redirects``, beside the state file (when they
+        changed); a problem if it cannot be written (the feeds are published anyway)."""
+        from feedpub.redirects import include_path, write_nginx_include
+
+        try:
+            write_nginx_include(self.config)
+        except OSError as e:
+            path = include_path(self.config.paths.state)
+            log.error("%s: not written: %s", path, e.strerror or e)
+            return (Problem(path=str(path), message=f"not written: {e.strerror or e}"),)
+        return ()
 
     def _build(
         self,
@@ -534,10 +549,11 @@ class Builder:
             new_hashes = [m.content_hash for m in metas if m.path not in known]
             if taken is None and (new_hashes or any(m.slug for m in metas)):
                 taken = state.live_slugs()
+            orphans = state.orphans_for(new_hashes) if new_hashes else {}
             settled = resolve(
                 metas,
                 known,
-                orphans=state.orphans_for(new_hashes) if new_hashes else {},
+                orphans=orphans,
                 taken=taken or set(),
                 now=now,
                 tz=cfg.site.tz,
@@ -545,7 +561,7 @@ class Builder:
                 article_url=cfg.site.article_url,
                 base_url=cfg.site.base_url,
                 atom_ids=state.atom_ids_for(
-                    {m.id for m in metas if m.id and not is_absolute_iri(m.id)}
+                    atom_id_keys(metas, [*known.values(), *orphans.values()])
                 ),
             )
             if taken is not None:

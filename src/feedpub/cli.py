@@ -84,6 +84,26 @@ def _parser() -> argparse.ArgumentParser:
         help="worker processes for large builds (default: one per CPU)",
     )
 
+    a = sub.add_parser(
+        "adopt",
+        help="keep the entry ids of a site's old feeds (moving a site to feedpub)",
+        description="Read the old site's feeds (files or http(s) URLs; Atom, RSS or JSON "
+        "Feed), match each entry to an article (by link, slug, or title and date) and keep "
+        "the entry's id and published date as the article's identity, so that readers "
+        "subscribed to the old feeds see no duplicates. Prints what matched, what did not, "
+        "and why. An id that has already appeared in a feed feedpub wrote is not replaced "
+        "without --force. Exit 2 if no feed could be read, 1 if some could not.",
+    )
+    a.add_argument("feeds", nargs="+", metavar="FEED", help="an old feed: a file or a URL")
+    _add_config(a)
+    a.add_argument(
+        "--force",
+        action="store_true",
+        help="also replace ids that have appeared in feeds feedpub wrote (their readers see "
+        "those entries once more)",
+    )
+    a.add_argument("--dry-run", action="store_true", help="print what would be done; store nothing")
+
     c = sub.add_parser(
         "check",
         help="validate the config and every article, writing nothing",
@@ -211,6 +231,20 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if args.strict and result.problems:
         return EXIT_PROBLEMS
     return EXIT_OK
+
+
+def _cmd_adopt(args: argparse.Namespace) -> int:
+    from feedpub import app
+
+    config = app.load_config(args.config)
+    report = app.adopt(config, args.feeds, force=args.force, dry_run=args.dry_run)
+    for error in report.errors:
+        print(f"feedpub: error: {error}", file=sys.stderr)
+    if not report.feeds:
+        return EXIT_ERROR
+    for line in report.lines():
+        print(line)
+    return EXIT_PROBLEMS if report.errors else EXIT_OK
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -345,6 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = args.log_level or ("info" if args.command in ("run", "worker") else "warning")
     _setup_logging(level, args.log_format)
     commands = {
+        "adopt": _cmd_adopt,
         "build": _cmd_build,
         "check": _cmd_check,
         "init": _cmd_init,

@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from feedpub.articles.text import BIDI_CONTROLS, xml_safe
 from feedpub.errors import ConfigError
 from feedpub.model import FEED_FORMATS, ContentMode, FeedFormat, Podcast, PodcastType
+from feedpub.redirects import check as check_redirects
 
 DEFAULT_CONFIG_NAME = "config.toml"
 DEFAULT_MAX_ARTICLE_BYTES = 2_000_000
@@ -76,6 +77,8 @@ class FeedsConfig:
     max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES  # larger bodies: feeds show a summary
     category_from_folder: bool = False  # an article without categories: its folder's name
     categories: Mapping[str, CategoryConfig] = field(default_factory=dict)
+    # old feed paths → the paths that replace them (301s; see feedpub.redirects)
+    redirects: tuple[tuple[str, str], ...] = ()
 
     def for_category(self, name: str) -> CategoryConfig:
         return self.categories.get(name) or self.categories.get(name.casefold()) or CategoryConfig()
@@ -168,10 +171,13 @@ class Config:
         return self.state.url if self.state else f"sqlite:///{self.paths.state}"
 
     def fingerprint(self) -> str:
-        """A hash of every setting that shapes the output (paths excluded)."""
+        """A hash of every setting that shapes the output (paths excluded; so are redirects,
+        which the servers answer: no feed or page holds them)."""
+        feeds = asdict(self.feeds)
+        del feeds["redirects"]
         data = {
             "site": asdict(self.site),
-            "feeds": asdict(self.feeds),
+            "feeds": feeds,
             "hubs": self.advertised_hubs,
         }
         blob = json.dumps(data, sort_keys=True, default=str).encode()
@@ -634,6 +640,16 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
         ),
         categories=categories,
     )
+    redirects = check_redirects(
+        f.get("redirects", dict, {}),
+        formats=feeds.formats,
+        base_url=site.base_url,
+        article_url=site.article_url,
+        article_pages=feeds.article_pages,
+    )
+    if isinstance(redirects, str):
+        raise f.error("redirects", redirects)
+    feeds = replace(feeds, redirects=redirects)
     f.done()
 
     n = root.section("notify")

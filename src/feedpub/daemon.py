@@ -25,6 +25,7 @@ from feedpub.build import Builder
 from feedpub.config import Config
 from feedpub.errors import BuildCancelled, ConfigError, FeedpubError, StateError, one_line
 from feedpub.model import BuildResult
+from feedpub.redirects import locations
 from feedpub.render import Links
 from feedpub.server import App, Store, bind, make_server
 
@@ -501,7 +502,8 @@ class Daemon:
                 ).start()
             if cfg.hub.enabled:
                 self.hub = Hub(cfg, is_topic=self.is_topic, clock=self.clock)
-            server = make_server(App(self.store, self.health, self.hub), sock, cfg.server)
+            moved = locations(cfg.site.base_url, cfg.feeds.redirects)
+            server = make_server(App(self.store, self.health, self.hub, moved), sock, cfg.server)
             if on_ready is not None:
                 on_ready(host, port)
             try:

@@ -109,3 +109,12 @@ class NotifyError(FeedpubError):
         self.retryable = retryable
         code = f" (HTTP {status})" if status is not None else ""
         super().__init__(f"{url}{code}: {message}")
+
+
+class FeedReadError(FeedpubError):
+    """An old site's feed given to ``feedpub adopt`` could not be read or is no feed."""
+
+    def __init__(self, message: str, *, source: str) -> None:
+        self.message = message
+        self.source = source
+        super().__init__(f"{source}: {message}")

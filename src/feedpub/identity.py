@@ -7,6 +7,11 @@
   ``12345``: common in Jekyll, Hugo and CMS exports) gets an Atom id built from it once,
   ``tag:<host>,<first-seen date>:<id>``, stored with the identity and kept for good; RSS guids
   and JSON Feed ids carry the explicit id as written, which is valid there.
+* An adopted id (``feedpub adopt``: the entry id an article had in the old site's feeds, and
+  the date it was published there, stored as its identity) is kept as a derived one is, and
+  comes second to an explicit ``id`` only: RSS guids and JSON Feed ids carry it as it was; the
+  Atom id is the old Atom feed's id (stored beside it, when an Atom feed was adopted), else
+  the adopted id, each made an IRI as an explicit id is when it is none.
 * A moved or renamed file (same bytes at a new path, old path gone) keeps its identity, and so
   does a deleted file that comes back.
 * Slugs come from ``slug``, else the file name (without a ``YYYY-MM-DD-`` prefix); two articles
@@ -50,6 +55,12 @@ def _stem_slug(path: str) -> str:
     if date_from_filename(stem + "-", UTC) is not None:
         stem = stem[11:] or stem
     return slugify(stem, fallback_prefix="article")
+
+
+def wanted_slug(meta: ArticleMeta) -> str:
+    """The slug an article asks for: its ``slug``, else its file name's (it may get another
+    when that one is taken)."""
+    return meta.slug or _stem_slug(meta.path)
 
 
 def _unique(base: str, taken: Set[str], tried: dict[str, int]) -> str:
@@ -101,6 +112,27 @@ def atom_id_for(explicit: str, host: str, day: str) -> str:
     return f"tag:{host},{day}:id/{quote(explicit, safe=_TAG_SPECIFIC_SAFE)}"
 
 
+def _atom_source(meta: ArticleMeta, ident: Identity) -> str | None:
+    """What the Atom id is made from: the explicit id, else the adopted one (the old Atom
+    id, else the old id); None for a derived id, which is its own Atom id."""
+    if meta.id:
+        return meta.id
+    if ident.adopted is None:
+        return None
+    return ident.atom_id or ident.article_id
+
+
+def atom_id_keys(metas: Iterable[ArticleMeta], identities: Iterable[Identity]) -> set[str]:
+    """The ids that are no IRIs among those Atom ids may be made from (the articles' explicit
+    ids, and the ids adopted by these identities): what to look up in the store's ``atom_ids``
+    for :func:`resolve`."""
+    keys = {m.id for m in metas if m.id}
+    for i in identities:
+        if i.adopted is not None:
+            keys.add(i.atom_id or i.article_id)
+    return {k for k in keys if not is_absolute_iri(k)}
+
+
 def resolve(
     metas: Iterable[ArticleMeta],
     known: Mapping[str, Identity],
@@ -118,8 +150,8 @@ def resolve(
 
     ``known``: the stored identities of the batch's paths. ``orphans``: content hash → stored
     identity of a file that is gone (a moved file with those bytes takes it). ``taken``: slugs
-    in use by live articles outside the batch. ``atom_ids``: explicit id → the Atom id made
-    from it before (kept by explicit id, so a renamed and edited file keeps it too).
+    in use by live articles outside the batch. ``atom_ids``: explicit (or adopted) id → the
+    Atom id made from it before (kept by that id, so a renamed and edited file keeps it too).
     """
     made: dict[str, str] = {}
     tried: dict[str, int] = {}
@@ -143,7 +175,7 @@ def resolve(
                 ident = replace(ident, slug=_unique(ident.slug, taken_now, tried))
             taken_now.add(ident.slug)
         if ident is None:
-            slug = _unique(meta.slug or _stem_slug(meta.path), taken_now, tried)
+            slug = _unique(wanted_slug(meta), taken_now, tried)
             taken_now.add(slug)
             if meta.slug and slug != meta.slug:
                 problems.append(_slug_taken(meta.path, meta.slug, slug))
@@ -164,12 +196,13 @@ def resolve(
                 ident = replace(ident, slug=meta.slug)
         if not ident.live or ident.content_hash != meta.content_hash:
             ident = replace(ident, content_hash=meta.content_hash, live=True)
-        atom = meta.id or ident.article_id
-        if meta.id and not is_absolute_iri(meta.id):
-            known_atom = (atom_ids or {}).get(meta.id) or made.get(meta.id)
+        source = _atom_source(meta, ident)
+        atom = ident.article_id if source is None else source  # (a derived id is its own)
+        if source is not None and not is_absolute_iri(source):
+            known_atom = (atom_ids or {}).get(source) or made.get(source)
             if known_atom is None:
                 day = ident.first_seen.astimezone(tz).date().isoformat()
-                known_atom = made[meta.id] = atom_id_for(meta.id, host, day)
+                known_atom = made[source] = atom_id_for(source, host, day)
             atom = known_atom
         if stored != ident:
             changed.append(ident)

@@ -296,12 +296,20 @@ HubFn = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class App:
-    """The ASGI application."""
+    """The ASGI application. ``redirects``: URL path → the absolute URL it moved to, answered
+    with ``301`` (old feed URLs: see :mod:`feedpub.redirects`)."""
 
-    def __init__(self, store: Store, health: HealthFn, hub: HubFn | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        health: HealthFn,
+        hub: HubFn | None = None,
+        redirects: Mapping[str, bytes] | None = None,
+    ) -> None:
         self.store = store
         self.health = health
         self.hub = hub
+        self.redirects = redirects or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -327,6 +335,10 @@ class App:
                 ctype=b"application/json",
                 length=len(body),
             )
+            return
+        moved = self.redirects.get(path) if self.redirects else None
+        if moved is not None:  # (before any file, as nginx's "location =" is)
+            await respond(send, 301, b"", [(b"location", moved)])
             return
         res = self.store.resources.get(path)
         if res is None:

@@ -11,6 +11,8 @@ Tables:
 ``identities`` the truth that must never change: path → entry id, slug, first-seen time.
                Kept after a file is deleted (``live = 0``) so that a file restored or moved
                back gets its id again; a moved file (same bytes, new path) takes its identity.
+               ``feedpub adopt`` stores an old site's entry id (and its Atom id, when that
+               differs) and published date here, as the identity, marked ``adopted``.
 ``outputs``    the manifest of published files: relpath → sha256, fingerprint, size, mtime.
 ``kv``         small values: last build, next go-live time, config fingerprint.
 ``published``  (PostgreSQL only) the bytes behind the manifest: a standby daemon on another
@@ -41,7 +43,7 @@ from feedpub.planning import category_key
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 LEADER_LOCK_KEY = 0x66656564707562  # "feedpub": the advisory lock a leading daemon holds
 SCHEMA_LOCK_KEY = 0x66656564736368  # "feedsch": one schema migration at a time
 SUBSCRIPTIONS_LOCK_KEY = 0x66656564737562  # "feedsub": one subscription change at a time
@@ -79,7 +81,9 @@ CREATE TABLE IF NOT EXISTS identities (
     slug TEXT NOT NULL,
     first_seen TEXT NOT NULL,
     content_hash TEXT NOT NULL DEFAULT '',
-    live INTEGER NOT NULL DEFAULT 1
+    live INTEGER NOT NULL DEFAULT 1,
+    atom_id TEXT,                             -- adopted: the old Atom feed's id, if any
+    adopted TEXT                              -- when ``feedpub adopt`` set the identity
 );
 CREATE INDEX IF NOT EXISTS identities_hash ON identities (content_hash) WHERE live = 0;
 CREATE TABLE IF NOT EXISTS outputs (
@@ -171,6 +175,9 @@ class Identity:
     first_seen: datetime
     content_hash: str = ""
     live: bool = True
+    # set by ``feedpub adopt`` (an old site's entry id and published date, kept as the identity):
+    atom_id: str | None = None  # the old Atom feed's id, when one was adopted
+    adopted: datetime | None = None  # when it was adopted
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -550,6 +557,8 @@ class State:
             schema = _PUBLISHED + _BODIES
         elif version == 5:
             schema = _BODIES
+        elif version == 6:
+            schema = ""
         else:
             schema = _SCHEMA + _PUBLISHED + _BODIES
         if 0 < version < 6:
@@ -571,6 +580,9 @@ class State:
             self._add_column("outbox", "claimed_until", "TEXT")
         if 0 < version < 6:  # Atom ids built from explicit ids that are no IRIs
             self._add_column("articles", "atom_id", "TEXT")
+        if 0 < version < 7:  # identities adopted from an old site's feeds
+            self._add_column("identities", "atom_id", "TEXT")
+            self._add_column("identities", "adopted", "TEXT")
         if self.postgres:
             self._db.execute("DELETE FROM feedpub_schema")
             self._db.execute("INSERT INTO feedpub_schema VALUES (?)", (SCHEMA_VERSION,))
@@ -750,6 +762,17 @@ class State:
             )
         }
 
+    def settled_ids(self, paths: Iterable[str]) -> dict[str, str]:
+        """path → the id the last build that read the file settled (and so published, if
+        the article was visible), for those of ``paths`` that have one."""
+        return dict(
+            self._rows_in(
+                "SELECT path, article_id FROM articles WHERE meta IS NOT NULL"
+                " AND article_id IS NOT NULL AND path IN {in}",
+                paths,
+            )
+        )
+
     def bodies_for(self, paths: Iterable[str]) -> dict[str, tuple[str, str]]:
         """path → (sanitised body HTML, excerpt) of parsed articles."""
         return {
@@ -769,6 +792,12 @@ class State:
         """Make the next build read every file again. What parsed stays, as the version to
         keep publishing if a file no longer parses (under the new config or version)."""
         self._db.execute("UPDATE articles SET mtime_ns = -1")
+
+    def reread(self, paths: Iterable[str]) -> None:
+        """Make the next build read (and settle) these files again: their identity changed."""
+        self._db.executemany(
+            "UPDATE articles SET mtime_ns = -1 WHERE path = ?", ((p,) for p in paths)
+        )
 
     def index_rows(self) -> Iterator[IndexRow]:
         for path, size, mtime_ns, chash, meta, problems in self._db.execute(
@@ -904,9 +933,11 @@ class State:
                 first_seen=datetime.fromisoformat(row[3]),
                 content_hash=row[4],
                 live=bool(row[5]),
+                atom_id=row[6],
+                adopted=datetime.fromisoformat(row[7]) if row[7] else None,
             )
             for row in self._db.execute(
-                "SELECT path, article_id, slug, first_seen, content_hash, live"
+                "SELECT path, article_id, slug, first_seen, content_hash, live, atom_id, adopted"
                 f" FROM identities WHERE {where}",
                 args,
             )
@@ -941,9 +972,12 @@ class State:
 
     def put_identities(self, idents: Iterable[Identity]) -> None:
         self._db.executemany(
-            "INSERT INTO identities (path, article_id, slug, first_seen, content_hash, live)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-            + _upsert("path", ("article_id", "slug", "first_seen", "content_hash", "live")),
+            "INSERT INTO identities (path, article_id, slug, first_seen, content_hash, live,"
+            " atom_id, adopted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            + _upsert(
+                "path",
+                ("article_id", "slug", "first_seen", "content_hash", "live", "atom_id", "adopted"),
+            ),
             (
                 (
                     i.path,
@@ -952,6 +986,8 @@ class State:
                     i.first_seen.astimezone(UTC).isoformat(),
                     i.content_hash,
                     int(i.live),
+                    i.atom_id,
+                    i.adopted.astimezone(UTC).isoformat() if i.adopted else None,
                 )
                 for i in idents
             ),
@@ -1348,6 +1384,11 @@ class State:
                 "SELECT relpath, sha256, fingerprint, size, mtime_ns, feed_key, kind FROM outputs"
             )
         }
+
+    def wrote_feeds(self) -> bool:
+        """Whether the manifest lists a feed: some build published one."""
+        row = self._db.execute("SELECT 1 FROM outputs WHERE kind = 'feed' LIMIT 1").fetchone()
+        return row is not None
 
     def put_outputs(self, records: Iterable[OutputRecord]) -> None:
         self._db.executemany(
