@@ -939,3 +939,46 @@ def test_a_file_name_cannot_forge_a_line_of_a_report() -> None:
 
     text = str(Problem(path="a.md\nconfig.toml:1: error: FORGED", message="bad"))
     assert "\n" not in text and text.startswith("a.md\\nconfig.toml")
+
+
+def test_a_source_header_links_the_original_in_every_format(site: Site) -> None:
+    site.write(
+        "scraped.txt",
+        "Categories: Tech News\nSource: https://news.example/story/42\n\nHeadline\n\nText.\n",
+    )
+    site.build()
+    [entry] = _parse(site, "feeds/all.atom.xml").entries
+    via = [link for link in entry.links if link.rel == "via"]
+    assert [v.href for v in via] == ["https://news.example/story/42"]
+    [item] = json.loads(site.read("feeds/all.json"))["items"]
+    assert item["external_url"] == "https://news.example/story/42"
+    page = site.read("articles/scraped/index.html").decode()
+    assert 'Source: <a href="https://news.example/story/42">' in page
+
+
+def test_pelican_statuses(site: Site) -> None:
+    site.write("skip.md", "Title: Skipped\nDate: 2025-01-01\nStatus: skip\n\nx\n")
+    site.write("hidden.md", "Title: Hidden\nDate: 2025-01-01\nStatus: hidden\n\nx\n")
+    site.write("draft.md", "Title: Draft\nDate: 2025-01-01\nStatus: draft\n\nx\n")
+    site.article("shown.md", "Shown", "2025-01-02T00:00:00Z")
+    site.build()
+    titles = [e.title for e in _parse(site, "feeds/all.atom.xml").entries]
+    assert titles == ["Shown"]  # (a hidden article is in no feed or index)
+
+
+def test_what_other_generators_keep_beside_articles_is_not_an_article(site: Site) -> None:
+    """Pelican's pages/, Jekyll's _drafts/, Hugo's _index.md section files: excluded by
+    default ([paths] exclude), and counted."""
+    site.article("post.md", "Post", "2025-01-01T00:00:00Z")
+    site.article("pages/about.md", "About", "2025-01-01T00:00:00Z")
+    site.article("_drafts/idea.md", "Idea", "2025-01-01T00:00:00Z")
+    site.article("_index.md", "Section", "2025-01-01T00:00:00Z")
+    site.article("posts/_index.md", "Posts section", "2025-01-01T00:00:00Z")
+    result = site.build()
+    assert result.excluded == 4
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["Post"]
+    site.config_text = site.config_text.replace(
+        'state = "state/state.sqlite3"', 'state = "state/state.sqlite3"\nexclude = []'
+    )
+    result = site.build()
+    assert result.excluded == 0 and len(_parse(site, "feeds/all.atom.xml").entries) == 5

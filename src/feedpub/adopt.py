@@ -792,7 +792,7 @@ def run(
 ) -> AdoptReport:
     """Read the old feeds, match their entries to the articles, and store the identities to
     adopt (unless ``dry_run``). Feeds that cannot be read are reported in the result."""
-    from feedpub.articles.discover import scan
+    from feedpub.articles.discover import excluding, scan
     from feedpub.build import Builder, _lock
 
     feeds, errors = read_feeds(sources, workers=1 if workers is None or workers > 0 else 0)
@@ -804,7 +804,7 @@ def run(
             f"the articles folder {articles_dir} does not exist", key="paths.articles"
         )
     with Builder(config, workers=workers) as builder:
-        stats = scan(articles_dir, [])
+        stats, _ = excluding(scan(articles_dir, []), config.paths.exclude)
         rows = [r for batch in builder.parse_files(list(stats.items())) for r in batch]
     metas = [r.meta for r in rows if r.meta is not None]
     target = config.state_target

@@ -27,7 +27,7 @@ from urllib.parse import quote, unquote
 
 from feedpub import __version__
 from feedpub.articles.context import SLUG_MARK, ParseContext
-from feedpub.articles.discover import FileStat, scan, stat_paths
+from feedpub.articles.discover import FileStat, excluding, scan, stat_paths
 from feedpub.config import Config
 from feedpub.errors import (
     ArticleError,
@@ -377,13 +377,15 @@ class Builder:
         skipped: list[SkippedFile] = []
         if hint is not None and not config_changed:  # look at the named files only
             indexed = state.index_stats(hint)
-            stats = stat_paths(cfg.paths.articles, hint, skipped)
+            stats, excluded = excluding(
+                stat_paths(cfg.paths.articles, hint, skipped), cfg.paths.exclude
+            )
             changed = [(p, st) for p, st in stats.items() if indexed.get(p) != st]
             removed = [p for p in hint if p in indexed and p not in stats]
             article_count = state.article_count() + len(stats) - len(indexed)
         else:
             indexed = state.index_stats()
-            stats = scan(cfg.paths.articles, skipped)
+            stats, excluded = excluding(scan(cfg.paths.articles, skipped), cfg.paths.exclude)
             changed = [(p, st) for p, st in stats.items() if indexed.get(p) != st]
             removed = [p for p in indexed if p not in stats]
             article_count = len(stats)
@@ -406,7 +408,7 @@ class Builder:
             cached_result = _result_from_json(
                 cached, articles=article_count, unchanged=len(outputs)
             )
-            return replace(cached_result, skipped=tuple(skipped))
+            return replace(cached_result, skipped=tuple(skipped), excluded=len(excluded))
 
         with state.transaction():
             state.drop_articles(removed)
@@ -484,6 +486,7 @@ class Builder:
             parsed=len(changed),
             feeds=tuple(s.key for s in the_plan.feeds),
             skipped=tuple(skipped),
+            excluded=len(excluded),
         )
         notifications = 0
         with state.transaction():
@@ -1029,7 +1032,7 @@ def check(
     now = clock()
     with Builder(config, clock=clock, workers=workers) as builder:
         skipped: list[SkippedFile] = []
-        stats = scan(articles_dir, skipped)
+        stats, _ = excluding(scan(articles_dir, skipped), config.paths.exclude)
         rows = [r for batch in builder.parse_files(list(stats.items())) for r in batch]
     problems = [p for r in rows for p in r.problems]
     metas = [r.meta for r in rows if r.meta is not None]

@@ -223,6 +223,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             + (f", {len(result.removed)} removed" if result.removed else "")
             + f"; {len(result.problems)} problems"
             + (f"; {skipped_summary(result.skipped)}" if result.skipped else "")
+            + (f"; {result.excluded} excluded ([paths] exclude)" if result.excluded else "")
             + f"; {elapsed:.2f}s"
         )
         if result.next_go_live:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feedpub.articles.discover import DEFAULT_EXCLUDE
 from feedpub.articles.text import BIDI_CONTROLS, xml_safe
 from feedpub.errors import ConfigError
 from feedpub.model import FEED_FORMATS, ContentMode, FeedFormat, Podcast, PodcastType
@@ -56,6 +57,7 @@ class PathsConfig:
     articles: Path
     output: Path
     state: Path
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE  # article paths that are not articles
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -598,6 +600,7 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
         articles=resolve("articles", "articles"),
         output=resolve("output", "public"),
         state=resolve("state", ".feedpub/state.sqlite3"),
+        exclude=p.str_list("exclude", DEFAULT_EXCLUDE),
     )
     p.done()
 

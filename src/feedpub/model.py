@@ -116,7 +116,9 @@ class ArticleMeta:
     id: str | None = None
     slug: str | None = None
     draft: bool = False
+    hidden: bool = False  # published (its page) but in no feed or index (Pelican's "hidden")
     link: str | None = None
+    via: str | None = None  # the original this article is taken from (Source:, Via:)
     image: str | None = None
     enclosure: Enclosure | None = None
     duration: int | None = None  # seconds (podcast episodes)
@@ -244,6 +246,7 @@ class BuildResult:
     # files named like articles that were not read (see SkippedFile): all of them after a scan
     # of the whole folder, only those among the named paths for a build told what changed
     skipped: tuple[SkippedFile, ...] = ()
+    excluded: int = 0  # article files [paths] exclude left out (Pelican pages, drafts...)
 
     @property
     def errors(self) -> tuple[Problem, ...]:

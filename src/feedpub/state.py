@@ -312,6 +312,7 @@ def meta_to_json(meta: ArticleMeta) -> str:
         ("i", meta.id),
         ("l", meta.slug),
         ("k", meta.link),
+        ("v", meta.via),
         ("m", meta.image),
         ("du", meta.duration),
         ("ep", meta.episode),
@@ -322,6 +323,8 @@ def meta_to_json(meta: ArticleMeta) -> str:
             d[key] = value
     if meta.draft:
         d["r"] = 1
+    if meta.hidden:
+        d["h"] = 1
     if meta.enclosure:
         e = meta.enclosure
         d["e"] = [e.url, e.type, e.length]
@@ -343,7 +346,9 @@ def meta_from_json(path: str, content_hash: str, blob: str) -> ArticleMeta:
         id=d.get("i"),
         slug=d.get("l"),
         draft=bool(d.get("r")),
+        hidden=bool(d.get("h")),
         link=d.get("k"),
+        via=d.get("v"),
         image=d.get("m"),
         enclosure=Enclosure(url=enc[0], type=enc[1], length=enc[2]) if enc else None,
         duration=d.get("du"),
@@ -715,7 +720,8 @@ class State:
                     r.meta_json or (meta_to_json(r.meta) if r.meta else None),
                     _problems_to_json(r.problems),
                     to_us(a.date) if a else None,
-                    int(a.meta.draft) if a else 0,
+                    # (hidden articles are in no feed: for the feed queries, they are drafts)
+                    int(a.meta.draft or a.meta.hidden) if a else 0,
                     a.id if a else None,
                     a.slug if a else None,
                     a.url if a else None,
@@ -723,7 +729,7 @@ class State:
                     a.atom_id if a and a.atom_id != a.id else None,
                 )
             )
-            if a is not None and not a.meta.draft:
+            if a is not None and not a.meta.draft and not a.meta.hidden:
                 date_us = to_us(a.date)
                 names: dict[str, str] = {}
                 for name in a.meta.categories:

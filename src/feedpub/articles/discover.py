@@ -11,6 +11,7 @@ folder that cannot be read. Symlinked folders are not followed.
 from __future__ import annotations
 
 import errno
+import fnmatch
 import logging
 import os
 import stat
@@ -97,6 +98,25 @@ def _unusable(rel: str, e: OSError, *, link: bool) -> SkippedFile | None:
             path=rel, reason="dangling", detail="a dangling symlink (nothing at its target)"
         )
     return SkippedFile(path=rel, reason="unreadable", detail=f"cannot read it: {e.strerror}")
+
+
+DEFAULT_EXCLUDE = ("pages/*", "_drafts/*", "_index.md", "*/_index.md")
+"""Not articles, in the layouts of other generators: Pelican's pages, Jekyll's drafts, Hugo's
+section files (``[paths] exclude``; ``*`` matches across folders)."""
+
+
+def excluding(
+    stats: dict[str, FileStat], patterns: Iterable[str]
+) -> tuple[dict[str, FileStat], list[str]]:
+    """``stats`` without the paths ``patterns`` exclude, and those paths (sorted)."""
+    patterns = tuple(patterns)
+    if not patterns:
+        return stats, []
+    out = [p for p in stats if any(fnmatch.fnmatchcase(p, pat) for pat in patterns)]
+    if not out:
+        return stats, []
+    gone = set(out)
+    return {p: st for p, st in stats.items() if p not in gone}, sorted(out)
 
 
 def stat_paths(

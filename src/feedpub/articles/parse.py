@@ -66,6 +66,9 @@ _ALIASES = {
     "status": "status",
     "link": "link",
     "external_url": "link",
+    "source": "via",
+    "via": "via",
+    "original": "via",
     "image": "image",
     "enclosure": "enclosure",
     "duration": "duration",
@@ -449,11 +452,15 @@ def _normalise(f: _Fields) -> dict[str, Any]:
             out["slug"] = slugify(text, fallback_prefix="article")
     if one("draft") is not None:
         out["draft"] = _bool(f, "draft", one("draft")) or out.get("draft", False)
-    status = _text(one("status"))
-    if status and status.lower() in ("draft", "hidden", "private", "unpublished"):
+    status = (_text(one("status")) or "").lower()
+    if status in ("draft", "private", "unpublished", "skip"):  # (Pelican's skip: never published)
         out["draft"] = True
+    elif status == "hidden":  # Pelican: its page is published, it is in no feed or index
+        out["hidden"] = True
     if one("link") is not None:
         out["link"] = _url(f, "link", one("link"))
+    if one("via") is not None:
+        out["via"] = _url(f, "via", one("via"))
     if one("image") is not None:
         out["image"] = _url(f, "image", one("image"))
     if one("enclosure") is not None:

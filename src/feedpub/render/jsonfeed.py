@@ -31,6 +31,8 @@ def render_json(spec: FeedSpec, links: Links, bodies: BodySource) -> bytes:
     for a in spec.entries:
         body = bodies(a.path)
         item: dict[str, Any] = {"id": a.id, "url": a.url, "title": safe.text(a.meta.title)}
+        if a.meta.via:
+            item["external_url"] = a.meta.via  # the original it is taken from
         summary = safe.text(a.meta.summary or (body.summary if body else ""))
         if body is not None and spec.content == "full" and body.in_feeds:
             item["content_html"] = body.content_html

@@ -118,6 +118,9 @@ def render_page(
         f"<h1>{html_text(meta.title)}</h1>",
         f"<p>{_date(a)}" + (f" · {byline}" if byline else "") + "</p>",
         body.content_html,
+        f"<p>Source: <a href={html_attr(meta.via)}>{html_text(meta.via)}</a></p>"
+        if meta.via
+        else "",
         f"<p>Filed under: {cats}</p>" if cats else "",
         "</article>",
         "</main>",

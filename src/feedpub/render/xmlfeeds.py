@@ -204,6 +204,8 @@ def _entry(
         fe.guid(safe.text(a.id), permalink=a.id == a.url)  # as written: any string is a guid
     fe.title(label(a.meta.title))
     fe.link(href=a.url, rel="alternate", type="text/html")
+    if fmt == "atom" and a.meta.via:  # the original this article is taken from
+        fe.link(href=a.meta.via, rel="via")
     fe.published(a.date)
     fe.updated(a.updated)
     authors = entry_authors(a, spec_site)
