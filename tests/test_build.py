@@ -222,7 +222,8 @@ def test_hostile_content_is_sanitised(site: Site) -> None:
         body="<script>alert(1)</script>\n\n]]> text \x01 [rel](../x/) <img src=a.png onerror=x>",
     )
     result = site.build()
-    assert [p.severity for p in result.problems] == [Severity.WARNING]
+    assert [p.severity for p in result.problems] == [Severity.WARNING] * 2
+    assert any("links to a.png, which is not a file" in p.message for p in result.problems)
     files = {p.relative_to(site.root) for p in site.root.rglob("*") if p.is_file()}
     assert all(str(f).startswith(("public/", "articles/", "state/", "config")) for f in files)
     assert {"all", "etc", "con-category", "all-category"} <= set(result.feeds)
@@ -232,7 +233,8 @@ def test_hostile_content_is_sanitised(site: Site) -> None:
         content = entry.content[0].value
         assert "<script" not in content and "onerror" not in content
         assert 'href="https://example.org/articles/x/"' in content
-        assert 'src="https://example.org/articles/evil/a.png"' in content
+        # (a file beside the article, published at its path from the articles folder)
+        assert 'src="https://example.org/a.png"' in content
     item = json.loads(site.read("feeds/all.json"))["items"][0]
     assert "<script" not in item["content_html"]
 
@@ -683,7 +685,9 @@ def test_a_body_too_large_for_a_feed_entry_is_shown_as_its_summary(site: Site) -
 
 def test_relative_urls_resolve_against_the_article_url_its_slug_settled(site: Site) -> None:
     """The body is parsed before identity resolution settles the slug: the URLs in it are
-    resolved with a stand-in for the slug, replaced when the body is published."""
+    resolved with a stand-in for the slug, replaced when the body is published. A link to a
+    file is a link to the file beside the article (published at its path in the articles
+    folder), not to one beside its URL."""
     body = "[rel](../other/) ![i](pic.png) [top](/about/) [frag](#n)"
     site.article("a/hello.md", "Hello", "2025-01-01T00:00:00Z", body=body)
     site.article("b/hello.md", "Hello again", "2025-01-02T00:00:00Z", body=body)
@@ -698,14 +702,14 @@ def test_relative_urls_resolve_against_the_article_url_its_slug_settled(site: Si
     entries = {e.title: e.content[0].value for e in _parse(site, "feeds/all.atom.xml").entries}
     first, second = entries["Hello"], entries["Hello again"]
     assert 'href="https://example.org/articles/other/"' in first
-    assert 'src="https://example.org/articles/hello/pic.png"' in first
+    assert 'src="https://example.org/a/pic.png"' in first
     assert 'href="https://example.org/about/"' in first
     assert 'href="https://example.org/articles/hello/#n"' in first
-    assert 'src="https://example.org/articles/hello-2/pic.png"' in second
+    assert 'src="https://example.org/b/pic.png"' in second
     assert 'href="https://example.org/articles/hello-2/#n"' in second
     assert 'src="https://elsewhere.example/x/pic.png"' in entries["Elsewhere"]
     page = site.read("articles/hello-2/index.html").decode()
-    assert 'src="https://example.org/articles/hello-2/pic.png"' in page
+    assert 'src="https://example.org/b/pic.png"' in page
     assert "\x01" not in "".join(entries.values()) + page
 
 
@@ -982,3 +986,102 @@ def test_what_other_generators_keep_beside_articles_is_not_an_article(site: Site
     )
     result = site.build()
     assert result.excluded == 0 and len(_parse(site, "feeds/all.atom.xml").entries) == 5
+
+
+# --- links between articles and files beside them (articles/refs.py) ------------------------
+
+
+def test_links_to_articles_and_files_resolve_and_files_are_published(site: Site) -> None:
+    """Jekyll's post_url, Pelican's {filename} and {static}, Hugo's ref and plain relative
+    links all reach the published article or file; the files are copied to the output
+    folder (only when changed); a link to a missing file is a warning naming the line."""
+    site.article("2019/2019-05-01-other.md", "Other", "2019-05-01T00:00:00Z")
+    site.write("2019/images/cat.png", b"\x89PNG fake")
+    site.write("2019/talk.pdf", b"%PDF fake")
+    site.write(".private/key.png", b"secret")
+    body = (
+        "[j]({% post_url 2019-05-01-other %}) [p]({filename}/2019/2019-05-01-other.md) "
+        '[h]({{< ref "2019-05-01-other" >}}) [r](2019-05-01-other.md)\n\n'
+        "![cat](images/cat.png) ![s]({static}/2019/images/cat.png) [slides](talk.pdf)\n\n"
+        "[gone](missing.png) [dot](../.private/key.png)\n"
+    )
+    site.article("2019/post.md", "Post", "2019-06-01T00:00:00Z", body=body)
+    result = site.build()
+    warnings = [(p.path, p.line, p.message) for p in result.problems]
+    assert (
+        "2019/post.md",
+        10,
+        "links to 2019/missing.png, which is not a file in the articles folder",
+    ) in warnings
+    entry = next(e for e in _parse(site, "feeds/all.atom.xml").entries if e.title == "Post")
+    content = entry.content[0].value
+    assert content.count('href="https://example.org/articles/other/"') == 4
+    assert content.count('src="https://example.org/2019/images/cat.png"') == 2
+    assert 'href="https://example.org/2019/talk.pdf"' in content
+    assert "feedpub-ref" not in content
+    assert site.read("2019/images/cat.png") == b"\x89PNG fake"
+    assert site.read("2019/talk.pdf") == b"%PDF fake"
+    assert not (site.output / ".private").exists()  # never published, even when linked
+    assert not (site.output / "2019/missing.png").exists()
+
+    # unchanged: not copied again; changed: copied; no longer linked: removed
+    again = site.build()
+    assert "2019/images/cat.png" not in again.written
+    site.write("2019/images/cat.png", b"\x89PNG new")
+    again = site.build()
+    assert (
+        "2019/images/cat.png" in again.written
+        and site.read("2019/images/cat.png") == b"\x89PNG new"
+    )
+    site.article("2019/post.md", "Post", "2019-06-01T00:00:00Z", body="No links now.")
+    again = site.build()
+    assert "2019/images/cat.png" in again.removed
+    assert not (site.output / "2019/images/cat.png").exists()
+
+
+def test_a_published_file_is_a_copy_not_a_link(site: Site) -> None:
+    site.write("a/pic.png", b"one")
+    site.article("a/post.md", "Post", "2019-06-01T00:00:00Z", body="![p](pic.png)")
+    site.build()
+    published = site.output / "a/pic.png"
+    assert published.stat().st_ino != (site.articles / "a/pic.png").stat().st_ino
+    (site.articles / "a/pic.png").write_bytes(b"two")  # in place
+    assert published.read_bytes() == b"one"
+
+
+def test_liquid_that_cannot_run_is_removed_with_a_warning(site: Site) -> None:
+    site.article(
+        "post.md",
+        "Post",
+        "2019-06-01T00:00:00Z",
+        body="Hi {{ page.title }}.\n\n{% include aside.html %}\n\n```\n{{ kept }}\n```\n",
+    )
+    result = site.build()
+    assert sorted((p.line, p.severity) for p in result.problems) == [
+        (6, Severity.WARNING),
+        (8, Severity.WARNING),
+    ]
+    content = _parse(site, "feeds/all.atom.xml").entries[0].content[0].value
+    assert "{{ page.title }}" not in content and "{% include" not in content
+    assert "{{ kept }}" in content
+
+
+def test_an_enclosure_and_image_beside_the_article_are_published_with_their_size(
+    site: Site,
+) -> None:
+    site.write("podcast/episode-1.mp3", b"ID3" + b"\x00" * 997)
+    site.write("podcast/cover.jpg", b"\xff\xd8 jpeg")
+    site.article(
+        "podcast/episode-1.md",
+        "Episode 1",
+        "2024-01-01T00:00:00Z",
+        extra="enclosure: episode-1.mp3\nimage: cover.jpg\n",
+    )
+    result = site.build()
+    assert result.problems == ()
+    entry = _parse(site, "feeds/all.rss.xml").entries[0]
+    [enclosure] = entry.enclosures
+    assert enclosure.href == "https://example.org/podcast/episode-1.mp3"
+    assert (enclosure.length, enclosure.type) == ("1000", "audio/mpeg")
+    assert site.read("podcast/episode-1.mp3") == b"ID3" + b"\x00" * 997
+    assert site.read("podcast/cover.jpg") == b"\xff\xd8 jpeg"

@@ -28,6 +28,7 @@ from urllib.parse import quote, unquote
 from feedpub import __version__
 from feedpub.articles.context import SLUG_MARK, ParseContext
 from feedpub.articles.discover import FileStat, excluding, scan, stat_paths
+from feedpub.articles.refs import resolve_refs, target_url
 from feedpub.config import Config
 from feedpub.errors import (
     ArticleError,
@@ -42,6 +43,7 @@ from feedpub.identity import atom_id_keys, resolve
 from feedpub.model import (
     Article,
     BuildResult,
+    FeedFormat,
     FeedSpec,
     Plan,
     Problem,
@@ -55,6 +57,7 @@ from feedpub.output import (
     may_write,
     read_file,
     remove_file,
+    servable,
     sha256,
     stat_file,
     sweep_temporaries,
@@ -94,12 +97,12 @@ def _real(root: str) -> str:
     return os.path.realpath(root)
 
 
-def _read(root: str, path: str, max_bytes: int) -> bytes:
+def _read(root: str, path: str, max_bytes: int, limit: str = "feeds.max_article_bytes") -> bytes:
     """An article file's bytes; a file over the size limit is refused without reading it.
 
     What was opened is checked to lie inside the articles folder: the scan checked the path,
     but a symlink swapped in since (or a folder on the way) could lead anywhere."""
-    too_big = f"over the limit of {max_bytes:,} (feeds.max_article_bytes)"
+    too_big = f"over the limit of {max_bytes:,} ({limit})"
     # (non-blocking: a FIFO put in the file's place must not hang the read)
     fd = os.open(os.path.join(root, path), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as f:
@@ -220,6 +223,7 @@ class Builder:
             max_content_bytes=config.feeds.max_content_bytes,
             article_url=config.site.article_url,
             category_from_folder=config.feeds.category_from_folder,
+            root=str(config.paths.articles),
         )
         self.links = Links(site=config.site, hubs=config.advertised_hubs)
         self._pool: Pool[tuple[str, str, FileStat, ParseContext], IndexRow] | None = None
@@ -289,14 +293,21 @@ class Builder:
         from feedpub.articles.body import fits_in_feeds
 
         stored = state.bodies_for([a.path for a in articles])
+        lookup: _RefLookup | None = None
         out: dict[str, EntryBody | None] = {}
         for a in articles:
             found = stored.get(a.path)
+            html = found[0] if found is not None else ""
+            if a.meta.refs:  # links to other articles and files, as they are published now
+                lookup = lookup or _RefLookup(
+                    state, self.links, self.config.feeds.formats[0], self.clock()
+                )
+                html = resolve_refs(html, lookup.resolve, self.config.site.base_url)
             out[a.path] = (
                 None
                 if found is None
                 else EntryBody(
-                    content_html=found[0].replace(SLUG_MARK, a.slug),
+                    content_html=html.replace(SLUG_MARK, a.slug),
                     summary=a.meta.summary or found[1],
                     in_feeds=fits_in_feeds(found[0], self.ctx.max_content_bytes),
                 )
@@ -401,6 +412,7 @@ class Builder:
             and state.get("dirty") is None  # an earlier build indexed changes it never published
             and (next_live is None or datetime.fromisoformat(next_live) > now)
             and self._outputs_intact(outputs)
+            and self._media_unchanged(outputs, config_fp)
             and not (state.postgres and state.get("published_complete") is None)  # backfill
             and (cached := state.get("last_result")) is not None
         ):
@@ -453,6 +465,7 @@ class Builder:
             carried = kept - set(reload)
 
         rendered = self._render(state, the_plan, pages, outputs, config_fp, progress, problems)
+        rendered += self._media(state.media_refs(now_us), outputs, config_fp, problems)
         written, changed_feed_urls, records, changed_bytes = self._write(
             state, rendered, outputs, claims, problems, adopt=adopt
         )
@@ -596,6 +609,23 @@ class Builder:
             if st is None or st.st_size != rec.size or st.st_mtime_ns != rec.mtime_ns:
                 return False
         return bool(outputs)
+
+    def _media_unchanged(self, outputs: dict[str, OutputRecord], config_fp: str) -> bool:
+        """Whether every published file beside the articles is as it was copied."""
+        root = str(self.config.paths.articles)
+        for rec in outputs.values():
+            if rec.kind != "media":
+                continue
+            try:
+                st = os.stat(os.path.join(root, rec.relpath))
+            except (OSError, ValueError):
+                return False
+            if rec.fingerprint != self._media_fingerprint(config_fp, rec.relpath, st):
+                return False
+        return True
+
+    def _media_fingerprint(self, config_fp: str, relpath: str, st: os.stat_result) -> str:
+        return self._fingerprint(config_fp, "media", [], [relpath, st.st_size, st.st_mtime_ns])
 
     def _fingerprint(
         self, config_fp: str, what: str, articles: Sequence[Article], extra: object = None
@@ -770,6 +800,62 @@ class Builder:
                 progress("write", i, len(todo))
         return out
 
+    def _media(
+        self,
+        wanted: set[str],
+        outputs: dict[str, OutputRecord],
+        config_fp: str,
+        problems: list[Problem],
+    ) -> list[_Rendered]:
+        """The files beside the articles that pages link to, copied to the same path in the
+        output folder: read and written again only when the file changed (its size or time)
+        or the published copy did. Copied, not linked: editing the file in the articles
+        folder never changes a published file in place."""
+        from feedpub.articles.refs import MAX_MEDIA_BYTES
+
+        src_root = str(self.config.paths.articles)
+        out_root = self.config.paths.output
+        out: list[_Rendered] = []
+        for rel in sorted(wanted):
+            if not servable(rel) or (rel in outputs and outputs[rel].kind != "media"):
+                continue  # (a dotfile; or a path the site itself publishes)
+            try:
+                st = os.stat(os.path.join(src_root, rel))
+            except (OSError, ValueError):
+                continue  # gone: the article's warning says so
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            fp = self._media_fingerprint(config_fp, rel, st)
+            rec = outputs.get(rel)
+            if rec is not None and rec.fingerprint == fp:
+                try:
+                    now_st = stat_file(out_root, rel)
+                except (OSError, OutputError):
+                    now_st = None
+                if (
+                    now_st is not None
+                    and now_st.st_size == rec.size
+                    and now_st.st_mtime_ns == rec.mtime_ns
+                ):
+                    out.append(
+                        _Rendered(
+                            relpath=rel, data=b"", fingerprint=fp, kind="media", feed_key=None
+                        )
+                    )
+                    continue
+            try:
+                data = _read(src_root, rel, MAX_MEDIA_BYTES, "for a file beside the articles")
+            except ArticleError as e:
+                problems.append(Problem(path=rel, message=f"not published: {e.message}"))
+                continue
+            except OSError as e:
+                problems.append(Problem(path=rel, message=f"not published: {e.strerror or e}"))
+                continue
+            out.append(
+                _Rendered(relpath=rel, data=data, fingerprint=fp, kind="media", feed_key=None)
+            )
+        return out
+
     def _page_relpath(self, a: Article) -> str | None:
         base = self.config.site.base_url
         if not a.url.startswith(base):
@@ -880,6 +966,58 @@ class Builder:
                 )
             )
         return written, feed_urls, records, changed
+
+
+def _media_file(relpath: str, data: bytes, fingerprint: str) -> _Rendered:
+    return _Rendered(
+        relpath=relpath, data=data, fingerprint=fingerprint, kind="media", feed_key=None
+    )
+
+
+class _RefLookup:
+    """Where references in bodies point (:mod:`feedpub.articles.refs`), from the index."""
+
+    def __init__(self, state: State, links: Links, fmt: FeedFormat, now: datetime) -> None:
+        self._state = state
+        self._links = links
+        self._format = fmt
+        self._urls = state.article_urls(to_us(now))
+        self._names: dict[str, list[str]] | None = None
+        self._memo: dict[tuple[str, str], str | None] = {}
+
+    def article_url(self, path: str) -> str | None:
+        return self._urls.get(path)
+
+    def find_article(self, name: str, *, by_file_name: bool) -> str | None:
+        """The article ``name`` means: the path whose suffix-less form ends with ``name``'s
+        (a whole path segment at a time); by file name, the one whose file is ``name``."""
+        if self._names is None:
+            self._names = {}
+            for path in sorted(self._state.article_paths()):
+                self._names.setdefault(_stem(path).rsplit("/", 1)[-1], []).append(path)
+        want = _stem(name.strip("/"))
+        for path in self._names.get(want.rsplit("/", 1)[-1], ()):
+            if by_file_name or "/" not in want or ("/" + _stem(path)).endswith("/" + want):
+                return path
+        return None
+
+    def feed_url(self, kind: str, name: str) -> str | None:
+        from feedpub.planning import category_key
+
+        if kind == "category":
+            return self._links.feed_url(category_key(name), self._format)
+        return None
+
+    def resolve(self, kind: str, value: str) -> str | None:
+        key = (kind, value)
+        if key not in self._memo:
+            self._memo[key] = target_url(kind, value, self, self._links.site.base_url)
+        return self._memo[key]
+
+
+def _stem(path: str) -> str:
+    base, dot, suffix = path.rpartition(".")
+    return base if dot and "/" not in suffix else path
 
 
 def output_manifest(state: State) -> dict[str, tuple[str, int]]:

@@ -119,6 +119,9 @@ class ArticleMeta:
     hidden: bool = False  # published (its page) but in no feed or index (Pelican's "hidden")
     link: str | None = None
     via: str | None = None  # the original this article is taken from (Source:, Via:)
+    # what its body links to ("path:img/a.png", "post:2020-01-02-x"...; see articles/refs.py),
+    # with the line each is first written on
+    refs: tuple[tuple[str, int | None], ...] = ()
     image: str | None = None
     enclosure: Enclosure | None = None
     duration: int | None = None  # seconds (podcast episodes)

@@ -20,6 +20,7 @@ import hashlib
 import ipaddress
 import json
 import logging
+import mimetypes
 import os
 import re
 import signal
@@ -69,7 +70,8 @@ def media_type(relpath: str) -> str:
     for suffix, mtype in _TYPES.items():
         if relpath.endswith(suffix):
             return mtype
-    return "application/octet-stream"
+    # (files beside the articles: images, audio, video, documents)
+    return mimetypes.guess_type(relpath)[0] or "application/octet-stream"
 
 
 @dataclass(frozen=True, slots=True)

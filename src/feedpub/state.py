@@ -325,6 +325,8 @@ def meta_to_json(meta: ArticleMeta) -> str:
         d["r"] = 1
     if meta.hidden:
         d["h"] = 1
+    if meta.refs:
+        d["rf"] = [list(r) for r in meta.refs]
     if meta.enclosure:
         e = meta.enclosure
         d["e"] = [e.url, e.type, e.length]
@@ -349,6 +351,7 @@ def meta_from_json(path: str, content_hash: str, blob: str) -> ArticleMeta:
         hidden=bool(d.get("h")),
         link=d.get("k"),
         via=d.get("v"),
+        refs=tuple((r[0], r[1]) for r in d.get("rf", ())),
         image=d.get("m"),
         enclosure=Enclosure(url=enc[0], type=enc[1], length=enc[2]) if enc else None,
         duration=d.get("du"),
@@ -852,6 +855,39 @@ class State:
         return out
 
     _VISIBLE = "meta IS NOT NULL AND draft = 0 AND date_us <= ?"
+    # (hidden articles are stored as drafts, for the feeds; their pages are published)
+    _PAGED = (
+        "meta IS NOT NULL AND date_us <= ?"
+        " AND (draft = 0 OR (meta LIKE '%\"h\":1%' AND meta NOT LIKE '%\"r\":1%'))"
+    )
+
+    def article_urls(self, now_us: int) -> dict[str, str]:
+        """Path → URL of every article with a page now (published or hidden)."""
+        return dict(
+            self._db.execute(
+                f"SELECT path, url FROM articles WHERE {self._PAGED} AND url IS NOT NULL",
+                (now_us,),
+            )
+        )
+
+    def article_paths(self) -> list[str]:
+        """The path of every indexed article that parsed."""
+        return [r[0] for r in self._db.execute("SELECT path FROM articles WHERE meta IS NOT NULL")]
+
+    def media_refs(self, now_us: int) -> set[str]:
+        """The files that articles with a page now link to (``path`` references)."""
+        from feedpub.articles.refs import is_media
+
+        out: set[str] = set()
+        for (meta,) in self._db.execute(
+            f"SELECT meta FROM articles WHERE {self._PAGED} AND meta LIKE '%\"rf\":%'",
+            (now_us,),
+        ):
+            for ref, _ in json.loads(meta).get("rf", ()):
+                kind, _, value = ref.partition(":")
+                if kind == "path" and is_media(value):
+                    out.add(value)
+        return out
 
     def newest(self, now_us: int, limit: int) -> list[str]:
         return [

@@ -148,6 +148,8 @@ def _keep_url(tag: str, attribute: str, value: str) -> str | None:
     if m is None:
         return url  # relative
     scheme = m[1].lower()
+    if scheme == "feedpub-ref":  # a stand-in the build replaces (articles/refs.py)
+        return url
     if scheme == "data":  # inline images only, never a link or a script
         return url if tag == "img" and attribute == "src" and _INLINE_IMAGE.match(url) else None
     return url if scheme in _SAFE_SCHEMES else None
@@ -161,7 +163,7 @@ def _sanitise(fragment: str, attribute_filter: Callable[[str, str, str], str | N
         attributes=attributes,
         attribute_filter=attribute_filter,
         link_rel=None,
-        url_schemes={"http", "https", "mailto", "tel", "ftp", "data"},
+        url_schemes={"http", "https", "mailto", "tel", "ftp", "data", "feedpub-ref"},
     )
     # "]]>" cannot appear inside a CDATA section (RSS content:encoded uses one).
     return cleaned.replace("]]>", "]]&gt;")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from email.utils import parseaddr
 from typing import Any, Literal
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from feedpub.articles.context import SLUG_MARK, ParseContext
 from feedpub.articles.dates import DateError, parse_date
@@ -113,6 +113,7 @@ class _Fields:
         self.ctx = ctx
         self.warnings: list[Problem] = []
         self.spelled: dict[str, str] = {}  # canonical field -> the key the file used
+        self.files: dict[str, int] = {}  # files beside the article its fields name -> size
 
     def line(self, key: str) -> int | None:
         return self.fm.line(self.spelled.get(key, key))
@@ -277,6 +278,9 @@ def _url(f: _Fields, key: str, value: Any) -> str | None:
             f"{key}: a URL of {len(text):,} characters (the limit is {MAX_URL_CHARS:,}); ignored",
         )
         return None
+    local = _beside(f, text)
+    if local is not None:  # a file beside the article: published at its path (refs.py)
+        return f.ctx.base_url + quote(local)
     try:
         url = urljoin(f.ctx.base_url, text)
         parts = urlsplit(url)
@@ -286,6 +290,28 @@ def _url(f: _Fields, key: str, value: Any) -> str | None:
         f.warn(key, f"{key}: {text!r} is not an http(s) URL; ignored")
         return None
     return _NOT_IN_URL.sub(lambda m: quote(m[0], safe=""), url)
+
+
+def _beside(f: _Fields, text: str) -> str | None:
+    """A relative file name in a field (``image: cover.jpg``, ``enclosure: episode.mp3``)
+    naming an image, audio, video or document beside the article: its path from the
+    articles folder (and its size is noted), else None."""
+    from feedpub.articles.refs import is_media, source_path
+    from feedpub.output import servable
+
+    if f.ctx.root is None or _HAS_SCHEME.match(text) or text.startswith(("/", "#", "?")):
+        return None
+    rel = source_path(f.path, unquote(text))
+    if rel is None or not is_media(rel) or not servable(rel):
+        return None
+    size = _file_size(f.ctx.root, rel)
+    if size is None:
+        return None
+    f.files[rel] = size
+    return rel
+
+
+_HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def _enclosure(f: _Fields, value: Any, *, key: str = "enclosure") -> Enclosure | None:
@@ -301,6 +327,9 @@ def _enclosure(f: _Fields, value: Any, *, key: str = "enclosure") -> Enclosure |
         return None
     if not isinstance(mime, str) or not _MEDIA_TYPE.match(mime.strip()):
         mime = mimetypes.guess_type(urlsplit(url).path)[0] or "application/octet-stream"
+    if not length and url.startswith(f.ctx.base_url):  # a file beside the article: its size
+        beside = unquote(url[len(f.ctx.base_url) :])
+        length = f.files.get(beside, 0)
     digits = length.strip() if isinstance(length, str) else ""
     if digits.isascii() and digits.isdigit() and len(digits) <= 18:
         length = int(digits)
@@ -567,6 +596,62 @@ def _title_from_name(path: str) -> str:
     return words[:1].upper() + words[1:] if words else stem
 
 
+def _references(
+    html: str, source: str, body_line: int, f: _Fields, ctx: ParseContext
+) -> tuple[tuple[str, int | None], ...]:
+    """The body's references (see :mod:`feedpub.articles.refs`) with the line each is first
+    written on; a file one names that is not in the articles folder is a warning."""
+    from feedpub.articles.discover import is_article_relpath
+    from feedpub.articles.refs import is_media, refs_in
+    from feedpub.output import servable
+
+    found = refs_in(html)
+    if not found:
+        return ()
+    out: list[tuple[str, int | None]] = []
+    for kind, value in found[:MAX_REFS]:
+        needle = value.rsplit("/", 1)[-1] or value
+        at = source.find(needle)
+        line = body_line + source.count("\n", 0, at) if at >= 0 else None
+        out.append((f"{kind}:{value}", line))
+        if kind != "path" or ctx.root is None:
+            continue
+        if not _is_file(ctx.root, value):
+            f.warn(None, f"links to {value}, which is not a file in the articles folder", line=line)
+        elif not is_article_relpath(value) and not (is_media(value) and servable(value)):
+            f.warn(
+                None,
+                f"links to {value}, which is not published (only images, audio, video and "
+                "documents beside the articles are; never hidden files)",
+                line=line,
+            )
+    return tuple(out)
+
+
+MAX_REFS = 1000  # references an article's index entry keeps (links beyond still work)
+
+
+def _is_file(root: str, relpath: str) -> bool:
+    return _file_size(root, relpath) is not None
+
+
+def _file_size(root: str, relpath: str) -> int | None:
+    """The size of ``relpath`` if it is a regular file that lies inside ``root`` (symlinks
+    followed only as far as that, as for articles), else None."""
+    import os
+    import stat
+
+    path = os.path.join(root, relpath)
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    inside = os.path.realpath(path).startswith(os.path.realpath(root) + os.sep)
+    return st.st_size if inside else None
+
+
 def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
     """Parse one article file. Raises :class:`ArticleError` when it cannot be published."""
     if len(data) > ctx.max_bytes:
@@ -611,7 +696,14 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
     except ValueError as e:  # a naive datetime slipped through: a bug, but name the file
         raise ArticleError(str(e), path=path) from e
     from feedpub.articles.body import BodyError, absolutise, fits_in_feeds, prepare_body
+    from feedpub.articles.refs import localise, preprocess
 
+    source = body
+    if body_format != "text":  # Liquid, Hugo shortcodes, Pelican's {filename}...
+        pre = preprocess(body, path=path, base_url=ctx.base_url)
+        body = pre.text
+        for lines_in, message in pre.warnings:
+            fields.warn(None, message, line=fm.body_line + lines_in)
     try:
         prepared = prepare_body(body, body_format)
     except BodyError as e:
@@ -630,17 +722,29 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
             ),
         )
     for offset, message in prepared.warnings:
-        line = fm.body_line + (offset or 0)
         fields.warnings.append(
-            Problem(path=path, line=line, message=message, severity=Severity.WARNING)
+            Problem(
+                path=path,
+                line=fm.body_line + (offset or 0),
+                message=message,
+                severity=Severity.WARNING,
+            )
         )
+    html = prepared.html
+    if body_format != "text" and not kwargs.get("link"):  # (else relative to the original)
+        html = localise(html, path)
+    refs = _references(html, source, fm.body_line, fields, ctx)
+    named = {r for r, _ in refs}
+    refs = tuple((f"path:{rel}", None) for rel in fields.files if f"path:{rel}" not in named) + refs
+    if refs:
+        meta = replace(meta, refs=refs)
     return ParsedArticle(
         meta=meta,
         body=body,
         body_format=body_format,
         body_line=fm.body_line,
         body_html=absolutise(
-            prepared.html,
+            html,
             kwargs.get("link") or ctx.article_url.format(base_url=ctx.base_url, slug=SLUG_MARK),
         ),
         excerpt=prepared.excerpt,
