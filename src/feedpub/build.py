@@ -990,16 +990,19 @@ class _RefLookup:
 
     def find_article(self, name: str, *, by_file_name: bool) -> str | None:
         """The article ``name`` means: the path whose suffix-less form ends with ``name``'s
-        (a whole path segment at a time); by file name, the one whose file is ``name``."""
+        (a whole path segment at a time), else the only one of that file name; by file
+        name, the first whose file is ``name``."""
         if self._names is None:
             self._names = {}
             for path in sorted(self._state.article_paths()):
                 self._names.setdefault(_stem(path).rsplit("/", 1)[-1], []).append(path)
         want = _stem(name.strip("/"))
-        for path in self._names.get(want.rsplit("/", 1)[-1], ()):
+        same_name = self._names.get(want.rsplit("/", 1)[-1], [])
+        for path in same_name:
             if by_file_name or "/" not in want or ("/" + _stem(path)).endswith("/" + want):
                 return path
-        return None
+        # ("_posts/x.md" from a site whose articles folder is _posts: the one of that name)
+        return same_name[0] if len(same_name) == 1 else None
 
     def feed_url(self, kind: str, name: str) -> str | None:
         from feedpub.planning import category_key

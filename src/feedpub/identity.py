@@ -52,6 +52,8 @@ def _file_name(path: str) -> str:
 
 def _stem_slug(path: str) -> str:
     stem = _file_name(path).rsplit(".", 1)[0]
+    if stem.lower() in ("index", "_index") and "/" in path:  # a page bundle (Hugo): its folder's
+        stem = path.rsplit("/", 2)[-2]
     if date_from_filename(stem + "-", UTC) is not None:
         stem = stem[11:] or stem
     return slugify(stem, fallback_prefix="article")

@@ -237,7 +237,9 @@ def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
         if len(text) > MAX_AUTHORS_CHARS:
             f.warn("authors", f"author: longer than {MAX_AUTHORS_CHARS:,} characters; ignored")
             continue
-        for raw in text.split(";") if ";" in text else [text]:
+        # "A; B"; Pelican's plural "Authors: A, B" (a singular "Author: Smith, John" is one)
+        plural = f.spelled.get("authors", "").lower() == "authors"
+        for raw in re.split(";" if ";" in text or not plural else "[;,]", text):
             part = raw.strip()
             if "<" in part:
                 try:
@@ -416,8 +418,15 @@ def _date(f: _Fields, key: str, value: Any) -> datetime | None:
 def _normalise(f: _Fields) -> dict[str, Any]:
     """Front matter (any format) → ArticleMeta keyword arguments."""
     merged: dict[str, list[Any]] = {}
-    for key, value in f.fm.data.items():
+    jekyll_post = f.fm.kind != "headers" and (
+        "/_posts/" in "/" + f.path
+        or (f.ctx.root is not None and f.ctx.root.rstrip("/").endswith("/_posts"))
+    )
+    for key, given in f.fm.data.items():
         canonical = _ALIASES.get(key)
+        value = given
+        if jekyll_post and key in ("categories", "tags") and isinstance(given, str):
+            value = given.split()  # Jekyll: "categories: jekyll update" is two of them
         if canonical is not None:
             merged.setdefault(canonical, []).append(value)
             f.spelled.setdefault(canonical, key)
