@@ -1085,3 +1085,19 @@ def test_an_enclosure_and_image_beside_the_article_are_published_with_their_size
     assert (enclosure.length, enclosure.type) == ("1000", "audio/mpeg")
     assert site.read("podcast/episode-1.mp3") == b"ID3" + b"\x00" * 997
     assert site.read("podcast/cover.jpg") == b"\xff\xd8 jpeg"
+
+
+def test_a_link_to_an_article_that_is_not_there_is_a_warning(site: Site) -> None:
+    site.article(
+        "post.md",
+        "Post",
+        "2019-06-01T00:00:00Z",
+        body='See [this]({% post_url 2010-01-01-gone %}).\n\nAnd [that]({{< ref "nowhere" >}}).',
+    )
+    result = site.build()
+    assert [(p.line, p.message) for p in result.problems] == [
+        (6, "links to the article '2010-01-01-gone', which no article file is"),
+        (8, "links to the article 'nowhere', which no article file is"),
+    ]
+    content = _parse(site, "feeds/all.atom.xml").entries[0].content[0].value
+    assert content.count('href="https://example.org/"') == 2  # the site, not a broken link

@@ -28,7 +28,7 @@ from urllib.parse import quote, unquote
 from feedpub import __version__
 from feedpub.articles.context import SLUG_MARK, ParseContext
 from feedpub.articles.discover import FileStat, excluding, scan, stat_paths
-from feedpub.articles.refs import resolve_refs, target_url
+from feedpub.articles.refs import find_by_name, name_index, resolve_refs, target_url
 from feedpub.config import Config
 from feedpub.errors import (
     ArticleError,
@@ -556,6 +556,13 @@ class Builder:
         if not changed:
             return batch
         taken: set[str] | None = None  # loaded once a new article or a new slug needs it
+        names: dict[str, list[str]] = {}
+
+        def names_now() -> dict[str, list[str]]:  # (once an article names another)
+            if not names:
+                names.update(name_index(set(state.article_paths()) | {p for p, _ in changed}))
+            return names
+
         for parsed in self.parse_files(changed, progress, should_stop):
             if should_stop():
                 raise BuildCancelled("stopped while parsing; the next build carries on")
@@ -582,9 +589,10 @@ class Builder:
             )
             if taken is not None:
                 taken |= settled.slugs
-            if settled.problems:  # kept with the file's own problems, reported every build
+            unnamed = _unresolved_names(rows, names_now)
+            if settled.problems or unnamed:  # kept with the file's own problems, reported
                 extra: dict[str, list[Problem]] = {}
-                for p in settled.problems:
+                for p in (*settled.problems, *unnamed):
                     extra.setdefault(p.path, []).append(p)
                 rows = [
                     replace(r, problems=r.problems + tuple(extra[r.path])) if r.path in extra else r
@@ -968,6 +976,29 @@ class Builder:
         return written, feed_urls, records, changed
 
 
+def _unresolved_names(
+    rows: Sequence[IndexRow], names: Callable[[], dict[str, list[str]]]
+) -> list[Problem]:
+    """A warning for each article named by a link (Jekyll's post_url and link, Hugo's ref)
+    that no article file is (paths are checked as the file is parsed)."""
+    out: list[Problem] = []
+    for r in rows:
+        for ref, line in r.meta.refs if r.meta else ():
+            kind, _, value = ref.partition(":")
+            if kind in ("name", "post") and (
+                find_by_name(names(), value, by_file_name=kind == "post") is None
+            ):
+                out.append(
+                    Problem(
+                        path=r.path,
+                        line=line,
+                        message=f"links to the article {value!r}, which no article file is",
+                        severity=Severity.WARNING,
+                    )
+                )
+    return out
+
+
 def _media_file(relpath: str, data: bytes, fingerprint: str) -> _Rendered:
     return _Rendered(
         relpath=relpath, data=data, fingerprint=fingerprint, kind="media", feed_key=None
@@ -989,20 +1020,9 @@ class _RefLookup:
         return self._urls.get(path)
 
     def find_article(self, name: str, *, by_file_name: bool) -> str | None:
-        """The article ``name`` means: the path whose suffix-less form ends with ``name``'s
-        (a whole path segment at a time), else the only one of that file name; by file
-        name, the first whose file is ``name``."""
         if self._names is None:
-            self._names = {}
-            for path in sorted(self._state.article_paths()):
-                self._names.setdefault(_stem(path).rsplit("/", 1)[-1], []).append(path)
-        want = _stem(name.strip("/"))
-        same_name = self._names.get(want.rsplit("/", 1)[-1], [])
-        for path in same_name:
-            if by_file_name or "/" not in want or ("/" + _stem(path)).endswith("/" + want):
-                return path
-        # ("_posts/x.md" from a site whose articles folder is _posts: the one of that name)
-        return same_name[0] if len(same_name) == 1 else None
+            self._names = name_index(self._state.article_paths())
+        return find_by_name(self._names, name, by_file_name=by_file_name)
 
     def feed_url(self, kind: str, name: str) -> str | None:
         from feedpub.planning import category_key
@@ -1016,11 +1036,6 @@ class _RefLookup:
         if key not in self._memo:
             self._memo[key] = target_url(kind, value, self, self._links.site.base_url)
         return self._memo[key]
-
-
-def _stem(path: str) -> str:
-    base, dot, suffix = path.rpartition(".")
-    return base if dot and "/" not in suffix else path
 
 
 def output_manifest(state: State) -> dict[str, tuple[str, int]]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import html
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote, unquote
@@ -323,6 +323,32 @@ def refs_in(markup: str) -> list[tuple[str, str]]:
 
 
 # -- in the build: references → URLs ------------------------------------------------------
+
+
+def _stem(path: str) -> str:
+    base, dot, suffix = path.rpartition(".")
+    return base if dot and "/" not in suffix else path
+
+
+def name_index(paths: Iterable[str]) -> dict[str, list[str]]:
+    """Article paths by file name without suffix (each list sorted), for :func:`find_by_name`."""
+    out: dict[str, list[str]] = {}
+    for path in sorted(paths):
+        out.setdefault(_stem(path).rsplit("/", 1)[-1], []).append(path)
+    return out
+
+
+def find_by_name(index: dict[str, list[str]], name: str, *, by_file_name: bool) -> str | None:
+    """The article ``name`` means: the path whose suffix-less form ends with ``name``'s (a
+    whole path segment at a time), else the only one of that file name (``_posts/x.md``
+    from a site whose articles folder is ``_posts``); ``by_file_name``: the first whose file
+    is ``name`` (Jekyll's post_url)."""
+    want = _stem(name.strip("/"))
+    same_name = index.get(want.rsplit("/", 1)[-1], [])
+    for path in same_name:
+        if by_file_name or "/" not in want or ("/" + _stem(path)).endswith("/" + want):
+            return path
+    return same_name[0] if len(same_name) == 1 else None
 
 
 class Lookup(Protocol):
