@@ -122,6 +122,8 @@ class ArticleMeta:
     # what its body links to ("path:img/a.png", "post:2020-01-02-x"...; see articles/refs.py),
     # with the line each is first written on
     refs: tuple[tuple[str, int | None], ...] = ()
+    lang: str | None = None  # its language (lower-case BCP 47), when the file says
+    translation_key: str | None = None  # what its translations share (else: the slug)
     image: str | None = None
     enclosure: Enclosure | None = None
     duration: int | None = None  # seconds (podcast episodes)

@@ -70,6 +70,10 @@ _ALIASES = {
     "via": "via",
     "original": "via",
     "image": "image",
+    "lang": "lang",
+    "language": "lang",
+    "translationkey": "translation_key",
+    "translation_key": "translation_key",
     "enclosure": "enclosure",
     "duration": "duration",
     "episode": "episode",
@@ -294,6 +298,43 @@ def _url(f: _Fields, key: str, value: Any) -> str | None:
     return _NOT_IN_URL.sub(lambda m: quote(m[0], safe=""), url)
 
 
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}")
+
+
+def _language(f: _Fields, key: str, value: Any) -> str | None:
+    """A language tag (``fr``, ``pt-BR``, ``zh_Hant``) → its lower-case BCP 47 form."""
+    text = _text(value)
+    if not text or not _LANGUAGE.fullmatch(text):
+        f.warn(key, f"{key}: {value!r} is not a language code (like en, fr, pt-br); ignored")
+        return None
+    return text.replace("_", "-").lower()
+
+
+def language_in_name(path: str) -> str | None:
+    """The language a file name gives, as Hugo reads it (``about.fr.md``: ``fr``): an ISO
+    639-1 code, with an optional region, just before the suffix."""
+    parts = path.rsplit("/", 1)[-1].split(".")
+    if len(parts) < 3:
+        return None
+    code = parts[-2].lower()
+    primary = code.split("-", 1)[0]
+    if primary in ISO_639_1 and _LANGUAGE.fullmatch(code):
+        return code
+    return None
+
+
+_ISO_639_1 = (  # (a table of two-letter codes, read as one)
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv "
+    "cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr "
+    "ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw "
+    "ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv "
+    "ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr "
+    "ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi "
+    "yo za zh zu"
+)
+ISO_639_1 = frozenset(_ISO_639_1.split())
+
+
 def _beside(f: _Fields, text: str) -> str | None:
     """A relative file name in a field (``image: cover.jpg``, ``enclosure: episode.mp3``)
     naming an image, audio, video or document beside the article: its path from the
@@ -499,6 +540,17 @@ def _normalise(f: _Fields) -> dict[str, Any]:
         out["link"] = _url(f, "link", one("link"))
     if one("via") is not None:
         out["via"] = _url(f, "via", one("via"))
+    lang = _language(f, "lang", one("lang")) if one("lang") is not None else None
+    if lang is None:  # Hugo's translations by file name: "about.fr.md"
+        lang = language_in_name(f.path)
+    if lang is not None:
+        out["lang"] = lang
+    if one("translation_key") is not None:
+        shared = _text(one("translation_key"))
+        if shared and len(shared) <= MAX_ID_CHARS:
+            out["translation_key"] = shared
+        else:
+            f.warn("translation_key", f"translationKey: {one('translation_key')!r} ignored")
     if one("image") is not None:
         out["image"] = _url(f, "image", one("image"))
     if one("enclosure") is not None:
