@@ -4,7 +4,8 @@ Two steps, so that everything that depends on the file's content happens once, w
 is parsed (in a worker process, under a time budget), and what is stored is ready to publish:
 
 * :func:`prepare_body` (at parse time): Markdown through pulldown-cmark (``pyromark``:
-  CommonMark with tables, strikethrough and footnotes, in linear time by design, including
+  CommonMark with tables, strikethrough, footnotes, definition lists, task lists and heading
+  attributes, in linear time by design, including
   on the inputs that make other Markdown parsers slow), plain text through
   :func:`text_to_html`; raw HTML made balanced by :mod:`feedpub.articles.html`; then
   sanitised by nh3 (the Rust ``ammonia``): scripts, event handlers and dangerous URLs go.
