@@ -318,3 +318,66 @@ def test_a_megabyte_of_short_lines_takes_time_in_proportion(text: str) -> None:
     start = time.perf_counter()
     parse_header_block(lines, KNOWN_KEYS)
     assert time.perf_counter() - start < 3
+
+
+# --- Pelican: values continued on indented lines ------------------------------------------------
+
+
+def test_pelican_values_continue_on_indented_lines() -> None:
+    """Python-Markdown's meta extension (which Pelican uses): a line indented by four spaces
+    continues the value above; a key may have nothing after its colon."""
+    found = block(
+        "Title: Moving the blog\n"
+        "Date: 2024-05-02 10:20\n"
+        "Summary:\n"
+        "    Why we left the shared host,\n"
+        "    and what it cost.\n"
+        "Multiline: one\n"
+        "    two\n"
+        "Authors: Ana Lima\n"
+        "         Ben Okafor\n"
+        "\n"
+        "Body\n"
+    )
+    assert found is not None
+    assert found.data == {
+        "title": "Moving the blog",
+        "date": "2024-05-02 10:20",
+        "summary": "\nWhy we left the shared host,\nand what it cost.",
+        "multiline": "one\ntwo",
+        "authors": "Ana Lima\nBen Okafor",
+    }
+    assert found.lines == {"title": 1, "date": 2, "summary": 3, "multiline": 6, "authors": 8}
+    assert found.end == 10  # the body's first line (0-based), after the blank one
+
+
+def test_an_unknown_first_key_stays_text_even_when_continued() -> None:
+    """The rule that keeps headlines text holds for a continued first line too."""
+    assert block("Multiline: one\n    two\nTitle: T\n\nBody\n") is None
+
+
+@given(st.lists(st.text(st.characters(exclude_characters="\n"), max_size=20), max_size=30))
+def test_continuation_lines_are_the_value_whatever_they_hold(more: list[str]) -> None:
+    lines = ["Title: T", "Summary: first", *("    " + m for m in more), "Date: 2024-01-01", ""]
+    found = parse_header_block(lines, KNOWN_KEYS)
+    assert found is not None
+    parts = ["first", *(m.strip() for m in more)]
+    # a blank (or all-space) line ends the block: what follows it is the body
+    if any(not m.strip() for m in more):
+        cut = next(i for i, m in enumerate(more) if not m.strip())
+        parts = parts[: cut + 1]
+        assert "date" not in found.data
+    else:
+        assert found.data["date"] == "2024-01-01"
+    assert found.data["summary"] == "\n".join(parts)  # (it starts with "first": never quoted)
+    assert found.data["title"] == "T"
+
+
+def test_a_hundred_thousand_continuation_lines_stay_linear() -> None:
+    lines = ["Title: T", "Summary: s", *["    more words"] * 100_000, "Date: 2024-01-01", ""]
+    start = time.perf_counter()
+    found = parse_header_block(lines, KNOWN_KEYS)
+    assert time.perf_counter() - start < 1
+    assert found is not None
+    assert found.data["date"] == "2024-01-01"
+    assert found.data["summary"].count("\n") == 100_000

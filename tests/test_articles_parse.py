@@ -1914,3 +1914,106 @@ def test_explicit_that_is_neither_is_ignored_with_a_warning() -> None:
     assert parsed.meta.explicit is None
     assert [line for line, _ in warnings_of(parsed)] == [3]
     assert parse("b.md", yaml_fm("title: T")).meta.explicit is None
+
+
+# --- sites written for Pelican, Jekyll and Hugo ---------------------------------------------------
+
+
+def test_a_pelican_file_with_continued_values_keeps_its_title_and_date() -> None:
+    parsed = parse(
+        "content/moving.md",
+        "Title: Moving the blog\n"
+        "Date: 2024-05-02 10:20\n"
+        "Category: Meta\n"
+        "Summary:\n"
+        "    Why we left the shared host,\n"
+        "    and what it cost.\n"
+        "Multiline: one\n"
+        "    two\n"
+        "Authors: Ana Lima\n"
+        "    Ben Okafor\n"
+        "\n"
+        "We moved.\n",
+    )
+    m = parsed.meta
+    assert m.title == "Moving the blog"
+    assert m.date == datetime(2024, 5, 2, 10, 20, tzinfo=TZ).astimezone(UTC)
+    assert m.categories == ("Meta",)
+    assert m.summary == "Why we left the shared host, and what it cost."
+    assert m.authors == (Author(name="Ana Lima"), Author(name="Ben Okafor"))
+    assert parsed.body == "We moved.\n"
+    assert warnings_of(parsed) == []
+
+
+def test_a_jekyll_date_with_the_year_repeated_takes_the_file_names() -> None:
+    parsed = parse(
+        "_posts/2023-01-29-snow-day.md",
+        yaml_fm("layout: post", "title: Snow day", "date: 2023-01-29 18:30:22 2023 -0800"),
+    )
+    assert parsed.meta.date == datetime(2023, 1, 29, tzinfo=TZ).astimezone(UTC)
+    [(line, message)] = warnings_of(parsed)
+    assert line == 4
+    assert message.startswith("date: ")
+    assert message.endswith("; using 2023-01-29 from the file name")
+
+
+@pytest.mark.parametrize("key", ["date", "published"])
+def test_an_unreadable_date_without_a_date_in_the_file_name_still_fails(key: str) -> None:
+    err = parse_error(
+        "_posts/snow-day.md", yaml_fm("title: Snow", f"{key}: 2023-01-29 18:30 2023 x")
+    )
+    assert err.line == 3
+
+
+def test_an_unreadable_updated_date_still_fails_whatever_the_file_name() -> None:
+    err = parse_error("_posts/2023-01-29-snow.md", yaml_fm("title: Snow", "updated: tomorrow"))
+    assert err.line == 3
+
+
+@pytest.mark.parametrize(
+    ("lines", "date"),
+    [
+        (("date: 2024-03-01", "publishDate: 2024-03-05T08:00:00Z"), utc(2024, 3, 5, 8)),
+        (("publishDate: 2024-03-05T08:00:00Z",), utc(2024, 3, 5, 8)),
+        (("publishdate: 2024-03-05T08:00:00Z",), utc(2024, 3, 5, 8)),
+        (("date: 2024-03-09T00:00:00Z", "publishDate: 2024-03-05T08:00:00Z"), utc(2024, 3, 9)),
+        (("date: 2024-03-09T00:00:00Z",), utc(2024, 3, 9)),
+    ],
+)
+def test_hugo_publish_date_is_when_the_article_goes_live(
+    lines: tuple[str, ...], date: datetime
+) -> None:
+    parsed = parse("content/posts/p.md", yaml_fm("title: P", *lines))
+    assert parsed.meta.date == date
+    assert warnings_of(parsed) == []
+
+
+@pytest.mark.parametrize("key", ["expiryDate", "expirydate", "unpublishdate"])
+def test_hugo_expiry_date_is_read(key: str) -> None:
+    parsed = parse("p.md", yaml_fm("title: P", "date: 2024-03-01T00:00:00Z", f"{key}: 2024-04-01"))
+    assert parsed.meta.expires == datetime(2024, 4, 1, tzinfo=TZ).astimezone(UTC)
+    assert parsed.meta.expires.tzinfo is UTC
+
+
+def test_hugo_expiry_date_in_toml_front_matter() -> None:
+    parsed = parse(
+        "p.md",
+        '+++\ntitle = "P"\ndate = 2024-03-01T00:00:00Z\nexpiryDate = 2024-04-01T12:00:00+02:00\n'
+        "draft = true\naliases = ['/old/p/']\n+++\nBody\n",
+    )
+    assert parsed.meta.expires == utc(2024, 4, 1, 10)
+    assert parsed.meta.draft is True
+    assert warnings_of(parsed) == []
+
+
+def test_an_unreadable_expiry_date_fails_on_its_line() -> None:
+    err = parse_error("p.md", yaml_fm("title: P", "expiryDate: someday"))
+    assert err.line == 3
+
+
+def test_hugo_aliases_and_draft() -> None:
+    parsed = parse(
+        "p.md", yaml_fm("title: P", "draft: true", "aliases:", "  - /old/p/", "  - /p.html")
+    )
+    assert parsed.meta.draft is True
+    assert warnings_of(parsed) == []

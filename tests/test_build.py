@@ -11,6 +11,7 @@ from typing import cast
 import feedparser
 import pytest
 from lxml import etree
+from lxml import html as lxml_html
 
 from feedpub.model import Severity
 from feedpub.output import MARKER
@@ -1101,3 +1102,29 @@ def test_a_link_to_an_article_that_is_not_there_is_a_warning(site: Site) -> None
     ]
     content = _parse(site, "feeds/all.atom.xml").entries[0].content[0].value
     assert content.count('href="https://example.org/"') == 2  # the site, not a broken link
+
+
+def test_footnote_ids_are_the_slugs_and_never_collide_in_a_feed(site: Site) -> None:
+    """pulldown-cmark numbers footnotes from 1 in every article: in a feed (or a page) that
+    shows several, "#1" would jump to another article's note. Ids carry the slug."""
+    note = "A claim.[^1] See [the end](#end).\n\n[^1]: The source.\n\n## End {#end}\n"
+    site.article("one.md", "One", "2024-03-01T09:00:00Z", body=note)
+    site.article("two.md", "Two", "2024-03-02T09:00:00Z", body=note)
+    site.build()
+    atom = site.read("feeds/all.atom.xml").decode()
+    assert "\x01" not in atom
+    ids: list[str] = []
+    for entry in _parse(site, "feeds/all.atom.xml").entries:
+        tree = lxml_html.fragment_fromstring(entry.content[0].value, create_parent="div")
+        found = [el.get("id") for el in tree.iter() if el.get("id")]
+        slug = entry.link.rstrip("/").rsplit("/", 1)[-1]
+        assert found == [f"{slug}:1", f"{slug}:end"]
+        assert [a.get("href") for a in tree.iter("a")] == [f"#{slug}:1", f"#{slug}:end"]
+        ids += found
+    assert len(ids) == len(set(ids)) == 4
+    page = lxml_html.fromstring(site.read("articles/one/index.html"))
+    assert [el.get("id") for el in page.iter() if el.get("id")] == ["one:1", "one:end"]
+    assert [a.get("href") for a in page.iter("a") if (a.get("href") or "")[:1] == "#"] == [
+        "#one:1",
+        "#one:end",
+    ]

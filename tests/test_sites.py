@@ -113,7 +113,7 @@ def test_a_jekyll_site(tmp_path: Path) -> None:
     assert welcome.published == "2017-03-02T13:32:10+00:00"
     assert {t.term for t in welcome.tags} == {"jekyll", "update"}
     assert welcome.link == BASE + "articles/welcome-to-jekyll/"
-    assert "<pre><code>def print_hi(name)" in built.content(welcome.title)
+    assert '<pre><code class="language-ruby">def print_hi' in built.content(welcome.title)
     charts = built.content("Charts, and a look back")
     assert charts.count(f'href="{BASE}articles/welcome-to-jekyll/"') == 2
     assert f'src="{BASE}chart.png"' in charts

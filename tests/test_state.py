@@ -649,8 +649,10 @@ def test_indexed_metadata_keeps_every_field() -> None:
         episode=3,
         season=1,
         explicit=False,
+        expires=NOW + timedelta(days=30),
         content_hash="h",
     )
     assert meta_from_json("ep.md", "h", meta_to_json(meta)) == meta
+    assert '"xp":' in meta_to_json(meta)
     bare = ArticleMeta(path="b.md", title="B", content_hash="h2")
     assert meta_from_json("b.md", "h2", meta_to_json(bare)) == bare

@@ -130,11 +130,13 @@ class ArticleMeta:
     episode: int | None = None  # episode number, from 1
     season: int | None = None  # season number, from 1
     explicit: bool | None = None  # None: as the podcast says
+    expires: datetime | None = None  # when it goes out of the feeds (Hugo's expiryDate)
     content_hash: str = ""  # sha256 of the file's bytes
 
     def __post_init__(self) -> None:
         _require_aware("date", self.date)
         _require_aware("updated", self.updated)
+        _require_aware("expires", self.expires)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -301,6 +301,8 @@ def meta_to_json(meta: ArticleMeta) -> str:
         d["d"] = meta.date.isoformat()
     if meta.updated:
         d["u"] = meta.updated.isoformat()
+    if meta.expires:
+        d["xp"] = meta.expires.isoformat()
     if meta.categories:
         d["c"] = meta.categories
     if meta.tags:
@@ -343,6 +345,7 @@ def meta_from_json(path: str, content_hash: str, blob: str) -> ArticleMeta:
         title=d["t"],
         date=_dt(d.get("d")),
         updated=_dt(d.get("u")),
+        expires=_dt(d.get("xp")),
         categories=tuple(d.get("c", ())),
         tags=tuple(d.get("g", ())),
         authors=tuple(Author(name=a[0], email=a[1], url=a[2]) for a in d.get("a", ())),

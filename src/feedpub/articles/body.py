@@ -4,7 +4,8 @@ Two steps, so that everything that depends on the file's content happens once, w
 is parsed (in a worker process, under a time budget), and what is stored is ready to publish:
 
 * :func:`prepare_body` (at parse time): Markdown through pulldown-cmark (``pyromark``:
-  CommonMark with tables, strikethrough and footnotes, in linear time by design, including
+  CommonMark with tables, strikethrough, footnotes, definition lists, task lists and heading
+  attributes, in linear time by design, including
   on the inputs that make other Markdown parsers slow), plain text through
   :func:`text_to_html`; raw HTML made balanced by :mod:`feedpub.articles.html`; then
   sanitised by nh3 (the Rust ``ammonia``): scripts, event handlers and dangerous URLs go.
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import nh3
 
@@ -43,6 +44,7 @@ MAX_EXPANSION = 8
 that expands further (a reference or footnote mark repeated a million times) is refused."""
 
 _URL_ATTRIBUTES = frozenset(["href", "src", "cite", "poster", "longdesc"])
+_ID_ATTRIBUTES = frozenset(["id", "name"])
 _EXTRA_TAGS = frozenset(
     [
         "figure",
@@ -59,6 +61,8 @@ _EXTRA_TAGS = frozenset(
     ]
 )
 _EXTRA_ATTRIBUTES = {
+    "*": {"id", "class"},  # ids prefixed per article (_prefix_ids), classes as plain names
+    "a": {"name"},
     "img": {"src", "alt", "title", "width", "height", "loading"},
     "source": {"src", "type", "media"},
     "video": {"src", "controls", "poster", "width", "height"},
@@ -80,7 +84,13 @@ _RAW_HTML = re.compile(r"<(?:[A-Za-z][A-Za-z0-9-]*+(?=[\s/>])|/[A-Za-z]|[!?])")
 _NESTING_TAG = re.compile(r"<(/?)(?!(?:br|hr|img|input|col|wbr)\b)[a-z]")
 # in nh3's output (attributes always double-quoted; "<", ">" and quotes in values escaped)
 _START_TAG = re.compile(r"<[a-z][a-z0-9]*+ [^>]*+>")
-_URL_ATTR = re.compile(r' (href|src|cite|poster|longdesc)="([^"]*+)"')
+# one attribute of such a tag: matched from the tag's start, one after the other, so never
+# inside a value (a value may hold ' href="', never a double quote)
+_ATTRIBUTE = re.compile(r' ([^ ="]++)="([^"]*+)"')
+_ID_VALUE = re.compile(r' (?:id|name)="([^"]*+)"')
+ID_PREFIX = SLUG_MARK + ":"
+"""What every id of a parsed body starts with (:func:`_prefix_ids`): the article's slug (a
+slug never holds a colon) then a colon, so two articles' ids never collide."""
 
 
 class BodyError(ValueError):
@@ -115,8 +125,104 @@ def _markdown(text: str) -> str:
     import pyromark
 
     o = pyromark.Options
-    options = o.ENABLE_TABLES | o.ENABLE_STRIKETHROUGH | o.ENABLE_FOOTNOTES
-    return str(pyromark.html(text, options=options))
+    options = (
+        o.ENABLE_TABLES
+        | o.ENABLE_STRIKETHROUGH
+        | o.ENABLE_FOOTNOTES
+        | o.ENABLE_DEFINITION_LIST
+        | o.ENABLE_HEADING_ATTRIBUTES
+        | o.ENABLE_TASKLISTS
+    )
+    out = str(pyromark.html(text, options=options))
+    if "<input " in out:  # task list boxes: as characters (feed readers drop form controls)
+        out = out.replace(_TASK_DONE, "\u2611 ").replace(_TASK_OPEN, "\u2610 ")
+    if "{" in out:
+        out = _outside_code(out, _without_attribute_lists)
+    return out
+
+
+# pulldown-cmark's task list boxes, exactly as it writes them
+_TASK_DONE = '<input disabled="" type="checkbox" checked=""/>\n'
+_TASK_OPEN = '<input disabled="" type="checkbox"/>\n'
+
+# Kramdown and Python-Markdown attribute lists, which CommonMark leaves as text: "{: .cls #id}"
+# or "{:toc}" on a line after a block, "{:.right}" after an image or a link, "{.cls}" and
+# "{#id}" (Python-Markdown). Removed (their classes and ids are not applied), never shown:
+# see _strip_attribute_lists.
+_BRACED = re.compile(
+    r"[ \t]?\{[^\n<>]*+"
+)  # from a "{" (and a space before) to the end of its run of text
+_BRACE = re.compile(r"[{}]")
+_ATTRIBUTE_LIST_START = re.compile(r"\{(?::|[ \t]?[.#][A-Za-z])")
+MAX_ATTRIBUTE_LIST_CHARS = 200
+_TOC_LIST = re.compile(r"<([ou]l)>\n<li>[^<\n]{0,100}\n\{:toc\}</li>\n</\1>\n?")
+_EMPTY_PARAGRAPH = re.compile(r"<p>[ \t\n]{0,8}</p>\n?")
+_CODE_START = re.compile(r"<(pre|code)\b", re.IGNORECASE)
+_CODE_END = {
+    "pre": re.compile(r"</pre\s{0,8}>", re.IGNORECASE),
+    "code": re.compile(r"</code\s{0,8}>", re.IGNORECASE),
+}
+
+
+def _strip_attribute_lists(m: re.Match[str]) -> str:
+    """A run of text without its attribute lists: every ``{:...}`` (``{.x...}``, ``{#x...}``)
+    of at most 200 characters, with the space before it. Braces are matched as they come,
+    on what is left of the run, so removing one never makes another (``{{: .c}:x}``, or
+    ``{:{: .c}}``): one pass, each brace pushed and popped once."""
+    run = m[0]
+    out: list[str] = []
+    size = 0
+    opened: list[tuple[int, int]] = []  # (pieces, size) before each "{" still open
+    last = 0
+    for b in _BRACE.finditer(run):
+        i = b.start()
+        if i > last:
+            out.append(run[last:i])
+            size += i - last
+        last = i + 1
+        if b[0] == "{":
+            opened.append((len(out), size))
+        elif opened:
+            at, at_size = opened.pop()
+            if size - at_size <= MAX_ATTRIBUTE_LIST_CHARS + 1 and _ATTRIBUTE_LIST_START.match(
+                "".join(out[at : at + 5])  # (pieces are never empty)
+            ):
+                del out[at:]
+                size = at_size
+                if out and out[-1][-1:] in (" ", "\t"):
+                    out[-1] = out[-1][:-1]
+                    size -= 1
+                    if not out[-1]:
+                        out.pop()
+                continue
+        out.append(b[0])
+        size += 1
+    out.append(run[last:])
+    return "".join(out)
+
+
+def _without_attribute_lists(text: str) -> str:
+    if "{" not in text:
+        return text
+    out = _BRACED.sub(_strip_attribute_lists, _TOC_LIST.sub("", text))
+    return _EMPTY_PARAGRAPH.sub("", out) if "<p>" in out else out
+
+
+def _outside_code(markup: str, change: Callable[[str], str]) -> str:
+    """``markup`` with ``change`` applied to everything outside ``<pre>`` and ``<code>``
+    elements (whose text is shown as written). One pass: an unclosed one runs to the end."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        m = _CODE_START.search(markup, pos)
+        if m is None:
+            out.append(change(markup[pos:]))
+            return "".join(out)
+        out.append(change(markup[pos : m.start()]))
+        end = _CODE_END[m[1].lower()].search(markup, m.end())
+        stop = len(markup) if end is None else end.end()
+        out.append(markup[m.start() : stop])
+        pos = stop
 
 
 # As browsers read a URL (WHATWG): tabs and line breaks anywhere removed, controls and spaces
@@ -136,11 +242,38 @@ def _url_as_published(value: str) -> str:
     return _URL_NOISE.sub("", xml_safe(value)).strip(_C0_AND_SPACE)
 
 
+MAX_ID_CHARS = 200
+MAX_CLASSES = 16
+_CLASS_NAME = re.compile(r"[A-Za-z_-][A-Za-z0-9_-]{0,63}")
+_CLASS_NAMES = re.compile(r"[A-Za-z_-][A-Za-z0-9_-]{0,63}(?: [A-Za-z_-][A-Za-z0-9_-]{0,63}){0,15}")
+
+
+def _keep_class(value: str) -> str | None:
+    """Plain class names (letters, digits, ``-``, ``_``; at most 16 of 64 characters)."""
+    if _CLASS_NAMES.fullmatch(value):
+        return value
+    names = [n for n in value.split(None, MAX_CLASSES)[:MAX_CLASSES] if _CLASS_NAME.fullmatch(n)]
+    return " ".join(names) or None
+
+
+def _keep_id(value: str) -> str | None:
+    """An ``id`` or ``name`` as written (later prefixed per article): no spaces, bounded."""
+    value = value.strip()
+    if not value or len(value) > MAX_ID_CHARS or len(value.split(None, 1)) > 1:
+        return None
+    return value
+
+
 def _keep_url(tag: str, attribute: str, value: str) -> str | None:
     """A URL attribute's value if a reader may follow it: http(s), mailto, tel, ftp or a
     relative reference; ``data:`` only as a raster image's ``src``. Judged on the value as
     published and as browsers read it (:func:`_url_as_published`), so that ``da&#9;ta:``,
-    ``java&#1;script:`` or ``java\\nscript:`` cannot pass for something else."""
+    ``java&#1;script:`` or ``java\\nscript:`` cannot pass for something else. Ids go (only
+    an article body's are kept, prefixed: :func:`_keep_url_or_id`); classes are plain names."""
+    if attribute in _ID_ATTRIBUTES:
+        return None
+    if attribute == "class":
+        return _keep_class(value)
     if attribute not in _URL_ATTRIBUTES:
         return value
     url = _url_as_published(value)
@@ -153,6 +286,13 @@ def _keep_url(tag: str, attribute: str, value: str) -> str | None:
     if scheme == "data":  # inline images only, never a link or a script
         return url if tag == "img" and attribute == "src" and _INLINE_IMAGE.match(url) else None
     return url if scheme in _SAFE_SCHEMES else None
+
+
+def _keep_url_or_id(tag: str, attribute: str, value: str) -> str | None:
+    """:func:`_keep_url`, keeping ids (an article body's, prefixed afterwards)."""
+    if attribute in _ID_ATTRIBUTES:
+        return _keep_id(value)
+    return _keep_url(tag, attribute, value)
 
 
 def _sanitise(fragment: str, attribute_filter: Callable[[str, str, str], str | None]) -> str:
@@ -266,8 +406,38 @@ def prepare_body(body: str, body_format: BodyFormat) -> PreparedBody:
         )
     # character references may have made characters XML cannot carry (&#1;): feeds would
     # fail to render with them
-    cleaned = xml_safe(_sanitise(structured, _keep_url)).strip()
+    cleaned = _prefix_ids(xml_safe(_sanitise(structured, _keep_url_or_id)).strip())
     return PreparedBody(html=cleaned, excerpt=excerpt(cleaned), warnings=tuple(warnings))
+
+
+def _prefix_ids(markup: str) -> str:
+    """Sanitised markup with every ``id`` and ``name`` (footnotes', headings', raw HTML's)
+    prefixed with :data:`ID_PREFIX`, and every ``href="#x"`` that points to one of them
+    likewise (kept relative: it points into the same entry wherever that is shown, on its
+    page, in an index or in a reader). Two passes over nh3's regular output: linear."""
+    if ' id="' not in markup and ' name="' not in markup:
+        return markup
+    # (a value may hold ' id="' and its closing quote: such a false find only adds a name no
+    # fragment points to)
+    ids = {html.unescape(v) for v in _ID_VALUE.findall(markup)}
+
+    def attribute(a: re.Match[str]) -> str:
+        name, value = a[1], a[2]
+        if name in _ID_ATTRIBUTES:
+            return f' {name}="{ID_PREFIX}{value}"'
+        if name == "href" and value[:1] == "#":
+            target = html.unescape(value[1:])
+            if target in ids or unquote(target) in ids:
+                return f' href="#{ID_PREFIX}{value[1:]}"'
+        return a[0]
+
+    def tag(m: re.Match[str]) -> str:
+        t = m[0]
+        if ' id="' in t or ' name="' in t or ' href="#' in t:
+            return _ATTRIBUTE.sub(attribute, t)
+        return t
+
+    return _START_TAG.sub(tag, markup)
 
 
 def fits_in_feeds(html: str, limit: int) -> bool:
@@ -348,11 +518,14 @@ def absolutise(markup: str, base_url: str) -> str:
     ``base_url``. Linear: nh3 writes every attribute double-quoted, with ``<``, ``>`` and
     quotes in values escaped, so a tag is ``<`` to the next ``>``."""
     join = _joiner(base_url)
+    same_entry = "#" + ID_PREFIX
 
     def tag(m: re.Match[str]) -> str:
         name = m[0][1 : m[0].index(" ")]
 
         def attribute(a: re.Match[str]) -> str:
+            if a[1] not in _URL_ATTRIBUTES or a[2].startswith(same_entry):
+                return a[0]  # (a link to an id of the same entry stays relative)
             url = join(_url_as_published(html.unescape(a[2])))
             # judged again, absolute: the rule holds for what is published, whatever came
             # (with a slug for the stand-in a parsed body's base holds, see SLUG_MARK)
@@ -360,7 +533,7 @@ def absolutise(markup: str, base_url: str) -> str:
                 return ""
             return f' {a[1]}="{_escape_attribute(url)}"'
 
-        return _URL_ATTR.sub(attribute, m[0])
+        return _ATTRIBUTE.sub(attribute, m[0])
 
     return _START_TAG.sub(tag, markup).replace("]]>", "]]&gt;")
 
@@ -429,9 +602,10 @@ def text_to_html(body: str) -> str:
     return "\n".join(out)
 
 
-def render_body(body: str, body_format: BodyFormat, base_url: str) -> str:
-    """An article body → clean HTML with absolute URLs (both steps at once)."""
-    return absolutise(prepare_body(body, body_format).html, base_url)
+def render_body(body: str, body_format: BodyFormat, base_url: str, slug: str = "article") -> str:
+    """An article body → clean HTML with absolute URLs (both steps at once), as published for
+    the article ``slug`` (see :data:`ID_PREFIX`)."""
+    return absolutise(prepare_body(body, body_format).html, base_url).replace(SLUG_MARK, slug)
 
 
 def html_to_text(fragment: str) -> str:

@@ -106,7 +106,19 @@ def header_line(text: str, known: frozenset[str]) -> tuple[str, str, str] | None
 
 
 _DATE_KEYS = frozenset(
-    ["date", "pubdate", "created", "published", "updated", "modified", "lastmod", "last_modified"]
+    [
+        "date",
+        "pubdate",
+        "publishdate",
+        "created",
+        "published",
+        "updated",
+        "modified",
+        "lastmod",
+        "last_modified",
+        "expirydate",
+        "unpublishdate",
+    ]
 )
 
 

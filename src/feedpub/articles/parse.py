@@ -17,7 +17,7 @@ from typing import Any, Literal
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from feedpub.articles.context import SLUG_MARK, ParseContext
-from feedpub.articles.dates import DateError, parse_date
+from feedpub.articles.dates import DateError, date_from_filename, parse_date
 from feedpub.articles.frontmatter_io import FrontMatter, split_front_matter
 from feedpub.articles.text import BIDI_CONTROLS, decode, without_bidi_controls, xml_safe
 from feedpub.errors import ArticleError
@@ -45,6 +45,9 @@ _ALIASES = {
     "pubdate": "date",
     "created": "date",
     "published": "published",
+    "publishdate": "publish_date",  # Hugo's publishDate
+    "expirydate": "expires",  # Hugo's expiryDate (and its alias unpublishdate)
+    "unpublishdate": "expires",
     "updated": "updated",
     "modified": "updated",
     "lastmod": "updated",
@@ -222,6 +225,8 @@ def _email(f: _Fields, text: str | None) -> str | None:
 
 def _authors(f: _Fields, value: Any) -> tuple[Author, ...]:
     items = value if isinstance(value, list | tuple) else [value]
+    if len(items) == 1 and isinstance(items[0], str) and "\n" in items[0]:
+        items = items[0].split("\n", MAX_LIST_ITEMS)[:MAX_LIST_ITEMS]  # one per line (Pelican)
     out: list[Author] = []
     for item in items:
         if isinstance(item, dict):
@@ -449,11 +454,20 @@ def _explicit(f: _Fields, value: Any) -> bool | None:
     return None
 
 
-def _date(f: _Fields, key: str, value: Any) -> datetime | None:
+def _date(f: _Fields, key: str, value: Any, *, or_file_name: bool = False) -> datetime | None:
+    """A date field; one that cannot be read fails the article, except (``or_file_name``)
+    when the file name starts with a date: that one is taken, with a warning (Jekyll writes
+    ``date: 2023-01-29 18:30:22 2023 -0800`` in some posts)."""
     try:
         return parse_date(value, f.ctx.tz)
     except DateError as e:
-        raise f.fail(key, str(e)) from e
+        name = f.path.rsplit("/", 1)[-1]
+        from_name = date_from_filename(name, f.ctx.tz) if or_file_name else None
+        if from_name is None:
+            raise f.fail(key, str(e)) from e
+        day = from_name.astimezone(f.ctx.tz).date().isoformat()
+        f.warn(key, f"{key}: {e}; using {day} from the file name")
+        return from_name
 
 
 def _normalise(f: _Fields) -> dict[str, Any]:
@@ -496,11 +510,17 @@ def _normalise(f: _Fields) -> dict[str, Any]:
     ):
         out["draft"] = not _bool(f, "published", published)
     elif published is not None and one("date") is None:
-        out["date"] = _date(f, "published", published)
+        out["date"] = _date(f, "published", published, or_file_name=True)
     if one("date") is not None:
-        out["date"] = _date(f, "date", one("date"))
+        out["date"] = _date(f, "date", one("date"), or_file_name=True)
+    if one("publish_date") is not None:  # Hugo: when it goes live, if later than its date
+        goes_live = _date(f, "publish_date", one("publish_date"))
+        if goes_live is not None and (out.get("date") is None or goes_live > out["date"]):
+            out["date"] = goes_live
     if one("updated") is not None:
         out["updated"] = _date(f, "updated", one("updated"))
+    if one("expires") is not None:
+        out["expires"] = _date(f, "expires", one("expires"))
     for key in ("categories", "tags"):
         if key in merged:
             names: list[str] = []
