@@ -83,7 +83,13 @@ def _check_published(built: Built) -> None:
 def test_a_pelican_site(tmp_path: Path) -> None:
     built = build(tmp_path, "pelican", "content")
     feed = built.feed()
-    assert [e.title for e in feed.entries] == ["Second thoughts", "First steps with a static site"]
+    assert [e.title for e in feed.entries] == [
+        "A summary on several lines",
+        "Second thoughts",
+        "First steps with a static site",
+    ]
+    summary = built.entry("A summary on several lines").summary
+    assert summary == "This summary goes on over an indented second line, and a third."
     first = built.entry("First steps with a static site")
     assert first.published == "2019-03-04T10:20:00+00:00"
     assert first.updated == "2019-03-05T19:30:00+00:00"
@@ -108,7 +114,12 @@ def test_a_pelican_site(tmp_path: Path) -> None:
 def test_a_jekyll_site(tmp_path: Path) -> None:
     built = build(tmp_path, "jekyll", "_posts")
     feed = built.feed()
-    assert [e.title for e in feed.entries] == ["Charts, and a look back", "Welcome to Jekyll!"]
+    assert [e.title for e in feed.entries] == [
+        "Moving day",
+        "Charts, and a look back",
+        "Welcome to Jekyll!",
+    ]
+    assert built.entry("Moving day").published == "2023-01-29T00:00:00+00:00"
     welcome = built.entry("Welcome to Jekyll!")
     assert welcome.published == "2017-03-02T13:32:10+00:00"
     assert {t.term for t in welcome.tags} == {"jekyll", "update"}
@@ -118,9 +129,11 @@ def test_a_jekyll_site(tmp_path: Path) -> None:
     assert charts.count(f'href="{BASE}articles/welcome-to-jekyll/"') == 2
     assert f'src="{BASE}chart.png"' in charts
     assert (built.out / "chart.png").is_file()
-    [warning] = built.result.problems
-    assert (warning.path, warning.line) == ("2017-03-05-charts.md", 13)
-    assert "{% include %}" in warning.message
+    include, date = sorted(built.result.problems, key=lambda p: p.path)
+    assert (include.path, include.line) == ("2017-03-05-charts.md", 13)
+    assert "{% include %}" in include.message
+    assert (date.path, date.line) == ("2023-01-29-moving-day.md", 4)
+    assert "using 2023-01-29 from the file name" in date.message
     _check_published(built)
 
 
