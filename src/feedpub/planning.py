@@ -42,9 +42,8 @@ def archive_pages(
 
     Returns the pages as ``(start, end)`` slices of ``keys`` (page n is the n-th, from 1),
     and the boundaries to keep for the next time. A sealed page whose entries are all gone
-    is dropped (later pages move down one number); from the newest sealed page when nothing
-    newer is archived, or from a page that grew past twice ``size`` (an import of old
-    articles), pages are cut again by count.
+    is dropped (later pages move down one number); from a page that grew past twice
+    ``size`` (an import of old articles) on, pages are cut again by count.
     """
     if size < 1:
         raise ValueError("size must be at least 1")
@@ -53,9 +52,9 @@ def archive_pages(
     start, n = 0, len(keys)
     for boundary in sealed:
         end = bisect_right(keys, boundary, lo=start)
-        if end >= n or end - start > 2 * size:
-            # it reaches the newest archived entry, or back-dated entries (an import of old
-            # articles) made it twice too large: cut again by count from here
+        if end - start > 2 * size:
+            # back-dated entries (an import of old articles) made it too large: cut again
+            # by count from here
             break
         if end == start:  # every entry of this page is gone
             continue
