@@ -290,13 +290,13 @@ def test_summary_mode_per_category(site: Site) -> None:
     assert "content_html" not in item and item["content_text"] == "First paragraph here."
 
 
-def test_max_entries_and_article_pages_for_linked_entries(site: Site) -> None:
+def test_max_entries_and_a_page_for_every_article(site: Site) -> None:
     for i in range(8):
         site.article(f"p{i}.md", f"P{i}", f"2025-01-0{i + 1}T00:00:00Z")
     site.build()
     assert len(_parse(site, "feeds/all.atom.xml").entries) == 5
     pages = sorted(p.parent.name for p in (site.output / "articles").glob("*/index.html"))
-    assert pages == ["p3", "p4", "p5", "p6", "p7"]
+    assert pages == [f"p{i}" for i in range(8)]  # not only those the feeds list
     page = etree.fromstring(site.read("articles/p7/index.html"), etree.HTMLParser())
     assert page.findtext(".//h1") == "P7"
     assert page.xpath("//html/@lang") == ["en"]
@@ -1128,3 +1128,17 @@ def test_footnote_ids_are_the_slugs_and_never_collide_in_a_feed(site: Site) -> N
         "#one:1",
         "#one:end",
     ]
+
+
+def test_the_server_answers_for_a_published_file_from_disk(site: Site) -> None:
+    from feedpub.server import Store, held_in_memory
+
+    site.write("a/pic.png", b"\x89PNG" + b"x" * 5000)
+    site.article("a/post.md", "Post", "2019-06-01T00:00:00Z", body="![p](pic.png)")
+    site.build()
+    assert not held_in_memory("a/pic.png")
+    store = Store(site.output)
+    store.load_all()
+    res = store.from_disk("/a/pic.png")
+    assert res is not None and res.body == b"\x89PNG" + b"x" * 5000
+    assert (b"content-type", b"image/png") in res.plain_headers

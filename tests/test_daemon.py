@@ -167,8 +167,10 @@ def test_sigterm_mid_build_exits_cleanly(root: Path, daemon: Daemon) -> None:
     assert time.monotonic() - started < 5
     # the state is consistent: a restart finishes the job
     restarted = Daemon(root)
-    try:
-        restarted.start()
+    try:  # (the first build writes a page per article and every archive: 7,000 files)
+        restarted.start(wait=False)
+        port = restarted.wait_for(r"on http://127\.0\.0\.1:(\d+)/", 20)
+        restarted.base = f"http://127.0.0.1:{port}"
         restarted.until(lambda: len(restarted.titles()) == 5, "a complete build after restart", 60)
     finally:
         assert restarted.stop() == 0

@@ -463,12 +463,37 @@ def test_a_v6_store_is_migrated_to_v7_keeping_every_identity(target: Path | str)
         adopted=NOW,
     )
     with State(target) as state:
-        assert state.schema_version == SCHEMA_VERSION == 7
+        assert state.schema_version == SCHEMA_VERSION == 8
         assert state.identities() == {"a.md": ident}
         with state.transaction():
             state.put_identities([adopted])
         assert state.identities_for(["b.md"]) == {"b.md": adopted}
         assert state.orphans_for(["h"]) == {}
+
+
+def test_a_v7_store_is_migrated_to_v8_and_its_files_read_again(target: Path | str) -> None:
+    """v8: hidden articles get pages, so the index tells them from drafts (a new column);
+    every file is read again to fill it in."""
+    row, art = _article("a", 1)
+    with State(target) as state:
+        with state.transaction():
+            state.put_articles([row], {"a": art})
+        state._db.execute("ALTER TABLE articles DROP COLUMN hidden")
+        if state.postgres:
+            state._db.execute("UPDATE feedpub_schema SET version = 7")
+        else:
+            state._db.execute("PRAGMA user_version = 7")
+    with State(target) as state:
+        assert state.schema_version == SCHEMA_VERSION == 8
+        assert state.index_stats() == {"a": (row.size, -1)}
+        assert state.load_articles(["a"]) == [art]  # published as it was until then
+        hidden_row, hidden = _article("h", 2)
+        hidden = replace(hidden, meta=replace(hidden.meta, hidden=True))
+        with state.transaction():
+            state.put_articles([replace(hidden_row, meta=hidden.meta)], {"h": hidden})
+        now = to_us(NOW + timedelta(days=30))
+        assert state.page_paths(now) == {"a", "h"}
+        assert [m.path for m in state.members(now)] == ["a"]  # in no feed
 
 
 def test_reread_and_wrote_feeds(target: Path | str) -> None:

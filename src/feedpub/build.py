@@ -18,11 +18,11 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 from feedpub import __version__
@@ -63,16 +63,26 @@ from feedpub.output import (
     sweep_temporaries,
     write_file,
 )
-from feedpub.planning import duplicate_losers, merged_categories, plan
+from feedpub.planning import (
+    ALL_KEY,
+    EPOCH,
+    ArchiveKey,
+    archive_pages,
+    duplicate_losers,
+    merged_categories,
+    plan,
+)
 from feedpub.pool import Cancelled, Failed, Pool, StartMethod
 from feedpub.render import (
+    INDEX_PAGES_DIR,
     INDEX_PATH,
     OPML_PATH,
     EntryBody,
     Links,
     feed_relpath,
+    index_relpath,
 )
-from feedpub.state import IndexRow, OutputRecord, State, from_us, meta_to_json, to_us
+from feedpub.state import IndexRow, Member, OutputRecord, State, from_us, meta_to_json, to_us
 
 log = logging.getLogger(__name__)
 
@@ -454,17 +464,28 @@ class Builder:
             category_names=names,
         )
 
-        # pages: those the feeds link to, and those published before that are still wanted
-        pages = list(the_plan.pages)
+        # pages: every published article of ours has one (hidden ones too). Rendered when
+        # the article was read by this build or has none yet (a new, or newly live, article);
+        # the others are carried as they are. A full scan also looks for pages gone from disk.
+        pages: list[Article] = []
         carried: set[str] = set()
         if cfg.feeds.article_pages:
-            linked = {a.path for a in pages}
-            kept = state.valid_kept_pages(now_us) - linked
-            reload = [p for p in kept if p in batch]
-            pages += state.load_articles(reload)
-            carried = kept - set(reload)
+            wanted_pages = state.page_paths(now_us) - losers
+            have = {r.feed_key: r for r in outputs.values() if r.kind == "page" and r.feed_key}
+            now_pages = {p for p in wanted_pages if p in batch or p not in have}
+            if hint is None:
+                now_pages |= {p for p in wanted_pages - now_pages if not self._intact(have[p])}
+            loaded = {a.path: a for a in the_plan.pages if a.path in now_pages}
+            pages = list(loaded.values()) + state.load_articles(now_pages - set(loaded))
+            carried = (wanted_pages & set(have)) - now_pages
 
-        rendered = self._render(state, the_plan, pages, outputs, config_fp, progress, problems)
+        # archives (RFC 5005): every feed's entries older than its subscription document, cut
+        # into pages from the oldest; a full page keeps its boundaries (``archive_pages``)
+        the_plan, archives, sealed = self._archives(state, the_plan, losers, now_us)
+
+        rendered = self._render(
+            state, the_plan, archives, pages, outputs, config_fp, progress, problems
+        )
         rendered += self._media(state.media_refs(now_us), outputs, config_fp, problems)
         written, changed_feed_urls, records, changed_bytes = self._write(
             state, rendered, outputs, claims, problems, adopt=adopt
@@ -533,6 +554,7 @@ class Builder:
                     sort_keys=True,
                 ),
             )
+            state.put("archives", sealed)
             state.put("next_go_live", next_go_live.isoformat() if next_go_live else None)
             state.put("last_build", now.isoformat())
             state.put("last_result", _result_to_json(result))
@@ -607,6 +629,49 @@ class Builder:
             batch.update(r.path for r in rows)
         return batch
 
+    def _archives(
+        self, state: State, the_plan: Plan, losers: set[str], now_us: int
+    ) -> tuple[Plan, dict[str, list[list[Member]]], str]:
+        """Each feed's archive pages (oldest first; the index's members, no metadata loaded),
+        the plan with each subscription document pointing to its newest archive page, and
+        the page boundaries to store for the next build."""
+        size = self.config.feeds.archive_size
+        stored = json.loads(state.get("archives") or "{}")
+        before: dict[str, list[list[Any]]] = (
+            stored.get("feeds", {}) if stored.get("size") == size else {}
+        )
+        archives: dict[str, list[list[Member]]] = {}
+        kept: dict[str, list[ArchiveKey]] = {}
+        specs: list[FeedSpec] = []
+        for spec in the_plan.feeds:
+            current = {a.path for a in spec.entries}
+            members = state.members(now_us, None if spec.key == ALL_KEY else spec.key)
+            archived = sorted(
+                (m for m in members if m.path not in current and m.path not in losers),
+                key=lambda m: (m.date_us, m.article_id),
+            )
+            cuts, kept[spec.key] = archive_pages(
+                [(m.date_us, m.article_id) for m in archived],
+                size=size,
+                sealed=[(int(k[0]), str(k[1])) for k in before.get(spec.key, ())],
+            )
+            archives[spec.key] = [archived[start:end] for start, end in cuts]
+            specs.append(replace(spec, prev_page=len(cuts)))
+        sealed = json.dumps(
+            {"size": size, "feeds": {k: v for k, v in sorted(kept.items()) if v}},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return replace(the_plan, feeds=tuple(specs)), archives, sealed
+
+    def _intact(self, rec: OutputRecord) -> bool:
+        """Whether the file of an output record is on disk as recorded."""
+        try:
+            st = stat_file(self.config.paths.output, rec.relpath)
+        except (OSError, OutputError):
+            return False
+        return st is not None and st.st_size == rec.size and st.st_mtime_ns == rec.mtime_ns
+
     def _outputs_intact(self, outputs: dict[str, OutputRecord]) -> bool:
         root = self.config.paths.output
         for rec in outputs.values():
@@ -666,47 +731,59 @@ class Builder:
         self,
         state: State,
         the_plan: Plan,
+        archives: dict[str, list[list[Member]]],
         pages: Sequence[Article],
         outputs: dict[str, OutputRecord],
         config_fp: str,
         progress: Progress | None,
         problems: list[Problem],
     ) -> list[_Rendered]:
-        from feedpub.render.pages import render_index, render_opml, render_page
+        """Render what changed: each file's fingerprint (of everything it shows) is compared
+        with the manifest's, and a file whose fingerprint is unchanged and whose bytes on
+        disk are intact is not rendered at all. Articles and bodies are loaded only for what
+        is rendered (an archive page's articles only when the page changed)."""
+        from feedpub.render.pages import (
+            render_index,
+            render_index_page,
+            render_opml,
+            render_page,
+        )
 
         cfg = self.config
         formats = cfg.feeds.formats
-        root = cfg.paths.output
-        todo: list[tuple[str, str, str | None, str, Callable[[], bytes]]] = []
+        # (relpath, kind, key, fingerprint, make, paths of the articles it shows)
+        todo: list[tuple[str, str, str | None, str, Callable[[], bytes], Sequence[str]]] = []
         skipped: list[_Rendered] = []
 
         def fresh(relpath: str, fp: str) -> bool:
             rec = outputs.get(relpath)
-            if rec is None or rec.fingerprint != fp:
-                return False
-            try:
-                st = stat_file(root, relpath)
-            except (OSError, OutputError):
-                return False
-            return st is not None and st.st_size == rec.size and st.st_mtime_ns == rec.mtime_ns
+            return rec is not None and rec.fingerprint == fp and self._intact(rec)
 
         def want(
-            relpath: str, kind: str, key: str | None, fp: str, make: Callable[[], bytes]
+            relpath: str,
+            kind: str,
+            key: str | None,
+            fp: str,
+            make: Callable[[], bytes],
+            shows: Sequence[str] = (),
         ) -> None:
             if fresh(relpath, fp):
                 skipped.append(
                     _Rendered(relpath=relpath, data=b"", fingerprint=fp, kind=kind, feed_key=key)
                 )
             else:
-                todo.append((relpath, kind, key, fp, make))
+                todo.append((relpath, kind, key, fp, make, shows))
 
         bodies: dict[str, EntryBody | None] = {}
+        loaded: dict[str, Article] = {}  # articles of the archive pages being rendered
 
         def body(path: str) -> EntryBody | None:
             return bodies.get(path)
 
+        budget = FEED_CONTENT_FACTOR * cfg.feeds.max_content_bytes
         for spec in the_plan.feeds:
-            extra = [spec.key, spec.title, spec.content, spec.updated.isoformat()]
+            extra = [spec.key, spec.title, spec.content, spec.updated.isoformat(), spec.prev_page]
+            shows = [a.path for a in spec.entries]
             for fmt in formats:
                 fp = self._fingerprint(config_fp, fmt, spec.entries, extra)
                 want(
@@ -714,20 +791,39 @@ class Builder:
                     "feed",
                     spec.key,
                     fp,
-                    _feed_maker(
-                        spec,
-                        fmt,
-                        self.links,
-                        body,
-                        FEED_CONTENT_FACTOR * cfg.feeds.max_content_bytes,
-                    ),
+                    _feed_maker(spec, fmt, self.links, body, budget),
+                    shows,
                 )
+            for n, members in enumerate(archives.get(spec.key, ()), start=1):
+                last = len(archives[spec.key])
+                page = replace(
+                    spec,
+                    entries=(),
+                    page=n,
+                    prev_page=n - 1,
+                    next_page=n + 1 if n < last else 0,
+                )
+                head = [spec.key, spec.title, spec.content, n, page.prev_page, page.next_page]
+                shows = [m.path for m in members]
+                make_spec = _archive_spec(page, members, loaded)
+                for fmt in formats:
+                    fp = _members_fingerprint(config_fp, f"archive-{fmt}", head, members)
+                    want(
+                        feed_relpath(spec.key, fmt, n),
+                        "archive",
+                        spec.key,
+                        fp,
+                        _feed_maker(make_spec, fmt, self.links, body, budget),
+                        shows,
+                    )
         all_feed = the_plan.feeds[0]
         for a in pages:
             relpath = self._page_relpath(a)
             if relpath is None:
                 continue
-            if relpath in (INDEX_PATH, OPML_PATH) or relpath.startswith("feeds/"):
+            if relpath in (INDEX_PATH, OPML_PATH) or relpath.startswith(
+                ("feeds/", INDEX_PAGES_DIR)
+            ):
                 problems.append(
                     Problem(
                         path=a.path,
@@ -743,7 +839,7 @@ class Builder:
                 b = bodies.get(a.path) or EntryBody(content_html="", summary="")
                 return render_page(a, b, formats, all_feed, self.links)
 
-            want(relpath, "page", a.path, fp, make_page)
+            want(relpath, "page", a.path, fp, make_page, [a.path])
         feeds_fp = hashlib.sha256(
             json.dumps(
                 [
@@ -766,8 +862,8 @@ class Builder:
             INDEX_PATH,
             "index",
             None,
-            feeds_fp,
-            lambda: render_index(the_plan.feeds, formats, self.links),
+            hashlib.sha256(f"{feeds_fp} {all_feed.prev_page}".encode()).hexdigest(),
+            lambda: render_index(the_plan.feeds, formats, self.links, older=all_feed.prev_page),
         )
         want(
             OPML_PATH,
@@ -776,24 +872,47 @@ class Builder:
             feeds_fp,
             lambda: render_opml(the_plan.feeds, formats, self.links),
         )
+        # the index's older pages: those of the feed of all articles' archive documents
+        all_pages = archives.get(all_feed.key, [])
+        for n, members in enumerate(all_pages, start=1):
+            page = replace(
+                all_feed,
+                entries=(),
+                page=n,
+                prev_page=n - 1,
+                next_page=n + 1 if n < len(all_pages) else 0,
+            )
+            make_spec = _archive_spec(page, members, loaded)
+            want(
+                index_relpath(n),
+                "index",
+                None,
+                _members_fingerprint(
+                    config_fp, "index-page", [n, page.next_page, all_feed.title], members
+                ),
+                lambda make_spec=make_spec: render_index_page(  # type: ignore[misc]
+                    make_spec(), formats, self.links, all_feed=all_feed
+                ),
+                [m.path for m in members],
+            )
 
-        # bodies for exactly the feeds and pages being rendered
-        need: dict[str, Article] = {}
-        todo_keys = {key for _, kind, key, _, _ in todo if kind == "feed"}
+        # articles and bodies for exactly the files being rendered
+        known: dict[str, Article] = {a.path: a for a in pages}
         for spec in the_plan.feeds:
-            if spec.key in todo_keys:
-                for a in spec.entries:
-                    need.setdefault(a.path, a)
-        todo_pages = {key for _, kind, key, _, _ in todo if kind == "page"}
-        for a in pages:
-            if a.path in todo_pages:
-                need.setdefault(a.path, a)
+            known.update((a.path, a) for a in spec.entries)
+        paths = {p for item in todo for p in item[5]}
+        missing = [p for p in paths if p not in known]
+        if missing:
+            for a in state.load_articles(missing):
+                known[a.path] = a
+        loaded.update((p, known[p]) for p in paths if p in known)
+        need = [known[p] for p in paths if p in known]
         if need:
             if progress:
                 progress("render", 0, len(need))
-            bodies.update(self._bodies(state, list(need.values())))
+            bodies.update(self._bodies(state, need))
         out = list(skipped)
-        for i, (relpath, kind, key, fp, make) in enumerate(todo):
+        for i, (relpath, kind, key, fp, make, _) in enumerate(todo):
             try:
                 data = make()
             except RenderError as e:
@@ -1095,23 +1214,55 @@ def _within_budget(
 
 
 def _feed_maker(
-    spec: FeedSpec,
+    spec: FeedSpec | Callable[[], FeedSpec],
     fmt: str,
     links: Links,
     body: Callable[[str], EntryBody | None],
     budget: int,
 ) -> Callable[[], bytes]:
+    """Renders ``spec`` (or the spec a function makes when called: an archive page's, whose
+    articles are loaded only if it is rendered) in one format."""
+
     def make() -> bytes:
-        body_of = _within_budget(spec, body, budget)
+        the_spec = spec if isinstance(spec, FeedSpec) else spec()
+        body_of = _within_budget(the_spec, body, budget)
         if fmt == "json":
             from feedpub.render.jsonfeed import render_json
 
-            return render_json(spec, links, body_of)
+            return render_json(the_spec, links, body_of)
         from feedpub.render.xmlfeeds import render_xml
 
-        return render_xml(spec, "atom" if fmt == "atom" else "rss", links, body_of)
+        return render_xml(the_spec, "atom" if fmt == "atom" else "rss", links, body_of)
 
     return make
+
+
+def _archive_spec(
+    page: FeedSpec, members: Sequence[Member], loaded: Mapping[str, Article]
+) -> Callable[[], FeedSpec]:
+    """An archive page's spec, made when it is rendered (its articles loaded by then):
+    its entries newest first, as in every feed document."""
+
+    def make() -> FeedSpec:
+        entries = tuple(loaded[m.path] for m in reversed(members) if m.path in loaded)
+        return replace(
+            page, entries=entries, updated=max((a.updated for a in entries), default=EPOCH)
+        )
+
+    return make
+
+
+def _members_fingerprint(
+    config_fp: str, what: str, extra: object, members: Sequence[Member]
+) -> str:
+    """The fingerprint of a page of archived articles, from the index's columns (the
+    content hash stands for everything the file of an article says)."""
+    blob = json.dumps(
+        [__version__, config_fp, what, extra, [tuple(m) for m in members]],
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _result_to_json(r: BuildResult) -> str:

@@ -72,6 +72,7 @@ class CategoryConfig:
 class FeedsConfig:
     formats: tuple[FeedFormat, ...] = FEED_FORMATS
     max_entries: int = 20
+    archive_size: int = 50  # entries per archive document (RFC 5005), JSON page, index page
     content: ContentMode = "full"
     article_pages: bool = True
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
@@ -430,6 +431,16 @@ def _at_least(sec: _Section, name: str, value: float, low: float) -> float:
     return value
 
 
+MAX_ARCHIVE_SIZE = 1000  # entries in one archive document: every reader fetches it whole
+
+
+def _archive_size(f: _Section) -> int:
+    size = _positive(f, "archive_size", f.get("archive_size", int, 50))
+    if size > MAX_ARCHIVE_SIZE:
+        raise f.error("archive_size", f"must be at most {MAX_ARCHIVE_SIZE}")
+    return size
+
+
 def _positive(sec: _Section, name: str, value: int) -> int:
     if value < 1:
         raise sec.error(name, f"must be at least 1, got {value}")
@@ -629,6 +640,7 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
     feeds = FeedsConfig(
         formats=tuple(dict.fromkeys(cast(tuple[FeedFormat, ...], formats))),
         max_entries=_positive(f, "max_entries", f.get("max_entries", int, 20)),
+        archive_size=_archive_size(f),
         content=content,
         article_pages=f.get("article_pages", bool, True),
         max_article_bytes=_positive(

@@ -181,7 +181,8 @@ class Daemon:
                 if name.endswith("." + ext):
                     key = name[: -len(ext) - 1]
                     out = [f'<{links.feed_url(key, fmt)}>; rel="self"']  # type: ignore[arg-type]
-                    out += [f'<{hub}>; rel="hub"' for hub in links.hubs]
+                    if not key.startswith("archive/"):  # (an archive is no WebSub topic)
+                        out += [f'<{hub}>; rel="hub"' for hub in links.hubs]
                     return out
             return []
 

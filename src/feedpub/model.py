@@ -194,9 +194,16 @@ class FeedSpec:
     entries: tuple[Article, ...]  # newest first
     updated: datetime  # newest entry change; a fixed epoch for an empty feed
     podcast: Podcast | None = None  # a podcast category: its RSS carries the podcast tags
+    # RFC 5005 archived feeds (and JSON Feed ``next_url``): 0 is the subscription document;
+    # n >= 1 the archive document n (1 holds the oldest entries, so its URL never moves)
+    page: int = 0
+    prev_page: int = 0  # the next older archive document (0: none)
+    next_page: int = 0  # an archive's next newer archive document (0: none, or the current)
 
     def __post_init__(self) -> None:
         _require_aware("updated", self.updated)
+        if self.page < 0 or self.prev_page < 0 or self.next_page < 0:
+            raise ValueError("archive page numbers are positive (0: none)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

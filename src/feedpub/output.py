@@ -212,9 +212,20 @@ def stat_file(root: Path, relpath: str) -> os.stat_result | None:
         raise OutputError(f"cannot read: {_reason(e)}", path=path) from e
 
 
-def read_file(root: Path, relpath: str) -> tuple[bytes, os.stat_result] | None:
+def read_file(
+    root: Path,
+    relpath: str,
+    *,
+    limit: int | None = None,
+    cached: Callable[[os.stat_result], bool] | None = None,
+) -> tuple[bytes, os.stat_result] | None:
     """The bytes and status of the regular file ``root/relpath``, reached without following
-    a symlink (a symlink, a folder or nothing: None)."""
+    a symlink (a symlink, a folder or nothing: None).
+
+    The bytes are those of the one file opened: a file replaced meanwhile (``os.replace``)
+    is read whole as it was, never half old and half new. ``limit``: a larger file is not
+    read (None). ``cached(status)``: when it says the caller holds these bytes already
+    (same file, size and time), they are not read (``b""`` is returned with the status)."""
     parts = _parts(root, relpath)
     try:
         with _folder(root, parts[:-1], create=False) as fd:
@@ -228,7 +239,14 @@ def read_file(root: Path, relpath: str) -> tuple[bytes, os.stat_result] | None:
                 st = os.fstat(fh.fileno())
                 if not stat.S_ISREG(st.st_mode):
                     return None
-                return fh.read(), st
+                if cached is not None and cached(st):
+                    return b"", st
+                if limit is None:
+                    return fh.read(), st
+                if st.st_size > limit:
+                    return None
+                data = fh.read(limit + 1)
+                return (data, st) if len(data) <= limit else None
     except (OutputRefused, OSError):
         return None
 

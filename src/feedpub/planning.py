@@ -5,8 +5,9 @@ Nothing here reads the clock, the disk or the network; ``now`` is a parameter.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from feedpub.config import FeedsConfig, SiteConfig
@@ -22,6 +23,52 @@ def category_key(name: str) -> str:
     """The slug a category's feed files are named after (never ``all`` or ``index``)."""
     key = slugify(name, fallback_prefix="category")
     return f"{key}-category" if key in RESERVED_KEYS else key
+
+
+ArchiveKey = tuple[int, str]  # (publication time in µs, entry id): the archive order
+
+
+def archive_pages(
+    keys: Sequence[ArchiveKey], *, size: int, sealed: Sequence[ArchiveKey] = ()
+) -> tuple[list[tuple[int, int]], list[ArchiveKey]]:
+    """Cut a feed's archived entries into archive documents (RFC 5005).
+
+    ``keys`` are the sort keys of the entries that are no longer in the feed's subscription
+    document, oldest first. Pages are cut from the oldest, ``size`` entries each; a page once
+    full is *sealed*: ``sealed`` holds the key of the newest entry of each page sealed before
+    (what the previous build returned), and a sealed page keeps its boundaries, so that a
+    back-dated entry lands in the one page its date falls in and moves no other page's
+    entries. Only the newest page fills up as entries leave the subscription document.
+
+    Returns the pages as ``(start, end)`` slices of ``keys`` (page n is the n-th, from 1),
+    and the boundaries to keep for the next time. A sealed page whose entries are all gone
+    is dropped (later pages move down one number); from a page that grew past twice
+    ``size`` (an import of old articles) on, pages are cut again by count.
+    """
+    if size < 1:
+        raise ValueError("size must be at least 1")
+    pages: list[tuple[int, int]] = []
+    kept: list[ArchiveKey] = []
+    start, n = 0, len(keys)
+    for boundary in sealed:
+        end = bisect_right(keys, boundary, lo=start)
+        if end - start > 2 * size:
+            # back-dated entries (an import of old articles) made it too large: cut again
+            # by count from here
+            break
+        if end == start:  # every entry of this page is gone
+            continue
+        pages.append((start, end))
+        kept.append(boundary)
+        start = end
+    while n - start >= size:
+        end = start + size
+        pages.append((start, end))
+        kept.append(keys[end - 1])
+        start = end
+    if start < n:
+        pages.append((start, n))  # the newest page, not full yet
+    return pages, kept
 
 
 def _newest_first(articles: Iterable[Article]) -> list[Article]:

@@ -1,10 +1,20 @@
 """Serving the output folder to feed readers: a small ASGI app answering from memory.
 
-Every file is held in memory with its gzip form, strong ETags, ``Last-Modified`` and complete
-header lists, prepared once when the builder publishes; a request is a dictionary lookup. The
-builder's changes are swapped in atomically (one reference), so a reader never sees a feed that
-is half old and half new. The app never opens a file while serving, so no request path can
-reach outside the output folder: ``..``, encoded or not, backslashes and NULs simply miss.
+The feeds, the index, the OPML and the other small files are held in memory with their gzip
+form, strong ETags, ``Last-Modified`` and complete header lists, prepared once when the
+builder publishes; a request for one is a dictionary lookup. The builder's changes are
+swapped in atomically (one reference), so a reader never sees a feed that is half old and
+half new. Those paths never reach the disk, so no request path can lead outside the output
+folder: ``..``, encoded or not, backslashes and NULs simply miss.
+
+Article pages, archive documents and the index's older pages (:func:`held_in_memory`: as
+many as there are articles) are read from disk when asked for, in a worker thread, through
+:func:`feedpub.output.read_file`: below the output folder only (a path with ``..`` is
+refused, no symlink is followed), servable files only, at most :data:`MAX_DISK_BYTES`, and
+whole from the one file opened, so a file replaced meanwhile is served as it was, never torn.
+The answer is prepared as for a file in memory (same ETag, gzip, headers) and kept in a small
+cache (:data:`DISK_CACHE_BYTES`), checked against the file's status on every request. Memory
+grows with the feeds, not with the number of articles.
 
 Served under uvicorn with uvloop and httptools (see :func:`serve`).
 """
@@ -28,6 +38,8 @@ import socket
 import stat
 import struct
 import sys
+import threading
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
@@ -38,7 +50,7 @@ from urllib.parse import quote
 from feedpub.config import ServerConfig
 from feedpub.errors import OutputError, ServerError, one_line
 from feedpub.output import read_file, servable, stat_file
-from feedpub.render import MEDIA_TYPES
+from feedpub.render import ARCHIVE_DIR, INDEX_PATH, MEDIA_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +148,27 @@ def make_resource(relpath: str, data: bytes, mtime: float, links: Iterable[str] 
     )
 
 
+MAX_DISK_BYTES = 64 * 1024 * 1024  # a file read from disk to answer a request, at most
+DISK_CACHE_BYTES = 16 * 1024 * 1024  # answers read from disk, kept (least recently used out)
+
+
+def held_in_memory(relpath: str) -> bool:
+    """Whether a file is held in memory (the feeds, the site index, the OPML, files put there
+    by hand), or read from disk when asked for: article pages, archive documents and the
+    index's older pages (every HTML page but the index, everything below ``feeds/archive/``),
+    whose number grows with the articles; and the files beside the articles that pages link
+    to (images, audio, video), whose size does."""
+    from feedpub.articles.refs import is_media
+
+    if relpath.startswith(ARCHIVE_DIR) or is_media(relpath):
+        return False
+    return relpath == INDEX_PATH or not relpath.endswith(".html")
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def url_path(relpath: str) -> str:
     """The URL path a file is served at (``articles/x/index.html`` → ``/articles/x/``)."""
     if relpath == "index.html":
@@ -169,10 +202,62 @@ class Store:
     def __init__(self, root: Path, links_for: Callable[[str], list[str]] | None = None) -> None:
         self.root = root
         self.links_for = links_for or (lambda relpath: [])
-        self.resources: Mapping[str, Resource] = {}
+        self.resources: Mapping[str, Resource] = {}  # URL path -> a file held in memory
+        # files read from disk: relpath -> (file status, answer), least recently used first
+        self._cache: OrderedDict[str, tuple[tuple[int, int, int, int], Resource]] = OrderedDict()
+        self._cached_bytes = 0
+        self._cache_lock = threading.Lock()
+        # files read from disk: relpath -> sha256 as published (what ``differs`` compares)
+        self._disk_digests: Mapping[str, str] = {}
+
+    def from_disk(self, path: str) -> Resource | None:
+        """The answer for URL ``path`` when it names a file read from disk
+        (:func:`held_in_memory`), or None (not such a path, not there, not servable, too
+        large). Blocking: call it from a worker thread."""
+        relpath = _relpath(path)
+        if held_in_memory(relpath) or not servable(relpath):
+            return None
+        with self._cache_lock:
+            hit = self._cache.get(relpath)
+
+        def same(st: os.stat_result) -> bool:
+            return hit is not None and hit[0] == _stat_key(st)
+
+        try:
+            found = read_file(self.root, relpath, limit=MAX_DISK_BYTES, cached=same)
+        except OutputError:  # ("..", an absolute path, a NUL)
+            return None
+        if found is None:
+            self._forget(relpath)
+            return None
+        data, st = found
+        if hit is not None and same(st):
+            with self._cache_lock:
+                if relpath in self._cache:
+                    self._cache.move_to_end(relpath)
+            return hit[1]
+        res = make_resource(relpath, data, st.st_mtime, self.links_for(relpath))
+        size = len(res.body) + len(res.gzipped or b"")
+        if size <= DISK_CACHE_BYTES // 16:
+            with self._cache_lock:
+                old = self._cache.pop(relpath, None)
+                if old is not None:
+                    self._cached_bytes -= len(old[1].body) + len(old[1].gzipped or b"")
+                self._cache[relpath] = (_stat_key(st), res)
+                self._cached_bytes += size
+                while self._cached_bytes > DISK_CACHE_BYTES and self._cache:
+                    _, (_, gone) = self._cache.popitem(last=False)
+                    self._cached_bytes -= len(gone.body) + len(gone.gzipped or b"")
+        return res
+
+    def _forget(self, relpath: str) -> None:
+        with self._cache_lock:
+            old = self._cache.pop(relpath, None)
+            if old is not None:
+                self._cached_bytes -= len(old[1].body) + len(old[1].gzipped or b"")
 
     def _load(self, relpath: str) -> Resource | None:
-        if not servable(relpath):
+        if not servable(relpath) or not held_in_memory(relpath):
             return None
         found = read_file(self.root, relpath)  # a regular file, no symlink on the way
         if found is None:
@@ -187,7 +272,11 @@ class Store:
             for folder, dirs, files in os.walk(self.root):  # (symlinked folders: not entered)
                 base = Path(folder).relative_to(self.root).as_posix()
                 prefix = "" if base == "." else base + "/"
-                dirs[:] = [d for d in dirs if servable(prefix + d + "/x")]
+                dirs[:] = [
+                    d
+                    for d in dirs
+                    if servable(prefix + d + "/x") and (prefix + d + "/") != ARCHIVE_DIR
+                ]
                 for name in files:
                     res = self._load(prefix + name)
                     if res is not None:
@@ -196,13 +285,18 @@ class Store:
         return len(found)
 
     def differs(self, published: Mapping[str, str]) -> list[str]:
-        """Of ``published`` (relpath → sha256), the files not held with these bytes."""
+        """Of ``published`` (relpath → sha256), the files not held with these bytes (for
+        files read from disk: not known, by the last :meth:`sync`, to have them)."""
         held = self.resources
+        on_disk = self._disk_digests
         return [
             relpath
             for relpath, digest in published.items()
-            if (res := held.get(url_path(relpath))) is None
-            or res.etag != f'"{digest[:32]}"'.encode()
+            if (
+                (res := held.get(url_path(relpath))) is None
+                or res.etag != f'"{digest[:32]}"'.encode()
+            )
+            if held_in_memory(relpath) or on_disk.get(relpath) != digest
         ]
 
     def sync(self, published: Mapping[str, str]) -> int:
@@ -210,7 +304,8 @@ class Store:
         bytes differ, drop those whose file is gone. Files feedpub did not publish (a
         ``robots.txt`` put there by hand) stay while they exist. Returns how many changed."""
         held = self.resources
-        stale = self.differs(published)
+        stale = [r for r in self.differs(published) if held_in_memory(r)]
+        self._disk_digests = {r: d for r, d in published.items() if not held_in_memory(r)}
         paths = {url_path(r) for r in published}
         gone = {p for p in held if p not in paths and not _is_file(self.root, _relpath(p))}
         if not stale and not gone:
@@ -228,6 +323,9 @@ class Store:
         new = dict(self.resources)
         for relpath in removed:
             new.pop(url_path(relpath), None)
+        for relpath in (*written, *removed):
+            if not held_in_memory(relpath):
+                self._forget(relpath)
         for relpath in written:
             res = self._load(relpath)
             if res is not None:
@@ -342,9 +440,18 @@ class App:
         if moved is not None:  # (before any file, as nginx's "location =" is)
             await respond(send, 301, b"", [(b"location", moved)])
             return
-        res = self.store.resources.get(path)
+        store = self.store
+        res = store.resources.get(path)
+        if res is None and not held_in_memory(_relpath(path)):
+            res = await asyncio.get_running_loop().run_in_executor(None, store.from_disk, path)
         if res is None:
-            if not path.endswith("/") and path + "/" in self.store.resources:
+            if not path.endswith("/") and (
+                path + "/" in store.resources
+                or await asyncio.get_running_loop().run_in_executor(
+                    None, store.from_disk, path + "/"
+                )
+                is not None
+            ):
                 location = quote(path + "/").encode()
                 await respond(send, 301, b"", [(b"location", location)])
                 return

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from feedpub.errors import StateError, one_line
 from feedpub.model import Article, ArticleMeta, Author, Enclosure, Problem, Severity
@@ -43,7 +43,7 @@ from feedpub.planning import category_key
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 LEADER_LOCK_KEY = 0x66656564707562  # "feedpub": the advisory lock a leading daemon holds
 SCHEMA_LOCK_KEY = 0x66656564736368  # "feedsch": one schema migration at a time
 SUBSCRIPTIONS_LOCK_KEY = 0x66656564737562  # "feedsub": one subscription change at a time
@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS articles (
     slug TEXT,
     url TEXT,
     external INTEGER NOT NULL DEFAULT 0,      -- has its own link: no page of ours
-    atom_id TEXT                              -- when not article_id (see atom_ids)
+    atom_id TEXT,                             -- when not article_id (see atom_ids)
+    hidden INTEGER NOT NULL DEFAULT 0         -- status: hidden (draft = 1 too: in no feed)
 );
 CREATE INDEX IF NOT EXISTS articles_date ON articles (date_us) WHERE meta IS NOT NULL;
 CREATE INDEX IF NOT EXISTS articles_id ON articles (article_id);
@@ -167,6 +168,19 @@ class IndexRow:
     excerpt: str | None = None  # its first paragraph as plain text
 
 
+class Member(NamedTuple):
+    """One article of a feed, as the index knows it (for paging archives and their
+    fingerprints without loading metadata)."""
+
+    date_us: int
+    article_id: str
+    path: str
+    content_hash: str | None
+    atom_id: str
+    url: str
+    slug: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Identity:
     path: str
@@ -223,6 +237,7 @@ _ARTICLE_COLUMNS = (
     "url",
     "external",
     "atom_id",
+    "hidden",
 )
 
 
@@ -572,7 +587,7 @@ class State:
             schema = _PUBLISHED + _BODIES
         elif version == 5:
             schema = _BODIES
-        elif version == 6:
+        elif version in (6, 7):
             schema = ""
         else:
             schema = _SCHEMA + _PUBLISHED + _BODIES
@@ -598,6 +613,9 @@ class State:
         if 0 < version < 7:  # identities adopted from an old site's feeds
             self._add_column("identities", "atom_id", "TEXT")
             self._add_column("identities", "adopted", "TEXT")
+        if 0 < version < 8:  # hidden articles (their pages): read every file again to know
+            self._add_column("articles", "hidden", "INTEGER NOT NULL DEFAULT 0")
+            self._db.execute("UPDATE articles SET mtime_ns = -1")
         if self.postgres:
             self._db.execute("DELETE FROM feedpub_schema")
             self._db.execute("INSERT INTO feedpub_schema VALUES (?)", (SCHEMA_VERSION,))
@@ -737,6 +755,7 @@ class State:
                     a.url if a else None,
                     int(a.meta.link is not None) if a else 0,
                     a.atom_id if a and a.atom_id != a.id else None,
+                    int(a.meta.hidden and not a.meta.draft) if a else 0,
                 )
             )
             if a is not None and not a.meta.draft and not a.meta.hidden:
@@ -747,8 +766,9 @@ class State:
                 categories.extend((r.path, k, n, date_us) for k, n in names.items())
         self._db.executemany(
             "INSERT INTO articles (path, size, mtime_ns, content_hash, meta, problems,"
-            " date_us, draft, article_id, slug, url, external, atom_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + _upsert("path", _ARTICLE_COLUMNS),
+            " date_us, draft, article_id, slug, url, external, atom_id, hidden)"
+            f" VALUES ({', '.join('?' * (len(_ARTICLE_COLUMNS) + 1))})"
+            + _upsert("path", _ARTICLE_COLUMNS),
             values,
         )
         self._db.executemany(
@@ -863,10 +883,7 @@ class State:
 
     _VISIBLE = "meta IS NOT NULL AND draft = 0 AND date_us <= ?"
     # (hidden articles are stored as drafts, for the feeds; their pages are published)
-    _PAGED = (
-        "meta IS NOT NULL AND date_us <= ?"
-        " AND (draft = 0 OR (meta LIKE '%\"h\":1%' AND meta NOT LIKE '%\"r\":1%'))"
-    )
+    _PAGED = "meta IS NOT NULL AND date_us <= ? AND (draft = 0 OR hidden = 1)"
 
     def article_urls(self, now_us: int) -> dict[str, str]:
         """Path → URL of every article with a page now (published or hidden)."""
@@ -958,6 +975,40 @@ class State:
             (now_us, now_us, now_us),
         ).fetchone()
         return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), row[3]
+
+    def members(self, now_us: int, key: str | None = None) -> list[Member]:
+        """Every visible article of a feed (all articles, or category ``key``), oldest first
+        (by date, then id): what the feed's archive documents are cut from. Only index
+        columns are read, no metadata."""
+        if key is None:
+            rows = self._db.execute(
+                "SELECT date_us, article_id, path, content_hash, COALESCE(atom_id, article_id),"
+                f" url, slug FROM articles WHERE {self._VISIBLE}"
+                " ORDER BY date_us, article_id",
+                (now_us,),
+            )
+        else:
+            rows = self._db.execute(
+                "SELECT a.date_us, a.article_id, a.path, a.content_hash,"
+                " COALESCE(a.atom_id, a.article_id), a.url, a.slug"
+                " FROM article_categories ac JOIN articles a ON a.path = ac.path"
+                " WHERE ac.key = ? AND ac.date_us <= ? AND a.meta IS NOT NULL"
+                " ORDER BY a.date_us, a.article_id",
+                (key, now_us),
+            )
+        return [Member(*row) for row in rows]
+
+    def page_paths(self, now_us: int) -> set[str]:
+        """Articles that get a page: every published article of ours (not drafts, not
+        future ones, not those with their own link), hidden ones included."""
+        return {
+            row[0]
+            for row in self._db.execute(
+                "SELECT path FROM articles WHERE meta IS NOT NULL AND external = 0"
+                " AND (draft = 0 OR hidden = 1) AND date_us <= ?",
+                (now_us,),
+            )
+        }
 
     def valid_kept_pages(self, now_us: int) -> set[str]:
         """Article paths that have a page and are still visible articles of ours."""

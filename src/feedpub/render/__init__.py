@@ -43,8 +43,20 @@ def entry_authors(a: Article, site: SiteConfig) -> tuple[Author, ...]:
     return (Author(name=site.author, email=site.author_email),)
 
 
-def feed_relpath(key: str, fmt: FeedFormat) -> str:
+ARCHIVE_DIR = "feeds/archive/"  # RFC 5005 archive documents: feeds/archive/<key>/<n>.<ext>
+INDEX_PAGES_DIR = "page/"  # the index's older pages: page/<n>/index.html
+
+
+def feed_relpath(key: str, fmt: FeedFormat, page: int = 0) -> str:
+    """A feed's file (``page`` 0), or its archive document ``page`` (1 is the oldest)."""
+    if page:
+        return f"{ARCHIVE_DIR}{key}/{page}.{EXTENSIONS[fmt]}"
     return f"feeds/{key}.{EXTENSIONS[fmt]}"
+
+
+def index_relpath(page: int = 0) -> str:
+    """The site index (``page`` 0), or its older page ``page`` (1 lists the oldest)."""
+    return f"{INDEX_PAGES_DIR}{page}/index.html" if page else INDEX_PATH
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,8 +66,11 @@ class Links:
     site: SiteConfig
     hubs: tuple[str, ...] = ()
 
-    def feed_url(self, key: str, fmt: FeedFormat) -> str:
-        return self.site.base_url + quote(feed_relpath(key, fmt))
+    def feed_url(self, key: str, fmt: FeedFormat, page: int = 0) -> str:
+        return self.site.base_url + quote(feed_relpath(key, fmt, page))
+
+    def index_url(self, page: int = 0) -> str:
+        return self.site.base_url + (f"{INDEX_PAGES_DIR}{page}/" if page else "")
 
     @property
     def home(self) -> str:

@@ -19,13 +19,15 @@ def render_json(spec: FeedSpec, links: Links, bodies: BodySource) -> bytes:
         "version": "https://jsonfeed.org/version/1.1",
         "title": safe.text(spec.title),
         "home_page_url": links.home,
-        "feed_url": links.feed_url(spec.key, "json"),
+        "feed_url": links.feed_url(spec.key, "json"),  # (the feed's, on every page of it)
         "description": safe.text(site.description or spec.title),
         "language": safe.text(site.language),
     }
+    if spec.prev_page:  # JSON Feed 1.1 pagination: the next page holds older items
+        feed["next_url"] = links.feed_url(spec.key, "json", spec.prev_page)
     if site.author:
         feed["authors"] = [{"name": safe.text(site.author)}]
-    if links.hubs:
+    if links.hubs and not spec.page:
         feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in links.hubs]
     items: list[dict[str, Any]] = []
     for a in spec.entries:

@@ -54,8 +54,29 @@ def _date(a: Article) -> str:
     return f'<time datetime="{a.date.isoformat()}">{a.date.strftime("%Y-%m-%d")}</time>'
 
 
-def render_index(specs: Sequence[FeedSpec], formats: Sequence[FeedFormat], links: Links) -> bytes:
-    """``index.html``: every feed in every format, and the newest articles."""
+def _article_list(entries: Sequence[Article]) -> list[str]:
+    return [
+        f"<li>{_date(a)} <a href={html_attr(a.url)}>{html_text(a.meta.title)}</a></li>"
+        for a in entries
+    ]
+
+
+def _pager(links: Links, newer: str | None, older: int) -> str:
+    """Links to the index page of newer articles (a URL) and of older ones (its number)."""
+    parts = []
+    if newer is not None:
+        parts.append(f'<a rel="prev" href={html_attr(newer)}>Newer articles</a>')
+    if older:
+        parts.append(f'<a rel="next" href={html_attr(links.index_url(older))}>Older articles</a>')
+    return f'<nav aria-label="Pages"><p>{" · ".join(parts)}</p></nav>' if parts else ""
+
+
+def render_index(
+    specs: Sequence[FeedSpec], formats: Sequence[FeedFormat], links: Links, *, older: int = 0
+) -> bytes:
+    """``index.html``: every feed in every format, and the newest articles (those of the
+    feed of all articles); ``older`` is the index page that lists the articles before them
+    (:func:`render_index_page`)."""
     site = links.site
     body = [
         "<body>",
@@ -86,13 +107,44 @@ def render_index(specs: Sequence[FeedSpec], formats: Sequence[FeedFormat], links
             '<h2 id="recent">Recent articles</h2>',
             "<ul>",
         ]
-        body += [
-            f"<li>{_date(a)} <a href={html_attr(a.url)}>{html_text(a.meta.title)}</a></li>"
-            for a in newest
-        ]
-        body += ["</ul>", "</section>"]
+        body += _article_list(newest)
+        body += ["</ul>", _pager(links, None, older), "</section>"]
     body += ["</main>", "</body>", "</html>", ""]
     head = _head(site.title, site.language, _alternates(specs, formats, links))
+    return (head + "\n" + "\n".join(line for line in body if line)).encode()
+
+
+def render_index_page(
+    spec: FeedSpec, formats: Sequence[FeedFormat], links: Links, *, all_feed: FeedSpec
+) -> bytes:
+    """``page/<n>/index.html``: the articles of the feed of all articles' archive document
+    ``n`` (``spec``, newest first), with links to the newer and older pages. Page 1 lists the
+    oldest, so that a page's URL keeps its articles as new ones are published."""
+    site = links.site
+    newer = links.index_url(spec.next_page) if spec.next_page else links.home
+    first, last = (spec.entries[-1], spec.entries[0]) if spec.entries else (None, None)
+    span = f"{_date(first)} to {_date(last)}" if first and last else ""
+    title = f"{site.title}: articles, page {spec.page}"
+    body = [
+        "<body>",
+        f"<header><a href={html_attr(links.home)}>{html_text(site.title)}</a></header>",
+        "<main>",
+        f"<h1>Articles, page {spec.page}</h1>",
+        f"<p>{span}</p>" if span else "",
+        "<ul>",
+        *_article_list(spec.entries),
+        "</ul>",
+        _pager(links, newer, spec.prev_page),
+        "</main>",
+        "</body>",
+        "</html>",
+        "",
+    ]
+    extra = [
+        f'<link rel="canonical" href={html_attr(links.index_url(spec.page))}>',
+        *_alternates([all_feed], formats, links),
+    ]
+    head = _head(title, site.language, extra)
     return (head + "\n" + "\n".join(line for line in body if line)).encode()
 
 

@@ -58,6 +58,7 @@ from feedpub.render import MEDIA_TYPES, BodySource, Links, entry_authors, safe
 
 _ATOM_NS = "http://www.w3.org/2005/Atom"
 _DC_NS = "http://purl.org/dc/elements/1.1/"
+_FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 _ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 _PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 # Podcasting 2.0: podcast:guid is the UUIDv5 of the feed's URL, without its scheme and trailing
@@ -141,21 +142,38 @@ def _podcast_item(ext: Any, a: Article, podcast: Podcast) -> None:
 
 
 class _RssExtras(BaseExtension):  # type: ignore[misc]
-    """Adds ``<atom:link rel="hub">`` to the RSS channel and ``dc:creator`` to items."""
+    """Adds ``<atom:link rel="hub">`` and the RFC 5005 links (``prev-archive``,
+    ``next-archive``, ``current``: feedgen writes no RSS link but ``self``) to the RSS
+    channel, ``<fh:archive/>`` to an archive document, and ``dc:creator`` to items."""
 
     def __init__(self) -> None:
         self.hubs: list[str] = []
+        self.links: list[tuple[str, str]] = []  # (rel, href)
+        self.archive = False
 
     def extend_ns(self) -> dict[str, str]:
-        return {"atom": _ATOM_NS, "dc": _DC_NS}
+        return {"atom": _ATOM_NS, "dc": _DC_NS, **({"fh": _FH_NS} if self.archive else {})}
 
     def extend_rss(self, rss_feed: Any) -> Any:
         channel = rss_feed[0]
-        for hub in self.hubs:
+        for rel, href in [("hub", hub) for hub in self.hubs] + self.links:
             link = etree.SubElement(channel, f"{{{_ATOM_NS}}}link")
-            link.set("href", hub)
-            link.set("rel", "hub")
+            link.set("href", href)
+            link.set("rel", rel)
+        if self.archive:
+            etree.SubElement(channel, f"{{{_FH_NS}}}archive")
         return rss_feed
+
+
+class _AtomArchive(BaseExtension):  # type: ignore[misc]
+    """``<fh:archive/>`` in an Atom archive document (RFC 5005 4)."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": _FH_NS}
+
+    def extend_atom(self, atom_feed: Any) -> Any:
+        etree.SubElement(atom_feed, f"{{{_FH_NS}}}archive")
+        return atom_feed
 
 
 class _AtomEntryLinks(BaseExtension):  # type: ignore[misc]
@@ -249,27 +267,52 @@ def _entry(
         fe.feedpub_atom.links = [dict(link) for link in fe.link()]
 
 
+def _history_links(spec: FeedSpec, fmt: FeedFormat, links: Links) -> list[tuple[str, str]]:
+    """RFC 5005 links: (rel, href). The subscription document points to the newest archive
+    document; an archive document to the subscription document (``current``) and to its
+    neighbours."""
+    out: list[tuple[str, str]] = []
+    if spec.page:
+        out.append(("current", links.feed_url(spec.key, fmt)))
+    if spec.prev_page:
+        out.append(("prev-archive", links.feed_url(spec.key, fmt, spec.prev_page)))
+    if spec.page and spec.next_page:
+        out.append(("next-archive", links.feed_url(spec.key, fmt, spec.next_page)))
+    return out
+
+
 def render_xml(spec: FeedSpec, fmt: FeedFormat, links: Links, bodies: BodySource) -> bytes:
-    """One feed as Atom (``fmt="atom"``) or RSS (``fmt="rss"``)."""
+    """One feed as Atom (``fmt="atom"``) or RSS (``fmt="rss"``): its subscription document,
+    or (``spec.page``) one of its archive documents (RFC 5005: ``<fh:archive/>``, links to
+    the ``current`` feed and the neighbouring archives)."""
     site = links.site
     fg = FeedGenerator()
+    history = _history_links(spec, fmt, links)
     if fmt == "atom":
         fg.register_extension("feedpub_atom", BaseExtension, _AtomEntryLinks, atom=True, rss=False)
+        if spec.page:
+            fg.register_extension("feedpub_history", _AtomArchive, atom=True, rss=False)
     if fmt == "rss":
         fg.register_extension("feedpub_rss", _RssExtras, _RssEntryExtras, atom=False, rss=True)
-        fg.feedpub_rss.hubs = list(links.hubs)
+        fg.feedpub_rss.links = history
+        fg.feedpub_rss.archive = bool(spec.page)
+        if not spec.page:  # (an archive document is nobody's WebSub topic)
+            fg.feedpub_rss.hubs = list(links.hubs)
         if spec.podcast is not None:
             fg.register_extension("podcast", _Podcast, _PodcastEntry, atom=False, rss=True)
     label = safe.either if fmt == "rss" else safe.text  # RSS readers may render it as HTML
-    self_url = links.feed_url(spec.key, fmt)
-    fg.id(links.feed_url(spec.key, "atom"))
+    self_url = links.feed_url(spec.key, fmt, spec.page)
+    fg.id(links.feed_url(spec.key, "atom"))  # (one feed, whichever document of it)
     fg.title(label(spec.title))
     fg.link(href=self_url, rel="self", type=MEDIA_TYPES[fmt])
     if fmt == "rss" and spec.podcast is not None:
-        _podcast_channel(fg.podcast, spec.podcast, self_url)
+        _podcast_channel(fg.podcast, spec.podcast, links.feed_url(spec.key, fmt))
     if fmt == "atom":
-        for hub in links.hubs:
-            fg.link(href=hub, rel="hub")
+        if not spec.page:
+            for hub in links.hubs:
+                fg.link(href=hub, rel="hub")
+        for rel, href in history:
+            fg.link(href=href, rel=rel, type=MEDIA_TYPES[fmt])
     fg.link(href=links.home, rel="alternate", type="text/html")
     fg.description(label(site.description) or label(spec.title))  # RSS requires one
     fg.language(safe.text(site.language))
