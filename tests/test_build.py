@@ -1142,3 +1142,66 @@ def test_the_server_answers_for_a_published_file_from_disk(site: Site) -> None:
     res = store.from_disk("/a/pic.png")
     assert res is not None and res.body == b"\x89PNG" + b"x" * 5000
     assert (b"content-type", b"image/png") in res.plain_headers
+
+
+# --- translations (Pelican's lang and shared slug; Hugo's about.fr.md) ------------------------
+
+
+def test_translations_are_one_article_in_several_languages(site: Site) -> None:
+    """A translation shares its original's slug (Pelican) or file name (Hugo): no slug
+    collision; the site-language feeds carry the original, each other language has its own
+    feed (feeds/all-fr.atom.xml, as Pelican's), and the pages point to each other."""
+    site.write(
+        "hello.md",
+        "Title: Hello\nDate: 2024-01-01 10:00\nCategory: News\nSlug: hello\n\nHi.\n",
+    )
+    site.write(
+        "hello-fr.md",
+        "Title: Bonjour\nDate: 2024-01-02 10:00\nCategory: News\nSlug: hello\nLang: fr\n\nSalut.\n",
+    )
+    site.write("about.md", "---\ntitle: About\ndate: 2024-02-01\n---\nAbout us.\n")
+    site.write("about.de.md", "---\ntitle: Über uns\ndate: 2024-02-02\n---\nWir.\n")
+    result = site.build()
+    assert result.problems == ()
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["About", "Hello"]
+    assert [e.title for e in _parse(site, "feeds/news.atom.xml").entries] == ["Hello"]
+    fr = _parse(site, "feeds/all-fr.atom.xml")
+    assert [e.title for e in fr.entries] == ["Bonjour"]
+    assert fr.feed.language == "fr"
+    assert fr.entries[0].link == "https://example.org/articles/hello-fr/"
+    assert [e.title for e in _parse(site, "feeds/all-de.atom.xml").entries] == ["Über uns"]
+    page = site.read("articles/hello/index.html").decode()
+    assert (
+        '<link rel="alternate" hreflang="fr" href="https://example.org/articles/hello-fr/">' in page
+    )
+    french = site.read("articles/hello-fr/index.html").decode()
+    assert '<html lang="fr">' in french
+    assert 'hreflang="en" href="https://example.org/articles/hello/"' in french
+    assert (
+        'hreflang="de" href="https://example.org/articles/about-de/"'
+        in site.read("articles/about/index.html").decode()
+    )
+
+    # a translation removed: the original's page no longer points to it
+    (site.articles / "about.de.md").unlink()
+    site.build()
+    assert "hreflang" not in site.read("articles/about/index.html").decode()
+
+
+def test_an_expired_article_leaves_every_feed_at_its_time(site: Site) -> None:
+    """Hugo's expiryDate: scheduled like a go-live; the feeds change (and notify) then."""
+    from datetime import UTC, datetime, timedelta
+
+    site.article("a.md", "Stays", "2025-01-01T00:00:00Z")
+    site.article(
+        "b.md", "Expires", "2025-01-02T00:00:00Z", extra="expiryDate: 2025-07-01T00:00:00Z\n"
+    )
+    result = site.build()
+    assert result.next_expiry == datetime(2025, 7, 1, tzinfo=UTC)
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["Expires", "Stays"]
+    assert (site.output / "articles/b/index.html").exists()
+    later = site.now + timedelta(days=60)
+    result = site.build(clock=lambda: later)
+    assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["Stays"]
+    assert "feeds/all.atom.xml" in result.written and result.next_expiry is None
+    assert not (site.output / "articles/b/index.html").exists()

@@ -463,7 +463,7 @@ def test_a_v6_store_is_migrated_to_v7_keeping_every_identity(target: Path | str)
         adopted=NOW,
     )
     with State(target) as state:
-        assert state.schema_version == SCHEMA_VERSION == 8
+        assert state.schema_version == SCHEMA_VERSION == 9
         assert state.identities() == {"a.md": ident}
         with state.transaction():
             state.put_identities([adopted])
@@ -484,7 +484,7 @@ def test_a_v7_store_is_migrated_to_v8_and_its_files_read_again(target: Path | st
         else:
             state._db.execute("PRAGMA user_version = 7")
     with State(target) as state:
-        assert state.schema_version == SCHEMA_VERSION == 8
+        assert state.schema_version == SCHEMA_VERSION == 9
         assert state.index_stats() == {"a": (row.size, -1)}
         assert state.load_articles(["a"]) == [art]  # published as it was until then
         hidden_row, hidden = _article("h", 2)
@@ -494,6 +494,43 @@ def test_a_v7_store_is_migrated_to_v8_and_its_files_read_again(target: Path | st
         now = to_us(NOW + timedelta(days=30))
         assert state.page_paths(now) == {"a", "h"}
         assert [m.path for m in state.members(now)] == ["a"]  # in no feed
+
+
+def test_a_v8_store_is_migrated_to_v9_and_its_files_read_again(target: Path | str) -> None:
+    """v9: expiry dates and translations have columns; every file is read again to fill
+    them in. An expired article leaves every feed and page at its time; a translation is in
+    its language's feed only."""
+    row, art = _article("a", 1)
+    with State(target) as state:
+        with state.transaction():
+            state.put_articles([row], {"a": art})
+        state._db.execute("ALTER TABLE articles DROP COLUMN expires_us")
+        state._db.execute("ALTER TABLE articles DROP COLUMN lang")
+        if state.postgres:
+            state._db.execute("UPDATE feedpub_schema SET version = 8")
+        else:
+            state._db.execute("PRAGMA user_version = 8")
+    with State(target) as state:
+        assert state.schema_version == SCHEMA_VERSION == 9
+        assert state.index_stats() == {"a": (row.size, -1)}
+        assert state.load_articles(["a"]) == [art]
+        soon = art.date + timedelta(days=2)
+        expiring = replace(art, meta=replace(art.meta, expires=soon))
+        fr_row, fr = _article("f", 2)
+        fr = replace(fr, meta=replace(fr.meta, lang="fr"))
+        with state.transaction():
+            state.put_articles([replace(row, meta=expiring.meta)], {"a": expiring}, now_us=0)
+            state.put_articles([replace(fr_row, meta=fr.meta)], {"f": fr}, now_us=0)
+        before = to_us(soon) - 1
+        assert state.next_expiry(before) == to_us(soon)
+        assert [m.path for m in state.members(before)] == ["a"]  # (not the translation)
+        assert state.newest_in("all-fr", before, 5) == ["f"]
+        with state.transaction():
+            assert state.expire(before) == 0
+            assert state.expire(to_us(soon)) == 1
+        assert [m.path for m in state.members(to_us(soon))] == []
+        assert state.page_paths(to_us(soon)) == {"f"}
+        assert state.next_expiry(to_us(soon)) is None
 
 
 def test_reread_and_wrote_feeds(target: Path | str) -> None:

@@ -882,6 +882,7 @@ def _settle(
             article_url=site.article_url,
             base_url=site.base_url,
             atom_ids=state.atom_ids_for(keys) if state is not None else {},
+            language=site.language,
         )
         return (
             {a.path: a for a in settled.articles},

@@ -442,7 +442,11 @@ class Builder:
             raise BuildCancelled("stopped before rendering; the next build carries on")
 
         # plan: the index finds each feed's newest articles; only those are loaded
+        with state.transaction():
+            if state.expire(now_us):  # (Hugo's expiryDate: out of every feed and page)
+                state.put("dirty", "1")
         visible, scheduled, drafts, next_us = state.tally(now_us)
+        expiry_us = state.next_expiry(now_us)
         losers, problems = duplicate_losers(state.duplicate_ids(now_us))
         names, merge_problems = merged_categories(state.category_spellings(now_us))
         problems = state.problems() + problems + merge_problems
@@ -475,6 +479,14 @@ class Builder:
             now_pages = {p for p in wanted_pages if p in batch or p not in have}
             if hint is None:
                 now_pages |= {p for p in wanted_pages - now_pages if not self._intact(have[p])}
+            # translations: a page shows its article's other versions (hreflang alternates)
+            translations = state.translations(now_us, cfg.site.language)
+            before = json.loads(state.get("translations") or "{}")
+            now_pages |= {
+                p
+                for p in wanted_pages
+                if translations.get(p, []) != [tuple(t) for t in before.get(p, [])]
+            }
             loaded = {a.path: a for a in the_plan.pages if a.path in now_pages}
             pages = list(loaded.values()) + state.load_articles(now_pages - set(loaded))
             carried = (wanted_pages & set(have)) - now_pages
@@ -484,7 +496,7 @@ class Builder:
         the_plan, archives, sealed = self._archives(state, the_plan, losers, now_us)
 
         rendered = self._render(
-            state, the_plan, archives, pages, outputs, config_fp, progress, problems
+            state, the_plan, archives, pages, outputs, config_fp, progress, problems, translations
         )
         rendered += self._media(state.media_refs(now_us), outputs, config_fp, problems)
         written, changed_feed_urls, records, changed_bytes = self._write(
@@ -501,6 +513,7 @@ class Builder:
                 log.error("%s", e)
                 problems.append(Problem(path=str(e.path), message=f"not removed: {e.message}"))
         next_go_live = from_us(next_us) if next_us is not None else None
+        next_expiry = from_us(expiry_us) if expiry_us is not None else None
         result = BuildResult(
             articles=article_count,
             published=visible - len(losers),
@@ -511,6 +524,7 @@ class Builder:
             removed=tuple(stale),
             problems=tuple(sorted(problems, key=lambda p: (p.path, p.line or 0, p.message))),
             next_go_live=next_go_live,
+            next_expiry=next_expiry,
             event=PublishEvent(
                 changed_feed_urls=tuple(changed_feed_urls),
                 written=tuple(written),
@@ -555,8 +569,16 @@ class Builder:
                 ),
             )
             state.put("archives", sealed)
-            state.put("next_go_live", next_go_live.isoformat() if next_go_live else None)
+            # (the next time the feeds change by themselves: a build is due then)
+            due = min((t for t in (next_go_live, next_expiry) if t is not None), default=None)
+            state.put("next_go_live", due.isoformat() if due else None)
             state.put("last_build", now.isoformat())
+            state.put(
+                "translations",
+                json.dumps(translations, ensure_ascii=False, sort_keys=True)
+                if translations
+                else None,
+            )
             state.put("last_result", _result_to_json(result))
             state.put("dirty", None)
             state.put(CLAIMS, None)  # every claimed path is in the manifest, or removed
@@ -605,6 +627,7 @@ class Builder:
                 host=cfg.site.host,
                 article_url=cfg.site.article_url,
                 base_url=cfg.site.base_url,
+                language=cfg.site.language,
                 atom_ids=state.atom_ids_for(
                     atom_id_keys(metas, [*known.values(), *orphans.values()])
                 ),
@@ -622,7 +645,12 @@ class Builder:
                 ]
             with state.transaction():
                 state.put("dirty", "1")  # cleared when a build publishes: never skip it
-                state.put_articles(rows, {a.path: a for a in settled.articles})
+                state.put_articles(
+                    rows,
+                    {a.path: a for a in settled.articles},
+                    now_us=to_us(now),
+                    language=cfg.site.language,
+                )
                 state.delete_identities(settled.retired)
                 state.put_identities(settled.identities)
                 state.put_atom_ids(settled.atom_ids)
@@ -737,6 +765,7 @@ class Builder:
         config_fp: str,
         progress: Progress | None,
         problems: list[Problem],
+        translations: Mapping[str, Sequence[tuple[str, str]]],
     ) -> list[_Rendered]:
         """Render what changed: each file's fingerprint (of everything it shows) is compared
         with the manifest's, and a file whose fingerprint is unchanged and whose bytes on
@@ -833,11 +862,12 @@ class Builder:
                     )
                 )
                 continue
-            fp = self._fingerprint(config_fp, "page", [a])
+            versions = translations.get(a.path, ())
+            fp = self._fingerprint(config_fp, "page", [a], [list(v) for v in versions])
 
-            def make_page(a: Article = a) -> bytes:
+            def make_page(a: Article = a, versions: Sequence[tuple[str, str]] = versions) -> bytes:
                 b = bodies.get(a.path) or EntryBody(content_html="", summary="")
-                return render_page(a, b, formats, all_feed, self.links)
+                return render_page(a, b, formats, all_feed, self.links, versions)
 
             want(relpath, "page", a.path, fp, make_page, [a.path])
         feeds_fp = hashlib.sha256(
@@ -1272,6 +1302,7 @@ def _result_to_json(r: BuildResult) -> str:
             "scheduled": r.scheduled,
             "drafts": r.drafts,
             "next_go_live": r.next_go_live.isoformat() if r.next_go_live else None,
+            "next_expiry": r.next_expiry.isoformat() if r.next_expiry else None,
             "problems": [[p.path, p.line, p.message, p.severity.value] for p in r.problems],
             "feeds": list(r.feeds),
         },
@@ -1288,6 +1319,7 @@ def _result_from_json(blob: str, *, articles: int, unchanged: int) -> BuildResul
         drafts=d["drafts"],
         unchanged=unchanged,
         next_go_live=datetime.fromisoformat(d["next_go_live"]) if d["next_go_live"] else None,
+        next_expiry=datetime.fromisoformat(d["next_expiry"]) if d.get("next_expiry") else None,
         problems=tuple(
             Problem(path=p, line=ln, message=m, severity=Severity(s))
             for p, ln, m, s in d["problems"]
@@ -1357,6 +1389,7 @@ def check(
         host=config.site.host,
         article_url=config.site.article_url,
         base_url=config.site.base_url,
+        language=config.site.language,
     )
     the_plan = plan(resolved.articles, site=config.site, feeds=config.feeds, now=now)
     problems += list(resolved.problems) + list(the_plan.problems)

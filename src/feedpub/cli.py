@@ -228,6 +228,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         )
         if result.next_go_live:
             print(f"next scheduled article goes live at {result.next_go_live.isoformat()}")
+        if result.next_expiry:
+            print(f"next article expires at {result.next_expiry.isoformat()}")
         print(f"output: {config.paths.output}")
     if args.strict and result.problems:
         return EXIT_PROBLEMS

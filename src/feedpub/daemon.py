@@ -281,7 +281,13 @@ class Daemon:
         if result.notifications and self.notifier is not None:
             self.notifier.wake()
         if self.scheduler is not None:
-            self.scheduler.go_live_at(result.next_go_live)
+            # (an article going live or expiring: the feeds change by themselves then)
+            self.scheduler.go_live_at(
+                min(
+                    (t for t in (result.next_go_live, result.next_expiry) if t is not None),
+                    default=None,
+                )
+            )
         current = {str(p) for p in result.problems}
         for text in sorted(current - self._reported):
             log.warning("%s", text)

@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 from feedpub.articles.dates import date_from_filename
 from feedpub.model import Article, ArticleMeta, Problem, Severity
+from feedpub.planning import other_language
 from feedpub.slug import slugify
 from feedpub.state import Identity
 
@@ -59,10 +60,16 @@ def _stem_slug(path: str) -> str:
     return slugify(stem, fallback_prefix="article")
 
 
-def wanted_slug(meta: ArticleMeta) -> str:
+def wanted_slug(meta: ArticleMeta, language: str = "en") -> str:
     """The slug an article asks for: its ``slug``, else its file name's (it may get another
-    when that one is taken)."""
-    return meta.slug or _stem_slug(meta.path)
+    when that one is taken). A translation (an article in another ``language`` than the
+    site's) asks for its original's with its language after it (``hello-fr``), as Pelican
+    names translations: sharing a slug with the original is how Pelican writes them."""
+    slug = meta.slug or _stem_slug(meta.path)
+    lang = other_language(meta.lang, language)
+    if lang is not None and not slug.endswith("-" + lang):
+        slug = f"{slug}-{lang}"
+    return slug
 
 
 def _unique(base: str, taken: Set[str], tried: dict[str, int]) -> str:
@@ -147,6 +154,7 @@ def resolve(
     article_url: str,
     base_url: str,
     atom_ids: Mapping[str, str] | None = None,
+    language: str = "en",
 ) -> Resolved:
     """Settle a batch of parsed articles.
 
@@ -177,10 +185,11 @@ def resolve(
                 ident = replace(ident, slug=_unique(ident.slug, taken_now, tried))
             taken_now.add(ident.slug)
         if ident is None:
-            slug = _unique(wanted_slug(meta), taken_now, tried)
+            wanted = wanted_slug(meta, language)
+            slug = _unique(wanted, taken_now, tried)
             taken_now.add(slug)
-            if meta.slug and slug != meta.slug:
-                problems.append(_slug_taken(meta.path, meta.slug, slug))
+            if meta.slug and slug != wanted:
+                problems.append(_slug_taken(meta.path, wanted, slug))
             when = meta.date or date_from_filename(_file_name(meta.path), tz) or now
             ident = Identity(
                 path=meta.path,

@@ -194,6 +194,7 @@ class FeedSpec:
     entries: tuple[Article, ...]  # newest first
     updated: datetime  # newest entry change; a fixed epoch for an empty feed
     podcast: Podcast | None = None  # a podcast category: its RSS carries the podcast tags
+    language: str | None = None  # a language's feed (translations); else the site's
     # RFC 5005 archived feeds (and JSON Feed ``next_url``): 0 is the subscription document;
     # n >= 1 the archive document n (1 holds the oldest entries, so its URL never moves)
     page: int = 0
@@ -253,6 +254,7 @@ class BuildResult:
     removed: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()
     next_go_live: datetime | None = None
+    next_expiry: datetime | None = None  # when the next published article expires
     event: PublishEvent | None = None
     parsed: int = 0  # files actually read and parsed this time (the rest came from the index)
     notifications: int = 0  # notifications this build queued in the outbox

@@ -5,6 +5,7 @@ Nothing here reads the clock, the disk or the network; ``now`` is a parameter.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,10 +20,34 @@ RESERVED_KEYS = frozenset([ALL_KEY, "index"])
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # `updated` of a feed that has no entries
 
 
+_LANGUAGE_KEY = re.compile(r"all-[a-z]{2,3}(?:-[a-z0-9]{2,8}){0,3}")
+
+
 def category_key(name: str) -> str:
-    """The slug a category's feed files are named after (never ``all`` or ``index``)."""
+    """The slug a category's feed files are named after (never ``all``, ``index`` or a
+    language's ``all-fr``)."""
     key = slugify(name, fallback_prefix="category")
-    return f"{key}-category" if key in RESERVED_KEYS else key
+    return f"{key}-category" if key in RESERVED_KEYS or _LANGUAGE_KEY.fullmatch(key) else key
+
+
+def other_language(lang: str | None, site_language: str) -> str | None:
+    """An article's language when it is not the site's (``fr`` on an ``en`` site; ``en-gb``
+    is English), else None: such an article is a translation, in its language's feed."""
+    if lang is None:
+        return None
+    site = site_language.lower().replace("_", "-")
+    if lang == site or lang.split("-", 1)[0] == site.split("-", 1)[0]:
+        return None
+    return lang
+
+
+def language_key(lang: str) -> str:
+    """The key of a language's feed (``all-fr``: ``feeds/all-fr.atom.xml``, as Pelican's)."""
+    return f"{ALL_KEY}-{lang}"
+
+
+def language_of_key(key: str) -> str | None:
+    return key[len(ALL_KEY) + 1 :] if _LANGUAGE_KEY.fullmatch(key) else None
 
 
 ArchiveKey = tuple[int, str]  # (publication time in µs, entry id): the archive order
@@ -135,19 +160,26 @@ def merged_categories(
 
 
 def _members(
-    articles: Iterable[Article],
+    articles: Iterable[Article], site_language: str
 ) -> tuple[dict[str, list[Article]], list[tuple[str, str, int, str]]]:
-    """Articles by category key (order kept), and (key, name, count, first path) spellings."""
+    """Articles by category key (order kept), and (key, name, count, first path) spellings.
+    An article in another language than the site's is in its language's feed only."""
     members: dict[str, list[Article]] = defaultdict(list)
     counts: Counter[tuple[str, str]] = Counter()
     first: dict[tuple[str, str], str] = {}
     for a in articles:
-        for name in a.meta.categories:
+        lang = other_language(a.meta.lang, site_language)
+        for name in a.meta.categories if lang is None else ():
             key = category_key(name)
             counts[(key, name)] += 1
             first.setdefault((key, name), a.path)
             if not members[key] or members[key][-1] is not a:
                 members[key].append(a)
+        if lang is not None:
+            key = language_key(lang)
+            counts[(key, lang)] += 1
+            first.setdefault((key, lang), a.path)
+            members[key].append(a)
     spellings = [(k, n, c, first[(k, n)]) for (k, n), c in counts.items()]
     return members, spellings
 
@@ -177,8 +209,8 @@ def plan(
     scheduled: list[Article] = []
     drafts = 0
     for a in articles:
-        if a.meta.draft:
-            drafts += 1
+        if a.meta.draft or (a.meta.expires is not None and a.meta.expires <= now):
+            drafts += 1  # (an expired article is out of every feed, as a draft is)
         elif a.date > now:
             scheduled.append(a)
         else:
@@ -188,7 +220,7 @@ def plan(
     visible = _newest_first(a for a in visible if a.path not in losers)
     next_go_live = min((a.date for a in scheduled), default=None)
 
-    members, spellings = _members(visible)
+    members, spellings = _members(visible, site.language)
     if category_names is None:
         names, merge_problems = merged_categories(spellings)
         problems += merge_problems
@@ -199,7 +231,8 @@ def plan(
         if key != ALL_KEY:
             names.setdefault(key, name)
 
-    top = tuple(visible[: feeds.max_entries])
+    own = [a for a in visible if other_language(a.meta.lang, site.language) is None]
+    top = tuple(own[: feeds.max_entries])
     specs = [
         FeedSpec(
             key=ALL_KEY,
@@ -212,6 +245,21 @@ def plan(
     ]
     for key in sorted(names):
         name = names[key]
+        lang = language_of_key(key)
+        if lang is not None:  # the articles in another language (translations)
+            entries = tuple(members.get(key, ())[: feeds.max_entries])
+            specs.append(
+                FeedSpec(
+                    key=key,
+                    title=f"{site.title} ({lang})",
+                    category=None,
+                    content=feeds.content,
+                    entries=entries,
+                    updated=max((a.updated for a in entries), default=EPOCH),
+                    language=lang,
+                )
+            )
+            continue
         override = feeds.for_category(name)
         entries = tuple(members.get(key, ())[: override.max_entries or feeds.max_entries])
         specs.append(

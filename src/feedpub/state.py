@@ -39,11 +39,11 @@ from typing import Any, NamedTuple, TypeVar
 
 from feedpub.errors import StateError, one_line
 from feedpub.model import Article, ArticleMeta, Author, Enclosure, Problem, Severity
-from feedpub.planning import category_key
+from feedpub.planning import category_key, language_key, other_language
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 LEADER_LOCK_KEY = 0x66656564707562  # "feedpub": the advisory lock a leading daemon holds
 SCHEMA_LOCK_KEY = 0x66656564736368  # "feedsch": one schema migration at a time
 SUBSCRIPTIONS_LOCK_KEY = 0x66656564737562  # "feedsub": one subscription change at a time
@@ -64,7 +64,9 @@ CREATE TABLE IF NOT EXISTS articles (
     url TEXT,
     external INTEGER NOT NULL DEFAULT 0,      -- has its own link: no page of ours
     atom_id TEXT,                             -- when not article_id (see atom_ids)
-    hidden INTEGER NOT NULL DEFAULT 0         -- status: hidden (draft = 1 too: in no feed)
+    hidden INTEGER NOT NULL DEFAULT 0,        -- status: hidden (draft = 1 too: in no feed)
+    expires_us BIGINT,                        -- Hugo's expiryDate (draft = 1 once past)
+    lang TEXT                                 -- a translation: not the site's language
 );
 CREATE INDEX IF NOT EXISTS articles_date ON articles (date_us) WHERE meta IS NOT NULL;
 CREATE INDEX IF NOT EXISTS articles_id ON articles (article_id);
@@ -238,6 +240,8 @@ _ARTICLE_COLUMNS = (
     "external",
     "atom_id",
     "hidden",
+    "expires_us",
+    "lang",
 )
 
 
@@ -587,7 +591,7 @@ class State:
             schema = _PUBLISHED + _BODIES
         elif version == 5:
             schema = _BODIES
-        elif version in (6, 7):
+        elif version in (6, 7, 8):
             schema = ""
         else:
             schema = _SCHEMA + _PUBLISHED + _BODIES
@@ -615,6 +619,10 @@ class State:
             self._add_column("identities", "adopted", "TEXT")
         if 0 < version < 8:  # hidden articles (their pages): read every file again to know
             self._add_column("articles", "hidden", "INTEGER NOT NULL DEFAULT 0")
+            self._db.execute("UPDATE articles SET mtime_ns = -1")
+        if 0 < version < 9:  # expiry dates and translations: read every file again to know
+            self._add_column("articles", "expires_us", "BIGINT")
+            self._add_column("articles", "lang", "TEXT")
             self._db.execute("UPDATE articles SET mtime_ns = -1")
         if self.postgres:
             self._db.execute("DELETE FROM feedpub_schema")
@@ -724,8 +732,17 @@ class State:
     def article_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
 
-    def put_articles(self, rows: Iterable[IndexRow], settled: Mapping[str, Article]) -> None:
-        """Store parsed rows; those in ``settled`` also get their planning columns.
+    def put_articles(
+        self,
+        rows: Iterable[IndexRow],
+        settled: Mapping[str, Article],
+        *,
+        now_us: int | None = None,
+        language: str = "en",
+    ) -> None:
+        """Store parsed rows; those in ``settled`` also get their planning columns. An
+        article expired at ``now_us`` is stored as a draft; one in another ``language`` than
+        the site's is in its language's feed only (:func:`~feedpub.planning.other_language`).
 
         A row that failed (no ``meta``) replaces only the file's size, time and problems: if
         the file parsed before, that version (its metadata, body and planning columns) stays
@@ -739,6 +756,9 @@ class State:
         categories: list[tuple[str, str, str, int]] = []
         for r in good:
             a = settled.get(r.path)
+            expires = to_us(a.meta.expires) if a and a.meta.expires else None
+            gone = expires is not None and now_us is not None and expires <= now_us
+            lang = other_language(a.meta.lang, language) if a else None
             values.append(
                 (
                     r.path,
@@ -749,24 +769,29 @@ class State:
                     _problems_to_json(r.problems),
                     to_us(a.date) if a else None,
                     # (hidden articles are in no feed: for the feed queries, they are drafts)
-                    int(a.meta.draft or a.meta.hidden) if a else 0,
+                    int(a.meta.draft or a.meta.hidden or gone) if a else 0,
                     a.id if a else None,
                     a.slug if a else None,
                     a.url if a else None,
                     int(a.meta.link is not None) if a else 0,
                     a.atom_id if a and a.atom_id != a.id else None,
-                    int(a.meta.hidden and not a.meta.draft) if a else 0,
+                    int(a.meta.hidden and not a.meta.draft and not gone) if a else 0,
+                    expires,
+                    lang,
                 )
             )
-            if a is not None and not a.meta.draft and not a.meta.hidden:
+            if a is not None and not a.meta.draft and not a.meta.hidden and not gone:
                 date_us = to_us(a.date)
                 names: dict[str, str] = {}
-                for name in a.meta.categories:
+                if lang is not None:  # a translation: its language's feed, no category's
+                    names[language_key(lang)] = lang
+                for name in a.meta.categories if lang is None else ():
                     names.setdefault(category_key(name), name)
                 categories.extend((r.path, k, n, date_us) for k, n in names.items())
         self._db.executemany(
             "INSERT INTO articles (path, size, mtime_ns, content_hash, meta, problems,"
-            " date_us, draft, article_id, slug, url, external, atom_id, hidden)"
+            " date_us, draft, article_id, slug, url, external, atom_id, hidden, expires_us,"
+            " lang)"
             f" VALUES ({', '.join('?' * (len(_ARTICLE_COLUMNS) + 1))})"
             + _upsert("path", _ARTICLE_COLUMNS),
             values,
@@ -917,7 +942,7 @@ class State:
         return [
             row[0]
             for row in self._db.execute(
-                f"SELECT path FROM articles WHERE {self._VISIBLE}"
+                f"SELECT path FROM articles WHERE {self._VISIBLE} AND lang IS NULL"
                 " ORDER BY date_us DESC, article_id DESC LIMIT ?",
                 (now_us, limit),
             )
@@ -983,7 +1008,7 @@ class State:
         if key is None:
             rows = self._db.execute(
                 "SELECT date_us, article_id, path, content_hash, COALESCE(atom_id, article_id),"
-                f" url, slug FROM articles WHERE {self._VISIBLE}"
+                f" url, slug FROM articles WHERE {self._VISIBLE} AND lang IS NULL"
                 " ORDER BY date_us, article_id",
                 (now_us,),
             )
@@ -997,6 +1022,66 @@ class State:
                 (key, now_us),
             )
         return [Member(*row) for row in rows]
+
+    def expire(self, now_us: int) -> int:
+        """Take the articles whose expiry date has come out of every feed and page (they
+        become drafts until their file changes); how many."""
+        gone = [
+            row[0]
+            for row in self._db.execute(
+                "SELECT path FROM articles WHERE meta IS NOT NULL AND expires_us <= ?"
+                " AND (draft = 0 OR hidden = 1)",
+                (now_us,),
+            )
+        ]
+        for chunk in _chunked(gone, 500):
+            marks = ",".join("?" * len(chunk))
+            self._db.execute(
+                f"UPDATE articles SET draft = 1, hidden = 0 WHERE path IN ({marks})", chunk
+            )
+            self._db.execute(f"DELETE FROM article_categories WHERE path IN ({marks})", chunk)
+        return len(gone)
+
+    def next_expiry(self, now_us: int) -> int | None:
+        """When the next published article expires (µs), if one does."""
+        row = self._db.execute(
+            "SELECT min(expires_us) FROM articles WHERE meta IS NOT NULL"
+            " AND (draft = 0 OR hidden = 1) AND expires_us > ?",
+            (now_us,),
+        ).fetchone()
+        return row[0] if row else None
+
+    def translations(self, now_us: int, language: str) -> dict[str, list[tuple[str, str]]]:
+        """Path → (language, URL) of each other version of the article, for every published
+        article that has translations. Versions share their ``translationKey``, else the
+        original's slug (a translation's slug is the original's with ``-<lang>`` after it)."""
+        group: dict[str, list[tuple[str, str, str]]] = {}
+        for path, lang, url, slug, meta in self._db.execute(
+            "SELECT path, lang, url, slug, meta FROM articles"
+            f" WHERE {self._PAGED} AND lang IS NOT NULL AND url IS NOT NULL",
+            (now_us,),
+        ):
+            key = json.loads(meta).get("tk") or slug.removesuffix("-" + lang)
+            group.setdefault(key, []).append((lang, url, path))
+        if not group:
+            return {}
+        for path, url, slug, meta in self._rows_in(
+            "SELECT path, url, slug, meta FROM articles WHERE lang IS NULL AND url IS NOT NULL"
+            f" AND {self._PAGED} AND (slug IN {{in}} OR meta LIKE '%\"tk\":%')",
+            list(group),
+            now_us,
+        ):
+            key = json.loads(meta).get("tk") or slug
+            if key in group and (language, url, path) not in group[key]:  # (once per chunk)
+                group[key].append((language, url, path))
+        out: dict[str, list[tuple[str, str]]] = {}
+        for versions in group.values():
+            if len(versions) < 2:
+                continue
+            versions.sort()
+            for _, _, path in versions:
+                out[path] = [(lang, url) for lang, url, p in versions if p != path]
+        return out
 
     def page_paths(self, now_us: int) -> set[str]:
         """Articles that get a page: every published article of ours (not drafts, not

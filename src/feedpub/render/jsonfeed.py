@@ -21,7 +21,7 @@ def render_json(spec: FeedSpec, links: Links, bodies: BodySource) -> bytes:
         "home_page_url": links.home,
         "feed_url": links.feed_url(spec.key, "json"),  # (the feed's, on every page of it)
         "description": safe.text(site.description or spec.title),
-        "language": safe.text(site.language),
+        "language": safe.text(spec.language or site.language),
     }
     if spec.prev_page:  # JSON Feed 1.1 pagination: the next page holds older items
         feed["next_url"] = links.feed_url(spec.key, "json", spec.prev_page)

@@ -149,15 +149,32 @@ def render_index_page(
 
 
 def render_page(
-    a: Article, body: EntryBody, formats: Sequence[FeedFormat], all_feed: FeedSpec, links: Links
+    a: Article,
+    body: EntryBody,
+    formats: Sequence[FeedFormat],
+    all_feed: FeedSpec,
+    links: Links,
+    translations: Sequence[tuple[str, str]] = (),
 ) -> bytes:
-    """A plain, readable, accessible page for one article."""
+    """A plain, readable, accessible page for one article. ``translations``: (language,
+    URL) of the article in other languages (``hreflang`` alternates, and links)."""
     site = links.site
     meta = a.meta
+    language = meta.lang or site.language
     extra = [
         f'<link rel="canonical" href={html_attr(a.url)}>',
         *_alternates([all_feed], formats, links),
     ]
+    if translations:
+        extra += [
+            f'<link rel="alternate" hreflang={html_attr(lang)} href={html_attr(url)}>'
+            for lang, url in [(language, a.url), *translations]
+        ]
+    also = ", ".join(
+        f"<a href={html_attr(url)} hreflang={html_attr(lang)} lang={html_attr(lang)}>"
+        f"{html_text(lang)}</a>"
+        for lang, url in translations
+    )
     if meta.summary:
         extra.append(f'<meta name="description" content={html_attr(meta.summary)}>')
     byline = ", ".join(html_text(au.name) for au in meta.authors)
@@ -174,15 +191,14 @@ def render_page(
         if meta.via
         else "",
         f"<p>Filed under: {cats}</p>" if cats else "",
+        f"<p>Also in: {also}</p>" if also else "",
         "</article>",
         "</main>",
         "</body>",
         "</html>",
         "",
     ]
-    return (
-        _head(meta.title, site.language, extra) + "\n" + "\n".join(p for p in parts if p)
-    ).encode()
+    return (_head(meta.title, language, extra) + "\n" + "\n".join(p for p in parts if p)).encode()
 
 
 def render_opml(specs: Sequence[FeedSpec], formats: Sequence[FeedFormat], links: Links) -> bytes:

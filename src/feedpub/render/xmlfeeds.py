@@ -315,7 +315,7 @@ def render_xml(spec: FeedSpec, fmt: FeedFormat, links: Links, bodies: BodySource
             fg.link(href=href, rel=rel, type=MEDIA_TYPES[fmt])
     fg.link(href=links.home, rel="alternate", type="text/html")
     fg.description(label(site.description) or label(spec.title))  # RSS requires one
-    fg.language(safe.text(site.language))
+    fg.language(safe.text(spec.language or site.language))
     if site.author:
         fg.author(
             {
