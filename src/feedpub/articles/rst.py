@@ -84,7 +84,7 @@ def _components() -> tuple[Any, Any, Any, Any]:
     from docutils.parsers.rst.states import Inliner
     from docutils.readers.standalone import Reader
     from docutils.transforms import Transform, universal
-    from docutils.writers.html5_polyglot import Writer
+    from docutils.writers.html5_polyglot import HTMLTranslator, Writer
 
     def bounded_inliner() -> Any:
         """docutils' inliner, counting what it builds and reading long blocks in pieces (an
@@ -152,7 +152,19 @@ def _components() -> tuple[Any, Any, Any, Any]:
                 if "system-messages" in section["classes"] and len(section) <= 1:
                     section.parent.remove(section)
 
+    class Translator(HTMLTranslator):  # type: ignore[misc]
+        def visit_literal(self, node: Any) -> None:
+            """Inline literals (````x````) as ``<code>`` (docutils writes a ``<span>``, which
+            sanitising would leave as plain text)."""
+            if "code" not in node["classes"]:
+                node["classes"].append("code")
+            super().visit_literal(node)
+
     class BoundedWriter(Writer):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.translator_class = Translator
+
         def get_transforms(self) -> list[Any]:
             return [
                 DropMessages if t is universal.FilterMessages else t
@@ -209,15 +221,16 @@ def _check_lines(text: str, path: str) -> None:
 
 
 def _line_in_traceback(tb: types.TracebackType | None) -> int | None:
-    """The line docutils was reading when it failed: the innermost state machine's."""
+    """Where the block docutils was reading when it failed starts: the first line of the
+    innermost state machine's input (nested blocks each have their own machine)."""
     from docutils.statemachine import StateMachine
 
     line = None
     while tb is not None:
         machine = tb.tb_frame.f_locals.get("self")
-        if isinstance(machine, StateMachine):
+        if isinstance(machine, StateMachine) and machine.input_lines is not None:
             with contextlib.suppress(TypeError, ValueError, AttributeError):
-                line = int(machine.abs_line_number()) or line
+                line = int(machine.input_offset) + 1
         tb = tb.tb_next
     return line
 
