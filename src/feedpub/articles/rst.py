@@ -24,8 +24,9 @@ docutils reads untrusted text here, so:
   rest of the paragraph is copied after every inline element; long ones are read in
   pieces), and nesting (each level copies the lines below it, and deep nesting ends in a
   ``RecursionError``: reported as an :class:`ArticleError`). Lines longer than docutils'
-  own limit (10,000 characters) are refused up front. :data:`MAX_ELEMENTS` bounds the text
-  blocks and inline elements one article may make.
+  own limit (10,000 characters) and more than :data:`MAX_EXPLICIT_MARKUP` explicit markup
+  blocks (whose garbage costs Python's collector quadratic time) are refused up front.
+  :data:`MAX_ELEMENTS` bounds the text blocks and inline elements one article may make.
 """
 
 from __future__ import annotations
@@ -43,10 +44,16 @@ LINE_LENGTH_LIMIT = 10_000
 MAX_ELEMENTS = 300_000
 """Weighted count of what the inline parser may build in one article: each text block
 (paragraph, title, list item, table cell) counts :data:`BLOCK_WEIGHT`, each inline element
-or run of text one. docutils spends 20 to 60 microseconds and about 1 KB per element: this
-keeps one article under about 15 s and 500 MB. A 200 KB article of ordinary prose uses
-about 20,000."""
-BLOCK_WEIGHT = 5
+or run of text one. docutils spends 20 to 60 microseconds and about 1 KB per element, and up
+to 500 microseconds per table cell of a list-table: this keeps one article to seconds and
+hundreds of megabytes. A 200 KB article of ordinary prose uses about 30,000."""
+BLOCK_WEIGHT = 10
+MAX_EXPLICIT_MARKUP = 5_000
+"""Explicit markup blocks (``.. `` lines: directives, comments, targets, substitution
+definitions, footnotes) one article may have. docutils builds a nested state machine for many
+of them, and the garbage they leave makes Python's collector take time that grows with the
+square of their number: 5,000 substitution definitions took 3 s, 20,000 took 35 s. Real
+articles have a few dozen."""
 INLINE_PIECE = 16_384
 """Text blocks longer than this are read for inline markup in pieces of about this size, at
 line ends (docutils copies the rest of a block after each inline element it finds: a 2 MB
@@ -199,25 +206,29 @@ _SETTINGS: dict[str, Any] = {
 
 
 def _check_lines(text: str, path: str) -> None:
-    if len(text) <= LINE_LENGTH_LIMIT:
-        return
-    start = 0
-    number = 1
-    while True:
-        end = text.find("\n", start)
-        if end < 0:
-            end = len(text)
-        if end - start > LINE_LENGTH_LIMIT:
+    """Refuse, before docutils sees it, a line over :data:`LINE_LENGTH_LIMIT` and more than
+    :data:`MAX_EXPLICIT_MARKUP` explicit markup blocks, naming the line."""
+    explicit = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        if len(line) > LINE_LENGTH_LIMIT:
             raise ArticleError(
-                f"a line of {end - start:,} characters; reStructuredText lines may have at "
+                f"a line of {len(line):,} characters; reStructuredText lines may have at "
                 f"most {LINE_LENGTH_LIMIT:,}",
                 path=path,
                 line=number,
             )
-        if end >= len(text):
-            return
-        start = end + 1
-        number += 1
+        if line[:1] == "." or line[:1].isspace():
+            stripped = line.lstrip()
+            if stripped.startswith("..") and stripped[2:3] in ("", " ", "\t"):
+                explicit += 1
+                if explicit > MAX_EXPLICIT_MARKUP:
+                    raise ArticleError(
+                        f"more than {MAX_EXPLICIT_MARKUP:,} explicit markup blocks (directives, "
+                        "comments, targets, substitution definitions, footnotes); split the "
+                        "article",
+                        path=path,
+                        line=number,
+                    )
 
 
 def _line_in_traceback(tb: types.TracebackType | None) -> int | None:
