@@ -85,7 +85,7 @@ def test_empty_and_missing_roots(root: Path, tmp_path: Path) -> None:
         "x.md.orig",
         "~$x.md",
         "~x.md",
-        "x.html",
+        "x.png",
         "x.mdx",
         "README",
         "x.md.txt~",
@@ -206,7 +206,11 @@ def test_relative_root(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("~$a.md", False),
         ("a.md.swp", False),
         ("a.markdown.bak", False),
-        ("a.rst", False),
+        ("a.rst", True),
+        ("a.HTML", True),
+        ("a.htm", True),
+        ("a.png", False),
+        ("a.rst.orig", False),
     ],
 )
 def test_is_article_name(name: str, expected: bool) -> None:
@@ -353,7 +357,7 @@ def test_symlinked_folders_are_not_reported(root: Path, tmp_path: Path) -> None:
 
 
 @needs_symlinks
-@pytest.mark.parametrize("name", ["x.md~", ".x.md.swp", "#x.md#", ".#x.md", "x.md.tmp", "x.html"])
+@pytest.mark.parametrize("name", ["x.md~", ".x.md.swp", "#x.md#", ".#x.md", "x.md.tmp", "x.png"])
 def test_backups_and_temporary_files_stay_silent(root: Path, tmp_path: Path, name: str) -> None:
     touch(root, name)
     (root / f"{name}-dir.bak").mkdir()
@@ -453,3 +457,39 @@ def test_markdown_under_every_suffix_pelican_reads() -> None:
         assert is_article_name(name), name
     for name in ("a.rst.bak", "a.png", "a.mdx"):
         assert not is_article_name(name), name
+
+
+def test_other_files_are_counted_by_suffix_and_non_content_is_not(root: Path) -> None:
+    from feedpub.articles.discover import NO_SUFFIX
+    from feedpub.model import skipped_summary
+
+    for name in ("a.md", "b.rst", "c.html", "x/d.htm"):
+        touch(root, name)
+    for name in ("p1.png", "x/p2.PNG", "x/y/p3.png", "photo.jpg", "script.py", "Makefile"):
+        touch(root, name)
+    for name in (".DS_Store", "a.md~", "#a.md#", "a.png.tmp", "Thumbs.db", ".git/objects/ab"):
+        touch(root, name)
+    (root / "images").mkdir()  # folders are not counted, their files are
+    touch(root, "images/logo.svg")
+    others: dict[str, int] = {}
+    skipped: list[SkippedFile] = []
+    found = scan(root, skipped, others)
+    assert list(found) == ["a.md", "b.rst", "c.html", "x/d.htm"]
+    assert skipped == []
+    # (images are files articles link to: published when one does, not mentioned)
+    assert others == {".py": 1, NO_SUFFIX: 1, ".svg": 1}
+    assert skipped_summary(skipped, sorted(others.items())) == (
+        "3 files skipped: 3 not articles ((no suffix) 1, .py 1, .svg 1)"
+    )
+
+
+def test_the_summary_names_the_commonest_suffixes_and_counts_the_rest() -> None:
+    from feedpub.model import skipped_summary
+
+    others = [(f".s{i}", i) for i in range(1, 9)]
+    skips = [SkippedFile(path="l.md", reason="outside", detail="a symlink leading outside")]
+    assert skipped_summary(skips, others) == (
+        "37 files skipped: 36 not articles (.s8 8, .s7 7, .s6 6, .s5 5, .s4 4, others 6), "
+        "1 symlink outside the articles folder"
+    )
+    assert skipped_summary([], [(".png", 1)]) == "1 file skipped: 1 not an article (.png 1)"

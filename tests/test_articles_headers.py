@@ -234,7 +234,8 @@ def test_an_accepted_block_written_out_again_reads_back_the_same(
     found = parse_header_block(lines, KNOWN_KEYS)
     if found is None:
         return
-    out = [f"{key}: " + value.replace("\n", "\n    ") for key, value in found.data.items()]
+    in_order = sorted(found.data.items(), key=lambda kv: found.lines.get(kv[0], 0))
+    out = [f"{key}: " + value.replace("\n", "\n    ") for key, value in in_order]
     again = block("\n".join(out) + "\n\n" + tail)
     assert again is not None
     known = {k: v for k, v in found.data.items() if k in KNOWN_KEYS}

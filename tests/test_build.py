@@ -1205,3 +1205,64 @@ def test_an_expired_article_leaves_every_feed_at_its_time(site: Site) -> None:
     assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["Stays"]
     assert "feeds/all.atom.xml" in result.written and result.next_expiry is None
     assert not (site.output / "articles/b/index.html").exists()
+
+
+def test_markdown_rst_and_html_articles_build_together(site: Site) -> None:
+    """A Pelican content folder: Markdown, reStructuredText and HTML articles side by side,
+    with the images and other files next to them counted, not read."""
+    site.article("one.md", "Markdown one", "2025-01-01 10:00", "[Notes]")
+    site.write(
+        "two.rst",
+        """
+        ############
+        Rest of two
+        ############
+
+        :date: 2025-02-01 10:00
+        :category: Essays
+        :tags: docutils, pelican
+
+        A paragraph with a `link <https://example.com/>`_.
+
+        .. code-block:: python
+
+           print("two")
+        """,
+    )
+    site.write(
+        "sub/three.html",
+        """
+        <html>
+          <head>
+            <title>HTML &amp; three</title>
+            <meta name="date" content="2025-03-01 10:00">
+            <meta name="category" content="Essays">
+          </head>
+          <body><p>Three's body.</p><script>alert(3)</script></body>
+        </html>
+        """,
+    )
+    site.write("images/pot.png", b"\x89PNG")
+    site.write("images/cup.png", b"\x89PNG")
+    site.write("notes.json", "{}")
+    site.write(".hidden.png", b"x")
+    result = site.build()
+    assert result.problems == ()
+    assert result.articles == 3
+    assert result.not_articles == ((".json", 1),)  # (images: published when linked)
+    atom = _parse(site, "feeds/all.atom.xml")
+    entries = [
+        (e.title, e.published[:10], [t.term for t in e.get("tags", [])]) for e in atom.entries
+    ]
+    assert entries == [
+        ("HTML & three", "2025-03-01", ["Essays"]),
+        ("Rest of two", "2025-02-01", ["Essays", "docutils", "pelican"]),
+        ("Markdown one", "2025-01-01", ["Notes"]),
+    ]
+    three, two, _ = atom.entries
+    assert "Three's body." in three.content[0].value
+    assert "<script" not in three.content[0].value
+    assert 'href="https://example.com/">link</a>' in two.content[0].value
+    assert 'print("two")' in two.content[0].value
+    essays = _parse(site, "feeds/essays.atom.xml")
+    assert [e.title for e in essays.entries] == ["HTML & three", "Rest of two"]

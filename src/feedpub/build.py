@@ -396,6 +396,7 @@ class Builder:
             with state.transaction():
                 state.clear_index()
         skipped: list[SkippedFile] = []
+        others: dict[str, int] = {}  # files that are no articles, by suffix (full scans only)
         if hint is not None and not config_changed:  # look at the named files only
             indexed = state.index_stats(hint)
             stats, excluded = excluding(
@@ -406,7 +407,9 @@ class Builder:
             article_count = state.article_count() + len(stats) - len(indexed)
         else:
             indexed = state.index_stats()
-            stats, excluded = excluding(scan(cfg.paths.articles, skipped), cfg.paths.exclude)
+            stats, excluded = excluding(
+                scan(cfg.paths.articles, skipped, others), cfg.paths.exclude
+            )
             changed = [(p, st) for p, st in stats.items() if indexed.get(p) != st]
             removed = [p for p in indexed if p not in stats]
             article_count = len(stats)
@@ -430,7 +433,12 @@ class Builder:
             cached_result = _result_from_json(
                 cached, articles=article_count, unchanged=len(outputs)
             )
-            return replace(cached_result, skipped=tuple(skipped), excluded=len(excluded))
+            return replace(
+                cached_result,
+                skipped=tuple(skipped),
+                not_articles=tuple(sorted(others.items())),
+                excluded=len(excluded),
+            )
 
         with state.transaction():
             state.drop_articles(removed)
@@ -534,6 +542,7 @@ class Builder:
             parsed=len(changed),
             feeds=tuple(s.key for s in the_plan.feeds),
             skipped=tuple(skipped),
+            not_articles=tuple(sorted(others.items())),
             excluded=len(excluded),
         )
         notifications = 0

@@ -222,7 +222,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
             f"{len(result.written)} files written, {result.unchanged} unchanged"
             + (f", {len(result.removed)} removed" if result.removed else "")
             + f"; {len(result.problems)} problems"
-            + (f"; {skipped_summary(result.skipped)}" if result.skipped else "")
+            + (
+                f"; {skipped_summary(result.skipped, result.not_articles)}"
+                if result.skipped or result.not_articles
+                else ""
+            )
             + (f"; {result.excluded} excluded ([paths] exclude)" if result.excluded else "")
             + f"; {elapsed:.2f}s"
         )

@@ -85,8 +85,13 @@ class SkippedFile:
         return f"{self.path}: skipped: {self.detail}"
 
 
-def skipped_summary(skipped: Sequence[SkippedFile]) -> str:
-    """``3 files skipped: 2 symlinks outside the articles folder, 1 not a regular file``."""
+MAX_SUFFIXES_SHOWN = 5
+
+
+def skipped_summary(skipped: Sequence[SkippedFile], others: Sequence[tuple[str, int]] = ()) -> str:
+    """``15 files skipped: 12 not articles (.png 9, .jpg 3), 2 symlinks outside the articles
+    folder, 1 not a regular file``: the files named like articles that were not read (see
+    :class:`SkippedFile`) and the count of other files by suffix (most frequent first)."""
     counts: dict[SkipReason, int] = {}
     for s in skipped:
         counts[s.reason] = counts.get(s.reason, 0) + 1
@@ -94,7 +99,16 @@ def skipped_summary(skipped: Sequence[SkippedFile]) -> str:
         f"{n} {_SKIP_LABELS[reason][0 if n == 1 else 1]}"
         for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
-    total = len(skipped)
+    other_total = sum(n for _, n in others)
+    if other_total:
+        ranked = sorted(others, key=lambda kv: (-kv[1], kv[0]))
+        shown = [f"{suffix} {n}" for suffix, n in ranked[:MAX_SUFFIXES_SHOWN]]
+        rest = sum(n for _, n in ranked[MAX_SUFFIXES_SHOWN:])
+        if rest:
+            shown.append(f"others {rest}")
+        label = "not an article" if other_total == 1 else "not articles"
+        parts.insert(0, f"{other_total} {label} ({', '.join(shown)})")
+    total = len(skipped) + other_total
     return f"{total} file{'' if total == 1 else 's'} skipped: " + ", ".join(parts)
 
 
@@ -262,6 +276,8 @@ class BuildResult:
     # files named like articles that were not read (see SkippedFile): all of them after a scan
     # of the whole folder, only those among the named paths for a build told what changed
     skipped: tuple[SkippedFile, ...] = ()
+    # other files (no articles), counted by suffix: (".png", 9), from the same scan
+    not_articles: tuple[tuple[str, int], ...] = ()
     excluded: int = 0  # article files [paths] exclude left out (Pelican pages, drafts...)
 
     @property

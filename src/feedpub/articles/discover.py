@@ -1,7 +1,10 @@
 """Finding article files: regular files with an article suffix, nothing else.
 
 Ignored silently (they are no articles): hidden files and folders, editor backups, swaps and
-locks (``x.md~``, ``.x.md.swp``, ``#x.md#``, ``.#x.md``), temporary and partial downloads.
+locks (``x.md~``, ``.x.md.swp``, ``#x.md#``, ``.#x.md``), temporary and partial downloads,
+the files operating systems leave in folders (``Thumbs.db``, ``desktop.ini``).
+Counted (:func:`count_other`, one line in the build summary: ``12 not articles (.png 9,
+.jpg 3)``): every other file that is no article (images, scripts, data...).
 Skipped and reported (:class:`SkippedFile`, for the build summary and the log): anything named
 like an article that cannot be one: a symlink leading outside the articles folder, or to
 nothing, or to something other than a regular file; a folder, FIFO, socket or device; a file or
@@ -24,7 +27,7 @@ from feedpub.model import SkippedFile
 log = logging.getLogger(__name__)
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mkd", ".mdown")  # (Pelican's, and the usual ones)
-ARTICLE_SUFFIXES = (*MARKDOWN_SUFFIXES, ".txt")
+ARTICLE_SUFFIXES = (*MARKDOWN_SUFFIXES, ".txt", ".rst", ".html", ".htm")
 _TEMP_SUFFIXES = (".swp", ".swo", ".swx", ".tmp", ".temp", ".part", ".crdownload", ".bak", ".orig")
 
 
@@ -51,6 +54,26 @@ def is_scratch_name(name: str) -> bool:
         return True
     lower = name.lower()
     return lower.endswith(_TEMP_SUFFIXES) or lower.startswith("~$")
+
+
+_SYSTEM_FILES = frozenset(["thumbs.db", "desktop.ini", "ehthumbs.db"])
+NO_SUFFIX = "(no suffix)"
+
+
+def count_other(others: dict[str, int] | None, name: str) -> None:
+    """Count a file that is no article under its suffix (lowercase) in ``others``, unless it is
+    not worth a word (hidden, a backup or temporary file, an operating system's file) or is
+    a file articles may link to (an image, audio, a document: published when one does). The
+    one place that decides which other files a build mentions."""
+    if others is None or is_scratch_name(name) or name.lower() in _SYSTEM_FILES:
+        return
+    from feedpub.articles.refs import MEDIA_SUFFIXES
+
+    dot = name.rfind(".")
+    suffix = name[dot:].lower() if dot > 0 else NO_SUFFIX
+    if suffix in MEDIA_SUFFIXES:
+        return  # (images, audio, documents: published when an article links to them)
+    others[suffix] = others.get(suffix, 0) + 1
 
 
 def is_article_relpath(relpath: str) -> bool:
@@ -154,12 +177,15 @@ def stat_paths(
     return found
 
 
-def scan(root: Path, skipped: list[SkippedFile] | None = None) -> dict[str, FileStat]:
+def scan(
+    root: Path, skipped: list[SkippedFile] | None = None, others: dict[str, int] | None = None
+) -> dict[str, FileStat]:
     """Every article file below ``root``: POSIX relative path → size and mtime, sorted by path.
 
     Files named like articles that cannot be used (symlinks leading outside the folder or
     nowhere, folders, FIFOs, sockets and devices, and files and folders that cannot be read)
-    are added to ``skipped``, sorted by path, when it is given."""
+    are added to ``skipped``, sorted by path, when it is given. Other files are counted by
+    suffix in ``others``, when it is given (:func:`count_other`; no extra system call)."""
     found: dict[str, FileStat] = {}
     unusable: list[SkippedFile] = []
     real_root = os.path.realpath(root)
@@ -191,6 +217,8 @@ def scan(root: Path, skipped: list[SkippedFile] | None = None) -> dict[str, File
                             unusable.append(_not_regular(rel, stat.S_IFDIR, link=False))
                     continue
                 if not is_article_name(name):
+                    if others is not None and entry.is_file(follow_symlinks=False):
+                        count_other(others, name)
                     continue
                 link = entry.is_symlink()
                 if link:

@@ -22,7 +22,7 @@ MAX_FRONT_MATTER_CHARS = 256 * 1024
 """Real front matter holds a few hundred bytes to a few kilobytes; YAML costs microseconds per
 value it builds, so a front matter block of megabytes could cost seconds: refused."""
 
-FrontMatterKind = Literal["yaml", "toml", "headers", "none"]
+FrontMatterKind = Literal["yaml", "toml", "headers", "none", "rst", "html"]
 
 
 class TomllibHandler(BaseHandler):
@@ -99,7 +99,7 @@ class FrontMatter:
         block: list[str] | None = None,
         first_line: int = 2,
         pattern: re.Pattern[str] | None = None,
-        notes: tuple[tuple[int, str], ...] = (),
+        notes: tuple[tuple[int | None, str], ...] = (),
     ) -> None:
         self.kind = kind
         self.data = data

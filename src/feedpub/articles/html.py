@@ -97,6 +97,8 @@ _ATTR = re.compile(
     r"(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+"
     r"(?:\"([^\"]*+)\"|'([^']*+)'|([^\t\n\f\r >\"'][^\t\n\f\r >]*+)))?+"
 )
+# the tokenizer's patterns, for readers of whole HTML documents
+START_TAG, END_TAG, TAG_REST, ATTRIBUTE = _START, _END, _TAG_REST, _ATTR
 _NAME_OK = re.compile(r"[a-z_:][a-z0-9_:.-]*+")
 _RAW_END: dict[str, re.Pattern[str]] = {
     name: re.compile(rf"</{name}(?=[\t\n\f\r />])", re.IGNORECASE) for name in _RAW_TEXT

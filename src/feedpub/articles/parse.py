@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from feedpub.articles.context import SLUG_MARK, ParseContext
 from feedpub.articles.dates import DateError, date_from_filename, parse_date
-from feedpub.articles.frontmatter_io import FrontMatter, split_front_matter
+from feedpub.articles.frontmatter_io import FrontMatter, FrontMatterKind, split_front_matter
 from feedpub.articles.text import BIDI_CONTROLS, decode, without_bidi_controls, xml_safe
 from feedpub.errors import ArticleError
 from feedpub.model import ArticleMeta, Author, Enclosure, Problem, Severity
@@ -733,6 +733,31 @@ def _file_size(root: str, relpath: str) -> int | None:
     return st.st_size if inside else None
 
 
+RST_SUFFIXES = (".rst",)
+HTML_SUFFIXES = (".html", ".htm")
+
+
+def _read(path: str, text: str) -> FrontMatter:
+    """The file's fields and body: front matter and Markdown or text, or a whole
+    reStructuredText or HTML document whose fields are read here like front matter."""
+    lower = path.lower()
+    if lower.endswith(RST_SUFFIXES):
+        from feedpub.articles.rst import read_rst
+
+        doc = read_rst(text.lstrip("\ufeff"), path)
+        kind: FrontMatterKind = "rst"
+    elif lower.endswith(HTML_SUFFIXES):
+        from feedpub.articles.htmlfile import read_html
+
+        doc = read_html(text, path)
+        kind = "html"
+    else:
+        return split_front_matter(text, path, KNOWN_KEYS)
+    return FrontMatter(
+        kind, doc.fields, doc.body_html, doc.body_line, lines=doc.lines, notes=doc.notes
+    )
+
+
 def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
     """Parse one article file. Raises :class:`ArticleError` when it cannot be published."""
     if len(data) > ctx.max_bytes:
@@ -742,14 +767,17 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
             path=path,
         )
     text, decode_warnings = decode(data, path)
-    fm = split_front_matter(text, path, KNOWN_KEYS)
+    fm = _read(path, text)
     fields = _Fields(path, fm, ctx)
     for line, message in (*decode_warnings, *fm.notes):
         fields.warnings.append(
             Problem(path=path, line=line, message=message, severity=Severity.WARNING)
         )
     kwargs = _normalise(fields)
-    body_format: BodyFormat = "text" if path.lower().endswith(".txt") else "markdown"
+    lower = path.lower()
+    body_format: BodyFormat = "text" if lower.endswith(".txt") else "markdown"
+    if fm.kind in ("rst", "html"):
+        body_format = "html"
     body = fm.body
     if body_format == "text" and _is_html(body):
         body_format = "html"
@@ -803,10 +831,12 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
             ),
         )
     for offset, message in prepared.warnings:
+        # (offsets in HTML docutils wrote are no lines of the file)
+        at_line = fm.body_line + (offset or 0) if fm.kind != "rst" else None
         fields.warnings.append(
             Problem(
                 path=path,
-                line=fm.body_line + (offset or 0),
+                line=at_line,
                 message=message,
                 severity=Severity.WARNING,
             )
