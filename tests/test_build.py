@@ -1266,3 +1266,22 @@ def test_markdown_rst_and_html_articles_build_together(site: Site) -> None:
     assert 'print("two")' in two.content[0].value
     essays = _parse(site, "feeds/essays.atom.xml")
     assert [e.title for e in essays.entries] == ["HTML & three", "Rest of two"]
+
+
+def test_tag_feeds_are_opt_in_and_listed_with_the_others(site: Site) -> None:
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", extra="tags: [Python, Feeds]\n")
+    site.article("b.md", "B", "2025-01-02T00:00:00Z", extra="tags: [python]\n")
+    site.article("c.md", "C", "2025-01-03T00:00:00Z", body="See [all of it]({tag}Python).\n")
+    result = site.build()
+    assert not (site.output / "feeds/python.tag.atom.xml").exists()
+    assert "python.tag" not in result.feeds
+    site.config_text = site.config_text.replace("[feeds]", "[feeds]\ntags = true", 1)
+    result = site.build()
+    assert {"python.tag", "feeds.tag"} <= set(result.feeds)
+    tagged = _parse(site, "feeds/python.tag.atom.xml")
+    assert [e.title for e in tagged.entries] == ["B", "A"]
+    assert tagged.feed.title.endswith(": Python")
+    assert "feeds/python.tag.atom.xml" in site.read("feeds/index.opml").decode()
+    assert "python.tag.atom.xml" in site.read("index.html").decode()
+    c = next(e for e in _parse(site, "feeds/all.atom.xml").entries if e.title == "C")
+    assert 'href="https://example.org/feeds/python.tag.atom.xml"' in c.content[0].value

@@ -310,7 +310,11 @@ class Builder:
             html = found[0] if found is not None else ""
             if a.meta.refs:  # links to other articles and files, as they are published now
                 lookup = lookup or _RefLookup(
-                    state, self.links, self.config.feeds.formats[0], self.clock()
+                    state,
+                    self.links,
+                    self.config.feeds.formats[0],
+                    self.clock(),
+                    tags=self.config.feeds.tags,
                 )
                 html = resolve_refs(html, lookup.resolve, self.config.site.base_url)
             out[a.path] = (
@@ -659,6 +663,7 @@ class Builder:
                     {a.path: a for a in settled.articles},
                     now_us=to_us(now),
                     language=cfg.site.language,
+                    tags=cfg.feeds.tags,
                 )
                 state.delete_identities(settled.retired)
                 state.put_identities(settled.identities)
@@ -1166,7 +1171,10 @@ def _media_file(relpath: str, data: bytes, fingerprint: str) -> _Rendered:
 class _RefLookup:
     """Where references in bodies point (:mod:`feedpub.articles.refs`), from the index."""
 
-    def __init__(self, state: State, links: Links, fmt: FeedFormat, now: datetime) -> None:
+    def __init__(
+        self, state: State, links: Links, fmt: FeedFormat, now: datetime, *, tags: bool
+    ) -> None:
+        self._tags = tags
         self._state = state
         self._links = links
         self._format = fmt
@@ -1183,11 +1191,11 @@ class _RefLookup:
         return find_by_name(self._names, name, by_file_name=by_file_name)
 
     def feed_url(self, kind: str, name: str) -> str | None:
-        from feedpub.planning import category_key
+        from feedpub.planning import category_key, tag_key
 
         if kind == "category":
             return self._links.feed_url(category_key(name), self._format)
-        return None
+        return self._links.feed_url(tag_key(name), self._format) if self._tags else None
 
     def resolve(self, kind: str, value: str) -> str | None:
         key = (kind, value)

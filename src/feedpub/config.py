@@ -79,6 +79,7 @@ class FeedsConfig:
     article_timeout_seconds: float = 30.0  # a worker parsing one file longer is stopped
     max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES  # larger bodies: feeds show a summary
     category_from_folder: bool = False  # an article without categories: its folder's name
+    tags: bool = False  # each tag gets feeds too (feeds/<tag>.tag.atom.xml...)
     categories: Mapping[str, CategoryConfig] = field(default_factory=dict)
     # old feed paths → the paths that replace them (301s; see feedpub.redirects)
     redirects: tuple[tuple[str, str], ...] = ()
@@ -647,6 +648,7 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
             f, "max_article_bytes", f.get("max_article_bytes", int, DEFAULT_MAX_ARTICLE_BYTES)
         ),
         category_from_folder=f.get("category_from_folder", bool, False),
+        tags=f.get("tags", bool, False),
         max_content_bytes=_positive(
             f, "max_content_bytes", f.get("max_content_bytes", int, DEFAULT_MAX_CONTENT_BYTES)
         ),

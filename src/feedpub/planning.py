@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from feedpub.config import FeedsConfig, SiteConfig
-from feedpub.model import Article, FeedSpec, Plan, Problem, Severity
+from feedpub.model import Article, ArticleMeta, FeedSpec, Plan, Problem, Severity
 from feedpub.slug import slugify
 
 ALL_KEY = "all"
@@ -28,6 +28,15 @@ def category_key(name: str) -> str:
     language's ``all-fr``)."""
     key = slugify(name, fallback_prefix="category")
     return f"{key}-category" if key in RESERVED_KEYS or _LANGUAGE_KEY.fullmatch(key) else key
+
+
+TAG_SUFFIX = ".tag"
+
+
+def tag_key(name: str) -> str:
+    """The key of a tag's feeds (``[feeds] tags``): ``python.tag`` names
+    ``feeds/python.tag.atom.xml``, Pelican's usual form; category keys hold no ``.``."""
+    return slugify(name, fallback_prefix="tag") + TAG_SUFFIX
 
 
 def other_language(lang: str | None, site_language: str) -> str | None:
@@ -159,27 +168,33 @@ def merged_categories(
     return names, problems
 
 
+def feed_names(meta: ArticleMeta, site_language: str, *, tags: bool) -> Iterator[tuple[str, str]]:
+    """(key, name) of every feed besides the all-articles one that holds an article: its
+    categories' (and with ``tags``, its tags'); a translation's language's only."""
+    lang = other_language(meta.lang, site_language)
+    if lang is not None:
+        yield language_key(lang), lang
+        return
+    for name in meta.categories:
+        yield category_key(name), name
+    if tags:
+        for name in meta.tags:
+            yield tag_key(name), name
+
+
 def _members(
-    articles: Iterable[Article], site_language: str
+    articles: Iterable[Article], site_language: str, *, tags: bool = False
 ) -> tuple[dict[str, list[Article]], list[tuple[str, str, int, str]]]:
-    """Articles by category key (order kept), and (key, name, count, first path) spellings.
-    An article in another language than the site's is in its language's feed only."""
+    """Articles by feed key (order kept), and (key, name, count, first path) spellings."""
     members: dict[str, list[Article]] = defaultdict(list)
     counts: Counter[tuple[str, str]] = Counter()
     first: dict[tuple[str, str], str] = {}
     for a in articles:
-        lang = other_language(a.meta.lang, site_language)
-        for name in a.meta.categories if lang is None else ():
-            key = category_key(name)
+        for key, name in feed_names(a.meta, site_language, tags=tags):
             counts[(key, name)] += 1
             first.setdefault((key, name), a.path)
             if not members[key] or members[key][-1] is not a:
                 members[key].append(a)
-        if lang is not None:
-            key = language_key(lang)
-            counts[(key, lang)] += 1
-            first.setdefault((key, lang), a.path)
-            members[key].append(a)
     spellings = [(k, n, c, first[(k, n)]) for (k, n), c in counts.items()]
     return members, spellings
 
@@ -220,7 +235,7 @@ def plan(
     visible = _newest_first(a for a in visible if a.path not in losers)
     next_go_live = min((a.date for a in scheduled), default=None)
 
-    members, spellings = _members(visible, site.language)
+    members, spellings = _members(visible, site.language, tags=feeds.tags)
     if category_names is None:
         names, merge_problems = merged_categories(spellings)
         problems += merge_problems
@@ -257,6 +272,19 @@ def plan(
                     entries=entries,
                     updated=max((a.updated for a in entries), default=EPOCH),
                     language=lang,
+                )
+            )
+            continue
+        if key.endswith(TAG_SUFFIX):  # a tag's feed ([feeds] tags)
+            entries = tuple(members.get(key, ())[: feeds.max_entries])
+            specs.append(
+                FeedSpec(
+                    key=key,
+                    title=f"{site.title}: {name}",
+                    category=name,
+                    content=feeds.content,
+                    entries=entries,
+                    updated=max((a.updated for a in entries), default=EPOCH),
                 )
             )
             continue

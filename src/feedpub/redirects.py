@@ -42,7 +42,8 @@ MAX_PATH_CHARS = 512
 _SOURCE = re.compile(r"[A-Za-z0-9._~!+,=:@-]+(?:/[A-Za-z0-9._~!+,=:@-]+)*/?")
 _NOT_IN_TARGET = re.compile(r'[\x00-\x20\x7f-\x9f"<>\\^`{|}?#%$]')
 _SERVER_PATHS = ("hub", "healthz")  # the daemon answers these itself
-_FEED_NAME = re.compile(r"feeds/([^/.]+)\.(atom\.xml|rss\.xml|json)")  # a category key has no "."
+# (a category key has no "."; a tag's ends with ".tag")
+_FEED_NAME = re.compile(r"feeds/([^/.]+(?:\.tag)?)\.(atom\.xml|rss\.xml|json)")
 
 
 def include_path(state: Path) -> Path:

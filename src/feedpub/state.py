@@ -39,7 +39,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from feedpub.errors import StateError, one_line
 from feedpub.model import Article, ArticleMeta, Author, Enclosure, Problem, Severity
-from feedpub.planning import category_key, language_key, other_language
+from feedpub.planning import feed_names, other_language
 
 log = logging.getLogger(__name__)
 
@@ -739,6 +739,7 @@ class State:
         *,
         now_us: int | None = None,
         language: str = "en",
+        tags: bool = False,
     ) -> None:
         """Store parsed rows; those in ``settled`` also get their planning columns. An
         article expired at ``now_us`` is stored as a draft; one in another ``language`` than
@@ -783,10 +784,8 @@ class State:
             if a is not None and not a.meta.draft and not a.meta.hidden and not gone:
                 date_us = to_us(a.date)
                 names: dict[str, str] = {}
-                if lang is not None:  # a translation: its language's feed, no category's
-                    names[language_key(lang)] = lang
-                for name in a.meta.categories if lang is None else ():
-                    names.setdefault(category_key(name), name)
+                for key, name in feed_names(a.meta, language, tags=tags):
+                    names.setdefault(key, name)
                 categories.extend((r.path, k, n, date_us) for k, n in names.items())
         self._db.executemany(
             "INSERT INTO articles (path, size, mtime_ns, content_hash, meta, problems,"
