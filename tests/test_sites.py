@@ -78,16 +78,56 @@ def _check_published(built: Built) -> None:
                 rel += "index.html"
             assert (built.out / rel).is_file(), f"{path.name}: {url} is not published"
         assert "feedpub-ref" not in text and "{%" not in text and "{{<" not in text
+    _walk(built)
+
+
+def _walk(built: Built) -> None:
+    """Every URL under base_url that any published file holds (feeds, archives, pages, the
+    OPML, the index; links in entry content too) answers 200 from the built-in server."""
+    from tests.test_archives import _fetch, _links_in, _serving
+
+    urls: set[str] = set()
+    for path in sorted(p for p in built.out.rglob("*") if p.is_file()):
+        rel = path.relative_to(built.out).as_posix()
+        if not rel.endswith((".xml", ".json", ".opml", ".html")):
+            continue
+        data = path.read_bytes()
+        urls |= {u for u in _links_in(rel, data) if u.startswith(BASE)}
+        urls |= set(
+            re.findall(
+                r'(?:href|src)=(?:"|&quot;|\\")(https://example\.org/[^"&\\]*)', data.decode()
+            )
+        )
+    assert len(urls) > 10
+    with _serving(built.out) as local:
+        for url in sorted(urls):
+            status, _, _ = _fetch(local + url[len(BASE) :])
+            assert status == 200, url
 
 
 def test_a_pelican_site(tmp_path: Path) -> None:
     built = build(tmp_path, "pelican", "content")
     feed = built.feed()
     assert [e.title for e in feed.entries] == [
+        "Stones & soup",
+        "Cooking with pebbles",
         "A summary on several lines",
         "Second thoughts",
         "First steps with a static site",
     ]
+    pebbles = built.entry("Cooking with pebbles")  # reStructuredText
+    assert pebbles.link == BASE + "articles/pebbles/"
+    assert pebbles.published == "2020-04-01T10:20:00+00:00"
+    assert pebbles.summary == "A soup that needs a very patient cook."
+    assert f'href="{BASE}articles/first-steps/"' in built.content(pebbles.title)
+    assert f'src="{BASE}images/logo.png"' in built.content(pebbles.title)
+    assert f'href="{BASE}articles/pebbles/"' in built.content("Stones & soup")  # HTML
+    french = built.feed("all-fr")  # a translation: its language's feed, not the site's
+    assert [e.title for e in french.entries] == ["Cuisiner avec des galets"]
+    assert french.entries[0].link == BASE + "articles/pebbles-fr/"
+    page = (built.out / "articles/pebbles/index.html").read_text(encoding="utf-8")
+    assert f'hreflang="fr" href="{BASE}articles/pebbles-fr/"' in page
+    assert (built.out / "articles/a-hidden-note/index.html").is_file()
     summary = built.entry("A summary on several lines").summary
     assert summary == "This summary goes on over an indented second line, and a third."
     first = built.entry("First steps with a static site")
@@ -105,7 +145,7 @@ def test_a_pelican_site(tmp_path: Path) -> None:
         SITES / "pelican/content/images/logo.png"
     ).read_bytes()
     assert built.result.excluded == 1  # pages/about.md
-    assert built.result.drafts == 2  # the draft, and the hidden note (in no feed)
+    assert (built.result.drafts, built.result.hidden) == (1, 1)  # the hidden note: its page
     assert "A note for those who have the link" not in {e.title for e in feed.entries}
     assert {p.path for p in built.result.problems} == set()
     _check_published(built)
@@ -141,6 +181,10 @@ def test_a_hugo_site(tmp_path: Path) -> None:
     built = build(tmp_path, "hugo", "content")
     feed = built.feed()
     assert [e.title for e in feed.entries] == ["A trip to the sea", "My First Post"]
+    # publishDate in 2030: scheduled; expiryDate passed: gone; about.fr.md: in French
+    assert built.result.next_go_live is not None and built.result.next_go_live.year == 2030
+    assert [e.title for e in built.feed("all-fr").entries] == ["Mon premier article"]
+    assert not (built.out / "articles/old-offer/index.html").exists()
     first = built.entry("My First Post")
     assert first.published == "2024-01-14T06:07:07+00:00"
     assert {t.term for t in first.tags} == {"Travel", "red", "green"}
@@ -150,7 +194,8 @@ def test_a_hugo_site(tmp_path: Path) -> None:
     assert f'href="{BASE}articles/my-first-post/"' in content
     assert f'src="{BASE}posts/my-trip/harbour.png"' in content and "<figcaption>" in content
     assert (built.out / "posts/my-trip/harbour.png").is_file()
-    assert built.result.excluded == 1 and built.result.drafts == 1  # _index.md; the draft
+    assert built.result.excluded == 1  # _index.md
+    assert built.result.drafts == 2  # the draft; the expired offer
     assert built.result.problems == ()  # (aliases: known, ignored)
     _check_published(built)
 

@@ -458,6 +458,8 @@ class Builder:
             if state.expire(now_us):  # (Hugo's expiryDate: out of every feed and page)
                 state.put("dirty", "1")
         visible, scheduled, drafts, next_us = state.tally(now_us)
+        hidden = state.hidden_count()
+        drafts -= hidden
         expiry_us = state.next_expiry(now_us)
         losers, problems = duplicate_losers(state.duplicate_ids(now_us))
         names, merge_problems = merged_categories(state.category_spellings(now_us))
@@ -531,6 +533,7 @@ class Builder:
             published=visible - len(losers),
             scheduled=scheduled,
             drafts=drafts,
+            hidden=hidden,
             written=tuple(written),
             unchanged=len(rendered) - len(written) + len(carried),
             removed=tuple(stale),
@@ -1318,6 +1321,7 @@ def _result_to_json(r: BuildResult) -> str:
             "published": r.published,
             "scheduled": r.scheduled,
             "drafts": r.drafts,
+            "hidden": r.hidden,
             "next_go_live": r.next_go_live.isoformat() if r.next_go_live else None,
             "next_expiry": r.next_expiry.isoformat() if r.next_expiry else None,
             "problems": [[p.path, p.line, p.message, p.severity.value] for p in r.problems],
@@ -1334,6 +1338,7 @@ def _result_from_json(blob: str, *, articles: int, unchanged: int) -> BuildResul
         published=d["published"],
         scheduled=d["scheduled"],
         drafts=d["drafts"],
+        hidden=d.get("hidden", 0),
         unchanged=unchanged,
         next_go_live=datetime.fromisoformat(d["next_go_live"]) if d["next_go_live"] else None,
         next_expiry=datetime.fromisoformat(d["next_expiry"]) if d.get("next_expiry") else None,

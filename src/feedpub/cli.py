@@ -218,7 +218,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(
             f"{result.articles} articles ({result.published} published, {result.scheduled} "
-            f"scheduled, {result.drafts} drafts); {len(result.feeds)} feeds; "
+            f"scheduled, {result.drafts} drafts"
+            + (f", {result.hidden} hidden" if result.hidden else "")
+            + f"); {len(result.feeds)} feeds; "
             f"{len(result.written)} files written, {result.unchanged} unchanged"
             + (f", {len(result.removed)} removed" if result.removed else "")
             + f"; {len(result.problems)} problems"

@@ -263,6 +263,7 @@ class BuildResult:
     published: int
     scheduled: int
     drafts: int
+    hidden: int = 0  # status: hidden (a page, in no feed)
     written: tuple[str, ...] = ()
     unchanged: int = 0
     removed: tuple[str, ...] = ()

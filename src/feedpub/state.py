@@ -1000,6 +1000,13 @@ class State:
         ).fetchone()
         return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), row[3]
 
+    def hidden_count(self) -> int:
+        """Hidden articles (``status: hidden``: a page, in no feed; tallied as drafts)."""
+        row = self._db.execute(
+            "SELECT count(*) FROM articles WHERE meta IS NOT NULL AND hidden = 1"
+        ).fetchone()
+        return int(row[0] or 0)
+
     def members(self, now_us: int, key: str | None = None) -> list[Member]:
         """Every visible article of a feed (all articles, or category ``key``), oldest first
         (by date, then id): what the feed's archive documents are cut from. Only index
