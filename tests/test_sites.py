@@ -65,6 +65,15 @@ def _check_published(built: Built) -> None:
             tree = etree.fromstring(path.read_bytes())
             for ident in tree.iter(f"{ATOM}id"):
                 assert re.match(r"[a-z][a-z0-9+.-]*:", ident.text or ""), ident.text
+            assert len(tree.findall(f"{ATOM}link[@rel='self']")) == 1  # RFC 4287 4.1.1
+            for stamp in (*tree.iter(f"{ATOM}updated"), *tree.iter(f"{ATOM}published")):
+                assert re.search(r"(Z|[+-]\d\d:\d\d)$", stamp.text or ""), stamp.text
+            for entry in tree.iter(f"{ATOM}entry"):  # id, title, updated: each exactly once
+                for name in ("id", "title", "updated"):
+                    assert len(entry.findall(f"{ATOM}{name}")) == 1, name
+        if path.name.endswith(".rss.xml"):
+            for date in etree.fromstring(path.read_bytes()).iter("pubDate"):
+                assert re.search(r"([+-]\d{4}|GMT|UT)$", date.text or ""), date.text
         if path.name.endswith(".json"):
             doc = json.loads(path.read_bytes())
             assert doc["version"] == "https://jsonfeed.org/version/1.1" and "title" in doc
