@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import nh3
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -219,3 +220,75 @@ def test_preprocess_is_linear_on_hostile_input() -> None:
     for chunk in ("{{<a ", "{% x ", "{{ ", "{%raw%}", "`", "{filename}", '{{< x a=">" '):
         preprocess(chunk * 200_000, path="a.md", base_url=BASE)
     assert time.monotonic() - started < 10.0
+
+
+# --- what a review found -------------------------------------------------------------------
+
+
+def test_shortcode_parameters_are_read_in_linear_time() -> None:
+    """`{{< figure aaaa... >}}`: a regex over the parameters from every position was
+    quadratic (40 KB took 19 s)."""
+    started = time.monotonic()
+    for name in ("figure", "youtube"):
+        pre(f"{{{{< {name} " + "a" * 400_000 + " >}}")
+        pre(f'{{{{< {name} id="' + "a" * 400_000 + '" >}}')
+    assert time.monotonic() - started < 5.0
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "- item\n\n    ```\n    {{ keep }} {% if x %}\n    ```\n",  # a fence in a list item
+        "Text.\n\n    {{ keep }} {% if x %}\n    {filename}/x.md\n",  # an indented block
+        "Use ``{{ keep }} `x` {% if x %}`` here.\n",  # a span of two backticks
+        "````\n```\n{{ keep }} {% if x %}\n```\n````\n",  # a longer fence around a shorter
+        "<pre>{{ keep }} {% if x %}</pre>\n",
+        "<p><code>{{ keep }} {% if x %}</code></p>\n",
+    ],
+)
+def test_template_syntax_in_code_is_left_as_written(source: str) -> None:
+    text, warnings = pre(source)
+    assert text == source and warnings == []
+
+
+def test_hugo_highlight_content_is_code() -> None:
+    text, warnings = pre("{{< highlight go >}}\n{{ .Title }} {{< x >}}\n{{< /highlight >}}\n")
+    assert text == "\n```go\n{{ .Title }} {{< x >}}\n```\n\n" and warnings == []
+
+
+def test_pelican_placeholders_count_only_where_a_url_goes() -> None:
+    table = "name|category|count\n---|---|---\na|b|1\n"
+    assert pre(table) == (table, [])
+    assert pre("Go to {index} or {category}x.")[0] == "Go to {index} or {category}x."
+    assert pre("[a]: {filename}/x.md\n")[0] == "[a]: feedpub-ref:path:x.md\n"
+    assert pre('<a href="{filename}/x.md">')[0] == '<a href="feedpub-ref:path:x.md">'
+
+
+def test_kramdown_comments_go_and_nomarkdown_stays() -> None:
+    text, _ = pre("A {::comment}PRIVATE NOTE{:/comment} B {::nomarkdown}<b>x</b>{:/} C")
+    assert text == "A  B <b>x</b> C"
+
+
+def test_an_unclosed_comment_or_raw_keeps_the_rest_with_a_warning() -> None:
+    text, warnings = pre("Before.\n{% comment %}\nAfter.\n")
+    assert text == "Before.\n\nAfter.\n"
+    assert warnings == [(1, "{% comment %} without {% endcomment %}: the tag removed")]
+    started = time.monotonic()
+    pre("{%raw%}" * 100_000)  # (each looked for its end to the end of the text)
+    assert time.monotonic() - started < 5.0
+
+
+def test_nested_and_escaped_shortcodes() -> None:
+    text, warnings = pre('{{< figure src="x.png" caption="From {{ site.title }}" >}}')
+    assert '<img src="x.png"' in text and "From {{ site.title }}" in text
+    assert warnings == []
+    assert pre("Write {{</* figure src=x */>}} to show one.")[0] == (
+        "Write {{< figure src=x >}} to show one."
+    )
+
+
+def test_text_after_a_video_is_markdown() -> None:
+    from feedpub.articles.body import prepare_body
+
+    text, _ = pre("{{< youtube abc >}}\n**bold**\n")
+    assert "<strong>bold</strong>" in prepare_body(text, "markdown").html

@@ -1285,3 +1285,29 @@ def test_tag_feeds_are_opt_in_and_listed_with_the_others(site: Site) -> None:
     assert "python.tag.atom.xml" in site.read("index.html").decode()
     c = next(e for e in _parse(site, "feeds/all.atom.xml").entries if e.title == "C")
     assert 'href="https://example.org/feeds/python.tag.atom.xml"' in c.content[0].value
+
+
+def test_a_linked_file_added_later_is_published_and_links_into_articles_name_their_ids(
+    site: Site,
+) -> None:
+    site.article("g.md", "Guide", "2025-01-01T00:00:00Z", body="## Setup {#setup}\n\nDo it.")
+    site.article(
+        "a.md",
+        "A",
+        "2025-01-02T00:00:00Z",
+        body="![l](later.png) [s](g.md#setup) [d](draft.md) see {% post_url g %}.",
+    )
+    site.article("draft.md", "Draft", "2025-01-01T00:00:00Z", extra="draft: true\n")
+    site.build()
+    assert not (site.output / "later.png").exists()
+    site.write("later.png", b"\x89PNG")
+    result = site.build()  # (nothing else changed: the fast path must not skip it)
+    assert "later.png" in result.written
+    entry = next(e for e in _parse(site, "feeds/all.atom.xml").entries if e.title == "A")
+    content = entry.content[0].value
+    assert 'href="https://example.org/articles/g/#g:setup"' in content
+    assert 'id="g:setup"' in site.read("articles/g/index.html").decode()
+    assert "draft.md" not in content  # (a draft: the site, its file name never shown)
+    assert "feedpub-ref" not in entry.summary and "https://example.org/articles/g/." in (
+        entry.summary
+    )

@@ -28,7 +28,7 @@ from urllib.parse import quote, unquote
 from feedpub import __version__
 from feedpub.articles.context import SLUG_MARK, ParseContext
 from feedpub.articles.discover import FileStat, excluding, scan, stat_paths
-from feedpub.articles.refs import find_by_name, name_index, resolve_refs, target_url
+from feedpub.articles.refs import SCHEME, find_by_name, name_index, resolve_refs, target_url
 from feedpub.config import Config
 from feedpub.errors import (
     ArticleError,
@@ -316,7 +316,10 @@ class Builder:
                     self.clock(),
                     tags=self.config.feeds.tags,
                 )
-                html = resolve_refs(html, lookup.resolve, self.config.site.base_url)
+                base = self.config.site.base_url
+                html = resolve_refs(html, lookup.resolve, base, id_prefix=lookup.id_prefix)
+                if found is not None and SCHEME in found[1]:  # (a reference in its prose)
+                    found = (found[0], resolve_refs(found[1], lookup.resolve, base, text=True))
             out[a.path] = (
                 None
                 if found is None
@@ -429,7 +432,7 @@ class Builder:
             and state.get("dirty") is None  # an earlier build indexed changes it never published
             and (next_live is None or datetime.fromisoformat(next_live) > now)
             and self._outputs_intact(outputs)
-            and self._media_unchanged(outputs, config_fp)
+            and self._media_unchanged(outputs, config_fp, state.media_refs(now_us))
             and not (state.postgres and state.get("published_complete") is None)  # backfill
             and (cached := state.get("last_result")) is not None
         ):
@@ -728,9 +731,19 @@ class Builder:
                 return False
         return bool(outputs)
 
-    def _media_unchanged(self, outputs: dict[str, OutputRecord], config_fp: str) -> bool:
-        """Whether every published file beside the articles is as it was copied."""
+    def _media_unchanged(
+        self, outputs: dict[str, OutputRecord], config_fp: str, wanted: set[str]
+    ) -> bool:
+        """Whether every published file beside the articles is as it was copied, and every
+        file articles link to that is not published is still not there (one added since, or
+        back, is published now)."""
         root = str(self.config.paths.articles)
+        from feedpub.articles.refs import MAX_MEDIA_BYTES
+
+        for rel in wanted:
+            st = _publishable(root, rel) if rel not in outputs else None
+            if st is not None and st.st_size <= MAX_MEDIA_BYTES:
+                return False
         for rec in outputs.values():
             if rec.kind != "media":
                 continue
@@ -993,12 +1006,9 @@ class Builder:
         for rel in sorted(wanted):
             if not servable(rel) or (rel in outputs and outputs[rel].kind != "media"):
                 continue  # (a dotfile; or a path the site itself publishes)
-            try:
-                st = os.stat(os.path.join(src_root, rel))
-            except (OSError, ValueError):
-                continue  # gone: the article's warning says so
-            if not stat.S_ISREG(st.st_mode):
-                continue
+            st = _publishable(src_root, rel)
+            if st is None:
+                continue  # gone (the article's warning says so), hidden, too large...
             fp = self._media_fingerprint(config_fp, rel, st)
             rec = outputs.get(rel)
             if rec is not None and rec.fingerprint == fp:
@@ -1165,6 +1175,25 @@ def _unresolved_names(
     return out
 
 
+def _publishable(root: str, relpath: str) -> os.stat_result | None:
+    """The status of a file beside the articles if it may be published: a regular file
+    inside the articles folder (through symlinks too), in no hidden folder, not hidden
+    itself (its size is checked as it is read)."""
+    if not servable(relpath):
+        return None
+    path = os.path.join(root, relpath)
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    if not stat.S_ISREG(st.st_mode) or not real.startswith(real_root + os.sep):
+        return None
+    if any(part.startswith(".") for part in real[len(real_root) + 1 :].split(os.sep)):
+        return None
+    return st
+
+
 def _media_file(relpath: str, data: bytes, fingerprint: str) -> _Rendered:
     return _Rendered(
         relpath=relpath, data=data, fingerprint=fingerprint, kind="media", feed_key=None
@@ -1181,12 +1210,21 @@ class _RefLookup:
         self._state = state
         self._links = links
         self._format = fmt
-        self._urls = state.article_urls(to_us(now))
+        self._links_by_path = state.article_links(to_us(now))
         self._names: dict[str, list[str]] | None = None
         self._memo: dict[tuple[str, str], str | None] = {}
 
     def article_url(self, path: str) -> str | None:
-        return self._urls.get(path)
+        found = self._links_by_path.get(path)
+        return found[0] if found else None
+
+    def id_prefix(self, kind: str, value: str) -> str | None:
+        """How the ids of the article a reference names are published (its slug, ":")."""
+        path = value if kind == "path" else None
+        if kind in ("name", "post"):
+            path = self.find_article(value, by_file_name=kind == "post")
+        found = self._links_by_path.get(path) if path else None
+        return found[1] + ":" if found else None
 
     def find_article(self, name: str, *, by_file_name: bool) -> str | None:
         if self._names is None:

@@ -452,7 +452,8 @@ class App:
                 )
                 is not None
             ):
-                location = quote(path + "/").encode()
+                # (one leading slash: "//host/x/" would send the browser to another host)
+                location = quote("/" + path.lstrip("/") + "/").encode()
                 await respond(send, 301, b"", [(b"location", location)])
                 return
             await respond(send, 404, b"not found\n" if method == "GET" else b"")

@@ -909,14 +909,15 @@ class State:
     # (hidden articles are stored as drafts, for the feeds; their pages are published)
     _PAGED = "meta IS NOT NULL AND date_us <= ? AND (draft = 0 OR hidden = 1)"
 
-    def article_urls(self, now_us: int) -> dict[str, str]:
-        """Path → URL of every article with a page now (published or hidden)."""
-        return dict(
-            self._db.execute(
-                f"SELECT path, url FROM articles WHERE {self._PAGED} AND url IS NOT NULL",
+    def article_links(self, now_us: int) -> dict[str, tuple[str, str]]:
+        """Path → (URL, slug) of every article with a page now (published or hidden)."""
+        return {
+            path: (url, slug)
+            for path, url, slug in self._db.execute(
+                f"SELECT path, url, slug FROM articles WHERE {self._PAGED} AND url IS NOT NULL",
                 (now_us,),
             )
-        )
+        }
 
     def article_paths(self) -> list[str]:
         """The path of every indexed article that parsed."""

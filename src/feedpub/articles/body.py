@@ -281,8 +281,10 @@ def _keep_url(tag: str, attribute: str, value: str) -> str | None:
     if m is None:
         return url  # relative
     scheme = m[1].lower()
-    if scheme == "feedpub-ref":  # a stand-in the build replaces (articles/refs.py)
-        return url
+    if scheme == "feedpub-ref":  # a stand-in the build replaces (articles/refs.py): exactly
+        from feedpub.articles.refs import is_ref
+
+        return url if is_ref(url) else None
     if scheme == "data":  # inline images only, never a link or a script
         return url if tag == "img" and attribute == "src" and _INLINE_IMAGE.match(url) else None
     return url if scheme in _SAFE_SCHEMES else None

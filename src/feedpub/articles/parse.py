@@ -520,7 +520,10 @@ def _normalise(f: _Fields) -> dict[str, Any]:
     if one("updated") is not None:
         out["updated"] = _date(f, "updated", one("updated"))
     if one("expires") is not None:
-        out["expires"] = _date(f, "expires", one("expires"))
+        if _text(one("expires")) == "":  # (an empty expiryDate: it never expires)
+            f.warn("expires", "expiryDate is empty; ignored")
+        else:
+            out["expires"] = _date(f, "expires", one("expires"))
     for key in ("categories", "tags"):
         if key in merged:
             names: list[str] = []
@@ -729,8 +732,12 @@ def _file_size(root: str, relpath: str) -> int | None:
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    inside = os.path.realpath(path).startswith(os.path.realpath(root) + os.sep)
-    return st.st_size if inside else None
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    if not real.startswith(real_root + os.sep):
+        return None
+    # (through a symlink, no hidden folder or file either: .git, .private)
+    hidden = any(part.startswith(".") for part in real[len(real_root) + 1 :].split(os.sep))
+    return None if hidden else st.st_size
 
 
 RST_SUFFIXES = (".rst",)
@@ -809,7 +816,7 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
 
     source = body
     if body_format != "text":  # Liquid, Hugo shortcodes, Pelican's {filename}...
-        pre = preprocess(body, path=path, base_url=ctx.base_url)
+        pre = preprocess(body, path=path, base_url=ctx.base_url, markdown=body_format == "markdown")
         body = pre.text
         for lines_in, message in pre.warnings:
             fields.warn(None, message, line=fm.body_line + lines_in)

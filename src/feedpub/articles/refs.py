@@ -24,6 +24,7 @@ from __future__ import annotations
 import html
 import posixpath
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -55,6 +56,12 @@ def is_media(relpath: str) -> bool:
     return posixpath.splitext(relpath)[1].lower() in MEDIA_SUFFIXES
 
 
+def is_ref(url: str) -> bool:
+    """Whether a URL is a reference as :func:`ref_url` writes them (any other spelling of
+    the scheme is no URL a reader could follow)."""
+    return url.startswith(SCHEME) and url[len(SCHEME) :].split(":", 1)[0] in KINDS
+
+
 def ref_url(kind: str, value: str, tail: str = "") -> str:
     """The stand-in URL for a reference (``tail``: a ``?query`` and/or ``#fragment``)."""
     return f"{SCHEME}{kind}:{quote(value, safe='/')}{tail}"
@@ -74,22 +81,30 @@ def source_path(article_path: str, ref: str) -> str | None:
 # -- before rendering: the generators' template syntax --------------------------------------
 
 _TOKEN = re.compile(
-    # (no "{" inside a token: a scan from one start stops at the next; linear)
+    # (no "{" inside a token, but where it starts no other: a scan from one start stops at
+    # the next start; linear)
     r"\{%-?[ \t]*+([A-Za-z_]\w*+)([^%\n{]{0,500}+)%\}"  # Liquid tag (1 name, 2 rest)
-    r"|\{\{([<%])[ \t]*+(/?)[ \t]*+([\w./-]{1,100}+)((?:[^\n{>%]|[>%](?!\}\}))*+)[>%]\}\}"
-    r"|\{\{(?![<%])-?([^{}\n]{0,500}+)\}\}"  # Liquid output (7)
-    r"|[{|](filename|static|attach|tag|category|index|author)[}|]"  # Pelican (8)
-    r"|^(?P<fence>[ ]{0,3}(?:`{3,}|~{3,}))"  # a code fence (9)
-    r"|`[^`\n]*+`",  # an inline code span
+    r"|\{\{([<%])/\*([^\n{]{0,1000}?)\*/[>%]\}\}"  # Hugo's escaped shortcode (3, 4)
+    # a Hugo shortcode (5 <|%, 6 closing, 7 name, 8 parameters; "{{ x }}" may be inside)
+    r"|\{\{([<%])[ \t]*+(/?)[ \t]*+([\w./-]{1,100}+)"
+    r"((?:[^\n{>%]|\{(?!\{[<%])|[>%](?!\}\}))*+)[>%]\}\}"
+    r"|\{\{(?![<%])-?([^{}\n]{0,500}+)\}\}"  # Liquid output (9)
+    # Pelican, where a URL goes: "(" of a Markdown link, an attribute, a reference definition
+    r"|(?:(?<=\()|(?<==\")|(?<==')|(?<==)|(?<=\]: ))"
+    r"[{|](filename|static|attach|tag|category|index|author)[}|]"  # (10)
+    r"|\{::(comment|nomarkdown|options)\b[^}\n]{0,200}+\}",  # kramdown extensions (11)
     re.MULTILINE,
 )
 _PELICAN_TARGET = re.compile(r"[^\s)\"'<>\]]*+")
-_QUOTED = re.compile(r"""\s*(?:"([^"]*)"|'([^']*)'|(\S+))""")
-_PARAM = re.compile(r"""(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)'|(\S+))""")
+_QUOTED = re.compile(r"""\s*+(?:"([^"]*+)"|'([^']*+)'|(\S++))""")
+# one parameter at a time, from where the last ended: linear (finditer over the text from
+# every position would try each "aaaa..." run again at each of its letters)
+_PARAM_AT = re.compile(r"""\s*+(?:(\w++)\s*+=\s*+)?(?:"([^"]*+)"|'([^']*+)'|([^\s"'=]++))""")
 _OUTPUT_FILTER = re.compile(
     r"""\s*(?:"([^"]*)"|'([^']*)')\s*\|\s*(relative_url|absolute_url)\s*-?$"""
 )
 _SITE_URL = re.compile(r"\s*site\.(url|baseurl)\s*-?$")
+MAX_PARAMS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,15 +127,121 @@ def _first_arg(rest: str) -> str:
 
 
 def _params(rest: str) -> dict[str, str]:
+    """A shortcode's named parameters (``src="x" alt='y' id=z``), read left to right."""
     out: dict[str, str] = {}
-    for m in _PARAM.finditer(rest):
-        out.setdefault(m[1].lower(), next(g for g in m.groups()[1:] if g is not None))
+    pos = 0
+    for _ in range(MAX_PARAMS):
+        m = _PARAM_AT.match(rest, pos)
+        if m is None or m.end() == pos:
+            break
+        pos = m.end()
+        if m[1]:
+            out.setdefault(m[1].lower(), next(g for g in m.groups()[1:] if g is not None))
     return out
 
 
-def preprocess(text: str, *, path: str, base_url: str) -> Preprocessed:
+# -- code, where template syntax is left as written -----------------------------------------
+
+_FENCE = re.compile(r"^[ \t]*+(`{3,}+|~{3,}+)([^\n]*+)$", re.MULTILINE)
+_BACKTICKS = re.compile(r"`++")
+_BLANK_LINE = re.compile(r"\n[ \t]*+\n")
+_PRE = re.compile(r"<(pre|code)\b[^>]*+>", re.IGNORECASE)
+_INDENTED = re.compile(r"^(?: {4}|\t)[^\n]*+$", re.MULTILINE)
+_LIST_ITEM = re.compile(r"[ \t]*+(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+
+
+def _code_spans(text: str, *, markdown: bool = True) -> list[tuple[int, int]]:
+    """Where ``text`` holds code (start, end), sorted: fenced blocks (closed by a fence of
+    the same character at least as long), indented blocks (after a blank line, not in a
+    list), code spans of any number of backticks, ``<pre>`` and ``<code>`` elements."""
+    spans: list[tuple[int, int]] = []
+    if not markdown:  # HTML: only its code elements
+        _code_elements(text, spans)
+        return _merged(spans)
+    open_at: tuple[int, str] | None = None
+    for m in _FENCE.finditer(text):
+        marker = m[1]
+        if open_at is None:
+            if marker[0] == "`" and "`" in m[2]:
+                continue  # (not a fence: an info string holding a backtick)
+            open_at = (m.start(), marker)
+        elif marker[0] == open_at[1][0] and len(marker) >= len(open_at[1]) and not m[2].strip():
+            spans.append((open_at[0], m.end()))
+            open_at = None
+    if open_at is not None:  # an unclosed fence runs to the end, as CommonMark reads it
+        spans.append((open_at[0], len(text)))
+    previous_blank = True
+    previous_code = False
+    last_text = ""
+    for m in re.finditer(r"[^\n]*+\n?", text):
+        line = m[0].rstrip("\n")
+        if not m[0]:
+            break
+        if not line.strip():
+            previous_blank = True
+            continue
+        is_code = _INDENTED.match(line) is not None and (
+            previous_code or (previous_blank and not _LIST_ITEM.match(last_text))
+        )
+        if is_code:
+            spans.append((m.start(), m.end()))
+        else:
+            last_text = line
+        previous_code = is_code
+        previous_blank = False
+    # a code span: a run of backticks to the next run as long, within its paragraph
+    blanks = [m.start() for m in _BLANK_LINE.finditer(text)]
+    opened: int | None = None
+    width = 0
+    for m in _BACKTICKS.finditer(text):
+        if opened is not None:
+            at = bisect_right(blanks, opened)
+            if at < len(blanks) and blanks[at] < m.start():
+                opened = None  # (a paragraph ended: that run was a plain backtick)
+        if opened is None:
+            opened, width = m.start(), len(m[0])
+        elif len(m[0]) == width:
+            spans.append((opened, m.end()))
+            opened = None
+    _code_elements(text, spans)
+    return _merged(spans)
+
+
+def _code_elements(text: str, spans: list[tuple[int, int]]) -> None:
+    if _PRE.search(text):
+        lower = text.lower()
+        for m in _PRE.finditer(text):
+            close = lower.find(f"</{m[1].lower()}>", m.end())
+            spans.append((m.start(), len(text) if close < 0 else close))
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+class _Inside:
+    """Whether offsets, asked in increasing order, fall in the spans: linear."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self.spans = spans
+        self.i = 0
+
+    def __call__(self, offset: int) -> bool:
+        while self.i < len(self.spans) and self.spans[self.i][1] <= offset:
+            self.i += 1
+        return self.i < len(self.spans) and self.spans[self.i][0] <= offset
+
+
+def preprocess(text: str, *, path: str, base_url: str, markdown: bool = True) -> Preprocessed:
     """A Markdown or HTML body with Liquid, Hugo shortcodes and Pelican placeholders
-    rewritten (see the module's notes)."""
+    rewritten (see the module's notes). Code is left as written."""
     if "{" not in text and "|" not in text:
         return Preprocessed(text, ())
     site = base_url.rstrip("/")
@@ -128,7 +249,7 @@ def preprocess(text: str, *, path: str, base_url: str) -> Preprocessed:
     warnings: list[tuple[int, str]] = []
     removed = 0
     pos = 0
-    fence: str | None = None  # the open code fence's marker
+    in_code = _Inside(_code_spans(text, markdown=markdown))
     line_at = _Lines(text)
 
     def warn(at: int, message: str) -> None:
@@ -137,34 +258,31 @@ def preprocess(text: str, *, path: str, base_url: str) -> Preprocessed:
         if removed <= MAX_WARNINGS:
             warnings.append((line_at(at), message))
 
-    def skip_to(closing: re.Pattern[str], start: int) -> re.Match[str] | None:
-        return closing.search(text, start)
+    missing: dict[str, int] = {}  # closing tags not found after a position: not after any later
+
+    def closing_tag(pattern: re.Pattern[str], start: int) -> re.Match[str] | None:
+        if missing.get(pattern.pattern, len(text) + 1) <= start:
+            return None
+        found = pattern.search(text, start)
+        if found is None:
+            missing[pattern.pattern] = start
+        return found
 
     for m in _TOKEN.finditer(text):
-        if m.start() < pos:
-            continue  # inside a block already taken ({% raw %}, {% comment %})
-        token = m[0]
-        if m["fence"]:
-            marker = m["fence"].strip()
-            if fence is None:
-                fence = marker[0] * 3
-            elif marker.startswith(fence):
-                fence = None
-            continue
-        if fence is not None or token.startswith("`"):
-            continue  # code: as written
+        if m.start() < pos or in_code(m.start()):
+            continue  # inside a block already taken ({% raw %}, {% comment %}), or code
         out.append(text[pos : m.start()])
         pos = m.end()
         if m[1]:  # a Liquid tag
             name, rest = m[1].lower(), m[2].strip().rstrip("-").strip()
-            if name == "raw":
-                end = skip_to(_ENDRAW, pos)
-                stop = end.start() if end else len(text)
-                out.append(text[pos:stop])
-                pos = end.end() if end else len(text)
-            elif name == "comment":
-                end = skip_to(_ENDCOMMENT, pos)
-                pos = end.end() if end else len(text)
+            if name in ("raw", "comment"):
+                end = closing_tag(_ENDRAW if name == "raw" else _ENDCOMMENT, pos)
+                if end is None:
+                    warn(m.start(), f"{{% {name} %}} without {{% end{name} %}}: the tag removed")
+                    continue
+                if name == "raw":
+                    out.append(text[pos : end.start()])
+                pos = end.end()
             elif name == "post_url" and rest:
                 out.append(ref_url("post", rest.split()[0].strip("/")))
             elif name == "link" and rest:
@@ -178,11 +296,11 @@ def preprocess(text: str, *, path: str, base_url: str) -> Preprocessed:
                 pass
             else:
                 warn(m.start(), f"Liquid tag {{% {name} %}} removed (feedpub runs no templates)")
-        elif m[3]:  # a Hugo shortcode
-            closing, name, rest = m[4], m[5].lower(), m[6]
+        elif m[3]:  # Hugo's way to show a shortcode: {{</* x */>}} is "{{< x >}}" as text
+            out.append("{{" + m[3] + m[4] + ("%" if m[3] == "%" else ">") + "}}")
+        elif m[5]:  # a Hugo shortcode
+            closing, name, rest = m[6], m[7].lower(), m[8]
             if closing:
-                if name == "highlight":
-                    out.append("```")
                 continue
             if name in ("ref", "relref"):
                 target, tail = _split(_first_arg(rest))
@@ -203,14 +321,18 @@ def preprocess(text: str, *, path: str, base_url: str) -> Preprocessed:
                     "vimeo": "https://vimeo.com/",
                 }
                 if video:
-                    url = site_of[name] + quote(video, safe="")
-                    out.append(f'<p><a href="{html.escape(url)}">{html.escape(url)}</a></p>')
-            elif name == "highlight":
-                out.append("```" + _first_arg(rest))
+                    url = html.escape(site_of[name] + quote(video, safe=""))
+                    out.append(f'\n\n<p><a href="{url}">{url}</a></p>\n\n')
+            elif name == "highlight":  # its content is code, as written
+                end = closing_tag(_END_HIGHLIGHT, pos)
+                stop = end.start() if end else len(text)
+                out.append("\n```" + _first_arg(rest) + "\n" + text[pos:stop].strip("\n"))
+                out.append("\n```\n")
+                pos = end.end() if end else len(text)
             else:
                 warn(m.start(), f"Hugo shortcode {{{{< {name} >}}}} removed (its content is kept)")
-        elif m[7] is not None:  # Liquid output
-            expr = m[7]
+        elif m[9] is not None:  # Liquid output
+            expr = m[9]
             if _SITE_URL.match(expr):
                 # {{ site.url }}{{ site.baseurl }}{% post_url x %}: the reference is absolute
                 following = text[pos : pos + 40].lstrip()
@@ -225,8 +347,8 @@ def preprocess(text: str, *, path: str, base_url: str) -> Preprocessed:
                     m.start(),
                     f"Liquid output {{{{ {shown} }}}} removed (feedpub runs no templates)",
                 )
-        elif m[8]:  # Pelican
-            kind = m[8]
+        elif m[10]:  # Pelican
+            kind = m[10]
             if kind == "index":
                 out.append(base_url)
                 continue
@@ -241,12 +363,20 @@ def preprocess(text: str, *, path: str, base_url: str) -> Preprocessed:
             else:
                 value = source_path(path, target) if target else None
                 out.append(ref_url("path", value, tail) if value else ref_url("name", target, tail))
+        elif m[11]:  # kramdown: {::comment}...{:/comment} is gone; {::nomarkdown} kept as is
+            if m[11] == "options" or m[0].endswith("/}"):
+                continue
+            end = closing_tag(re.compile(r"\{:/(?:" + m[11] + r")?\}"), pos)
+            if m[11] == "nomarkdown":
+                out.append(text[pos : end.start() if end else len(text)])
+            pos = end.end() if end else len(text)
     out.append(text[pos:])
     if removed > MAX_WARNINGS:
         warnings.append((warnings[-1][0], f"{removed - MAX_WARNINGS} more template tags removed"))
     return Preprocessed("".join(out), tuple(warnings))
 
 
+_END_HIGHLIGHT = re.compile(r"\{\{[<%][ \t]*+/[ \t]*+highlight[ \t]*+[>%]\}\}")
 _ENDRAW = re.compile(r"\{%-?[ \t]*+endraw[ \t]*+-?%\}")
 _ENDCOMMENT = re.compile(r"\{%-?[ \t]*+endcomment[ \t]*+-?%\}")
 
@@ -277,7 +407,7 @@ def _figure(params: dict[str, str]) -> str:
     if link:
         img = f'<a href="{html.escape(link)}">{img}</a>'
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return f"\n<figure>{img}{cap}</figure>\n"
+    return f"\n\n<figure>{img}{cap}</figure>\n\n"
 
 
 # -- after rendering: relative links → references ------------------------------------------
@@ -330,11 +460,19 @@ def _stem(path: str) -> str:
     return base if dot and "/" not in suffix else path
 
 
+def _name(path: str) -> str:
+    """A path without its suffix, and a page bundle's (``posts/trip/index.md``) without its
+    ``index``: what a name given in a link is compared with."""
+    stem = _stem(path)
+    folder, _, last = stem.rpartition("/")
+    return folder if folder and last.lower() in ("index", "_index") else stem
+
+
 def name_index(paths: Iterable[str]) -> dict[str, list[str]]:
-    """Article paths by file name without suffix (each list sorted), for :func:`find_by_name`."""
+    """Article paths by name (see :func:`_name`; each list sorted), for :func:`find_by_name`."""
     out: dict[str, list[str]] = {}
     for path in sorted(paths):
-        out.setdefault(_stem(path).rsplit("/", 1)[-1], []).append(path)
+        out.setdefault(_name(path).rsplit("/", 1)[-1], []).append(path)
     return out
 
 
@@ -343,10 +481,10 @@ def find_by_name(index: dict[str, list[str]], name: str, *, by_file_name: bool) 
     whole path segment at a time), else the only one of that file name (``_posts/x.md``
     from a site whose articles folder is ``_posts``); ``by_file_name``: the first whose file
     is ``name`` (Jekyll's post_url)."""
-    want = _stem(name.strip("/"))
+    want = _name(name.strip("/"))
     same_name = index.get(want.rsplit("/", 1)[-1], [])
     for path in same_name:
-        if by_file_name or "/" not in want or ("/" + _stem(path)).endswith("/" + want):
+        if by_file_name or "/" not in want or ("/" + _name(path)).endswith("/" + want):
             return path
     return same_name[0] if len(same_name) == 1 else None
 
@@ -364,8 +502,12 @@ class Lookup(Protocol):
 def target_url(kind: str, value: str, lookup: Lookup, base_url: str) -> str | None:
     """The URL a reference resolves to; None when nothing is there."""
     if kind == "path":
-        # an article's URL; else the file, published beside the site (when it exists)
-        return lookup.article_url(value) or base_url + quote(value)
+        # an article's URL; else the file, published beside the site (when it exists); an
+        # article that is not published (a draft, a future one): nothing, no file name shown
+        url = lookup.article_url(value)
+        if url is None and not is_media(value):
+            return None
+        return url or base_url + quote(value)
     if kind in ("name", "post"):
         path = lookup.find_article(value, by_file_name=kind == "post")
         return lookup.article_url(path) if path else None
@@ -374,17 +516,34 @@ def target_url(kind: str, value: str, lookup: Lookup, base_url: str) -> str | No
     return None
 
 
-def resolve_refs(markup: str, resolve: Callable[[str, str], str | None], base_url: str) -> str:
-    """A body with its references replaced by URLs (``resolve(kind, value)``); one that
-    resolves to nothing points at ``base_url + value`` (a path) or the site."""
+def resolve_refs(
+    markup: str,
+    resolve: Callable[[str, str], str | None],
+    base_url: str,
+    *,
+    id_prefix: Callable[[str, str], str | None] = lambda kind, value: None,
+    text: bool = False,
+) -> str:
+    """A body (``text``: plain text, such as an excerpt) with its references replaced by
+    URLs (``resolve(kind, value)``); one that resolves to nothing points at where its file
+    would be published (an image, a document) or at the site. A ``#fragment`` into another
+    article names the id as that article publishes it (``id_prefix``: its slug and ``:``,
+    see :mod:`feedpub.articles.body`)."""
     if SCHEME not in markup:
         return markup
 
     def one(m: re.Match[str]) -> str:
-        kind, value = m[1], unquote(html.unescape(m[2]))
+        kind, raw, tail = m[1], m[2], html.unescape(m[3])
+        kept = raw.rstrip(".,;:!?)") if text else raw  # (prose: "see feedpub-ref:post:x.")
+        after = raw[len(kept) :]
+        value = unquote(html.unescape(kept))
         url = resolve(kind, value) if kind in KINDS else None
         if url is None:
-            url = base_url + quote(value) if kind == "path" else base_url
-        return html.escape(url + html.unescape(m[3]) if "#" not in url else url)
+            url = base_url + quote(value) if kind == "path" and is_media(value) else base_url
+            tail = ""
+        elif tail.startswith("#") and (prefix := id_prefix(kind, value)):
+            tail = "#" + prefix + tail[1:]
+        out = url + tail if "#" not in url else url
+        return (out if text else html.escape(out)) + after
 
     return _REF.sub(one, markup)
