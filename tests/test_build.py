@@ -1311,3 +1311,20 @@ def test_a_linked_file_added_later_is_published_and_links_into_articles_name_the
     assert "feedpub-ref" not in entry.summary and "https://example.org/articles/g/." in (
         entry.summary
     )
+
+
+def test_pages_and_feeds_follow_a_linked_article_that_moves(site: Site) -> None:
+    """A link to another article is resolved when the page or feed is written: when the
+    target's URL changes, every page and feed that shows the link is written again."""
+    site.article("target.md", "Target", "2025-01-01T00:00:00Z", "[T]", extra="slug: one\n")
+    site.article(
+        "linker.md", "Linker", "2025-01-02T00:00:00Z", "[L]", body="[t]({filename}target.md)"
+    )
+    site.build()
+    assert "/articles/one/" in site.read("articles/linker/index.html").decode()
+    site.article("target.md", "Target", "2025-01-01T00:00:00Z", "[T]", extra="slug: two\n")
+    result = site.build()
+    assert "articles/linker/index.html" in result.written
+    for relpath in ("articles/linker/index.html", "feeds/l.json", "feeds/all.atom.xml"):
+        text = site.read(relpath).decode()
+        assert "/articles/two/" in text and "/articles/one/" not in text, relpath

@@ -488,8 +488,13 @@ class Builder:
         # pages: every published article of ours has one (hidden ones too). Rendered when
         # the article was read by this build or has none yet (a new, or newly live, article);
         # the others are carried as they are. A full scan also looks for pages gone from disk.
+        # what each article's links to other articles resolve to now: a page or feed that
+        # shows an article whose link target moved (a new slug, published, gone) is redone
+        linked = self._link_digests(state, now)
+        linked_before: dict[str, str] = json.loads(state.get("link_digests") or "{}")
         pages: list[Article] = []
         carried: set[str] = set()
+        translations: dict[str, list[tuple[str, str]]] = {}
         if cfg.feeds.article_pages:
             wanted_pages = state.page_paths(now_us) - losers
             have = {r.feed_key: r for r in outputs.values() if r.kind == "page" and r.feed_key}
@@ -503,6 +508,7 @@ class Builder:
                 p
                 for p in wanted_pages
                 if translations.get(p, []) != [tuple(t) for t in before.get(p, [])]
+                or linked.get(p) != linked_before.get(p)
             }
             loaded = {a.path: a for a in the_plan.pages if a.path in now_pages}
             pages = list(loaded.values()) + state.load_articles(now_pages - set(loaded))
@@ -513,7 +519,16 @@ class Builder:
         the_plan, archives, sealed = self._archives(state, the_plan, losers, now_us)
 
         rendered = self._render(
-            state, the_plan, archives, pages, outputs, config_fp, progress, problems, translations
+            state,
+            the_plan,
+            archives,
+            pages,
+            outputs,
+            config_fp,
+            progress,
+            problems,
+            translations,
+            linked,
         )
         rendered += self._media(state.media_refs(now_us), outputs, config_fp, problems)
         written, changed_feed_urls, records, changed_bytes = self._write(
@@ -592,6 +607,10 @@ class Builder:
             due = min((t for t in (next_go_live, next_expiry) if t is not None), default=None)
             state.put("next_go_live", due.isoformat() if due else None)
             state.put("last_build", now.isoformat())
+            state.put(
+                "link_digests",
+                json.dumps(linked, ensure_ascii=False, sort_keys=True) if linked else None,
+            )
             state.put(
                 "translations",
                 json.dumps(translations, ensure_ascii=False, sort_keys=True)
@@ -731,6 +750,24 @@ class Builder:
                 return False
         return bool(outputs)
 
+    def _link_digests(self, state: State, now: datetime) -> dict[str, str]:
+        """Path → a digest of where the article's links to other articles lead now."""
+        refs = state.article_refs(to_us(now))
+        if not refs:
+            return {}
+        lookup = _RefLookup(
+            state, self.links, self.config.feeds.formats[0], now, tags=self.config.feeds.tags
+        )
+        out: dict[str, str] = {}
+        for path, found in refs.items():
+            resolved = []
+            for ref in found:
+                kind, _, value = ref.partition(":")
+                resolved.append((ref, lookup.resolve(kind, value), lookup.id_prefix(kind, value)))
+            blob = json.dumps(resolved, ensure_ascii=False)
+            out[path] = hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return out
+
     def _media_unchanged(
         self, outputs: dict[str, OutputRecord], config_fp: str, wanted: set[str]
     ) -> bool:
@@ -796,6 +833,7 @@ class Builder:
         progress: Progress | None,
         problems: list[Problem],
         translations: Mapping[str, Sequence[tuple[str, str]]],
+        linked: Mapping[str, str],
     ) -> list[_Rendered]:
         """Render what changed: each file's fingerprint (of everything it shows) is compared
         with the manifest's, and a file whose fingerprint is unchanged and whose bytes on
@@ -841,7 +879,14 @@ class Builder:
 
         budget = FEED_CONTENT_FACTOR * cfg.feeds.max_content_bytes
         for spec in the_plan.feeds:
-            extra = [spec.key, spec.title, spec.content, spec.updated.isoformat(), spec.prev_page]
+            extra = [
+                spec.key,
+                spec.title,
+                spec.content,
+                spec.updated.isoformat(),
+                spec.prev_page,
+                [linked[a.path] for a in spec.entries if a.path in linked],
+            ]
             shows = [a.path for a in spec.entries]
             for fmt in formats:
                 fp = self._fingerprint(config_fp, fmt, spec.entries, extra)
@@ -862,7 +907,15 @@ class Builder:
                     prev_page=n - 1,
                     next_page=n + 1 if n < last else 0,
                 )
-                head = [spec.key, spec.title, spec.content, n, page.prev_page, page.next_page]
+                head = [
+                    spec.key,
+                    spec.title,
+                    spec.content,
+                    n,
+                    page.prev_page,
+                    page.next_page,
+                    [linked[m.path] for m in members if m.path in linked],
+                ]
                 shows = [m.path for m in members]
                 make_spec = _archive_spec(page, members, loaded)
                 for fmt in formats:
@@ -893,7 +946,9 @@ class Builder:
                 )
                 continue
             versions = translations.get(a.path, ())
-            fp = self._fingerprint(config_fp, "page", [a], [list(v) for v in versions])
+            fp = self._fingerprint(
+                config_fp, "page", [a], [[list(v) for v in versions], linked.get(a.path)]
+            )
 
             def make_page(a: Article = a, versions: Sequence[tuple[str, str]] = versions) -> bytes:
                 b = bodies.get(a.path) or EntryBody(content_html="", summary="")

@@ -923,6 +923,26 @@ class State:
         """The path of every indexed article that parsed."""
         return [r[0] for r in self._db.execute("SELECT path FROM articles WHERE meta IS NOT NULL")]
 
+    def article_refs(self, now_us: int) -> dict[str, list[str]]:
+        """Path → the references (``kind:value``) of every article with a page now that
+        names another article (see :mod:`feedpub.articles.refs`)."""
+        from feedpub.articles.refs import is_media
+
+        out: dict[str, list[str]] = {}
+        for path, meta in self._db.execute(
+            f"SELECT path, meta FROM articles WHERE {self._PAGED} AND meta LIKE '%\"rf\":%'",
+            (now_us,),
+        ):
+            refs = [
+                ref
+                for ref, _ in json.loads(meta).get("rf", ())
+                if ref.startswith(("name:", "post:"))
+                or (ref.startswith("path:") and not is_media(ref[5:]))
+            ]
+            if refs:
+                out[path] = refs
+        return out
+
     def media_refs(self, now_us: int) -> set[str]:
         """The files that articles with a page now link to (``path`` references)."""
         from feedpub.articles.refs import is_media
