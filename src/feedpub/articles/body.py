@@ -154,6 +154,13 @@ _BRACED = re.compile(
 )  # from a "{" (and a space before) to the end of its run of text
 _BRACE = re.compile(r"[{}]")
 _ATTRIBUTE_LIST_START = re.compile(r"\{(?::|[ \t]?[.#][A-Za-z])")
+# what one holds: ".class", "#id", "key=value", a name ("toc"); anything else ("{: x \in S}",
+# "{:not one, is it?}") is text
+_ATTRIBUTE_LIST_BODY = re.compile(
+    # ("{:" or "{" before "." or "#"; kramdown's "{::extension ...}", "{:/}", "{:name: ...}")
+    r"(?::[:/]?|[ \t]?(?=[.#]))(?:[.\w-]++:)?[ \t]*+"
+    r"(?:(?:[.#][\w-]++|\w[\w-]*+(?:=(?:\"[^\"]*+\"|'[^']*+'|[^\s\"'{}]++))?)[ \t]*+)*+"
+)
 MAX_ATTRIBUTE_LIST_CHARS = 200
 _TOC_LIST = re.compile(r"<([ou]l)>\n<li>[^<\n]{0,100}\n\{:toc\}</li>\n</\1>\n?")
 _EMPTY_PARAGRAPH = re.compile(r"<p>[ \t\n]{0,8}</p>\n?")
@@ -184,8 +191,10 @@ def _strip_attribute_lists(m: re.Match[str]) -> str:
             opened.append((len(out), size))
         elif opened:
             at, at_size = opened.pop()
-            if size - at_size <= MAX_ATTRIBUTE_LIST_CHARS + 1 and _ATTRIBUTE_LIST_START.match(
-                "".join(out[at : at + 5])  # (pieces are never empty)
+            if (
+                size - at_size <= MAX_ATTRIBUTE_LIST_CHARS + 1
+                and _ATTRIBUTE_LIST_START.match("".join(out[at : at + 5]))  # (never empty)
+                and _ATTRIBUTE_LIST_BODY.fullmatch("".join(out[at + 1 :]))
             ):
                 del out[at:]
                 size = at_size
