@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import quote, unquote
 
 from feedpub import __version__
@@ -55,6 +55,8 @@ from feedpub.output import (
     claim_output,
     matches,
     may_write,
+    open_file,
+    read_chunks,
     read_file,
     remove_file,
     servable,
@@ -62,6 +64,7 @@ from feedpub.output import (
     stat_file,
     sweep_temporaries,
     write_file,
+    write_stream,
 )
 from feedpub.planning import (
     ALL_KEY,
@@ -107,15 +110,14 @@ def _real(root: str) -> str:
     return os.path.realpath(root)
 
 
-def _read(root: str, path: str, max_bytes: int, limit: str = "feeds.max_article_bytes") -> bytes:
-    """An article file's bytes; a file over the size limit is refused without reading it.
-
-    What was opened is checked to lie inside the articles folder: the scan checked the path,
-    but a symlink swapped in since (or a folder on the way) could lead anywhere."""
-    too_big = f"over the limit of {max_bytes:,} ({limit})"
-    # (non-blocking: a FIFO put in the file's place must not hang the read)
+def _open_source(root: str, path: str) -> BinaryIO:
+    """A file of the articles folder, opened for reading (non-blocking: a FIFO put in the
+    file's place must not hang the read). What was opened is checked to be a regular file
+    inside the articles folder: the scan checked the path, but a symlink swapped in since
+    (or a folder on the way) could lead anywhere."""
     fd = os.open(os.path.join(root, path), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as f:
+    f = os.fdopen(fd, "rb")
+    try:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             raise ArticleError("not a regular file (any more); not read", path=path)
         with contextlib.suppress(OSError):  # (no /proc: not Linux)
@@ -125,6 +127,17 @@ def _read(root: str, path: str, max_bytes: int, limit: str = "feeds.max_article_
                 raise ArticleError(
                     "leads outside the articles folder (a symlink); not read", path=path
                 )
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def _read(root: str, path: str, max_bytes: int, limit: str = "feeds.max_article_bytes") -> bytes:
+    """An article file's bytes; a file over the size limit is refused without reading it
+    (and one inside the articles folder only: :func:`_open_source`)."""
+    too_big = f"over the limit of {max_bytes:,} ({limit})"
+    with _open_source(root, path) as f:
         size = os.fstat(f.fileno()).st_size
         if size > max_bytes:
             raise ArticleError(f"file is {size:,} bytes, {too_big}", path=path)
@@ -136,6 +149,28 @@ def _read(root: str, path: str, max_bytes: int, limit: str = "feeds.max_article_
                     f"file grew to more than {max_bytes:,} bytes, {too_big}", path=path
                 )
         return data
+
+
+def _source_chunks(root: str, path: str, max_bytes: int, limit: str) -> Iterator[bytes]:
+    """A file of the articles folder a chunk at a time (never whole in memory), by the rules
+    of :func:`_read`. Any failure (reading included) is an :class:`ArticleError`, never an
+    ``OSError``: the file beside the articles is at fault, not the output folder."""
+    too_big = f"over the limit of {max_bytes:,} ({limit})"
+    try:
+        with _open_source(root, path) as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > max_bytes:
+                raise ArticleError(f"file is {size:,} bytes, {too_big}", path=path)
+            read = 0
+            for chunk in read_chunks(f.fileno()):
+                read += len(chunk)
+                if read > max_bytes:
+                    raise ArticleError(
+                        f"file grew to more than {max_bytes:,} bytes, {too_big}", path=path
+                    )
+                yield chunk
+    except OSError as e:
+        raise ArticleError(f"cannot read: {e.strerror or e}", path=path) from e
 
 
 def _parse_one(root: str, path: str, st: FileStat, ctx: ParseContext) -> IndexRow:
@@ -206,6 +241,7 @@ class _Rendered:
     fingerprint: str
     kind: str
     feed_key: str | None
+    copy: bool = False  # no ``data``: a file beside the articles, copied a chunk at a time
 
 
 class Builder:
@@ -1052,9 +1088,8 @@ class Builder:
         """The files beside the articles that pages link to, copied to the same path in the
         output folder: read and written again only when the file changed (its size or time)
         or the published copy did. Copied, not linked: editing the file in the articles
-        folder never changes a published file in place."""
-        from feedpub.articles.refs import MAX_MEDIA_BYTES
-
+        folder never changes a published file in place. Nothing is read here: a file to copy
+        is marked ``copy``, and :meth:`_write` streams it, one file and one chunk at a time."""
         src_root = str(self.config.paths.articles)
         out_root = self.config.paths.output
         out: list[_Rendered] = []
@@ -1082,16 +1117,10 @@ class Builder:
                         )
                     )
                     continue
-            try:
-                data = _read(src_root, rel, MAX_MEDIA_BYTES, "for a file beside the articles")
-            except ArticleError as e:
-                problems.append(Problem(path=rel, message=f"not published: {e.message}"))
-                continue
-            except OSError as e:
-                problems.append(Problem(path=rel, message=f"not published: {e.strerror or e}"))
-                continue
             out.append(
-                _Rendered(relpath=rel, data=data, fingerprint=fp, kind="media", feed_key=None)
+                _Rendered(
+                    relpath=rel, data=b"", fingerprint=fp, kind="media", feed_key=None, copy=True
+                )
             )
         return out
 
@@ -1105,26 +1134,60 @@ class Builder:
         return rel
 
     def _publish_bytes(
-        self, state: State, changed: list[tuple[str, str, bytes]], stale: list[str]
+        self, state: State, changed: list[tuple[str, str, bytes | None]], stale: list[str]
     ) -> None:
         """Keep ``published`` (the bytes behind the manifest) in step with it: what changed,
         what went, and anything the manifest lists without bytes (files published before
-        the table existed, or by a build that stopped) read back from the output folder."""
-        state.put_published(changed)
+        the table existed, or by a build that stopped) read back from the output folder.
+        Files beside the articles (``bytes`` None; media, up to 64 MiB) are read back from
+        the output folder and stored in pieces, never whole in memory."""
+        from feedpub.articles.refs import is_media
+
+        state.put_published([(p, d, b) for p, d, b in changed if b is not None])
+        complete = all(self._publish_chunks(state, p, d) for p, d, b in changed if b is None)
         state.delete_published(stale)
-        if state.get("published_complete") is not None:
+        if state.get("published_complete") is not None and complete:
             return  # every build since the backfill kept it complete (same transaction)
         missing = state.unpublished()
         backfill: list[tuple[str, str, bytes]] = []
+        done = 0
         for relpath, digest in sorted(missing.items()):
+            if is_media(relpath):
+                done += self._publish_chunks(state, relpath, digest)
+                continue
             found = read_file(self.config.paths.output, relpath)
             if found is not None and sha256(found[0]) == digest:
                 backfill.append((relpath, digest, found[0]))
         state.put_published(backfill)
-        if backfill:
-            log.info("stored the bytes of %d earlier files in the state store", len(backfill))
-        if len(backfill) == len(missing):
+        done += len(backfill)
+        if done:
+            log.info("stored the bytes of %d earlier files in the state store", done)
+        if done == len(missing):
             state.put("published_complete", "1")
+        else:
+            state.put("published_complete", None)
+
+    def _publish_chunks(self, state: State, relpath: str, digest: str) -> bool:
+        """Store a published file in ``published_chunks``, read back from the output folder
+        a chunk at a time. False (nothing stored) when its bytes are not ``digest`` now."""
+        with open_file(self.config.paths.output, relpath) as opened:
+            if opened is None:
+                return False
+            hashed = hashlib.sha256()
+
+            def chunks() -> Iterator[bytes]:
+                for chunk in read_chunks(opened[0]):
+                    hashed.update(chunk)
+                    yield chunk
+
+            try:
+                state.put_published_chunks(relpath, digest, chunks())
+            except OSError:
+                hashed.update(b"\0")  # (unreadable: not these bytes)
+            if hashed.hexdigest() == digest:
+                return True
+        state.delete_published([relpath])
+        return False
 
     def _write(
         self,
@@ -1135,11 +1198,12 @@ class Builder:
         problems: list[Problem],
         *,
         adopt: bool = False,
-    ) -> tuple[list[str], list[str], list[OutputRecord], list[tuple[str, str, bytes]]]:
+    ) -> tuple[list[str], list[str], list[OutputRecord], list[tuple[str, str, bytes | None]]]:
         """Write what differs on disk. A feed counts as changed (for notifications) when its
         bytes differ from what the manifest says was published: so a crash after writing a
         file but before recording it still notifies on the next build. Also returns
-        (relpath, sha256, bytes) of every file whose published bytes changed.
+        (relpath, sha256, bytes) of every file whose published bytes changed (bytes None: a
+        file beside the articles, copied a chunk at a time and never held whole).
 
         Only paths the manifest lists (or ``claims``: a build that stopped was writing them,
         or, with ``adopt``, every path) are replaced, and new paths written; a file that is
@@ -1151,13 +1215,13 @@ class Builder:
         written: list[str] = []
         feed_urls: list[str] = []
         records: list[OutputRecord] = []
-        changed: list[tuple[str, str, bytes]] = []
+        changed: list[tuple[str, str, bytes | None]] = []
         todo: list[tuple[_Rendered, str, bool, bool]] = []  # (file, sha256, on disk, owned)
         for r in rendered:
-            if not r.data:  # fresh: nothing rendered, nothing to write
+            if not r.data and not r.copy:  # fresh: nothing rendered, nothing to write
                 continue
-            digest = sha256(r.data)
-            if matches(root, r.relpath, digest, len(r.data)):
+            digest = "" if r.copy else sha256(r.data)  # (a copy's: known once copied)
+            if not r.copy and matches(root, r.relpath, digest, len(r.data)):
                 todo.append((r, digest, True, True))  # (these very bytes are ours too)
                 continue
             owned = adopt or r.relpath in outputs or r.relpath in claims
@@ -1173,14 +1237,21 @@ class Builder:
             claims |= new_claims
             with state.transaction():
                 state.put(CLAIMS, json.dumps(sorted(claims), ensure_ascii=False))
-        for r, digest, on_disk, owned in todo:
+        for r, known, on_disk, owned in todo:
             old = outputs.get(r.relpath)
+            digest = known
             if not on_disk:
                 try:  # a path nobody owned must still be free as the file is put in place
-                    write_file(root, r.relpath, r.data, new=not owned)
+                    if r.copy:
+                        digest = self._copy(r.relpath, new=not owned)
+                    else:
+                        write_file(root, r.relpath, r.data, new=not owned)
                 except OutputRefused as e:
                     log.error("%s", e)
                     problems.append(Problem(path=str(e.path), message=f"not written: {e.message}"))
+                    continue
+                except ArticleError as e:  # (the file beside the articles: unreadable, ...)
+                    problems.append(Problem(path=r.relpath, message=f"not published: {e.message}"))
                     continue
                 written.append(r.relpath)
             elif old is None or old.sha256 != digest:
@@ -1190,7 +1261,7 @@ class Builder:
                 log.warning("%s: vanished as it was written", root / r.relpath)
                 continue
             if old is None or old.sha256 != digest:
-                changed.append((r.relpath, digest, r.data))
+                changed.append((r.relpath, digest, None if r.copy else r.data))
                 if r.kind == "feed":
                     feed_urls.append(self.config.site.base_url + quote(r.relpath))
             records.append(
@@ -1205,6 +1276,19 @@ class Builder:
                 )
             )
         return written, feed_urls, records, changed
+
+    def _copy(self, relpath: str, *, new: bool) -> str:
+        """Copy a file beside the articles to the same path in the output folder, streaming
+        (by :func:`feedpub.output.write_stream`'s rules); returns its sha256."""
+        from feedpub.articles.refs import MAX_MEDIA_BYTES
+
+        chunks = _source_chunks(
+            str(self.config.paths.articles),
+            relpath,
+            MAX_MEDIA_BYTES,
+            "for a file beside the articles",
+        )
+        return write_stream(self.config.paths.output, relpath, chunks, new=new)[0]
 
 
 def _unresolved_names(
@@ -1247,12 +1331,6 @@ def _publishable(root: str, relpath: str) -> os.stat_result | None:
     if any(part.startswith(".") for part in real[len(real_root) + 1 :].split(os.sep)):
         return None
     return st
-
-
-def _media_file(relpath: str, data: bytes, fingerprint: str) -> _Rendered:
-    return _Rendered(
-        relpath=relpath, data=data, fingerprint=fingerprint, kind="media", feed_key=None
-    )
 
 
 class _RefLookup:

@@ -23,13 +23,21 @@ from typing import Any
 
 from feedpub.build import Builder
 from feedpub.config import Config
-from feedpub.errors import BuildCancelled, ConfigError, FeedpubError, StateError, one_line
+from feedpub.errors import (
+    BuildCancelled,
+    ConfigError,
+    FeedpubError,
+    OutputRefused,
+    StateError,
+    one_line,
+)
 from feedpub.model import BuildResult
 from feedpub.redirects import locations
 from feedpub.render import Links
 from feedpub.server import App, Store, bind, make_server
 
 log = logging.getLogger(__name__)
+_EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
 @contextlib.contextmanager
@@ -351,7 +359,7 @@ class Daemon:
         serves, and nginx in front of it serves, what the leader publishes, and so that it
         can take over with its folder current. Files published here that the manifest no
         longer lists are removed (see :attr:`_ledger`)."""
-        from feedpub.output import matches, remove_file, write_file
+        from feedpub.output import matches, remove_file, write_file, write_stream
 
         leader = state.leader()
         if not leader or leader.get("output") in (None, self._output_id()):
@@ -364,9 +372,16 @@ class Daemon:
         ]
         copied = 0
         for relpath, (digest, data) in sorted(state.published_content(want).items()):
-            if digest == records[relpath].sha256:  # else it changed meanwhile: next round
+            if digest != records[relpath].sha256:  # it changed meanwhile: next round
+                continue
+            if data or digest == _EMPTY_SHA256:
                 write_file(root, relpath, data)  # (a path the manifest lists)
-                copied += 1
+            else:  # stored in pieces (media): copied a piece at a time, checked as a whole
+                try:
+                    write_stream(root, relpath, state.published_chunks(relpath), expect=digest)
+                except OutputRefused:
+                    continue  # (changed meanwhile: next round)
+            copied += 1
         gone = sorted(self._published_here() - set(records))
         for relpath in gone:
             remove_file(root, relpath)

@@ -9,7 +9,8 @@ Every rule about the output folder lives here, once:
   new one; never a file feedpub did not write, never a folder.
 * :func:`servable` decides which files may be served: never dotfiles, temporaries, locks,
   state files (``deploy/nginx.conf`` denies the same pattern).
-* :func:`write_file`, :func:`remove_file`, :func:`read_file` and :func:`matches` work below
+* :func:`write_file` (and :func:`write_stream`, for large files, a chunk at a time),
+  :func:`remove_file`, :func:`read_file`, :func:`open_file` and :func:`matches` work below
   the folder without following a symlink anywhere below it (each folder is opened with
   ``O_NOFOLLOW``, relative to its parent's descriptor), so no symlink placed in the output
   folder can lead a write, a deletion or a read outside it.
@@ -29,7 +30,7 @@ import re
 import secrets
 import stat
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from feedpub.errors import OutputError, OutputRefused
@@ -145,20 +146,40 @@ def _temporary(fd: int, name: str) -> tuple[str, int]:
 _APPEARED = "appeared while feedpub was writing it; left alone"
 
 
-def _write_at(fd: int, name: str, data: bytes, *, new: bool, durable: bool) -> None:
-    """Write ``name`` in the folder ``fd`` atomically. ``new``: only if nothing is there
-    (:class:`OutputRefused` otherwise), checked as the file is put in place."""
+def _write_at(
+    fd: int,
+    name: str,
+    chunks: Iterable[bytes],
+    *,
+    new: bool,
+    durable: bool,
+    expect: str | None = None,
+) -> tuple[str, int]:
+    """Write ``chunks`` as ``name`` in the folder ``fd`` atomically, one chunk in memory at a
+    time; returns their sha256 and size, computed as they are written. ``new``: only if
+    nothing is there (:class:`OutputRefused` otherwise), checked as the file is put in place.
+    ``expect``: a sha256 the bytes must have, or nothing is put in place (OutputRefused)."""
     tmp, out = _temporary(fd, name)
+    digest = hashlib.sha256()
+    size = 0
     try:
         with os.fdopen(out, "wb") as f:
-            f.write(data)
+            for chunk in chunks:
+                f.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
             os.fchmod(f.fileno(), 0o644)
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
+        if expect is not None and digest.hexdigest() != expect:
+            raise OutputRefused(
+                "the bytes copied are not those recorded (changed meanwhile); not replaced",
+                path=Path(name),
+            )
         if not new:
             os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
-            return
+            return digest.hexdigest(), size
         try:  # a hard link is never made over an existing name: no race with its owner
             os.link(tmp, name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
         except FileExistsError as e:
@@ -169,8 +190,9 @@ def _write_at(fd: int, name: str, data: bytes, *, new: bool, durable: bool) -> N
             if _lstat_at(fd, name) is not None:  # (no hard links here: check, then move)
                 raise OutputRefused(_APPEARED, path=Path(name)) from e
             os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
-            return
+            return digest.hexdigest(), size
         os.unlink(tmp, dir_fd=fd)
+        return digest.hexdigest(), size
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=fd)
@@ -184,12 +206,29 @@ def write_file(
     following no symlink below ``root``. ``new``: the file must not exist (a path nobody
     owns yet). Raises :class:`OutputRefused` (this file only) or :class:`OutputError` (the
     folder cannot be written: full, read-only, ...)."""
+    write_stream(root, relpath, (data,), new=new, durable=durable)
+
+
+def write_stream(
+    root: Path,
+    relpath: str,
+    chunks: Iterable[bytes],
+    *,
+    new: bool = False,
+    durable: bool = False,
+    expect: str | None = None,
+) -> tuple[str, int]:
+    """:func:`write_file` for bytes that come in ``chunks`` (a large file copied: never
+    whole in memory), by the same rules. Returns the sha256 and size of what was written.
+    ``expect``: the sha256 the bytes must have; other bytes are not put in place
+    (:class:`OutputRefused`). An error raised by ``chunks`` itself (other than an
+    ``OSError``) goes through as it is, and nothing is put in place."""
     parts = _parts(root, relpath)
     path = root.joinpath(*parts)
     try:
         with _folder(root, parts[:-1], create=True) as fd:
             assert fd is not None
-            _write_at(fd, parts[-1], data, new=new, durable=durable)
+            return _write_at(fd, parts[-1], chunks, new=new, durable=durable, expect=expect)
     except OutputRefused as e:
         raise OutputRefused(e.message, path=path) from e
     except OSError as e:
@@ -212,6 +251,54 @@ def stat_file(root: Path, relpath: str) -> os.stat_result | None:
         raise OutputError(f"cannot read: {_reason(e)}", path=path) from e
 
 
+@contextlib.contextmanager
+def open_file(root: Path, relpath: str) -> Iterator[tuple[int, os.stat_result] | None]:
+    """A descriptor (open for reading, closed on leaving) and the status of the regular file
+    ``root/relpath``, reached without following a symlink; None for a symlink, a folder,
+    nothing, or a path outside ``root``. Reads through it see the one file opened: a file
+    replaced meanwhile (``os.replace``) is read whole as it was, never half old, half new."""
+    try:
+        parts = _parts(root, relpath)
+    except OutputError:
+        yield None
+        return
+    f: int | None = None
+    st: os.stat_result | None = None
+    try:
+        with _folder(root, parts[:-1], create=False) as fd:
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    f = os.open(parts[-1], _READ, dir_fd=fd)
+    except (OutputRefused, OSError):
+        f = None
+    try:
+        if f is not None:
+            st = os.fstat(f)
+            if not stat.S_ISREG(st.st_mode):
+                st = None
+        yield (f, st) if f is not None and st is not None else None
+    finally:
+        if f is not None:
+            os.close(f)
+
+
+CHUNK_BYTES = 1024 * 1024  # a file hashed or copied is read this much at a time
+
+
+def read_chunks(fd: int, *, start: int = 0, size: int | None = None) -> Iterator[bytes]:
+    """The bytes of an open file from ``start``, ``size`` of them (None: to its end), at most
+    :data:`CHUNK_BYTES` at a time (``os.pread``: the descriptor's offset is not used)."""
+    offset = start
+    end = None if size is None else start + size
+    while end is None or offset < end:
+        want = CHUNK_BYTES if end is None else min(CHUNK_BYTES, end - offset)
+        chunk = os.pread(fd, want, offset)
+        if not chunk:
+            return
+        offset += len(chunk)
+        yield chunk
+
+
 def read_file(
     root: Path,
     relpath: str,
@@ -226,42 +313,50 @@ def read_file(
     is read whole as it was, never half old and half new. ``limit``: a larger file is not
     read (None). ``cached(status)``: when it says the caller holds these bytes already
     (same file, size and time), they are not read (``b""`` is returned with the status)."""
-    parts = _parts(root, relpath)
-    try:
-        with _folder(root, parts[:-1], create=False) as fd:
-            if fd is None:
+    _parts(root, relpath)  # (OutputError: outside the folder)
+    with open_file(root, relpath) as opened:
+        if opened is None:
+            return None
+        f, st = opened
+        try:
+            if cached is not None and cached(st):
+                return b"", st
+            if limit is not None and st.st_size > limit:
                 return None
-            try:
-                f = os.open(parts[-1], _READ, dir_fd=fd)
-            except OSError:
-                return None
-            with os.fdopen(f, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                if not stat.S_ISREG(st.st_mode):
-                    return None
-                if cached is not None and cached(st):
-                    return b"", st
-                if limit is None:
-                    return fh.read(), st
-                if st.st_size > limit:
-                    return None
-                data = fh.read(limit + 1)
-                return (data, st) if len(data) <= limit else None
-    except (OutputRefused, OSError):
-        return None
+            data = b"".join(read_chunks(f, size=None if limit is None else limit + 1))
+        except OSError:
+            return None
+        return (data, st) if limit is None or len(data) <= limit else None
+
+
+def file_digest(root: Path, relpath: str) -> tuple[str, int] | None:
+    """The sha256 and size of the regular file ``root/relpath`` (no symlink followed), read
+    a chunk at a time; None when it is not such a file."""
+    with open_file(root, relpath) as opened:
+        if opened is None:
+            return None
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            for chunk in read_chunks(opened[0]):
+                digest.update(chunk)
+                size += len(chunk)
+        except OSError:
+            return None
+        return digest.hexdigest(), size
 
 
 def matches(root: Path, relpath: str, digest: str, size: int | None = None) -> bool:
     """Whether ``root/relpath`` is a regular file (not a symlink) holding bytes with this
-    sha256 (a size check first)."""
+    sha256 (a size check first; the file is hashed a chunk at a time)."""
     try:
         st = stat_file(root, relpath)
     except OutputError:
         return False
     if st is None or not stat.S_ISREG(st.st_mode) or (size is not None and st.st_size != size):
         return False
-    found = read_file(root, relpath)
-    return found is not None and sha256(found[0]) == digest
+    found = file_digest(root, relpath)
+    return found is not None and found[0] == digest
 
 
 def file_matches(path: Path, digest: str, size: int | None = None) -> bool:

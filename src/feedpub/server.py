@@ -16,6 +16,14 @@ The answer is prepared as for a file in memory (same ETag, gzip, headers) and ke
 cache (:data:`DISK_CACHE_BYTES`), checked against the file's status on every request. Memory
 grows with the feeds, not with the number of articles.
 
+Files beside the articles (images, audio, video, documents: :func:`feedpub.articles.refs.is_media`,
+up to 64 MiB) are never read whole: :meth:`Store.open_media` opens the file (by the same
+rules), and the answer is sent from that one descriptor :data:`STREAM_CHUNK_BYTES` at a time,
+as the reader takes it (a file replaced meanwhile is sent whole as it was opened). They are
+never gzipped (already compressed), carry an ETag made from the file's status (inode, size,
+time: nothing is hashed per request), answer ``304`` and single byte ranges (``206``,
+``416``; ``If-Range``; several ranges get the whole file), with ``Accept-Ranges: bytes``.
+
 Served under uvicorn with uvloop and httptools (see :func:`serve`).
 """
 
@@ -47,9 +55,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from feedpub.articles.refs import is_media
 from feedpub.config import ServerConfig
 from feedpub.errors import OutputError, ServerError, one_line
-from feedpub.output import read_file, servable, stat_file
+from feedpub.output import open_file, read_file, servable, stat_file
 from feedpub.render import ARCHIVE_DIR, INDEX_PATH, MEDIA_TYPES
 
 log = logging.getLogger(__name__)
@@ -73,9 +82,18 @@ _TYPES = {
     ".jpg": "image/jpeg",
     ".svg": "image/svg+xml",
 }
-_COMPRESSIBLE = ("text/", "application/")
 _FEED_SUFFIXES = (".atom.xml", ".rss.xml", ".json")
 MIN_GZIP_BYTES = 256
+NOSNIFF = (b"x-content-type-options", b"nosniff")  # on every answer
+# a file whose name says it is compressed is served as what it is: never as its contents'
+# type (``x.csv.gz`` is not text/csv: a browser would show it as garbled text)
+_ENCODED_TYPES = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "br": "application/x-brotli",
+    "compress": "application/x-compress",
+}
 
 
 def media_type(relpath: str) -> str:
@@ -83,7 +101,21 @@ def media_type(relpath: str) -> str:
         if relpath.endswith(suffix):
             return mtype
     # (files beside the articles: images, audio, video, documents)
-    return mimetypes.guess_type(relpath)[0] or "application/octet-stream"
+    guessed, encoding = mimetypes.guess_type(relpath, strict=False)
+    if encoding is not None:
+        return _ENCODED_TYPES.get(encoding, "application/octet-stream")
+    return guessed or "application/octet-stream"
+
+
+def compressible(mtype: str) -> bool:
+    """Whether gzip makes a file of this type smaller: text, XML and JSON; never images,
+    audio, video, PDF, archives (compressed already: gzip only costs CPU)."""
+    base = mtype.split(";", 1)[0].strip()
+    return (
+        base.startswith("text/")
+        or base.endswith(("/xml", "+xml", "/json", "+json"))
+        or (base == "application/javascript")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,15 +142,16 @@ def make_resource(relpath: str, data: bytes, mtime: float, links: Iterable[str] 
     seconds = int(mtime)
     last_modified = formatdate(seconds, usegmt=True).encode()
     cache = b"public, max-age=60" if relpath.endswith(_FEED_SUFFIXES) else b"public, max-age=300"
-    compressible = mtype.startswith(_COMPRESSIBLE) and len(data) >= MIN_GZIP_BYTES
-    gz = gzip.compress(data, compresslevel=6, mtime=0) if compressible else None
+    zippable = compressible(mtype) and len(data) >= MIN_GZIP_BYTES
+    gz = gzip.compress(data, compresslevel=6, mtime=0) if zippable else None
     if gz is not None and len(gz) >= len(data):
         gz = None
     common: list[tuple[bytes, bytes]] = [
         (b"last-modified", last_modified),
         (b"cache-control", cache),
+        NOSNIFF,
     ]
-    if compressible:
+    if zippable:
         common.append((b"vary", b"Accept-Encoding"))
     for link in links:
         common.append((b"link", link.encode("latin-1", "replace")))
@@ -149,6 +182,28 @@ def make_resource(relpath: str, data: bytes, mtime: float, links: Iterable[str] 
 
 
 MAX_DISK_BYTES = 64 * 1024 * 1024  # a file read from disk to answer a request, at most
+STREAM_CHUNK_BYTES = 64 * 1024  # a media file is sent this much at a time
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedFile:
+    """A media file opened for one answer (:meth:`Store.open_media`): the caller closes
+    ``fd``. Every byte sent is read from ``fd``, so the answer is the file as opened."""
+
+    fd: int
+    size: int
+    etag: bytes
+    mtime: int  # whole seconds, as Last-Modified says
+    last_modified: bytes
+    headers: list[tuple[bytes, bytes]]  # sent with every answer (200, 206, 304, 416)
+
+
+def _file_etag(st: os.stat_result) -> bytes:
+    """A strong ETag from the file's status: ``os.replace`` gives a new inode, an edit in
+    place a new time; the bytes are never hashed per request."""
+    return f'"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}"'.encode()
+
+
 DISK_CACHE_BYTES = 16 * 1024 * 1024  # answers read from disk, kept (least recently used out)
 
 
@@ -215,8 +270,8 @@ class Store:
         (:func:`held_in_memory`), or None (not such a path, not there, not servable, too
         large). Blocking: call it from a worker thread."""
         relpath = _relpath(path)
-        if held_in_memory(relpath) or not servable(relpath):
-            return None
+        if held_in_memory(relpath) or not servable(relpath) or is_media(relpath):
+            return None  # (media: :meth:`open_media`)
         with self._cache_lock:
             hit = self._cache.get(relpath)
 
@@ -249,6 +304,38 @@ class Store:
                     _, (_, gone) = self._cache.popitem(last=False)
                     self._cached_bytes -= len(gone.body) + len(gone.gzipped or b"")
         return res
+
+    def open_media(self, path: str) -> OpenedFile | None:
+        """The media file (:func:`feedpub.articles.refs.is_media`) at URL ``path``, opened
+        by the rules of :meth:`from_disk` (below the folder, no symlink, servable, a regular
+        file of at most :data:`MAX_DISK_BYTES`), or None. Blocking: call it from a worker
+        thread; the caller closes the descriptor."""
+        relpath = _relpath(path)
+        if not is_media(relpath) or not servable(relpath):
+            return None
+        with open_file(self.root, relpath) as opened:
+            if opened is None or opened[1].st_size > MAX_DISK_BYTES:
+                return None
+            fd, st = opened
+            etag = _file_etag(st)
+            seconds = int(st.st_mtime)
+            last_modified = formatdate(seconds, usegmt=True).encode()
+            headers = [
+                (b"etag", etag),
+                (b"last-modified", last_modified),
+                (b"cache-control", b"public, max-age=300"),
+                (b"accept-ranges", b"bytes"),
+                NOSNIFF,
+            ]
+            headers += [(b"link", v.encode("latin-1", "replace")) for v in self.links_for(relpath)]
+            return OpenedFile(
+                fd=os.dup(fd),
+                size=st.st_size,
+                etag=etag,
+                mtime=seconds,
+                last_modified=last_modified,
+                headers=headers,
+            )
 
     def _forget(self, relpath: str) -> None:
         with self._cache_lock:
@@ -378,7 +465,7 @@ def _etag_matches(header: bytes, etag: bytes) -> bool:
     return False
 
 
-def _not_modified(inm: bytes | None, ims: bytes | None, res: Resource, etag: bytes) -> bool:
+def _not_modified(inm: bytes | None, ims: bytes | None, mtime: int, etag: bytes) -> bool:
     """RFC 9110 13.2.2: If-None-Match (weak comparison) wins; else If-Modified-Since."""
     if inm is not None:
         return inm == etag or _etag_matches(inm, etag)
@@ -387,8 +474,105 @@ def _not_modified(inm: bytes | None, ims: bytes | None, res: Resource, etag: byt
             since = parsedate_to_datetime(ims.decode("latin-1")).timestamp()
         except (TypeError, ValueError, IndexError, OverflowError):  # not a date: no condition
             return False
-        return res.mtime <= since
+        return mtime <= since
     return False
+
+
+_RANGE = re.compile(
+    rb"[ \t]*bytes[ \t]*=[ \t]*([0-9]{0,18})[ \t]*-[ \t]*([0-9]{0,18})[ \t]*\Z", re.I
+)
+UNSATISFIABLE = (-1, -1)
+
+
+def byte_range(value: bytes, size: int) -> tuple[int, int] | None:
+    """A ``Range`` header (RFC 9110 14.1.2) for a file of ``size`` bytes: (first, last)
+    byte, :data:`UNSATISFIABLE`, or None to send the whole file (not a single byte range
+    this server understands: several ranges, another unit, a syntax error)."""
+    m = _RANGE.match(value)
+    if m is None:
+        return None
+    first, last = m.group(1), m.group(2)
+    if not first:
+        if not last:
+            return None
+        suffix = int(last)  # the last ``suffix`` bytes
+        if suffix == 0 or size == 0:
+            return UNSATISFIABLE
+        return max(0, size - suffix), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if last and end < start:
+        return None  # (invalid: ignored, RFC 9110 14.2)
+    if start >= size:
+        return UNSATISFIABLE
+    return start, min(end, size - 1)
+
+
+def _if_range_holds(value: bytes, f: OpenedFile) -> bool:
+    """``If-Range``: a strong ETag equal to the file's, or its exact ``Last-Modified``."""
+    value = value.strip()
+    return value in (f.etag, f.last_modified)
+
+
+async def send_file(f: OpenedFile, mtype: bytes, scope: Scope, send: Send) -> None:
+    """Answer with a media file, from the descriptor opened (closed here): ``304`` on a
+    condition, one byte range (``206``) or the whole file (``200``), never gzipped, sent
+    :data:`STREAM_CHUNK_BYTES` at a time as the reader takes it (``send`` waits while the
+    connection's buffer is full), so memory does not grow with the file."""
+    try:
+        inm = ims = ranges = if_range = None
+        for key, value in scope["headers"]:
+            if key == b"if-none-match":
+                inm = value
+            elif key == b"if-modified-since":
+                ims = value
+            elif key == b"range":
+                ranges = value
+            elif key == b"if-range":
+                if_range = value
+        if _not_modified(inm, ims, f.mtime, f.etag):
+            await send({"type": "http.response.start", "status": 304, "headers": f.headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        status, start, length = 200, 0, f.size
+        extra: list[tuple[bytes, bytes]] = []
+        if ranges is not None and (if_range is None or _if_range_holds(if_range, f)):
+            wanted = byte_range(ranges, f.size)
+            if wanted == UNSATISFIABLE:
+                body = b"range not satisfiable\n"
+                await respond(
+                    send,
+                    416,
+                    body if scope["method"] == "GET" else b"",
+                    [(b"content-range", f"bytes */{f.size}".encode()), *f.headers],
+                    length=len(body),
+                )
+                return
+            if wanted is not None:
+                status, start, length = 206, wanted[0], wanted[1] - wanted[0] + 1
+                extra.append((b"content-range", f"bytes {wanted[0]}-{wanted[1]}/{f.size}".encode()))
+        headers = [
+            (b"content-type", mtype),
+            (b"content-length", str(length).encode()),
+            *extra,
+            *f.headers,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if scope["method"] != "GET" or not length:
+            await send({"type": "http.response.body", "body": b""})
+            return
+        loop = asyncio.get_running_loop()
+        offset, end = start, start + length
+        while offset < end:
+            want = min(STREAM_CHUNK_BYTES, end - offset)
+            chunk = await loop.run_in_executor(None, os.pread, f.fd, want, offset)
+            if not chunk:  # cut short in place (feedpub never does): close, never pad
+                log.warning("a file being served became shorter; the answer was cut")
+                return
+            offset += len(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": offset < end})
+    finally:
+        os.close(f.fd)
 
 
 HealthFn = Callable[[], dict[str, Any]]
@@ -442,6 +626,11 @@ class App:
             return
         store = self.store
         res = store.resources.get(path)
+        if res is None and is_media(_relpath(path)):
+            opened = await asyncio.get_running_loop().run_in_executor(None, store.open_media, path)
+            if opened is not None:
+                await send_file(opened, media_type(_relpath(path)).encode(), scope, send)
+                return
         if res is None and not held_in_memory(_relpath(path)):
             res = await asyncio.get_running_loop().run_in_executor(None, store.from_disk, path)
         if res is None:
@@ -469,7 +658,7 @@ class App:
                 ims = value
         use_gzip = res.gzipped is not None and accept is not None and _accepts_gzip(accept)
         etag = res.gzip_etag if use_gzip else res.etag
-        if _not_modified(inm, ims, res, etag):
+        if _not_modified(inm, ims, res.mtime, etag):
             headers = res.gzip_not_modified_headers if use_gzip else res.not_modified_headers
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
@@ -492,6 +681,7 @@ async def respond(
     headers = [
         (b"content-type", ctype),
         (b"content-length", str(len(body) if length is None else length).encode()),
+        NOSNIFF,
         *(extra or []),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -591,6 +781,7 @@ def _raw_response(status: bytes, text: bytes, *extra: bytes) -> bytes:
         [
             b"HTTP/1.1 " + status + b"\r\n",
             b"content-type: text/plain; charset=utf-8\r\n",
+            b"x-content-type-options: nosniff\r\n",
             b"content-length: " + str(len(text)).encode() + b"\r\n",
             *(line + b"\r\n" for line in extra),
             b"connection: close\r\n\r\n",

@@ -43,7 +43,7 @@ from feedpub.planning import feed_names, other_language
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 LEADER_LOCK_KEY = 0x66656564707562  # "feedpub": the advisory lock a leading daemon holds
 SCHEMA_LOCK_KEY = 0x66656564736368  # "feedsch": one schema migration at a time
 SUBSCRIPTIONS_LOCK_KEY = 0x66656564737562  # "feedsub": one subscription change at a time
@@ -153,6 +153,14 @@ CREATE TABLE IF NOT EXISTS published (        -- on PostgreSQL: the bytes of eve
     relpath TEXT PRIMARY KEY,                 -- so that standbys on other hosts serve them
     sha256 TEXT NOT NULL,
     content {blob} NOT NULL
+);
+"""
+_PUBLISHED_CHUNKS = """
+CREATE TABLE IF NOT EXISTS published_chunks ( -- large files (media) in pieces, in order: a
+    relpath TEXT NOT NULL,                    -- build or a standby never holds one whole
+    seq INTEGER NOT NULL,                     -- (their ``published`` row has no content)
+    content {blob} NOT NULL,
+    PRIMARY KEY (relpath, seq)
 );
 """
 
@@ -588,13 +596,13 @@ class State:
         # from 4, only what is new: re-running every CREATE INDEX IF NOT EXISTS would lock
         # the tables a build of an older feedpub may be writing (a rolling upgrade)
         if version == 4:
-            schema = _PUBLISHED + _BODIES
+            schema = _PUBLISHED + _BODIES + _PUBLISHED_CHUNKS
         elif version == 5:
-            schema = _BODIES
-        elif version in (6, 7, 8):
-            schema = ""
+            schema = _BODIES + _PUBLISHED_CHUNKS
+        elif version in (6, 7, 8, 9):
+            schema = _PUBLISHED_CHUNKS
         else:
-            schema = _SCHEMA + _PUBLISHED + _BODIES
+            schema = _SCHEMA + _PUBLISHED + _BODIES + _PUBLISHED_CHUNKS
         if 0 < version < 6:
             # bodies are stored with the index now (they were rendered from the files): the
             # index is a cache, so it is read again from the files by the next build
@@ -1620,14 +1628,54 @@ class State:
 
     def put_published(self, files: Iterable[tuple[str, str, bytes]]) -> None:
         """(relpath, sha256, bytes) of files just published."""
+        files = list(files)
+        self._db.executemany(
+            "DELETE FROM published_chunks WHERE relpath = ?", ((p,) for p, _, _ in files)
+        )
         self._db.executemany(
             "INSERT INTO published (relpath, sha256, content) VALUES (?, ?, ?)"
             + _upsert("relpath", ("sha256", "content")),
             files,
         )
 
+    def put_published_chunks(self, relpath: str, digest: str, chunks: Iterable[bytes]) -> None:
+        """A file just published, in ``chunks`` (each stored as it comes: never whole in
+        memory); its ``published`` row holds the sha256 and no content."""
+        self._db.execute("DELETE FROM published_chunks WHERE relpath = ?", (relpath,))
+        for seq, chunk in enumerate(chunks):
+            self._db.execute(
+                "INSERT INTO published_chunks (relpath, seq, content) VALUES (?, ?, ?)",
+                (relpath, seq, chunk),
+            )
+        self.put_published_row(relpath, digest)
+
+    def put_published_row(self, relpath: str, digest: str) -> None:
+        self._db.execute(
+            "INSERT INTO published (relpath, sha256, content) VALUES (?, ?, ?)"
+            + _upsert("relpath", ("sha256", "content")),
+            (relpath, digest, b""),
+        )
+
+    def published_chunks(self, relpath: str) -> Iterator[bytes]:
+        """The pieces of a file stored by :meth:`put_published_chunks`, in order, one query
+        (and one piece in memory) at a time; none for a file stored whole."""
+        seq = 0
+        while True:
+            row = self._db.execute(
+                "SELECT content FROM published_chunks WHERE relpath = ? AND seq = ?",
+                (relpath, seq),
+            ).fetchone()
+            if row is None:
+                return
+            yield bytes(row[0])
+            seq += 1
+
     def delete_published(self, relpaths: Iterable[str]) -> None:
+        relpaths = list(relpaths)
         self._db.executemany("DELETE FROM published WHERE relpath = ?", ((p,) for p in relpaths))
+        self._db.executemany(
+            "DELETE FROM published_chunks WHERE relpath = ?", ((p,) for p in relpaths)
+        )
 
     def unpublished(self) -> dict[str, str]:
         """relpath → sha256 of manifest entries whose bytes are not (or not as recorded) in
