@@ -132,7 +132,10 @@ class _Fields:
         )
 
     def fail(self, key: str, message: str) -> ArticleError:
-        return ArticleError(f"{key}: {message}", path=self.path, line=self.line(key))
+        # (named as the file spells it: "publishDate: ...", not the field it fills)
+        return ArticleError(
+            f"{self.spelled.get(key, key)}: {message}", path=self.path, line=self.line(key)
+        )
 
 
 def _label(f: _Fields, key: str | None, text: str, *, line: int | None = None) -> str:
