@@ -1216,6 +1216,7 @@ def test_translations_are_one_article_in_several_languages(site: Site) -> None:
     """A translation shares its original's slug (Pelican) or file name (Hugo): no slug
     collision; the site-language feeds carry the original, each other language has its own
     feed (feeds/all-fr.atom.xml, as Pelican's), and the pages point to each other."""
+    site.config_text = site.config_text.replace("[site]", '[site]\nlanguages = ["de"]', 1)
     site.write(
         "hello.md",
         "Title: Hello\nDate: 2024-01-01 10:00\nCategory: News\nSlug: hello\n\nHi.\n",
@@ -1393,3 +1394,50 @@ def test_pages_and_feeds_follow_a_linked_article_that_moves(site: Site) -> None:
     for relpath in ("articles/linker/index.html", "feeds/l.json", "feeds/all.atom.xml"):
         text = site.read(relpath).decode()
         assert "/articles/two/" in text and "/articles/one/" not in text, relpath
+
+
+def test_translations_as_hugo_and_pelican_sites_hold_them(site: Site) -> None:
+    """What a review found: file names give only the site's languages; Hugo's about.en.md
+    and a page bundle's index.fr.md; a language feed that loses its last article stays;
+    scripts are languages; one version per language; a category named like a language feed."""
+    site.config_text = site.config_text.replace(
+        'timezone = "Europe/Berlin"', 'timezone = "Europe/Berlin"\nlanguages = ["fr"]', 1
+    )
+    site.write("socket.io.md", "---\ntitle: Sockets\ndate: 2024-01-01\n---\nx\n")
+    site.write("about.en.md", "---\ntitle: About\ndate: 2024-01-02\n---\nx\n")
+    site.write("about.fr.md", "---\ntitle: À propos\ndate: 2024-01-03\n---\nx\n")
+    site.write("trip/index.md", "---\ntitle: Trip\ndate: 2024-01-04\n---\nx\n")
+    site.write("trip/index.fr.md", "---\ntitle: Voyage\ndate: 2024-01-05\n---\nx\n")
+    site.write("hans.md", "---\ntitle: Hans\ndate: 2024-01-06\nlang: zh-Hans\n---\nx\n")
+    site.article("cat.md", "Cat", "2024-01-07T00:00:00Z", "[all-fr]")
+    result = site.build()
+    assert result.problems == ()
+    all_titles = [e.title for e in _parse(site, "feeds/all.atom.xml").entries]
+    assert all_titles == ["Cat", "Trip", "About", "Sockets"]
+    assert [e.title for e in _parse(site, "feeds/all-fr.atom.xml").entries] == [
+        "Voyage",
+        "À propos",
+    ]
+    assert [e.title for e in _parse(site, "feeds/all-zh-hans.atom.xml").entries] == ["Hans"]
+    assert _parse(site, "feeds/category-all-fr.atom.xml").feed.title.endswith(": all-fr")
+    page = site.read("articles/about/index.html").decode()
+    assert 'hreflang="fr" href="https://example.org/articles/about-fr/"' in page
+    page = site.read("articles/trip/index.html").decode()
+    assert 'hreflang="fr" href="https://example.org/articles/trip-fr/"' in page
+
+    # the French feed loses its last articles: it stays, empty, for its subscribers
+    (site.articles / "about.fr.md").unlink()
+    (site.articles / "trip/index.fr.md").unlink()
+    site.build()
+    assert _parse(site, "feeds/all-fr.atom.xml").entries == []
+
+
+def test_redirects_may_point_at_tag_and_language_feeds(site: Site) -> None:
+    site.config_text = site.config_text.replace(
+        "[feeds]",
+        '[feeds]\ntags = true\nredirects = {"tag/py.xml" = "feeds/py.tag.atom.xml", '
+        '"fr/index.xml" = "feeds/all-fr.atom.xml"}',
+        1,
+    )
+    site.article("a.md", "A", "2024-01-01T00:00:00Z", extra="tags: [py]\n")
+    assert site.build().problems == ()

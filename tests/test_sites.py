@@ -41,11 +41,11 @@ class Built:
         return str(self.entry(title).content[0].value)
 
 
-def build(tmp_path: Path, site: str, articles: str, extra: str = "") -> Built:
+def build(tmp_path: Path, site: str, articles: str, extra: str = "", site_extra: str = "") -> Built:
     root = tmp_path / site
     shutil.copytree(SITES / site, root)
     (root / "config.toml").write_text(
-        f'[site]\ntitle = "A {site} site"\nbase_url = "{BASE}"\n'
+        f'[site]\ntitle = "A {site} site"\nbase_url = "{BASE}"\n{site_extra}'
         f'[paths]\narticles = "{articles}"\noutput = "public"\nstate = "state/state.sqlite3"\n'
         + extra,
         encoding="utf-8",
@@ -187,7 +187,7 @@ def test_a_jekyll_site(tmp_path: Path) -> None:
 
 
 def test_a_hugo_site(tmp_path: Path) -> None:
-    built = build(tmp_path, "hugo", "content")
+    built = build(tmp_path, "hugo", "content", site_extra='languages = ["fr"]\n')
     feed = built.feed()
     assert [e.title for e in feed.entries] == ["A trip to the sea", "My First Post"]
     # publishDate in 2030: scheduled; expiryDate passed: gone; about.fr.md: in French

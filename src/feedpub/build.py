@@ -270,6 +270,7 @@ class Builder:
             article_url=config.site.article_url,
             category_from_folder=config.feeds.category_from_folder,
             root=str(config.paths.articles),
+            languages=(*config.site.languages, config.site.language.lower()),
         )
         self.links = Links(site=config.site, hubs=config.advertised_hubs)
         self._pool: Pool[tuple[str, str, FileStat, ParseContext], IndexRow] | None = None
@@ -633,7 +634,11 @@ class Builder:
             state.put(
                 "feeds",
                 json.dumps(
-                    {s.key: s.category for s in the_plan.feeds if s.category},
+                    {
+                        s.key: s.category or s.language
+                        for s in the_plan.feeds
+                        if s.category or s.language
+                    },
                     ensure_ascii=False,
                     sort_keys=True,
                 ),

@@ -40,6 +40,8 @@ class SiteConfig:
     author_email: str | None = None
     description: str = ""
     language: str = "en"
+    # the site's other languages, which file names may give (Hugo's "about.fr.md")
+    languages: tuple[str, ...] = ()
     timezone: str = "UTC"
     article_url: str = "{base_url}articles/{slug}/"
 
@@ -556,6 +558,15 @@ def _redacted(url: str) -> str:
     return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
 
 
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}")
+
+
+def _language(s: _Section, key: str, value: str) -> str:
+    if not _LANGUAGE_TAG.fullmatch(value):
+        raise s.error(key, f"expected a language code (like en, fr, pt-BR), got {value!r}")
+    return value.replace("_", "-").lower() if key == "languages" else value
+
+
 def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None = None) -> Config:
     """Validate already-parsed TOML data. Relative paths resolve against ``base_dir``."""
     root = _Section(data, "", source)
@@ -593,7 +604,9 @@ def from_mapping(data: Mapping[str, Any], *, base_dir: Path, source: Path | None
         author=s.text("author"),
         author_email=s.text("author_email") or None,
         description=s.text("description"),
-        language=s.text("language", "en"),
+        language=_language(s, "language", s.text("language", "en")),
+        languages=tuple(_language(s, "languages", x) for x in s.str_list("languages", ())),
+        # (file names give only these: "socket.io.md" is no article in Io)
         timezone=timezone,
         article_url=article_url,
     )

@@ -51,8 +51,10 @@ def _file_name(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
-def _stem_slug(path: str) -> str:
+def _stem_slug(path: str, lang: str | None = None) -> str:
     stem = _file_name(path).rsplit(".", 1)[0]
+    if lang and stem.lower().endswith("." + lang):  # Hugo's "about.fr.md": "about", in French
+        stem = stem[: -len(lang) - 1]
     if stem.lower() in ("index", "_index") and "/" in path:  # a page bundle (Hugo): its folder's
         stem = path.rsplit("/", 2)[-2]
     if date_from_filename(stem + "-", UTC) is not None:
@@ -65,7 +67,7 @@ def wanted_slug(meta: ArticleMeta, language: str = "en") -> str:
     when that one is taken). A translation (an article in another ``language`` than the
     site's) asks for its original's with its language after it (``hello-fr``), as Pelican
     names translations: sharing a slug with the original is how Pelican writes them."""
-    slug = meta.slug or _stem_slug(meta.path)
+    slug = meta.slug or _stem_slug(meta.path, meta.lang)
     lang = other_language(meta.lang, language)
     if lang is not None and not slug.endswith("-" + lang):
         slug = f"{slug}-{lang}"
@@ -198,9 +200,10 @@ def resolve(
                 first_seen=now,
                 content_hash=meta.content_hash,
             )
-        if meta.slug and meta.slug != ident.slug and not ident.slug.startswith(meta.slug + "-"):
-            if meta.slug in taken_now:
-                problems.append(_slug_taken(meta.path, meta.slug, ident.slug))
+        wanted = wanted_slug(meta, language)
+        if meta.slug and wanted != ident.slug and not ident.slug.startswith(wanted + "-"):
+            if wanted in taken_now:
+                problems.append(_slug_taken(meta.path, wanted, ident.slug))
             else:
                 taken_now.discard(ident.slug)
                 taken_now.add(meta.slug)

@@ -27,7 +27,9 @@ def category_key(name: str) -> str:
     """The slug a category's feed files are named after (never ``all``, ``index`` or a
     language's ``all-fr``)."""
     key = slugify(name, fallback_prefix="category")
-    return f"{key}-category" if key in RESERVED_KEYS or _LANGUAGE_KEY.fullmatch(key) else key
+    if _LANGUAGE_KEY.fullmatch(key):  # ("All FR": never a language's feed)
+        return f"category-{key}"
+    return f"{key}-category" if key in RESERVED_KEYS else key
 
 
 TAG_SUFFIX = ".tag"
@@ -45,9 +47,25 @@ def other_language(lang: str | None, site_language: str) -> str | None:
     if lang is None:
         return None
     site = site_language.lower().replace("_", "-")
-    if lang == site or lang.split("-", 1)[0] == site.split("-", 1)[0]:
+    if lang == site:
         return None
-    return lang
+    # the same language when they differ at most in a region one of them leaves out ("en"
+    # and "en-gb"); not "pt-pt" and "pt-br", nor scripts ("zh-hant", "zh-hans")
+    mine, theirs = lang.split("-"), site.split("-")
+    if mine[0] != theirs[0]:
+        return lang
+    mine_regions = [t for t in mine[1:] if _REGION.fullmatch(t)]
+    site_regions = [t for t in theirs[1:] if _REGION.fullmatch(t)]
+    if [t for t in mine[1:] if t not in mine_regions] != [
+        t for t in theirs[1:] if t not in site_regions
+    ]:
+        return lang  # another script or variant
+    if mine_regions and site_regions and mine_regions != site_regions:
+        return lang  # another region, both named
+    return None
+
+
+_REGION = re.compile(r"[a-z]{2}|\d{3}")
 
 
 def language_key(lang: str) -> str:
@@ -243,8 +261,8 @@ def plan(
         names = {k: category_names.get(k, n) for k, n in merged_categories(spellings)[0].items()}
         names.update(category_names)
     for key, name in (known_feeds or {}).items():
-        if key != ALL_KEY:
-            names.setdefault(key, name)
+        if key != ALL_KEY and (feeds.tags or not key.endswith(TAG_SUFFIX)):
+            names.setdefault(key, name)  # (tag feeds go with [feeds] tags = false)
 
     own = [a for a in visible if other_language(a.meta.lang, site.language) is None]
     top = tuple(own[: feeds.max_entries])

@@ -61,10 +61,19 @@ def _segments_ok(path: str) -> bool:
     return all(p not in ("", ".", "..") for p in parts)
 
 
+def _is_feed_key(key: str) -> bool:
+    """Whether a feed of this key may exist: all, a category's, a tag's, a language's."""
+    from feedpub.planning import TAG_SUFFIX, category_key, language_of_key
+
+    if key == "all" or language_of_key(key) is not None:
+        return True
+    name = key.removesuffix(TAG_SUFFIX)
+    return category_key(name) == name
+
+
 def _check_target(
     target: str, formats: tuple[FeedFormat, ...]
 ) -> str | None:  # the problem, or None
-    from feedpub.planning import category_key
     from feedpub.render import EXTENSIONS, OPML_PATH
 
     if not target or len(target) > MAX_PATH_CHARS:
@@ -82,14 +91,11 @@ def _check_target(
     if relpath.startswith("feeds/") and relpath != OPML_PATH:
         m = _FEED_NAME.fullmatch(relpath)
         fmt = next((f for f, ext in EXTENSIONS.items() if m and m.group(2) == ext), None)
-        if (
-            m is None
-            or fmt is None
-            or (m.group(1) != "all" and category_key(m.group(1)) != m.group(1))
-        ):
+        if m is None or fmt is None or not _is_feed_key(m.group(1)):
             return (
                 f"the target {target!r} is no feed feedpub publishes (those are "
-                "feeds/all.<format> and feeds/<category slug>.<format>, and feeds/index.opml)"
+                "feeds/all.<format>, feeds/<category slug>.<format>, feeds/<tag>.tag.<format>, "
+                "feeds/all-<language>.<format>, and feeds/index.opml)"
             )
         if fmt not in formats:
             return f"the target {target!r} is a {fmt} feed, and feeds.formats has no {fmt!r}"

@@ -78,7 +78,7 @@ class Scheduler:
         self._scheduler.add_job(
             go_live_job, "date", run_date=when, id=GO_LIVE, replace_existing=True
         )
-        log.info("next scheduled article goes live at %s", when.isoformat())
+        log.info("next scheduled change (an article goes live or expires) at %s", when.isoformat())
 
     def next_go_live(self) -> datetime | None:
         job = self._scheduler.get_job(GO_LIVE)

@@ -407,6 +407,15 @@ def _problems_from_json(path: str, blob: str) -> tuple[Problem, ...]:
     )
 
 
+def _one_per_language(found: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """(language, URL, path) versions of one article, one per language (the first by
+    path): two versions in one language are no translations of each other."""
+    best: dict[str, tuple[str, str, str]] = {}
+    for version in sorted(found, key=lambda v: (v[0], v[2])):
+        best.setdefault(version[0], version)
+    return sorted(best.values())
+
+
 class _PostgresDb:
     """A psycopg connection (opened through SQLAlchemy) behind the few ``sqlite3`` calls the
     store makes, so one body of SQL serves both: ``?`` marks become ``%s``."""
@@ -1093,16 +1102,17 @@ class State:
         group: dict[str, list[tuple[str, str, str]]] = {}
         for path, lang, url, slug, meta in self._db.execute(
             "SELECT path, lang, url, slug, meta FROM articles"
-            f" WHERE {self._PAGED} AND lang IS NOT NULL AND url IS NOT NULL",
+            f" WHERE {self._VISIBLE} AND lang IS NOT NULL AND url IS NOT NULL",
             (now_us,),
-        ):
-            key = json.loads(meta).get("tk") or slug.removesuffix("-" + lang)
+        ):  # (published ones: a hidden version is linked from nowhere)
+            d = json.loads(meta)
+            key = d.get("tk") or d.get("l") or slug.removesuffix("-" + lang)
             group.setdefault(key, []).append((lang, url, path))
         if not group:
             return {}
         for path, url, slug, meta in self._rows_in(
             "SELECT path, url, slug, meta FROM articles WHERE lang IS NULL AND url IS NOT NULL"
-            f" AND {self._PAGED} AND (slug IN {{in}} OR meta LIKE '%\"tk\":%')",
+            f" AND {self._VISIBLE} AND (slug IN {{in}} OR meta LIKE '%\"tk\":%')",
             list(group),
             now_us,
         ):
@@ -1110,10 +1120,10 @@ class State:
             if key in group and (language, url, path) not in group[key]:  # (once per chunk)
                 group[key].append((language, url, path))
         out: dict[str, list[tuple[str, str]]] = {}
-        for versions in group.values():
+        for found in group.values():
+            versions = _one_per_language(found)
             if len(versions) < 2:
                 continue
-            versions.sort()
             for _, _, path in versions:
                 out[path] = [(lang, url) for lang, url, p in versions if p != path]
         return out

@@ -19,4 +19,5 @@ class ParseContext:
     max_content_bytes: int = 512 * 1024  # larger bodies: feeds carry the summary
     article_url: str = "{base_url}articles/{slug}/"  # site.article_url
     category_from_folder: bool = False  # feeds.category_from_folder (Pelican's default)
+    languages: tuple[str, ...] = ()  # site.languages: the languages file names may give
     root: str | None = None  # the articles folder: links to files beside an article are checked

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from email.utils import parseaddr
@@ -318,29 +319,15 @@ def _language(f: _Fields, key: str, value: Any) -> str | None:
     return text.replace("_", "-").lower()
 
 
-def language_in_name(path: str) -> str | None:
-    """The language a file name gives, as Hugo reads it (``about.fr.md``: ``fr``): an ISO
-    639-1 code, with an optional region, just before the suffix."""
+def language_in_name(path: str, languages: Iterable[str]) -> str | None:
+    """The language a file name gives, as Hugo reads it (``about.fr.md``: ``fr``): one of
+    the site's ``languages`` (``[site] languages``: ``socket.io.md`` is no article in Io),
+    just before the suffix."""
     parts = path.rsplit("/", 1)[-1].split(".")
     if len(parts) < 3:
         return None
     code = parts[-2].lower()
-    primary = code.split("-", 1)[0]
-    if primary in ISO_639_1 and _LANGUAGE.fullmatch(code):
-        return code
-    return None
-
-
-_ISO_639_1 = (  # (a table of two-letter codes, read as one)
-    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv "
-    "cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr "
-    "ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw "
-    "ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv "
-    "ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr "
-    "ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi "
-    "yo za zh zu"
-)
-ISO_639_1 = frozenset(_ISO_639_1.split())
+    return code if code in languages else None
 
 
 def _beside(f: _Fields, text: str) -> str | None:
@@ -568,7 +555,7 @@ def _normalise(f: _Fields) -> dict[str, Any]:
         out["via"] = _url(f, "via", one("via"))
     lang = _language(f, "lang", one("lang")) if one("lang") is not None else None
     if lang is None:  # Hugo's translations by file name: "about.fr.md"
-        lang = language_in_name(f.path)
+        lang = language_in_name(f.path, f.ctx.languages)
     if lang is not None:
         out["lang"] = lang
     if one("translation_key") is not None:
