@@ -837,3 +837,14 @@ def test_two_megabytes_of_attribute_lists_and_ids_stay_fast(body: str) -> None:
     with contextlib.suppress(BodyError):  # (a fixed limit is a bound too)
         render_body(body, "markdown", BASE)
     assert time.perf_counter() - start < 8  # about 1-2 s on a shared 2-core machine
+
+
+def test_headings_get_the_ids_jekyll_and_hugo_give_them() -> None:
+    """A link written for those sites (``[x](#set-up)``) reaches its heading; the ids are
+    published per article (``<slug>:set-up``) like every other id."""
+    out = prepare_body(
+        "## Set up!\n\nSee [it](#set-up).\n\n## Set up!\n\n## Own {#mine}\n", "markdown"
+    ).html.replace("\x01", "post")
+    assert '<h2 id="post:set-up">Set up!</h2>' in out
+    assert '<a href="#post:set-up">it</a>' in out
+    assert '<h2 id="post:set-up-1">' in out and '<h2 id="post:mine">' in out

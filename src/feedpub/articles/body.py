@@ -390,7 +390,7 @@ def prepare_body(body: str, body_format: BodyFormat) -> PreparedBody:
     Raises :class:`BodyError` when the body cannot be published within the fixed limits.
     Linear in ``len(body)``."""
     if body_format == "markdown":
-        raw = _markdown(body)
+        raw = _heading_ids(_markdown(body))
         trusted = _RAW_HTML.search(body) is None  # the renderer's own markup only
     elif body_format == "html":
         raw, trusted = body, False
@@ -419,6 +419,33 @@ def prepare_body(body: str, body_format: BodyFormat) -> PreparedBody:
     # fail to render with them
     cleaned = _prefix_ids(xml_safe(_sanitise(structured, _keep_url_or_id)).strip())
     return PreparedBody(html=cleaned, excerpt=excerpt(cleaned), warnings=tuple(warnings))
+
+
+_HEADING = re.compile(r"<h([1-6])>([^\n]{0,2000}?)</h\1>")
+_NOT_IN_ID = re.compile(r"[^\w\- ]+")
+
+
+def _heading_ids(markup: str) -> str:
+    """Rendered Markdown whose headings without an id get the one Jekyll (kramdown) and Hugo
+    give them, the text in lower case, spaces as ``-``, punctuation gone (``## Set up!`` is
+    ``set-up``; a second one ``set-up-1``): links written for those sites (``[x](#set-up)``)
+    keep working. (Ids are then published per article: see :func:`_prefix_ids`.)"""
+    if "<h" not in markup:
+        return markup
+    used: dict[str, int] = {}
+
+    def heading(m: re.Match[str]) -> str:
+        text = html.unescape(_TAG.sub("", m[2])).strip().lower()
+        base = _NOT_IN_ID.sub("", text).strip().replace(" ", "-")[:100] or "section"
+        n = used.get(base, 0)
+        used[base] = n + 1
+        ident = base if n == 0 else f"{base}-{n}"
+        return f'<h{m[1]} id="{html.escape(ident)}">{m[2]}</h{m[1]}>'
+
+    return _HEADING.sub(heading, markup)
+
+
+_TAG = re.compile(r"<[^>\n]{0,2000}>")
 
 
 def _prefix_ids(markup: str) -> str:
