@@ -842,6 +842,8 @@ def test_two_megabytes_of_attribute_lists_and_ids_stay_fast(body: str) -> None:
 def test_headings_get_the_ids_jekyll_and_hugo_give_them() -> None:
     """A link written for those sites (``[x](#set-up)``) reaches its heading; the ids are
     published per article (``<slug>:set-up``) like every other id."""
+    from feedpub.articles.body import prepare_body
+
     out = prepare_body(
         "## Set up!\n\nSee [it](#set-up).\n\n## Set up!\n\n## Own {#mine}\n", "markdown"
     ).html.replace("\x01", "post")
