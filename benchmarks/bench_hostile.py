@@ -290,6 +290,32 @@ CASES: dict[str, tuple[str, Callable[[int], str]]] = {
     "txt: a URL of dots": (".txt", lambda n: _fill(".", n, "Title: T\n\nhttp://x")),
     "txt: short lines (headings)": (".txt", lambda n: _fill("Short line\n\n", n, "Title: T\n\n")),
     "txt: HTML-looking text": (".txt", lambda n: _fill("<b>x", n, "Title: T\n\n")),
+    # -- other generators' syntax (articles/refs.py) ---------------------------------------
+    "refs: Liquid tags": (".md", lambda n: _fill("{% include x.html %} ", n, YAML_HEAD)),
+    "refs: post_url links": (
+        ".md",
+        lambda n: _fill("[a]({% post_url 2020-01-01-x %}) ", n, YAML_HEAD),
+    ),
+    "refs: Hugo shortcodes unclosed": (".md", lambda n: _fill('{{< x a=">" ', n, YAML_HEAD)),
+    "refs: Hugo parameters": (
+        ".md",
+        lambda n: _fill("a", n - 20, YAML_HEAD + "{{< figure ") + " >}}\n",
+    ),
+    "refs: relative links": (".md", lambda n: _fill("[a](img/p.png) ", n, YAML_HEAD)),
+    "refs: {% raw %} unclosed": (".md", lambda n: _fill("{%raw%}", n, YAML_HEAD)),
+    "refs: code spans and fences": (".md", lambda n: _fill("`` x ` ```\n", n, YAML_HEAD)),
+    "md: headings (ids)": (".md", lambda n: _fill("## Heading text\n\n", n, YAML_HEAD)),
+    # -- reStructuredText and HTML articles ------------------------------------------------
+    "rst: one 2 MB paragraph": (".rst", lambda n: _fill("word word\n", n, "Title\n=====\n\n")),
+    "rst: dense inline markup": (".rst", lambda n: _fill("*a* *b*\n", n, "Title\n=====\n\n")),
+    "rst: many short paragraphs": (".rst", lambda n: _fill("x\n\n", n, "Title\n=====\n\n")),
+    "html file: 2 MB body": (
+        ".html",
+        lambda n: (
+            _fill("<p>word</p>", n - 20, "<html><head><title>T</title></head><body>")
+            + "</body></html>"
+        ),
+    ),
 }
 
 

@@ -531,6 +531,15 @@ def resolve_refs(
     see :mod:`feedpub.articles.body`)."""
     if SCHEME not in markup:
         return markup
+    done: dict[str, str] = {}  # (a body may hold the same reference thousands of times)
+
+    def once(m: re.Match[str]) -> str:
+        found = done.get(m[0])
+        if found is None:
+            found = one(m)
+            if len(done) < 10_000:
+                done[m[0]] = found
+        return found
 
     def one(m: re.Match[str]) -> str:
         kind, raw, tail = m[1], m[2], html.unescape(m[3])
@@ -546,4 +555,4 @@ def resolve_refs(
         out = url + tail if "#" not in url else url
         return (out if text else html.escape(out)) + after
 
-    return _REF.sub(one, markup)
+    return _REF.sub(once, markup)
