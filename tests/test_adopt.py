@@ -36,8 +36,8 @@ from feedpub.adopt import (
 )
 from feedpub.cli import main
 from feedpub.errors import FeedReadError
-from feedpub.model import Article, ArticleMeta
-from feedpub.state import Identity, State
+from feedpub.model import Article, ArticleMeta, Identity
+from feedpub.state import State
 from tests.conftest import NOW, Site
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"

@@ -11,8 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feedpub.identity import resolve
-from feedpub.model import ArticleMeta
-from feedpub.state import Identity
+from feedpub.model import ArticleMeta, Identity
 
 NOW = datetime(2025, 1, 10, 12, tzinfo=UTC)
 TZ = ZoneInfo("Europe/Berlin")

@@ -393,7 +393,7 @@ def test_daemon_killed_with_pending_notifications_delivers_them_once(
 
 
 def test_a_change_while_a_notification_is_in_flight_gets_its_own(site: Site) -> None:
-    from feedpub.state import OutboxItem
+    from feedpub.model import OutboxItem
 
     with State(site.config().state_target) as state:
         item = OutboxItem(kind="websub", target="https://hub/", topic="https://s/f", not_before=NOW)

@@ -15,18 +15,18 @@ from typing import Any
 
 import pytest
 
-from feedpub.model import Article, ArticleMeta, Author, Enclosure, Problem
-from feedpub.state import (
-    SCHEMA_VERSION,
+from feedpub.model import (
+    Article,
+    ArticleMeta,
+    Author,
+    Enclosure,
     Identity,
     IndexRow,
     OutboxItem,
     OutputRecord,
-    State,
-    meta_from_json,
-    meta_to_json,
-    to_us,
+    Problem,
 )
+from feedpub.state import SCHEMA_VERSION, State, meta_from_json, meta_to_json, to_us
 from tests.conftest import Site
 
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)

@@ -43,9 +43,9 @@ from feedpub.articles.dates import date_from_filename
 from feedpub.config import Config
 from feedpub.errors import ConfigError, FeedReadError, one_line
 from feedpub.identity import atom_id_keys, resolve, wanted_slug
-from feedpub.model import Article, ArticleMeta
+from feedpub.model import Article, ArticleMeta, Identity
 from feedpub.slug import slugify
-from feedpub.state import Identity, State
+from feedpub.state import State
 
 log = logging.getLogger(__name__)
 

@@ -45,6 +45,9 @@ from feedpub.model import (
     BuildResult,
     FeedFormat,
     FeedSpec,
+    IndexRow,
+    Member,
+    OutputRecord,
     Plan,
     Problem,
     PublishEvent,
@@ -85,7 +88,7 @@ from feedpub.render import (
     feed_relpath,
     index_relpath,
 )
-from feedpub.state import IndexRow, Member, OutputRecord, State, from_us, meta_to_json, to_us
+from feedpub.state import State, from_us, meta_to_json, to_us
 
 log = logging.getLogger(__name__)
 

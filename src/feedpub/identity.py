@@ -31,10 +31,9 @@ from datetime import UTC, datetime, tzinfo
 from urllib.parse import quote
 
 from feedpub.articles.dates import date_from_filename
-from feedpub.model import Article, ArticleMeta, Problem, Severity
+from feedpub.model import Article, ArticleMeta, Identity, Problem, Severity
 from feedpub.planning import other_language
 from feedpub.slug import slugify
-from feedpub.state import Identity
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,7 +12,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from feedpub.errors import printable
 
@@ -284,3 +284,88 @@ class BuildResult:
     @property
     def errors(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.severity is Severity.ERROR)
+
+
+# -- what the state store keeps (storage depends on these, never the other way round) --------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexRow:
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str | None
+    meta: ArticleMeta | None
+    problems: tuple[Problem, ...]
+    meta_json: str | None = None  # ``meta`` serialised (done by the worker that parsed it)
+    body_html: str | None = None  # the sanitised body, relative URLs kept (when meta is set)
+    excerpt: str | None = None  # its first paragraph as plain text
+
+
+class Member(NamedTuple):
+    """One article of a feed, as the index knows it (for paging archives and their
+    fingerprints without loading metadata)."""
+
+    date_us: int
+    article_id: str
+    path: str
+    content_hash: str | None
+    atom_id: str
+    url: str
+    slug: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Identity:
+    path: str
+    article_id: str
+    slug: str
+    first_seen: datetime
+    content_hash: str = ""
+    live: bool = True
+    # set by ``feedpub adopt`` (an old site's entry id and published date, kept as the identity):
+    atom_id: str | None = None  # the old Atom feed's id, when one was adopted
+    adopted: datetime | None = None  # when it was adopted
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutputRecord:
+    relpath: str
+    sha256: str
+    fingerprint: str
+    size: int
+    mtime_ns: int
+    feed_key: str | None
+    kind: str  # "feed", "page", "index"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxItem:
+    kind: str  # websub | weblogupdates | delivery
+    target: str
+    topic: str
+    not_before: datetime
+    subscription_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxRow:
+    id: int
+    kind: str
+    target: str
+    topic: str
+    subscription_id: int | None
+    created_at: datetime
+    not_before: datetime
+    attempts: int
+    lease: datetime | None = None  # set by claim_due: the claim's end, and its fencing token
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscription:
+    id: int
+    topic: str
+    callback: str
+    secret: str | None
+    lease_seconds: int
+    expires_at: datetime

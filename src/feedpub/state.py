@@ -31,14 +31,28 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from feedpub.errors import StateError, one_line
-from feedpub.model import Article, ArticleMeta, Author, Enclosure, Problem, Severity
+from feedpub.model import (
+    Article,
+    ArticleMeta,
+    Author,
+    Enclosure,
+    Identity,
+    IndexRow,
+    Member,
+    OutboxItem,
+    OutboxRow,
+    OutputRecord,
+    Problem,
+    Severity,
+    Subscription,
+)
 from feedpub.planning import feed_names, other_language
 
 log = logging.getLogger(__name__)
@@ -165,56 +179,6 @@ CREATE TABLE IF NOT EXISTS published_chunks ( -- large files (media) in pieces, 
 """
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IndexRow:
-    path: str
-    size: int
-    mtime_ns: int
-    content_hash: str | None
-    meta: ArticleMeta | None
-    problems: tuple[Problem, ...]
-    meta_json: str | None = None  # ``meta`` serialised (done by the worker that parsed it)
-    body_html: str | None = None  # the sanitised body, relative URLs kept (when meta is set)
-    excerpt: str | None = None  # its first paragraph as plain text
-
-
-class Member(NamedTuple):
-    """One article of a feed, as the index knows it (for paging archives and their
-    fingerprints without loading metadata)."""
-
-    date_us: int
-    article_id: str
-    path: str
-    content_hash: str | None
-    atom_id: str
-    url: str
-    slug: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Identity:
-    path: str
-    article_id: str
-    slug: str
-    first_seen: datetime
-    content_hash: str = ""
-    live: bool = True
-    # set by ``feedpub adopt`` (an old site's entry id and published date, kept as the identity):
-    atom_id: str | None = None  # the old Atom feed's id, when one was adopted
-    adopted: datetime | None = None  # when it was adopted
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OutputRecord:
-    relpath: str
-    sha256: str
-    fingerprint: str
-    size: int
-    mtime_ns: int
-    feed_key: str | None
-    kind: str  # "feed", "page", "index"
-
-
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 T = TypeVar("T")
 
@@ -273,38 +237,6 @@ def redact(target: Path | str) -> str:
 def _iso(dt: datetime) -> str:
     """UTC ISO 8601 with a fixed width, so that text order is time order."""
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OutboxItem:
-    kind: str  # websub | weblogupdates | delivery
-    target: str
-    topic: str
-    not_before: datetime
-    subscription_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OutboxRow:
-    id: int
-    kind: str
-    target: str
-    topic: str
-    subscription_id: int | None
-    created_at: datetime
-    not_before: datetime
-    attempts: int
-    lease: datetime | None = None  # set by claim_due: the claim's end, and its fencing token
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Subscription:
-    id: int
-    topic: str
-    callback: str
-    secret: str | None
-    lease_seconds: int
-    expires_at: datetime
 
 
 def _subscription(row: Sequence[Any]) -> Subscription:

@@ -25,13 +25,14 @@ import requests
 
 from feedpub.config import Config
 from feedpub.errors import OutputError
+from feedpub.model import OutboxRow, Subscription
 from feedpub.notify.guard import callback_refusal, guarded_session
 from feedpub.notify.plan import DELIVERY, WEBLOGUPDATES, WEBSUB, Outcome, retry_delay
 from feedpub.notify.send import deliver, user_agent, weblog_ping, websub_publish
 from feedpub.output import read_file, stat_file
 from feedpub.render import Links
 from feedpub.server import media_type
-from feedpub.state import OutboxRow, State, Subscription
+from feedpub.state import State
 
 log = logging.getLogger(__name__)
 

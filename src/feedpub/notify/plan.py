@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from feedpub.config import NotifyConfig
-from feedpub.state import OutboxItem
+from feedpub.model import OutboxItem
 
 WEBSUB = "websub"
 WEBLOGUPDATES = "weblogupdates"
