@@ -179,22 +179,7 @@ class Daemon:
         self._recorded_pid: int | None = None  # the lock session named in the leader record
 
     def _link_headers(self, links: Links) -> Callable[[str], list[str]]:
-        feeds = ("atom", "rss", "json")
-
-        def link_headers(relpath: str) -> list[str]:
-            if not relpath.startswith("feeds/"):
-                return []
-            name = relpath[len("feeds/") :]
-            for fmt, ext in zip(feeds, ("atom.xml", "rss.xml", "json"), strict=True):
-                if name.endswith("." + ext):
-                    key = name[: -len(ext) - 1]
-                    out = [f'<{links.feed_url(key, fmt)}>; rel="self"']  # type: ignore[arg-type]
-                    if not key.startswith("archive/"):  # (an archive is no WebSub topic)
-                        out += [f'<{hub}>; rel="hub"' for hub in links.hubs]
-                    return out
-            return []
-
-        return link_headers
+        return links.link_headers  # (render/paths.py knows which files are feeds)
 
     # -- asking for builds (any thread) -----------------------------------------------------
 

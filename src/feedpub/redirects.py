@@ -42,8 +42,6 @@ MAX_PATH_CHARS = 512
 _SOURCE = re.compile(r"[A-Za-z0-9._~!+,=:@-]+(?:/[A-Za-z0-9._~!+,=:@-]+)*/?")
 _NOT_IN_TARGET = re.compile(r'[\x00-\x20\x7f-\x9f"<>\\^`{|}?#%$]')
 _SERVER_PATHS = ("hub", "healthz")  # the daemon answers these itself
-# (a category key has no "."; a tag's ends with ".tag")
-_FEED_NAME = re.compile(r"feeds/([^/.]+(?:\.tag)?)\.(atom\.xml|rss\.xml|json)")
 
 
 def include_path(state: Path) -> Path:
@@ -74,7 +72,7 @@ def _is_feed_key(key: str) -> bool:
 def _check_target(
     target: str, formats: tuple[FeedFormat, ...]
 ) -> str | None:  # the problem, or None
-    from feedpub.render import EXTENSIONS, OPML_PATH
+    from feedpub.render.paths import OPML_PATH, feed_file
 
     if not target or len(target) > MAX_PATH_CHARS:
         return f"a target is a path of 1 to {MAX_PATH_CHARS} characters"
@@ -89,9 +87,9 @@ def _check_target(
     if not servable(relpath):
         return f"the target {target!r} is a path feedpub never serves"
     if relpath.startswith("feeds/") and relpath != OPML_PATH:
-        m = _FEED_NAME.fullmatch(relpath)
-        fmt = next((f for f, ext in EXTENSIONS.items() if m and m.group(2) == ext), None)
-        if m is None or fmt is None or not _is_feed_key(m.group(1)):
+        found = feed_file(relpath)
+        fmt = found.fmt if found is not None else None
+        if found is None or found.page or not _is_feed_key(found.key):
             return (
                 f"the target {target!r} is no feed feedpub publishes (those are "
                 "feeds/all.<format>, feeds/<category slug>.<format>, feeds/<tag>.tag.<format>, "
@@ -114,7 +112,7 @@ def _page_pattern(base_url: str, article_url: str) -> re.Pattern[str] | None:
 
 
 def _check_source(source: str, base_url: str, article_url: str, article_pages: bool) -> str | None:
-    from feedpub.render import INDEX_PATH
+    from feedpub.render.paths import INDEX_PATH, OPML_PATH, feed_file
 
     if len(source) > MAX_PATH_CHARS or not _SOURCE.fullmatch(source) or not _segments_ok(source):
         return (
@@ -126,9 +124,7 @@ def _check_source(source: str, base_url: str, article_url: str, article_pages: b
         return f"the old path {source!r} is a path feedpub never serves"
     if relpath == INDEX_PATH or source.removesuffix("/") in _SERVER_PATHS:
         return f"the old path {source!r} is feedpub's own (the site index, /hub or /healthz)"
-    if relpath.startswith("feeds/") and (
-        relpath == "feeds/index.opml" or _FEED_NAME.fullmatch(relpath)
-    ):
+    if relpath == OPML_PATH or feed_file(relpath) is not None:
         return f"the old path {source!r} is where feedpub publishes a feed or the OPML"
     pages = _page_pattern(base_url, article_url) if article_pages else None
     if pages is not None and pages.fullmatch(relpath):

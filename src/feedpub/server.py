@@ -59,7 +59,7 @@ from feedpub.articles.refs import is_media
 from feedpub.config import ServerConfig
 from feedpub.errors import OutputError, ServerError, one_line
 from feedpub.output import open_file, read_file, servable, stat_file
-from feedpub.render import ARCHIVE_DIR, INDEX_PATH, MEDIA_TYPES
+from feedpub.render.paths import ARCHIVE_DIR, EXTENSIONS, FEED_SUFFIXES, INDEX_PATH, MEDIA_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +70,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _TYPES = {
-    ".atom.xml": MEDIA_TYPES["atom"] + "; charset=utf-8",
-    ".rss.xml": MEDIA_TYPES["rss"] + "; charset=utf-8",
-    ".json": MEDIA_TYPES["json"] + "; charset=utf-8",
+    **{"." + EXTENSIONS[f]: MEDIA_TYPES[f] + "; charset=utf-8" for f in EXTENSIONS},
     ".opml": "text/x-opml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
@@ -82,7 +80,6 @@ _TYPES = {
     ".jpg": "image/jpeg",
     ".svg": "image/svg+xml",
 }
-_FEED_SUFFIXES = (".atom.xml", ".rss.xml", ".json")
 MIN_GZIP_BYTES = 256
 NOSNIFF = (b"x-content-type-options", b"nosniff")  # on every answer
 # a file whose name says it is compressed is served as what it is: never as its contents'
@@ -141,7 +138,7 @@ def make_resource(relpath: str, data: bytes, mtime: float, links: Iterable[str] 
     gzip_etag = f'"{digest}-gz"'.encode()
     seconds = int(mtime)
     last_modified = formatdate(seconds, usegmt=True).encode()
-    cache = b"public, max-age=60" if relpath.endswith(_FEED_SUFFIXES) else b"public, max-age=300"
+    cache = b"public, max-age=60" if relpath.endswith(FEED_SUFFIXES) else b"public, max-age=300"
     zippable = compressible(mtype) and len(data) >= MIN_GZIP_BYTES
     gz = gzip.compress(data, compresslevel=6, mtime=0) if zippable else None
     if gz is not None and len(gz) >= len(data):

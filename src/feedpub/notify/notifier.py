@@ -31,6 +31,7 @@ from feedpub.notify.plan import DELIVERY, WEBLOGUPDATES, WEBSUB, Outcome, retry_
 from feedpub.notify.send import deliver, user_agent, weblog_ping, websub_publish
 from feedpub.output import read_file, stat_file
 from feedpub.render import Links
+from feedpub.render.paths import feed_file, feed_links
 from feedpub.server import media_type
 from feedpub.state import State
 
@@ -133,12 +134,13 @@ class Notifier:
                 body = body if body is not None else self._feed_body(relpath)
             except (OSError, OutputError) as e:
                 return Outcome(ok=False, retryable=True, error=f"cannot read the feed: {e}")
-            key, _, ext = relpath.removeprefix("feeds/").partition(".")
-            fmt = {"atom.xml": "atom", "rss.xml": "rss", "json": "json"}.get(ext, "atom")
-            self_url = self.links.feed_url(key, fmt)  # type: ignore[arg-type]
-            links = [f'<{hub}>; rel="hub"' for hub in self.links.hubs] + [
-                f'<{self_url}>; rel="self"'
-            ]
+            found = feed_file(relpath)  # (a topic is a feed: its own self link and hubs)
+            if found is None:
+                return Outcome(ok=False, retryable=False, error=f"{row.topic} is no feed")
+            self_link, hub_links = feed_links(
+                self.links.feed_url(found.key, found.fmt), self.links.hubs, subscription=True
+            )
+            links = [*hub_links, self_link]
             return deliver(
                 self.subscribers,
                 sub.callback,

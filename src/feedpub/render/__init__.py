@@ -11,15 +11,33 @@ from urllib.parse import quote
 
 from feedpub.config import SiteConfig
 from feedpub.model import Article, Author, FeedFormat
+from feedpub.render.paths import (  # (where files live: render/paths.py)
+    ARCHIVE_DIR,
+    EXTENSIONS,
+    INDEX_PAGES_DIR,
+    INDEX_PATH,
+    MEDIA_TYPES,
+    OPML_PATH,
+    feed_file,
+    feed_links,
+    feed_relpath,
+    index_relpath,
+)
 
-MEDIA_TYPES: dict[FeedFormat, str] = {
-    "atom": "application/atom+xml",
-    "rss": "application/rss+xml",
-    "json": "application/feed+json",
-}
-EXTENSIONS: dict[FeedFormat, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "json"}
-OPML_PATH = "feeds/index.opml"
-INDEX_PATH = "index.html"
+__all__ = [
+    "ARCHIVE_DIR",
+    "EXTENSIONS",
+    "INDEX_PAGES_DIR",
+    "INDEX_PATH",
+    "MEDIA_TYPES",
+    "OPML_PATH",
+    "BodySource",
+    "EntryBody",
+    "Links",
+    "entry_authors",
+    "feed_relpath",
+    "index_relpath",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,22 +61,6 @@ def entry_authors(a: Article, site: SiteConfig) -> tuple[Author, ...]:
     return (Author(name=site.author, email=site.author_email),)
 
 
-ARCHIVE_DIR = "feeds/archive/"  # RFC 5005 archive documents: feeds/archive/<key>/<n>.<ext>
-INDEX_PAGES_DIR = "page/"  # the index's older pages: page/<n>/index.html
-
-
-def feed_relpath(key: str, fmt: FeedFormat, page: int = 0) -> str:
-    """A feed's file (``page`` 0), or its archive document ``page`` (1 is the oldest)."""
-    if page:
-        return f"{ARCHIVE_DIR}{key}/{page}.{EXTENSIONS[fmt]}"
-    return f"feeds/{key}.{EXTENSIONS[fmt]}"
-
-
-def index_relpath(page: int = 0) -> str:
-    """The site index (``page`` 0), or its older page ``page`` (1 lists the oldest)."""
-    return f"{INDEX_PAGES_DIR}{page}/index.html" if page else INDEX_PATH
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Links:
     """Every URL the renderers put in documents."""
@@ -68,6 +70,17 @@ class Links:
 
     def feed_url(self, key: str, fmt: FeedFormat, page: int = 0) -> str:
         return self.site.base_url + quote(feed_relpath(key, fmt, page))
+
+    def link_headers(self, relpath: str) -> list[str]:
+        """The ``Link`` header values a published file is served with: a feed's ``self``
+        (and, for a subscription document, its hubs); nothing for other files."""
+        found = feed_file(relpath)
+        if found is None:
+            return []
+        self_link, hub_links = feed_links(
+            self.feed_url(found.key, found.fmt, found.page), self.hubs, subscription=not found.page
+        )
+        return [self_link, *hub_links]
 
     def index_url(self, page: int = 0) -> str:
         return self.site.base_url + (f"{INDEX_PAGES_DIR}{page}/" if page else "")
