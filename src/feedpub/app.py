@@ -129,10 +129,9 @@ def db_upgrade(config: Config) -> int:
 
 def status(config: Config) -> dict[str, object]:
     """What the state store knows, readable while a daemon runs."""
-    import json
 
     from feedpub.daemon import running_daemon_pid
-    from feedpub.state import State, redact
+    from feedpub.state import State, redact, result_from_json
 
     info: dict[str, object] = {"state": redact(config.state_target)}
     if isinstance(config.state_target, Path):
@@ -153,18 +152,16 @@ def status(config: Config) -> dict[str, object]:
                     {"host": "?", "pid": "?", "url": "?", "since": "?", **leader}
                 )
         counts = state.counts()
-        last = json.loads(state.get("last_result") or "{}")
+        blob = state.get("last_result")
+        last = result_from_json(blob, articles=0, unchanged=0) if blob else None
         info["last_build"] = state.get("last_build")
         info["articles"] = counts["articles"]
-        info["published"] = last.get("published")
-        info["scheduled"] = last.get("scheduled")
-        info["drafts"] = last.get("drafts")
-        info["feeds"] = len(last.get("feeds", []))
+        info["published"] = last.published if last else None
+        info["scheduled"] = last.scheduled if last else None
+        info["drafts"] = last.drafts if last else None
+        info["feeds"] = len(last.feeds) if last else 0
         info["next_go_live"] = state.get("next_go_live")
-        info["problems"] = [
-            f"{p[0]}:{p[1]}: {p[3]}: {p[2]}" if p[1] else f"{p[0]}: {p[3]}: {p[2]}"
-            for p in last.get("problems", [])
-        ]
+        info["problems"] = [str(p) for p in last.problems] if last else []
         outbox = state.outbox_report()
         info["notifications"] = {k: outbox[k] for k in ("pending", "done", "failed")}
         info["pending_notifications"] = outbox["pending_list"]

@@ -88,7 +88,15 @@ from feedpub.render import (
     feed_relpath,
     index_relpath,
 )
-from feedpub.state import State, from_us, meta_to_json, to_us
+from feedpub.state import (
+    State,
+    chunked,
+    from_us,
+    meta_to_json,
+    result_from_json,
+    result_to_json,
+    to_us,
+)
 
 log = logging.getLogger(__name__)
 
@@ -232,11 +240,6 @@ def _parse_job(job: tuple[str, str, FileStat, ParseContext]) -> IndexRow:
     return _parse_one(*job)
 
 
-def _chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for i in range(0, len(items), max(1, size)):
-        yield items[i : i + size]
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Rendered:
     relpath: str
@@ -305,7 +308,7 @@ class Builder:
         root = str(self.config.paths.articles)
         jobs = [(root, path, st, self.ctx) for path, st in items]
         if self.workers <= 0:
-            for chunk in _chunked(jobs, BATCH):
+            for chunk in chunked(jobs, BATCH):
                 if should_stop():
                     raise BuildCancelled("stopped while parsing; the next build carries on")
                 yield [_parse_job(job) for job in chunk]
@@ -477,9 +480,7 @@ class Builder:
             and (cached := state.get("last_result")) is not None
         ):
             log.debug("nothing changed")
-            cached_result = _result_from_json(
-                cached, articles=article_count, unchanged=len(outputs)
-            )
+            cached_result = result_from_json(cached, articles=article_count, unchanged=len(outputs))
             return replace(
                 cached_result,
                 skipped=tuple(skipped),
@@ -661,7 +662,7 @@ class Builder:
                 if translations
                 else None,
             )
-            state.put("last_result", _result_to_json(result))
+            state.put("last_result", result_to_json(result))
             state.put("dirty", None)
             state.put(CLAIMS, None)  # every claimed path is in the manifest, or removed
         if notifications:
@@ -1492,41 +1493,6 @@ def _members_fingerprint(
         default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _result_to_json(r: BuildResult) -> str:
-    return json.dumps(
-        {
-            "published": r.published,
-            "scheduled": r.scheduled,
-            "drafts": r.drafts,
-            "hidden": r.hidden,
-            "next_go_live": r.next_go_live.isoformat() if r.next_go_live else None,
-            "next_expiry": r.next_expiry.isoformat() if r.next_expiry else None,
-            "problems": [[p.path, p.line, p.message, p.severity.value] for p in r.problems],
-            "feeds": list(r.feeds),
-        },
-        ensure_ascii=False,
-    )
-
-
-def _result_from_json(blob: str, *, articles: int, unchanged: int) -> BuildResult:
-    d = json.loads(blob)
-    return BuildResult(
-        articles=articles,
-        published=d["published"],
-        scheduled=d["scheduled"],
-        drafts=d["drafts"],
-        hidden=d.get("hidden", 0),
-        unchanged=unchanged,
-        next_go_live=datetime.fromisoformat(d["next_go_live"]) if d["next_go_live"] else None,
-        next_expiry=datetime.fromisoformat(d["next_expiry"]) if d.get("next_expiry") else None,
-        problems=tuple(
-            Problem(path=p, line=ln, message=m, severity=Severity(s))
-            for p, ln, m, s in d["problems"]
-        ),
-        feeds=tuple(d["feeds"]),
-    )
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """The values that flow through the pipeline.
 
-    article files --parse--> Article --plan(now)--> FeedSpec --render--> RenderedFile
-        --write_if_changed--> PublishEvent
+    article files --parse--> ArticleMeta --identity--> Article --plan(now)--> FeedSpec
+        --render--> bytes --output.write_file (when changed)--> BuildResult, PublishEvent
 
 Every value is a frozen dataclass; collections are tuples; datetimes are timezone-aware.
 """
@@ -232,17 +232,6 @@ class Plan:
     published: int = 0  # articles visible now
     scheduled: int = 0  # future-dated articles
     drafts: int = 0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RenderedFile:
-    """Bytes to publish at ``relpath`` (relative to the output folder, POSIX separators)."""
-
-    relpath: str
-    data: bytes
-    media_type: str
-    feed_key: str | None = None  # the feed this file is a format of, if any
-    fingerprint: str = ""  # hash of everything the bytes were rendered from
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -42,6 +42,7 @@ from feedpub.model import (
     Article,
     ArticleMeta,
     Author,
+    BuildResult,
     Enclosure,
     Identity,
     IndexRow,
@@ -193,7 +194,7 @@ def from_us(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
-def _chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -222,6 +223,42 @@ def _upsert(key: str, columns: Sequence[str]) -> str:
     (unlike SQLite's ``INSERT OR REPLACE``)."""
     sets = ", ".join(f"{c} = excluded.{c}" for c in columns)
     return f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
+
+
+def result_to_json(r: BuildResult) -> str:
+    """A build's result as the store keeps it (``last_result``)."""
+    return json.dumps(
+        {
+            "published": r.published,
+            "scheduled": r.scheduled,
+            "drafts": r.drafts,
+            "hidden": r.hidden,
+            "next_go_live": r.next_go_live.isoformat() if r.next_go_live else None,
+            "next_expiry": r.next_expiry.isoformat() if r.next_expiry else None,
+            "problems": [[p.path, p.line, p.message, p.severity.value] for p in r.problems],
+            "feeds": list(r.feeds),
+        },
+        ensure_ascii=False,
+    )
+
+
+def result_from_json(blob: str, *, articles: int, unchanged: int) -> BuildResult:
+    d = json.loads(blob)
+    return BuildResult(
+        articles=articles,
+        published=d["published"],
+        scheduled=d["scheduled"],
+        drafts=d["drafts"],
+        hidden=d.get("hidden", 0),
+        unchanged=unchanged,
+        next_go_live=datetime.fromisoformat(d["next_go_live"]) if d["next_go_live"] else None,
+        next_expiry=datetime.fromisoformat(d["next_expiry"]) if d.get("next_expiry") else None,
+        problems=tuple(
+            Problem(path=p, line=ln, message=m, severity=Severity(s))
+            for p, ln, m, s in d["problems"]
+        ),
+        feeds=tuple(d["feeds"]),
+    )
 
 
 def redact(target: Path | str) -> str:
@@ -493,7 +530,7 @@ class State:
     def _rows_in(self, sql: str, keys: Iterable[object], *before: object) -> Iterator[Any]:
         """The rows of ``sql``, whose ``{in}`` stands for ``(?, ?, ...)``, for every one of
         ``keys``: one query per 500 of them; ``before`` are the arguments ahead of them."""
-        for chunk in _chunked(list(keys), 500):
+        for chunk in chunked(list(keys), 500):
             yield from self._db.execute(
                 sql.replace("{in}", f"({','.join('?' * len(chunk))})"), (*before, *chunk)
             )
@@ -669,7 +706,7 @@ class State:
                 for row in self._db.execute("SELECT path, size, mtime_ns FROM articles")
             }
         out: dict[str, tuple[int, int]] = {}
-        for chunk in _chunked(list(paths), 500):
+        for chunk in chunked(list(paths), 500):
             for path, size, mtime_ns in self._db.execute(
                 "SELECT path, size, mtime_ns FROM articles"
                 f" WHERE path IN ({','.join('?' * len(chunk))})",
@@ -835,7 +872,7 @@ class State:
     def load_articles(self, paths: Iterable[str]) -> list[Article]:
         """The settled articles at ``paths`` (those that parsed), in no particular order."""
         out: list[Article] = []
-        for chunk in _chunked(list(paths), 500):
+        for chunk in chunked(list(paths), 500):
             marks = ",".join("?" * len(chunk))
             for path, chash, meta, date_us, aid, slug, url, atom_id in self._db.execute(
                 "SELECT path, content_hash, meta, date_us, article_id, slug, url, atom_id"
@@ -1010,7 +1047,7 @@ class State:
                 (now_us,),
             )
         ]
-        for chunk in _chunked(gone, 500):
+        for chunk in chunked(gone, 500):
             marks = ",".join("?" * len(chunk))
             self._db.execute(
                 f"UPDATE articles SET draft = 1, hidden = 0 WHERE path IN ({marks})", chunk
@@ -1110,14 +1147,14 @@ class State:
 
     def identities_for(self, paths: Sequence[str]) -> dict[str, Identity]:
         out: dict[str, Identity] = {}
-        for chunk in _chunked(list(paths), 500):
+        for chunk in chunked(list(paths), 500):
             out.update(self._identities(f"path IN ({','.join('?' * len(chunk))})", chunk))
         return out
 
     def orphans_for(self, hashes: Sequence[str]) -> dict[str, Identity]:
         """content hash → identity of a file that is gone, for files that may be it, moved."""
         out: dict[str, Identity] = {}
-        for chunk in _chunked(list(hashes), 500):
+        for chunk in chunked(list(hashes), 500):
             found = self._identities(
                 f"live = 0 AND content_hash IN ({','.join('?' * len(chunk))})", chunk
             )
@@ -1261,7 +1298,7 @@ class State:
                     args,
                 )
             ]
-            for chunk in _chunked([r.id for r in rows], 500):
+            for chunk in chunked([r.id for r in rows], 500):
                 self._db.execute(
                     "UPDATE outbox SET status = 'sending', claimed_until = ?"
                     f" WHERE id IN ({','.join('?' * len(chunk))})",
@@ -1455,7 +1492,7 @@ class State:
     def subscribers(self, topics: Sequence[str], now: datetime) -> dict[str, list[int]]:
         """topic → ids of its active (unexpired) subscriptions."""
         out: dict[str, list[int]] = {}
-        for chunk in _chunked(list(topics), 500):
+        for chunk in chunked(list(topics), 500):
             for sid, topic in self._db.execute(
                 "SELECT id, topic FROM subscriptions WHERE expires_at > ?"
                 f" AND topic IN ({','.join('?' * len(chunk))})",
