@@ -793,7 +793,8 @@ def run(
     """Read the old feeds, match their entries to the articles, and store the identities to
     adopt (unless ``dry_run``). Feeds that cannot be read are reported in the result."""
     from feedpub.articles.discover import excluding, scan
-    from feedpub.build import Builder, _lock
+    from feedpub.build import Builder
+    from feedpub.locks import build_lock
 
     feeds, errors = read_feeds(sources, workers=1 if workers is None or workers > 0 else 0)
     if not feeds:
@@ -813,7 +814,7 @@ def run(
         return _report(feeds, errors, adoptions, outcomes, final, dry_run)
     # one writer at a time: a build (of a daemon too) waits, and then reads these files again
     with (
-        contextlib.nullcontext() if dry_run else _lock(config.paths.state),
+        contextlib.nullcontext() if dry_run else build_lock(config.paths.state),
         State(target) as state,
     ):
         adoptions, outcomes, final = _settle(config, state, feeds, metas, set(stats), now, force)

@@ -130,7 +130,7 @@ def db_upgrade(config: Config) -> int:
 def status(config: Config) -> dict[str, object]:
     """What the state store knows, readable while a daemon runs."""
 
-    from feedpub.daemon import running_daemon_pid
+    from feedpub.locks import running_daemon_pid
     from feedpub.state import State, redact, result_from_json
 
     info: dict[str, object] = {"state": redact(config.state_target)}

@@ -9,15 +9,12 @@ every core on large batches.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import functools
 import hashlib
 import json
 import logging
 import os
 import stat
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -37,9 +34,9 @@ from feedpub.errors import (
     OutputError,
     OutputRefused,
     RenderError,
-    StateError,
 )
 from feedpub.identity import atom_id_keys, resolve
+from feedpub.locks import build_lock
 from feedpub.model import (
     Article,
     BuildResult,
@@ -403,7 +400,7 @@ class Builder:
             )
         stop = should_stop or (lambda: False)
         with (
-            _lock(self.config.paths.state, should_stop=stop),
+            build_lock(self.config.paths.state, should_stop=stop),
             State(self.config.state_target) as state,
         ):
             self.output_id = claim_output(
@@ -1493,36 +1490,6 @@ def _members_fingerprint(
         default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-@contextlib.contextmanager
-def _lock(
-    state_path: Path, timeout: float = 60.0, should_stop: Callable[[], bool] = lambda: False
-) -> Iterator[None]:
-    """One build at a time per state store (a daemon and a one-shot build take turns)."""
-    lock_path = state_path.with_name(state_path.name + ".lock")
-    try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as e:
-        raise StateError(f"{lock_path}: cannot create the lock file: {e.strerror}") from e
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as e:
-                if e.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise StateError(f"{lock_path}: cannot lock: {e.strerror}") from e
-                if should_stop():
-                    raise BuildCancelled("stopped while waiting for another build") from e
-                if time.monotonic() > deadline:
-                    raise StateError(f"{lock_path}: another feedpub build holds the lock") from e
-                time.sleep(0.05)
-        yield
-    finally:
-        os.close(fd)
 
 
 def check(

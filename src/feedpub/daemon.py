@@ -9,8 +9,6 @@ Nothing here decides what a feed contains: that is the builder's job.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import logging
 import os
 import signal
@@ -31,6 +29,7 @@ from feedpub.errors import (
     StateError,
     one_line,
 )
+from feedpub.locks import daemon_lock
 from feedpub.model import BuildResult
 from feedpub.redirects import locations
 from feedpub.render import Links
@@ -38,51 +37,6 @@ from feedpub.server import App, Store, bind, make_server
 
 log = logging.getLogger(__name__)
 _EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-
-@contextlib.contextmanager
-def daemon_lock(state_path: Path) -> Iterator[None]:
-    """Held for the daemon's life: a second daemon on the same state refuses to start."""
-    lock_path = state_path.with_name(state_path.name + ".daemon.lock")
-    try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as e:
-        raise StateError(f"{lock_path}: cannot create the lock file: {e.strerror}") from e
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            if e.errno not in (errno.EAGAIN, errno.EACCES):
-                raise StateError(f"{lock_path}: cannot lock: {e.strerror}") from e
-            pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            raise StateError(
-                f"another feedpub daemon (pid {pid}) is already running on {state_path}; "
-                "stop it first, or give this one its own [paths] state"
-            ) from e
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        os.close(fd)
-
-
-def running_daemon_pid(state_path: Path) -> int | None:
-    """The pid of the daemon holding this state's lock, if one does."""
-    lock_path = state_path.with_name(state_path.name + ".daemon.lock")
-    try:
-        fd = os.open(lock_path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            text = os.pread(fd, 32, 0).decode(errors="replace").strip()
-            return int(text) if text.isdigit() else -1
-        return None
-    finally:
-        os.close(fd)
 
 
 MAX_ERRORS_SHOWN = 20  # in /healthz
