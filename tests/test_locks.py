@@ -14,9 +14,9 @@ from feedpub.locks import build_lock, daemon_lock, running_daemon_pid
 def test_a_second_build_waits_then_gives_up_or_stops(tmp_path: Path) -> None:
     state = tmp_path / "state.sqlite3"
     with build_lock(state):
-        with pytest.raises(StateError, match="another feedpub build holds the lock"):
-            with build_lock(state, timeout=0.1):
-                pass
+        held = pytest.raises(StateError, match="another feedpub build holds the lock")
+        with held, build_lock(state, timeout=0.1):
+            pass
         with pytest.raises(BuildCancelled), build_lock(state, should_stop=lambda: True):
             pass
     with build_lock(state, timeout=0.1):  # released
