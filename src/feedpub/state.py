@@ -535,6 +535,14 @@ class State:
                 sql.replace("{in}", f"({','.join('?' * len(chunk))})"), (*before, *chunk)
             )
 
+    def _execute_in(self, sql: str, keys: Iterable[object], *before: object) -> None:
+        """Run ``sql`` (an update or delete whose ``{in}`` stands for ``(?, ?, ...)``) for
+        every one of ``keys``: one statement per 500 of them."""
+        for chunk in chunked(list(keys), 500):
+            self._db.execute(
+                sql.replace("{in}", f"({','.join('?' * len(chunk))})"), (*before, *chunk)
+            )
+
     def _version(self) -> int:
         if not self.postgres:
             return int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -706,13 +714,10 @@ class State:
                 for row in self._db.execute("SELECT path, size, mtime_ns FROM articles")
             }
         out: dict[str, tuple[int, int]] = {}
-        for chunk in chunked(list(paths), 500):
-            for path, size, mtime_ns in self._db.execute(
-                "SELECT path, size, mtime_ns FROM articles"
-                f" WHERE path IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ):
-                out[path] = (size, mtime_ns)
+        for path, size, mtime_ns in self._rows_in(
+            "SELECT path, size, mtime_ns FROM articles WHERE path IN {in}", paths
+        ):
+            out[path] = (size, mtime_ns)
         return out
 
     def article_count(self) -> int:
@@ -1047,12 +1052,8 @@ class State:
                 (now_us,),
             )
         ]
-        for chunk in chunked(gone, 500):
-            marks = ",".join("?" * len(chunk))
-            self._db.execute(
-                f"UPDATE articles SET draft = 1, hidden = 0 WHERE path IN ({marks})", chunk
-            )
-            self._db.execute(f"DELETE FROM article_categories WHERE path IN ({marks})", chunk)
+        self._execute_in("UPDATE articles SET draft = 1, hidden = 0 WHERE path IN {in}", gone)
+        self._execute_in("DELETE FROM article_categories WHERE path IN {in}", gone)
         return len(gone)
 
     def next_expiry(self, now_us: int) -> int | None:
@@ -1298,12 +1299,11 @@ class State:
                     args,
                 )
             ]
-            for chunk in chunked([r.id for r in rows], 500):
-                self._db.execute(
-                    "UPDATE outbox SET status = 'sending', claimed_until = ?"
-                    f" WHERE id IN ({','.join('?' * len(chunk))})",
-                    (_iso(until), *chunk),
-                )
+            self._execute_in(
+                "UPDATE outbox SET status = 'sending', claimed_until = ? WHERE id IN {in}",
+                [r.id for r in rows],
+                _iso(until),
+            )
         return [replace(r, lease=until) for r in rows]
 
     def make_due(self, now: datetime) -> int:
@@ -1492,13 +1492,12 @@ class State:
     def subscribers(self, topics: Sequence[str], now: datetime) -> dict[str, list[int]]:
         """topic → ids of its active (unexpired) subscriptions."""
         out: dict[str, list[int]] = {}
-        for chunk in chunked(list(topics), 500):
-            for sid, topic in self._db.execute(
-                "SELECT id, topic FROM subscriptions WHERE expires_at > ?"
-                f" AND topic IN ({','.join('?' * len(chunk))})",
-                (_iso(now), *chunk),
-            ):
-                out.setdefault(topic, []).append(sid)
+        for sid, topic in self._rows_in(
+            "SELECT id, topic FROM subscriptions WHERE expires_at > ? AND topic IN {in}",
+            topics,
+            _iso(now),
+        ):
+            out.setdefault(topic, []).append(sid)
         return out
 
     def subscriptions_by_id(self, ids: Iterable[int]) -> dict[int, Subscription]:
