@@ -29,6 +29,7 @@ from feedpub.errors import (
     StateError,
     one_line,
 )
+from feedpub.ha.leadership import LeaderLock
 from feedpub.locks import daemon_lock
 from feedpub.model import BuildResult
 from feedpub.redirects import locations
@@ -41,52 +42,6 @@ _EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85
 
 MAX_ERRORS_SHOWN = 20  # in /healthz
 STANDBY_POLL_SECONDS = 2.0  # how often a standby tries to take the lead
-
-
-class _AdvisoryLock:
-    """A PostgreSQL session-level advisory lock, on a connection of its own held for life."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._db: Any = None
-        self.backend_pid: int | None = None  # the session holding the lock (pg_locks.pid)
-
-    def try_acquire(self) -> bool:
-        from feedpub.state import LEADER_LOCK_KEY, _PostgresDb
-
-        if self._db is None:
-            self._db = _PostgresDb(self.url)
-        row = self._db.execute("SELECT pg_try_advisory_lock(?)", (LEADER_LOCK_KEY,)).fetchone()
-        if row[0]:
-            self.backend_pid = int(self._db.execute("SELECT pg_backend_pid()").fetchone()[0])
-        return bool(row[0])
-
-    def still_held(self) -> bool:
-        """Whether the lock's session is alive (it dies with the connection, e.g. when
-        PostgreSQL restarts); if not, try to take the lock again on a new connection."""
-        try:
-            if self._db is not None:
-                self._db.execute("SELECT 1").fetchone()
-                return True
-        except Exception:
-            log.warning("lost the connection that holds the leader lock")
-        self.close_quietly()
-        try:
-            return self.try_acquire()
-        except Exception:
-            self.close_quietly()
-            raise
-
-    def close_quietly(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            self._db = None
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
 
 
 class Daemon:
@@ -126,7 +81,7 @@ class Daemon:
         self.hub: Any = None
         self.role = "leader"
         self.lost_lead = threading.Event()
-        self._leader_lock: _AdvisoryLock | None = None
+        self._leader_lock: LeaderLock | None = None
         self._notifier_thread: threading.Thread | None = None
         self.url = ""
         self._replicated: set[str] | None = None  # files a standby copied (see _replicate)
@@ -507,7 +462,7 @@ class Daemon:
                 lead.set()
                 yield lead
             return
-        self._leader_lock = _AdvisoryLock(str(self.config.state_target))
+        self._leader_lock = LeaderLock(str(self.config.state_target))
         try:
             try:
                 if self._leader_lock.try_acquire():

@@ -1,0 +1,1 @@
+"""High availability: several daemons on one PostgreSQL state store (see the README)."""
