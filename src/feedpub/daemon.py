@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from feedpub.build import Builder
@@ -25,11 +24,11 @@ from feedpub.errors import (
     BuildCancelled,
     ConfigError,
     FeedpubError,
-    OutputRefused,
     StateError,
     one_line,
 )
 from feedpub.ha.leadership import LeaderLock
+from feedpub.ha.replica import Replica
 from feedpub.locks import daemon_lock
 from feedpub.model import BuildResult
 from feedpub.redirects import locations
@@ -37,7 +36,6 @@ from feedpub.render import Links
 from feedpub.server import App, Store, bind, make_server
 
 log = logging.getLogger(__name__)
-_EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
 MAX_ERRORS_SHOWN = 20  # in /healthz
@@ -84,7 +82,7 @@ class Daemon:
         self._leader_lock: LeaderLock | None = None
         self._notifier_thread: threading.Thread | None = None
         self.url = ""
-        self._replicated: set[str] | None = None  # files a standby copied (see _replicate)
+        self.replica = Replica(config)  # a standby's copy of what the leader publishes
         self._recorded_pid: int | None = None  # the lock session named in the leader record
 
     def _link_headers(self, links: Links) -> Callable[[str], list[str]]:
@@ -230,9 +228,9 @@ class Daemon:
                 records = state.outputs()
                 published = {r.relpath: r.sha256 for r in records.values()}
                 if state.postgres and self.role == "standby":
-                    self._replicate(state, records, published)
+                    self.replica.replicate(state, records, published, self.store.differs)
                 elif state.postgres:  # the leader's folder holds exactly the manifest
-                    self._note_published(set(records))
+                    self.replica.note_published(set(records))
             self.store.sync(published)
         except FeedpubError as e:
             log.error("could not bring the served files in step with the manifest: %s", e)
@@ -240,75 +238,7 @@ class Daemon:
             log.exception("could not compare the served files with the output manifest")
 
     def _output_id(self) -> str:
-        """This output folder's identity: the id in its marker (see
-        :func:`feedpub.output.output_id`; the folder was claimed when the daemon started).
-        Two daemons (or containers, or NFS clients) writing one folder read the same id."""
-        from feedpub.output import output_id
-
-        return output_id(self.config.paths.output)
-
-    def _replicate(self, state: Any, records: dict[str, Any], published: dict[str, str]) -> None:
-        """A standby whose output folder is not the leader's (another host) keeps it in step
-        with the manifest, copying the bytes the leader put in the state store: so that it
-        serves, and nginx in front of it serves, what the leader publishes, and so that it
-        can take over with its folder current. Files published here that the manifest no
-        longer lists are removed (see :attr:`_ledger`)."""
-        from feedpub.output import matches, remove_file, write_file, write_stream
-
-        leader = state.leader()
-        if not leader or leader.get("output") in (None, self._output_id()):
-            return  # no leader this moment, or it writes this very folder
-        root = self.config.paths.output
-        want = [
-            relpath
-            for relpath in self.store.differs(published)
-            if not matches(root, relpath, records[relpath].sha256, records[relpath].size)
-        ]
-        copied = 0
-        for relpath, (digest, data) in sorted(state.published_content(want).items()):
-            if digest != records[relpath].sha256:  # it changed meanwhile: next round
-                continue
-            if data or digest == _EMPTY_SHA256:
-                write_file(root, relpath, data)  # (a path the manifest lists)
-            else:  # stored in pieces (media): copied a piece at a time, checked as a whole
-                try:
-                    write_stream(root, relpath, state.published_chunks(relpath), expect=digest)
-                except OutputRefused:
-                    continue  # (changed meanwhile: next round)
-            copied += 1
-        gone = sorted(self._published_here() - set(records))
-        for relpath in gone:
-            remove_file(root, relpath)
-        self._note_published(set(records))
-        if copied or gone:
-            log.info("copied %d files the leader published; removed %d", copied, len(gone))
-
-    @property
-    def _ledger(self) -> Path:
-        """Beside the state path (local to this host, never served): which files of this
-        host's output folder feedpub published, so that a standby removes them once they
-        are unpublished, and leaves alone any file put there by hand."""
-        state = self.config.paths.state
-        return state.with_name(state.name + ".published.json")
-
-    def _published_here(self) -> set[str]:
-        if self._replicated is None:
-            import json
-
-            try:
-                self._replicated = set(json.loads(self._ledger.read_text(encoding="utf-8")))
-            except (OSError, ValueError):
-                self._replicated = set()
-        return self._replicated
-
-    def _note_published(self, relpaths: set[str]) -> None:
-        if self._published_here() != relpaths:
-            import json
-
-            from feedpub.output import write_atomic
-
-            write_atomic(self._ledger, json.dumps(sorted(relpaths)).encode())
-            self._replicated = relpaths
+        return self.replica.output_id()
 
     def _retry_later(self, paths: set[str] | None) -> None:
         """A failed build loses nothing: its changes are asked for again after a pause."""
