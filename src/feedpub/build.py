@@ -25,7 +25,7 @@ from urllib.parse import quote, unquote
 from feedpub import __version__
 from feedpub.articles.context import SLUG_MARK, ParseContext
 from feedpub.articles.discover import FileStat, excluding, scan, stat_paths
-from feedpub.articles.refs import SCHEME, find_by_name, name_index, resolve_refs, target_url
+from feedpub.articles.refs import SCHEME, name_index, resolve_refs
 from feedpub.config import Config
 from feedpub.errors import (
     ArticleError,
@@ -36,11 +36,11 @@ from feedpub.errors import (
     RenderError,
 )
 from feedpub.identity import atom_id_keys, resolve
+from feedpub.linking import RefLookup, unresolved_names
 from feedpub.locks import build_lock
 from feedpub.model import (
     Article,
     BuildResult,
-    FeedFormat,
     FeedSpec,
     IndexRow,
     Member,
@@ -343,13 +343,13 @@ class Builder:
         from feedpub.articles.body import fits_in_feeds
 
         stored = state.bodies_for([a.path for a in articles])
-        lookup: _RefLookup | None = None
+        lookup: RefLookup | None = None
         out: dict[str, EntryBody | None] = {}
         for a in articles:
             found = stored.get(a.path)
             html = found[0] if found is not None else ""
             if a.meta.refs:  # links to other articles and files, as they are published now
-                lookup = lookup or _RefLookup(
+                lookup = lookup or RefLookup(
                     state,
                     self.links,
                     self.config.feeds.formats[0],
@@ -714,7 +714,7 @@ class Builder:
             )
             if taken is not None:
                 taken |= settled.slugs
-            unnamed = _unresolved_names(rows, names_now)
+            unnamed = unresolved_names(rows, names_now)
             if settled.problems or unnamed:  # kept with the file's own problems, reported
                 extra: dict[str, list[Problem]] = {}
                 for p in (*settled.problems, *unnamed):
@@ -797,7 +797,7 @@ class Builder:
         refs = state.article_refs(to_us(now))
         if not refs:
             return {}
-        lookup = _RefLookup(
+        lookup = RefLookup(
             state, self.links, self.config.feeds.formats[0], now, tags=self.config.feeds.tags
         )
         out: dict[str, str] = {}
@@ -1297,29 +1297,6 @@ class Builder:
         return write_stream(self.config.paths.output, relpath, chunks, new=new)[0]
 
 
-def _unresolved_names(
-    rows: Sequence[IndexRow], names: Callable[[], dict[str, list[str]]]
-) -> list[Problem]:
-    """A warning for each article named by a link (Jekyll's post_url and link, Hugo's ref)
-    that no article file is (paths are checked as the file is parsed)."""
-    out: list[Problem] = []
-    for r in rows:
-        for ref, line in r.meta.refs if r.meta else ():
-            kind, _, value = ref.partition(":")
-            if kind in ("name", "post") and (
-                find_by_name(names(), value, by_file_name=kind == "post") is None
-            ):
-                out.append(
-                    Problem(
-                        path=r.path,
-                        line=line,
-                        message=f"links to the article {value!r}, which no article file is",
-                        severity=Severity.WARNING,
-                    )
-                )
-    return out
-
-
 def _publishable(root: str, relpath: str) -> os.stat_result | None:
     """The status of a file beside the articles if it may be published: a regular file
     inside the articles folder (through symlinks too), in no hidden folder, not hidden
@@ -1337,51 +1314,6 @@ def _publishable(root: str, relpath: str) -> os.stat_result | None:
     if any(part.startswith(".") for part in real[len(real_root) + 1 :].split(os.sep)):
         return None
     return st
-
-
-class _RefLookup:
-    """Where references in bodies point (:mod:`feedpub.articles.refs`), from the index."""
-
-    def __init__(
-        self, state: State, links: Links, fmt: FeedFormat, now: datetime, *, tags: bool
-    ) -> None:
-        self._tags = tags
-        self._state = state
-        self._links = links
-        self._format = fmt
-        self._links_by_path = state.article_links(to_us(now))
-        self._names: dict[str, list[str]] | None = None
-        self._memo: dict[tuple[str, str], str | None] = {}
-
-    def article_url(self, path: str) -> str | None:
-        found = self._links_by_path.get(path)
-        return found[0] if found else None
-
-    def id_prefix(self, kind: str, value: str) -> str | None:
-        """How the ids of the article a reference names are published (its slug, ":")."""
-        path = value if kind == "path" else None
-        if kind in ("name", "post"):
-            path = self.find_article(value, by_file_name=kind == "post")
-        found = self._links_by_path.get(path) if path else None
-        return found[1] + ":" if found else None
-
-    def find_article(self, name: str, *, by_file_name: bool) -> str | None:
-        if self._names is None:
-            self._names = name_index(self._state.article_paths())
-        return find_by_name(self._names, name, by_file_name=by_file_name)
-
-    def feed_url(self, kind: str, name: str) -> str | None:
-        from feedpub.planning import category_key, tag_key
-
-        if kind == "category":
-            return self._links.feed_url(category_key(name), self._format)
-        return self._links.feed_url(tag_key(name), self._format) if self._tags else None
-
-    def resolve(self, kind: str, value: str) -> str | None:
-        key = (kind, value)
-        if key not in self._memo:
-            self._memo[key] = target_url(kind, value, self, self._links.site.base_url)
-        return self._memo[key]
 
 
 def output_manifest(state: State) -> dict[str, tuple[str, int]]:
