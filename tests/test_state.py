@@ -26,7 +26,8 @@ from feedpub.model import (
     OutputRecord,
     Problem,
 )
-from feedpub.state import SCHEMA_VERSION, State, meta_from_json, meta_to_json, to_us
+from feedpub.state import SCHEMA_VERSION, State
+from feedpub.store.codec import meta_from_json, meta_to_json, to_us
 from tests.conftest import Site
 
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
@@ -385,7 +386,8 @@ def test_a_process_waiting_to_migrate_sees_the_schema_another_just_made(
     """A process that found no schema waits for the migration lock while another creates
     it; once it has the lock it must see the new schema and leave it alone (running the DDL
     again would lock the tables a build is writing: a deadlock, seen in the hub tests)."""
-    from feedpub.state import SCHEMA_LOCK_KEY, _PostgresDb
+    from feedpub.state import SCHEMA_LOCK_KEY
+    from feedpub.store.db import _PostgresDb
 
     seen: list[int] = []
     original = State._migrate_locked

@@ -131,7 +131,9 @@ def status(config: Config) -> dict[str, object]:
     """What the state store knows, readable while a daemon runs."""
 
     from feedpub.locks import running_daemon_pid
-    from feedpub.state import State, redact, result_from_json
+    from feedpub.state import State
+    from feedpub.store.codec import result_from_json
+    from feedpub.store.db import redact
 
     info: dict[str, object] = {"state": redact(config.state_target)}
     if isinstance(config.state_target, Path):

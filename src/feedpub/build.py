@@ -85,15 +85,9 @@ from feedpub.render import (
     feed_relpath,
     index_relpath,
 )
-from feedpub.state import (
-    State,
-    chunked,
-    from_us,
-    meta_to_json,
-    result_from_json,
-    result_to_json,
-    to_us,
-)
+from feedpub.state import State
+from feedpub.store.codec import from_us, meta_to_json, result_from_json, result_to_json, to_us
+from feedpub.store.db import chunked
 
 log = logging.getLogger(__name__)
 

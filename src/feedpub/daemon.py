@@ -398,7 +398,7 @@ class Daemon:
                 if self._leader_lock.try_acquire():
                     lead.set()
             except Exception as e:  # psycopg and SQLAlchemy errors alike: one line
-                from feedpub.state import redact
+                from feedpub.store.db import redact
 
                 raise StateError(
                     f"{redact(self.config.state_target)}: cannot open the state store: "
@@ -485,7 +485,7 @@ class Daemon:
             scheduler.start()
         except Exception as e:  # SQLAlchemy's errors: the job store cannot be used
             scheduler_mod.attach(None)
-            from feedpub.state import redact
+            from feedpub.store.db import redact
 
             raise StateError(
                 f"{redact(cfg.state_url)}: the scheduler's job store cannot be used: {one_line(e)}"

@@ -22,28 +22,20 @@ Tables:
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
-import os
-import secrets
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from feedpub.errors import StateError, one_line
 from feedpub.model import (
     Article,
-    ArticleMeta,
-    Author,
-    BuildResult,
-    Enclosure,
     Identity,
     IndexRow,
     Member,
@@ -51,10 +43,29 @@ from feedpub.model import (
     OutboxRow,
     OutputRecord,
     Problem,
-    Severity,
     Subscription,
 )
 from feedpub.planning import feed_names, other_language
+from feedpub.store.codec import (
+    EPOCH,
+    _dt,
+    _iso,
+    _problems_from_json,
+    _problems_to_json,
+    from_us,
+    meta_from_json,
+    meta_to_json,
+    to_us,
+)
+from feedpub.store.db import (
+    _create_sqlite_file,
+    _PostgresDb,
+    _sqlite_file_exists,
+    _upsert,
+    _wal_mode,
+    chunked,
+    redact,
+)
 
 log = logging.getLogger(__name__)
 
@@ -180,25 +191,6 @@ CREATE TABLE IF NOT EXISTS published_chunks ( -- large files (media) in pieces, 
 """
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-T = TypeVar("T")
-
-
-def to_us(dt: datetime) -> int:
-    """An aware datetime as whole microseconds since the epoch (exact, sortable)."""
-    delta = dt - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_us(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
-
-
-def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 _ARTICLE_COLUMNS = (
     "size",
     "mtime_ns",
@@ -218,64 +210,6 @@ _ARTICLE_COLUMNS = (
 )
 
 
-def _upsert(key: str, columns: Sequence[str]) -> str:
-    """``ON CONFLICT ... DO UPDATE``: standard upsert SQL that SQLite and PostgreSQL share
-    (unlike SQLite's ``INSERT OR REPLACE``)."""
-    sets = ", ".join(f"{c} = excluded.{c}" for c in columns)
-    return f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
-
-
-def result_to_json(r: BuildResult) -> str:
-    """A build's result as the store keeps it (``last_result``)."""
-    return json.dumps(
-        {
-            "published": r.published,
-            "scheduled": r.scheduled,
-            "drafts": r.drafts,
-            "hidden": r.hidden,
-            "next_go_live": r.next_go_live.isoformat() if r.next_go_live else None,
-            "next_expiry": r.next_expiry.isoformat() if r.next_expiry else None,
-            "problems": [[p.path, p.line, p.message, p.severity.value] for p in r.problems],
-            "feeds": list(r.feeds),
-        },
-        ensure_ascii=False,
-    )
-
-
-def result_from_json(blob: str, *, articles: int, unchanged: int) -> BuildResult:
-    d = json.loads(blob)
-    return BuildResult(
-        articles=articles,
-        published=d["published"],
-        scheduled=d["scheduled"],
-        drafts=d["drafts"],
-        hidden=d.get("hidden", 0),
-        unchanged=unchanged,
-        next_go_live=datetime.fromisoformat(d["next_go_live"]) if d["next_go_live"] else None,
-        next_expiry=datetime.fromisoformat(d["next_expiry"]) if d.get("next_expiry") else None,
-        problems=tuple(
-            Problem(path=p, line=ln, message=m, severity=Severity(s))
-            for p, ln, m, s in d["problems"]
-        ),
-        feeds=tuple(d["feeds"]),
-    )
-
-
-def redact(target: Path | str) -> str:
-    """A state location fit for a message: a URL's password hidden."""
-    text = str(target)
-    if "://" in text and "@" in text:
-        scheme, rest = text.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
-    return text
-
-
-def _iso(dt: datetime) -> str:
-    """UTC ISO 8601 with a fixed width, so that text order is time order."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-
-
 def _subscription(row: Sequence[Any]) -> Subscription:
     return Subscription(
         id=row[0],
@@ -287,95 +221,6 @@ def _subscription(row: Sequence[Any]) -> Subscription:
     )
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def meta_to_json(meta: ArticleMeta) -> str:
-    d: dict[str, Any] = {"t": meta.title}
-    if meta.date:
-        d["d"] = meta.date.isoformat()
-    if meta.updated:
-        d["u"] = meta.updated.isoformat()
-    if meta.expires:
-        d["xp"] = meta.expires.isoformat()
-    if meta.categories:
-        d["c"] = meta.categories
-    if meta.tags:
-        d["g"] = meta.tags
-    if meta.authors:
-        d["a"] = [[a.name, a.email, a.url] for a in meta.authors]
-    for key, value in (
-        ("s", meta.summary),
-        ("i", meta.id),
-        ("l", meta.slug),
-        ("k", meta.link),
-        ("v", meta.via),
-        ("lg", meta.lang),
-        ("tk", meta.translation_key),
-        ("m", meta.image),
-        ("du", meta.duration),
-        ("ep", meta.episode),
-        ("sn", meta.season),
-        ("x", meta.explicit),
-    ):
-        if value is not None:
-            d[key] = value
-    if meta.draft:
-        d["r"] = 1
-    if meta.hidden:
-        d["h"] = 1
-    if meta.refs:
-        d["rf"] = [list(r) for r in meta.refs]
-    if meta.enclosure:
-        e = meta.enclosure
-        d["e"] = [e.url, e.type, e.length]
-    return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
-
-
-def meta_from_json(path: str, content_hash: str, blob: str) -> ArticleMeta:
-    d = json.loads(blob)
-    enc = d.get("e")
-    return ArticleMeta(
-        path=path,
-        title=d["t"],
-        date=_dt(d.get("d")),
-        updated=_dt(d.get("u")),
-        expires=_dt(d.get("xp")),
-        categories=tuple(d.get("c", ())),
-        tags=tuple(d.get("g", ())),
-        authors=tuple(Author(name=a[0], email=a[1], url=a[2]) for a in d.get("a", ())),
-        summary=d.get("s"),
-        id=d.get("i"),
-        slug=d.get("l"),
-        draft=bool(d.get("r")),
-        hidden=bool(d.get("h")),
-        link=d.get("k"),
-        via=d.get("v"),
-        lang=d.get("lg"),
-        translation_key=d.get("tk"),
-        refs=tuple((r[0], r[1]) for r in d.get("rf", ())),
-        image=d.get("m"),
-        enclosure=Enclosure(url=enc[0], type=enc[1], length=enc[2]) if enc else None,
-        duration=d.get("du"),
-        episode=d.get("ep"),
-        season=d.get("sn"),
-        explicit=d.get("x"),
-        content_hash=content_hash,
-    )
-
-
-def _problems_to_json(problems: Iterable[Problem]) -> str:
-    return json.dumps([[p.line, p.message, p.severity.value] for p in problems], ensure_ascii=False)
-
-
-def _problems_from_json(path: str, blob: str) -> tuple[Problem, ...]:
-    return tuple(
-        Problem(path=path, line=line, message=msg, severity=Severity(sev))
-        for line, msg, sev in json.loads(blob)
-    )
-
-
 def _one_per_language(found: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     """(language, URL, path) versions of one article, one per language (the first by
     path): two versions in one language are no translations of each other."""
@@ -383,111 +228,6 @@ def _one_per_language(found: list[tuple[str, str, str]]) -> list[tuple[str, str,
     for version in sorted(found, key=lambda v: (v[0], v[2])):
         best.setdefault(version[0], version)
     return sorted(best.values())
-
-
-class _PostgresDb:
-    """A psycopg connection (opened through SQLAlchemy) behind the few ``sqlite3`` calls the
-    store makes, so one body of SQL serves both: ``?`` marks become ``%s``."""
-
-    def __init__(self, url: str) -> None:
-        from sqlalchemy import create_engine
-        from sqlalchemy.pool import NullPool
-
-        self._engine = create_engine(url, poolclass=NullPool)
-        self._raw: Any = self._engine.raw_connection()
-        self._conn: Any = self._raw.driver_connection
-        assert self._conn is not None
-        self._conn.autocommit = True
-
-    @staticmethod
-    def _sql(sql: str) -> str:
-        return sql.replace("%", "%%").replace("?", "%s")
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(self._sql(sql), tuple(params))
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
-        rows = [tuple(r) for r in rows]
-        cur = self._conn.cursor()
-        if rows:
-            cur.executemany(self._sql(sql), rows)
-        return cur
-
-    def close(self) -> None:
-        self._raw.close()
-        self._engine.dispose()
-
-
-_SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
-
-
-def _sqlite_file_exists(path: Path) -> bool:
-    """Whether the SQLite state file exists. One that is empty (truncated: it never is
-    otherwise, see :func:`_create_sqlite_file`) or is no SQLite database is refused: opening
-    it would start a new, empty state over it, losing every entry id and first-seen date."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(len(_SQLITE_HEADER))
-    except FileNotFoundError:
-        return False
-    except IsADirectoryError as e:
-        raise StateError(f"{path}: is a folder, not the state file (paths.state)") from e
-    except OSError as e:
-        raise StateError(f"{path}: cannot read the state file: {one_line(e.strerror or e)}") from e
-    if not head:
-        raise StateError(
-            f"{path}: the state file is empty (0 bytes): the entry ids and first-seen dates it "
-            "kept are gone, and feedpub will not start a new state over it; restore it from "
-            "a backup (or, to start afresh on purpose, delete it: articles without an "
-            "explicit id then get new ids)"
-        )
-    if head != _SQLITE_HEADER:
-        raise StateError(
-            f"{path}: not an SQLite database, so not feedpub's state file; check paths.state "
-            "(or restore the file from a backup)"
-        )
-    return True
-
-
-def _create_sqlite_file(path: Path) -> None:
-    """Create a new, empty SQLite database at ``path`` whole: made under another name and
-    linked into place, so that no process ever sees the state file empty (between
-    ``connect`` creating it and the first write, it would be), which means a lost one."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
-    try:
-        db = sqlite3.connect(tmp, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")  # writes the header, and the mode for good
-        finally:
-            db.close()
-        try:
-            os.link(tmp, path)  # never over a file another process created meanwhile
-        except FileExistsError:
-            pass
-        except OSError as e:
-            if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
-                raise
-            if not path.exists():  # (no hard links on this file system)
-                os.rename(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-
-
-def _wal_mode(db: sqlite3.Connection, wait: float = 30.0) -> None:
-    """Put the SQLite file in WAL mode (persistent: usually it already is). Switching takes
-    a lock that SQLite's busy timeout does not wait for, so when another process is
-    switching or creating the same new file at this moment, try again for a while."""
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                db.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
 
 
 class State:
@@ -998,7 +738,7 @@ class State:
                 f" WHERE {visible} GROUP BY {column} HAVING count(*) > 1)",
                 (now_us, now_us),
             )
-            out += [(ident, path, _dt(seen) or _EPOCH) for ident, path, seen in rows]
+            out += [(ident, path, _dt(seen) or EPOCH) for ident, path, seen in rows]
         return list(dict.fromkeys(out))  # (an id that is its own Atom id is found twice)
 
     def tally(self, now_us: int) -> tuple[int, int, int, int | None]:
