@@ -26,8 +26,9 @@ from feedpub.model import (
     OutputRecord,
     Problem,
 )
-from feedpub.state import SCHEMA_VERSION, State
+from feedpub.state import State
 from feedpub.store.codec import meta_from_json, meta_to_json, to_us
+from feedpub.store.schema import SCHEMA_VERSION
 from tests.conftest import Site
 
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
