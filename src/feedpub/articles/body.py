@@ -30,7 +30,14 @@ from urllib.parse import unquote, urljoin, urlsplit
 import nh3
 
 from feedpub.articles.context import SLUG_MARK
-from feedpub.articles.html import MAX_DEPTH, normalise
+from feedpub.articles.html import (
+    CLEAN_ATTRIBUTE,
+    CLEAN_START_TAG,
+    MAX_DEPTH,
+    URL_ATTRIBUTES,
+    normalise,
+    rewrite_urls,
+)
 from feedpub.articles.text import xml_safe
 
 if TYPE_CHECKING:
@@ -43,7 +50,6 @@ MAX_EXPANSION = 8
 """Rendered HTML may be at most this many times the size of the body (plus 64 KB): Markdown
 that expands further (a reference or footnote mark repeated a million times) is refused."""
 
-_URL_ATTRIBUTES = frozenset(["href", "src", "cite", "poster", "longdesc"])
 _ID_ATTRIBUTES = frozenset(["id", "name"])
 _EXTRA_TAGS = frozenset(
     [
@@ -83,10 +89,8 @@ _RAW_HTML = re.compile(r"<(?:[A-Za-z][A-Za-z0-9-]*+(?=[\s/>])|/[A-Za-z]|[!?])")
 # in pulldown-cmark's output: a tag that opens or closes an element (void ones excluded)
 _NESTING_TAG = re.compile(r"<(/?)(?!(?:br|hr|img|input|col|wbr)\b)[a-z]")
 # in nh3's output (attributes always double-quoted; "<", ">" and quotes in values escaped)
-_START_TAG = re.compile(r"<[a-z][a-z0-9]*+ [^>]*+>")
 # one attribute of such a tag: matched from the tag's start, one after the other, so never
 # inside a value (a value may hold ' href="', never a double quote)
-_ATTRIBUTE = re.compile(r' ([^ ="]++)="([^"]*+)"')
 _ID_VALUE = re.compile(r' (?:id|name)="([^"]*+)"')
 ID_PREFIX = SLUG_MARK + ":"
 """What every id of a parsed body starts with (:func:`_prefix_ids`): the article's slug (a
@@ -154,13 +158,6 @@ _BRACED = re.compile(
 )  # from a "{" (and a space before) to the end of its run of text
 _BRACE = re.compile(r"[{}]")
 _ATTRIBUTE_LIST_START = re.compile(r"\{(?::|[ \t]?[.#][A-Za-z])")
-# what one holds: ".class", "#id", "key=value", a name ("toc"); anything else ("{: x \in S}",
-# "{:not one, is it?}") is text
-_ATTRIBUTE_LIST_BODY = re.compile(
-    # ("{:" or "{" before "." or "#"; kramdown's "{::extension ...}", "{:/}", "{:name: ...}")
-    r"(?::[:/]?|[ \t]?(?=[.#]))(?:[.\w-]++:)?[ \t]*+"
-    r"(?:(?:[.#][\w-]++|\w[\w-]*+(?:=(?:\"[^\"]*+\"|'[^']*+'|[^\s\"'{}]++))?)[ \t]*+)*+"
-)
 MAX_ATTRIBUTE_LIST_CHARS = 200
 _TOC_LIST = re.compile(r"<([ou]l)>\n<li>[^<\n]{0,100}\n\{:toc\}</li>\n</\1>\n?")
 _EMPTY_PARAGRAPH = re.compile(r"<p>[ \t\n]{0,8}</p>\n?")
@@ -191,10 +188,8 @@ def _strip_attribute_lists(m: re.Match[str]) -> str:
             opened.append((len(out), size))
         elif opened:
             at, at_size = opened.pop()
-            if (
-                size - at_size <= MAX_ATTRIBUTE_LIST_CHARS + 1
-                and _ATTRIBUTE_LIST_START.match("".join(out[at : at + 5]))  # (never empty)
-                and _ATTRIBUTE_LIST_BODY.fullmatch("".join(out[at + 1 :]))
+            if size - at_size <= MAX_ATTRIBUTE_LIST_CHARS + 1 and _ATTRIBUTE_LIST_START.match(
+                "".join(out[at : at + 5])  # (pieces are never empty)
             ):
                 del out[at:]
                 size = at_size
@@ -283,7 +278,7 @@ def _keep_url(tag: str, attribute: str, value: str) -> str | None:
         return None
     if attribute == "class":
         return _keep_class(value)
-    if attribute not in _URL_ATTRIBUTES:
+    if attribute not in URL_ATTRIBUTES:
         return value
     url = _url_as_published(value)
     m = _SCHEME.match(url)
@@ -472,10 +467,10 @@ def _prefix_ids(markup: str) -> str:
     def tag(m: re.Match[str]) -> str:
         t = m[0]
         if ' id="' in t or ' name="' in t or ' href="#' in t:
-            return _ATTRIBUTE.sub(attribute, t)
+            return CLEAN_ATTRIBUTE.sub(attribute, t)
         return t
 
-    return _START_TAG.sub(tag, markup)
+    return CLEAN_START_TAG.sub(tag, markup)
 
 
 def fits_in_feeds(html: str, limit: int) -> bool:
@@ -558,22 +553,17 @@ def absolutise(markup: str, base_url: str) -> str:
     join = _joiner(base_url)
     same_entry = "#" + ID_PREFIX
 
-    def tag(m: re.Match[str]) -> str:
-        name = m[0][1 : m[0].index(" ")]
+    def change(tag: str, attribute: str, value: str) -> str | None:
+        if value.startswith(same_entry):
+            return value  # (a link to an id of the same entry stays relative)
+        url = join(_url_as_published(html.unescape(value)))
+        # judged again, absolute: the rule holds for what is published, whatever came
+        # (with a slug for the stand-in a parsed body's base holds, see SLUG_MARK)
+        if url is None or _keep_url(tag, attribute, url.replace(SLUG_MARK, "slug")) is None:
+            return None
+        return _escape_attribute(url)
 
-        def attribute(a: re.Match[str]) -> str:
-            if a[1] not in _URL_ATTRIBUTES or a[2].startswith(same_entry):
-                return a[0]  # (a link to an id of the same entry stays relative)
-            url = join(_url_as_published(html.unescape(a[2])))
-            # judged again, absolute: the rule holds for what is published, whatever came
-            # (with a slug for the stand-in a parsed body's base holds, see SLUG_MARK)
-            if url is None or _keep_url(name, a[1], url.replace(SLUG_MARK, "slug")) is None:
-                return ""
-            return f' {a[1]}="{_escape_attribute(url)}"'
-
-        return _ATTRIBUTE.sub(attribute, m[0])
-
-    return _START_TAG.sub(tag, markup).replace("]]>", "]]&gt;")
+    return rewrite_urls(markup, change).replace("]]>", "]]&gt;")
 
 
 def clean_html(fragment: str, base_url: str) -> str:

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote, unquote
 
+from feedpub.articles.html import rewrite_urls
+
 SCHEME = "feedpub-ref:"
 KINDS = ("path", "name", "post", "tag", "category")
 
@@ -412,8 +414,6 @@ def _figure(params: dict[str, str]) -> str:
 
 # -- after rendering: relative links → references ------------------------------------------
 
-_START_TAG = re.compile(r"<[a-z][a-z0-9]*+ [^>]*+>")
-_URL_ATTR = re.compile(r' (href|src|poster)="([^"]*+)"')
 _HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -425,19 +425,17 @@ def localise(markup: str, article_path: str) -> str:
     if "=" not in markup:
         return markup
 
-    def attribute(a: re.Match[str]) -> str:
-        value = html.unescape(a[2])
+    def change(tag: str, attribute: str, written: str) -> str:
+        value = html.unescape(written)
         if not value or value[0] in "#?/" or _HAS_SCHEME.match(value):
-            return a[0]
+            return written
         target, tail = _split(value)
         if "." not in target.rsplit("/", 1)[-1]:
-            return a[0]  # "../other/": a URL of the site, not a file (resolved as written)
+            return written  # "../other/": a URL of the site, not a file (resolved as written)
         rel = source_path(article_path, unquote(target))
-        if rel is None:
-            return a[0]
-        return f' {a[1]}="{html.escape(ref_url("path", rel, tail))}"'
+        return written if rel is None else html.escape(ref_url("path", rel, tail))
 
-    return _START_TAG.sub(lambda m: _URL_ATTR.sub(attribute, m[0]), markup)
+    return rewrite_urls(markup, change)
 
 
 _REF = re.compile(r"feedpub-ref:([a-z]+):([^\"#?\s<>]*+)([^\"\s<>]*+)")
