@@ -227,6 +227,7 @@ def test_rfc2822_round_trips_to_the_second(dt: datetime) -> None:
 
 @given(st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(8999, 12, 30)), ZONES)
 def test_naive_isoformat_is_in_the_given_zone(dt: datetime, tz: ZoneInfo) -> None:
+    dt = dt.replace(fold=0)  # (an ISO string has no fold: an ambiguous time is the first)
     result = parse_date(dt.isoformat(), tz)
     assert result == dt.replace(tzinfo=tz).astimezone(UTC)
 
