@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote
 
 from feedpub import __version__
 from feedpub.articles.context import SLUG_MARK, ParseContext
-from feedpub.articles.discover import FileStat, excluding, scan, stat_paths
+from feedpub.articles.discover import FileStat, excluding, file_beside, scan, stat_paths
 from feedpub.articles.refs import SCHEME, name_index, resolve_refs
 from feedpub.config import Config
 from feedpub.errors import (
@@ -1292,22 +1292,9 @@ class Builder:
 
 
 def _publishable(root: str, relpath: str) -> os.stat_result | None:
-    """The status of a file beside the articles if it may be published: a regular file
-    inside the articles folder (through symlinks too), in no hidden folder, not hidden
-    itself (its size is checked as it is read)."""
-    if not servable(relpath):
-        return None
-    path = os.path.join(root, relpath)
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    real, real_root = os.path.realpath(path), os.path.realpath(root)
-    if not stat.S_ISREG(st.st_mode) or not real.startswith(real_root + os.sep):
-        return None
-    if any(part.startswith(".") for part in real[len(real_root) + 1 :].split(os.sep)):
-        return None
-    return st
+    """The status of a file beside the articles if it may be published (see
+    :func:`~feedpub.articles.discover.file_beside`; its size is checked as it is read)."""
+    return file_beside(root, relpath) if servable(relpath) else None
 
 
 def output_manifest(state: State) -> dict[str, tuple[str, int]]:

@@ -12,7 +12,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from feedpub.config import FeedsConfig, SiteConfig
-from feedpub.model import Article, ArticleMeta, FeedSpec, Plan, Problem, Severity
+from feedpub.model import (
+    Article,
+    ArticleMeta,
+    ContentMode,
+    FeedSpec,
+    Plan,
+    Podcast,
+    Problem,
+    Severity,
+)
 from feedpub.slug import slugify
 
 ALL_KEY = "all"
@@ -279,44 +288,28 @@ def plan(
     for key in sorted(names):
         name = names[key]
         lang = language_of_key(key)
+        title = f"{site.title}: {name}"
+        category: str | None = name
+        content: ContentMode | None = None
+        limit: int | None = None
+        podcast: Podcast | None = None
         if lang is not None:  # the articles in another language (translations)
-            entries = tuple(members.get(key, ())[: feeds.max_entries])
-            specs.append(
-                FeedSpec(
-                    key=key,
-                    title=f"{site.title} ({lang})",
-                    category=None,
-                    content=feeds.content,
-                    entries=entries,
-                    updated=max((a.updated for a in entries), default=EPOCH),
-                    language=lang,
-                )
-            )
-            continue
-        if key.endswith(TAG_SUFFIX):  # a tag's feed ([feeds] tags)
-            entries = tuple(members.get(key, ())[: feeds.max_entries])
-            specs.append(
-                FeedSpec(
-                    key=key,
-                    title=f"{site.title}: {name}",
-                    category=name,
-                    content=feeds.content,
-                    entries=entries,
-                    updated=max((a.updated for a in entries), default=EPOCH),
-                )
-            )
-            continue
-        override = feeds.for_category(name)
-        entries = tuple(members.get(key, ())[: override.max_entries or feeds.max_entries])
+            title, category = f"{site.title} ({lang})", None
+        elif not key.endswith(TAG_SUFFIX):  # a category's feed (a tag's takes no override)
+            override = feeds.for_category(name)
+            title = f"{site.title}: {override.title or name}"
+            content, limit, podcast = override.content, override.max_entries, override.podcast
+        entries = tuple(members.get(key, ())[: limit or feeds.max_entries])
         specs.append(
             FeedSpec(
                 key=key,
-                title=f"{site.title}: {override.title or name}",
-                category=name,
-                content=override.content or feeds.content,
+                title=title,
+                category=category,
+                content=content or feeds.content,
                 entries=entries,
                 updated=max((a.updated for a in entries), default=EPOCH),
-                podcast=override.podcast,
+                podcast=podcast,
+                language=lang,
             )
         )
 

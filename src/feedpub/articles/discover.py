@@ -142,6 +142,24 @@ def excluding(
     return {p: st for p, st in stats.items() if p not in gone}, sorted(out)
 
 
+def file_beside(root: str, relpath: str) -> os.stat_result | None:
+    """The status of ``relpath`` if it is a regular file that lies inside ``root`` (symlinks
+    followed only as far as that, as for articles) and in no hidden folder, nor hidden
+    itself, wherever a symlink leads (.git, .private); else None. The one rule for files
+    beside the articles that articles link to."""
+    path = os.path.join(root, relpath)
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    real, real_root = os.path.realpath(path), os.path.realpath(root)
+    if not stat.S_ISREG(st.st_mode) or not real.startswith(real_root + os.sep):
+        return None
+    if any(part.startswith(".") for part in real[len(real_root) + 1 :].split(os.sep)):
+        return None
+    return st
+
+
 def stat_paths(
     root: Path, relpaths: Iterable[str], skipped: list[SkippedFile] | None = None
 ) -> dict[str, FileStat]:

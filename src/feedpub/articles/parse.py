@@ -710,24 +710,10 @@ def _is_file(root: str, relpath: str) -> bool:
 
 
 def _file_size(root: str, relpath: str) -> int | None:
-    """The size of ``relpath`` if it is a regular file that lies inside ``root`` (symlinks
-    followed only as far as that, as for articles), else None."""
-    import os
-    import stat
+    from feedpub.articles.discover import file_beside
 
-    path = os.path.join(root, relpath)
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    real, real_root = os.path.realpath(path), os.path.realpath(root)
-    if not real.startswith(real_root + os.sep):
-        return None
-    # (through a symlink, no hidden folder or file either: .git, .private)
-    hidden = any(part.startswith(".") for part in real[len(real_root) + 1 :].split(os.sep))
-    return None if hidden else st.st_size
+    st = file_beside(root, relpath)
+    return None if st is None else st.st_size
 
 
 RST_SUFFIXES = (".rst",)
