@@ -37,7 +37,7 @@ from feedpub.adopt import (
 from feedpub.cli import main
 from feedpub.errors import FeedReadError
 from feedpub.model import Article, ArticleMeta, Identity
-from feedpub.state import State
+from feedpub.store import State
 from tests.conftest import NOW, Site
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"

@@ -856,7 +856,7 @@ def test_files_a_stopped_build_wrote_are_still_feedpubs(
 
 
 def _manifest(site: Site) -> list[str]:
-    from feedpub.state import State
+    from feedpub.store import State
 
     with State(site.config().state_target) as state:
         return sorted(state.outputs())
@@ -1157,7 +1157,7 @@ def test_large_media_are_copied_a_chunk_at_a_time(engine_site: Site) -> None:
     memory stays far below their total (six of 12 MB here), each is recorded in the
     manifest with the sha256 of its bytes, copied again only when it changed, and on
     PostgreSQL stored in pieces for standbys."""
-    from feedpub.state import State
+    from feedpub.store import State
 
     site = engine_site
     size = 12 * 1024 * 1024

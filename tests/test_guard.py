@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from feedpub.notify import guard
 from feedpub.notify.guard import address_refusal, callback_refusal, guarded_session
 from feedpub.notify.notifier import Notifier
-from feedpub.state import State
+from feedpub.store import State
 from tests.conftest import NOW, Site
 from tests.test_notify import Receiver
 

@@ -21,7 +21,7 @@ import pytest
 
 from feedpub import app
 from feedpub.notify.notifier import Notifier
-from feedpub.state import State
+from feedpub.store import State
 from tests.conftest import NOW, Site
 from tests.daemon_helpers import Daemon, article
 

@@ -26,7 +26,7 @@ from feedpub.model import (
     OutputRecord,
     Problem,
 )
-from feedpub.state import State
+from feedpub.store import State
 from feedpub.store.codec import meta_from_json, meta_to_json, to_us
 from feedpub.store.schema import SCHEMA_VERSION
 from tests.conftest import Site
@@ -276,7 +276,9 @@ def test_a_sender_whose_lease_ran_out_changes_nothing(target: Path | str) -> Non
         assert (state.pending_count(), state.outbox_report()["done"]) == (0, 1)
 
 
-def test_a_retry_racing_a_newer_change_never_breaks_the_batch(pg_url: str) -> None:
+def test_a_retry_racing_a_newer_change_never_breaks_the_batch(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A build commits a newer pending row for the same target between a sender's check for
     one and its requeue (PostgreSQL runs them side by side): the newer row stands for both,
     and the batch the sender is recording (successes too) commits."""
@@ -298,7 +300,7 @@ def test_a_retry_racing_a_newer_change_never_breaks_the_batch(pg_url: str) -> No
                     assert builder.enqueue([item], NOW) == 1
             return cur
 
-        sender._db.execute = execute
+        monkeypatch.setattr(sender._db, "execute", execute)
         with sender.transaction():  # what the notifier does: successes, then the retry
             sender.record_successes([(ok.id, 204, 5, ok.lease)], at=NOW)
             sender.record_attempt(
@@ -311,7 +313,7 @@ def test_a_retry_racing_a_newer_change_never_breaks_the_batch(pg_url: str) -> No
                 retry_at=NOW + timedelta(seconds=30),
                 lease=x.lease,
             )
-        sender._db.execute = real
+        monkeypatch.undo()
         statuses = sender._db.execute("SELECT target, status FROM outbox ORDER BY id").fetchall()
     assert [tuple(r) for r in statuses] == [
         ("https://hub/", "done"),  # superseded by the newer change
@@ -387,8 +389,8 @@ def test_a_process_waiting_to_migrate_sees_the_schema_another_just_made(
     """A process that found no schema waits for the migration lock while another creates
     it; once it has the lock it must see the new schema and leave it alone (running the DDL
     again would lock the tables a build is writing: a deadlock, seen in the hub tests)."""
-    from feedpub.state import SCHEMA_LOCK_KEY
-    from feedpub.store.db import _PostgresDb
+    from feedpub.store import SCHEMA_LOCK_KEY
+    from feedpub.store.db import Db
 
     seen: list[int] = []
     original = State._migrate_locked
@@ -398,7 +400,7 @@ def test_a_process_waiting_to_migrate_sees_the_schema_another_just_made(
         original(self, version)
 
     first = State.__new__(State)  # the process that migrates: holds the lock, mid-migration
-    first.path, first.postgres, first._db = pg_url, True, _PostgresDb(pg_url)
+    first.path, first._db = pg_url, Db(pg_url)
     try:
         first._db.execute("BEGIN")
         first._db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK_KEY,))

@@ -15,7 +15,7 @@ import pytest
 
 from feedpub import config as config_mod
 from feedpub.notify.notifier import Notifier
-from feedpub.state import State
+from feedpub.store import State
 from tests.conftest import NOW, Site
 from tests.daemon_helpers import REPO
 from tests.test_notify import Receiver

@@ -45,7 +45,7 @@ from feedpub.errors import ConfigError, FeedReadError, one_line
 from feedpub.identity import atom_id_keys, resolve, wanted_slug
 from feedpub.model import Article, ArticleMeta, Identity
 from feedpub.slug import slugify
-from feedpub.state import State
+from feedpub.store import State
 
 log = logging.getLogger(__name__)
 

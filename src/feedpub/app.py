@@ -121,7 +121,7 @@ def worker(config: Config, *, now: Callable[[], datetime] = clock) -> None:
 
 def db_upgrade(config: Config) -> int:
     """Create or migrate the state store's schema; returns its version."""
-    from feedpub.state import State
+    from feedpub.store import State
 
     with State(config.state_target) as state:
         return state.schema_version
@@ -131,7 +131,7 @@ def status(config: Config) -> dict[str, object]:
     """What the state store knows, readable while a daemon runs."""
 
     from feedpub.locks import running_daemon_pid
-    from feedpub.state import State
+    from feedpub.store import State
     from feedpub.store.codec import result_from_json
     from feedpub.store.db import redact
 

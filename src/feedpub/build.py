@@ -85,7 +85,7 @@ from feedpub.render import (
     feed_relpath,
     index_relpath,
 )
-from feedpub.state import State
+from feedpub.store import State
 from feedpub.store.codec import from_us, meta_to_json, result_from_json, result_to_json, to_us
 from feedpub.store.db import chunked
 

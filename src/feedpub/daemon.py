@@ -221,7 +221,7 @@ class Daemon:
     def _sync_store(self) -> None:
         """Serve what the manifest says is published, even if another process (a one-shot
         ``feedpub build``) wrote it: reload any file whose bytes differ from what we hold."""
-        from feedpub.state import State
+        from feedpub.store import State
 
         try:
             with State(self.config.state_target) as state:
@@ -273,7 +273,7 @@ class Daemon:
         }
 
     def _pending_notifications(self) -> int | None:
-        from feedpub.state import State
+        from feedpub.store import State
 
         try:
             with State(self.config.state_target) as state:
@@ -370,7 +370,7 @@ class Daemon:
         not feedpub's), an output folder that is not feedpub's to fill."""
         from feedpub.build import output_manifest
         from feedpub.output import claim_output
-        from feedpub.state import State
+        from feedpub.store import State
 
         cfg = self.config
         if not cfg.paths.articles.is_dir():
@@ -428,7 +428,7 @@ class Daemon:
         import json
         import socket
 
-        from feedpub.state import State
+        from feedpub.store import State
 
         assert self._leader_lock is not None
         me = {

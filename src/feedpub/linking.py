@@ -10,7 +10,7 @@ from datetime import datetime
 from feedpub.articles.refs import find_by_name, name_index, target_url
 from feedpub.model import FeedFormat, IndexRow, Problem, Severity
 from feedpub.render import Links
-from feedpub.state import State
+from feedpub.store import State
 from feedpub.store.codec import to_us
 
 

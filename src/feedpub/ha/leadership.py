@@ -21,7 +21,7 @@ class LeaderLock:
         self.backend_pid: int | None = None  # the session holding the lock (pg_locks.pid)
 
     def try_acquire(self) -> bool:
-        from feedpub.state import LEADER_LOCK_KEY
+        from feedpub.store.leader import LEADER_LOCK_KEY
         from feedpub.store.db import _PostgresDb
 
         if self._db is None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from feedpub.config import Config
 from feedpub.errors import OutputRefused
 from feedpub.model import OutputRecord
-from feedpub.state import State
+from feedpub.store import State
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from feedpub.config import Config
 from feedpub.notify.guard import callback_refusal, guarded_session
 from feedpub.notify.send import read_bounded, user_agent
 from feedpub.server import Receive, Scope, Send, respond
-from feedpub.state import State
+from feedpub.store import State
 
 log = logging.getLogger(__name__)
 

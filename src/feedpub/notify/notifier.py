@@ -33,7 +33,7 @@ from feedpub.output import read_file, stat_file
 from feedpub.render import Links
 from feedpub.render.paths import feed_file, feed_links
 from feedpub.server import media_type
-from feedpub.state import State
+from feedpub.store import State
 
 log = logging.getLogger(__name__)
 

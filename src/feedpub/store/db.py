@@ -1,5 +1,9 @@
 """The two engines behind one connection: SQLite (a file beside the articles) and
-PostgreSQL (for several daemons), with what differs between them kept here."""
+PostgreSQL (for several daemons), with what differs between them kept here and nowhere else.
+
+:class:`Db` is the one connection type the store modules see: the same SQL (``?`` marks)
+runs on both engines; what differs (how a transaction starts, advisory locks, the schema
+version's home, column types, ``SKIP LOCKED``) is a method or attribute of it."""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from feedpub.errors import StateError, one_line
 
@@ -146,3 +151,170 @@ def _wal_mode(db: sqlite3.Connection, wait: float = 30.0) -> None:
             if "locked" not in str(e) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
+
+
+class Cursor(Protocol):
+    """What both drivers' cursors offer (rows are tuples of SQL values)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What the store asks of a connection: ``sqlite3.Connection`` or :class:`_PostgresDb`."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Cursor: ...
+
+    def close(self) -> None: ...
+
+
+def is_postgres(target: Path | str) -> bool:
+    return isinstance(target, str) and target.startswith("postgresql")
+
+
+class Db:
+    """One open store connection (SQLite file or PostgreSQL URL), and every difference
+    between the two engines. ``errors`` are the driver's own exception classes (the store
+    turns them into :class:`StateError` at its edge)."""
+
+    IN_CHUNK = 500  # keys per ``IN (...)``: under every engine's limit on bound parameters
+
+    def __init__(self, target: Path | str) -> None:
+        self.where = redact(target)
+        self.postgres = is_postgres(target)
+        self.conn: Connection
+        if self.postgres:
+            import psycopg
+
+            self.integrity_errors: tuple[type[BaseException], ...] = (
+                psycopg.errors.IntegrityError,
+            )
+            self.errors: tuple[type[BaseException], ...] = (psycopg.Error,)
+            self.conn = _PostgresDb(str(target))
+        else:
+            self.integrity_errors = (sqlite3.IntegrityError,)
+            self.errors = (sqlite3.Error,)
+            path = Path(target)
+            if not _sqlite_file_exists(path):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _create_sqlite_file(path)
+            db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            try:
+                _wal_mode(db)
+                db.execute("PRAGMA synchronous=NORMAL")
+            except BaseException:
+                db.close()
+                raise
+            self.conn = db
+        # the end of a claim query: concurrent senders skip each other's rows (SQLite
+        # serialises writers, so its plain select is just as exclusive)
+        self.skip_locked = " FOR UPDATE SKIP LOCKED" if self.postgres else ""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
+        return self.conn.executemany(sql, rows)
+
+    def rows_in(self, sql: str, keys: Iterable[object], *before: object) -> Iterator[Any]:
+        """The rows of ``sql``, whose ``{in}`` stands for ``(?, ?, ...)``, for every one of
+        ``keys``: one query per :data:`IN_CHUNK` of them; ``before`` are the arguments ahead
+        of them."""
+        for chunk in chunked(list(keys), self.IN_CHUNK):
+            yield from self.conn.execute(
+                sql.replace("{in}", f"({','.join('?' * len(chunk))})"), (*before, *chunk)
+            )
+
+    def execute_in(self, sql: str, keys: Iterable[object], *before: object) -> None:
+        """Run ``sql`` (an update or delete whose ``{in}`` stands for ``(?, ?, ...)``) for
+        every one of ``keys``: one statement per :data:`IN_CHUNK` of them."""
+        for chunk in chunked(list(keys), self.IN_CHUNK):
+            self.conn.execute(
+                sql.replace("{in}", f"({','.join('?' * len(chunk))})"), (*before, *chunk)
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction. SQLite's ``BEGIN IMMEDIATE`` takes the write lock at once
+        (one writer at a time, no upgrade deadlocks)."""
+        self.conn.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def lock(self, key: int) -> None:
+        """Inside a transaction: hold ``key`` until it ends, so one process at a time does
+        what follows. (On SQLite the transaction's write lock already does that.)"""
+        if self.postgres:
+            self.conn.execute("SELECT pg_advisory_xact_lock(?)", (key,))
+
+    def lock_holder(self, key: int) -> int | None:
+        """The backend pid of the session holding the advisory lock ``key`` (PostgreSQL);
+        None if none holds it, and always on SQLite (no sessions to lead)."""
+        if not self.postgres:
+            return None
+        row = self.conn.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND classid = ? AND objid = ? AND objsubid = 1",
+            (key >> 32, key & 0xFFFFFFFF),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def user_version(self) -> int:
+        """The schema version the store was written with (0: none yet)."""
+        if not self.postgres:
+            return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        # (an MVCC read of the catalog: ``to_regclass`` may answer from this session's
+        # stale cache, missing a table another process has just created)
+        if not self.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables"
+            " WHERE schemaname = current_schema() AND tablename = 'feedpub_schema')"
+        ).fetchone()[0]:
+            return 0
+        row = self.conn.execute("SELECT max(version) FROM feedpub_schema").fetchone()
+        return int(row[0] or 0)
+
+    def set_user_version(self, version: int) -> None:
+        if self.postgres:
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS feedpub_schema (version INTEGER NOT NULL)"
+            )
+            self.conn.execute("DELETE FROM feedpub_schema")
+            self.conn.execute("INSERT INTO feedpub_schema VALUES (?)", (version,))
+        else:
+            self.conn.execute(f"PRAGMA user_version = {int(version)}")
+
+    def ddl(self, schema: str) -> None:
+        """Run ``CREATE`` statements written for both engines: ``{serial}`` is an
+        auto-numbered key, ``{blob}`` bytes, and every ``INTEGER`` 64 bits wide."""
+        if self.postgres:
+            schema = schema.replace("{serial}", "BIGSERIAL PRIMARY KEY")
+            schema = schema.replace("{blob}", "BYTEA").replace(" INTEGER", " BIGINT")
+        else:
+            schema = schema.replace("{serial}", "INTEGER PRIMARY KEY AUTOINCREMENT")
+            schema = schema.replace("{blob}", "BLOB")
+        for statement in schema.split(";"):  # not executescript: it would commit first
+            if statement.strip():
+                self.conn.execute(statement)
+
+    def add_column(self, table: str, column: str, kind: str) -> None:
+        """``ALTER TABLE ... ADD COLUMN`` unless the table has the column already."""
+        if self.postgres:
+            self.conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+        elif column not in {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}:
+            self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,11 +1,16 @@
 """The state store's tables, and how a store written by an older feedpub is brought up to
-date (in one transaction, one process at a time)."""
+date: one function per version step in :data:`MIGRATIONS`, run in order, in one
+transaction, one process at a time (the caller holds the schema lock).
+
+A new version: bump :data:`SCHEMA_VERSION`, change the DDL below (a new store is made
+from it whole), and add the step from the version before to :data:`MIGRATIONS`."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from feedpub.errors import StateError
+from feedpub.store.db import Db
 
 SCHEMA_VERSION = 10
 
@@ -126,80 +131,91 @@ CREATE TABLE IF NOT EXISTS published_chunks ( -- large files (media) in pieces, 
 """
 
 
-def schema_version(db: Any, *, postgres: bool) -> int:
-    """The schema version a store was written with (0: none yet)."""
-    if not postgres:
-        return int(db.execute("PRAGMA user_version").fetchone()[0])
-    # (an MVCC read of the catalog: ``to_regclass`` may answer from this session's
-    # stale cache, missing a table another process has just created)
-    if not db.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables"
-        " WHERE schemaname = current_schema() AND tablename = 'feedpub_schema')"
-    ).fetchone()[0]:
-        return 0
-    row = db.execute("SELECT max(version) FROM feedpub_schema").fetchone()
-    return int(row[0] or 0)
+def _v2(db: Db) -> None:
+    """The article index gained columns; it is a cache: rebuild it."""
+    db.execute("DROP TABLE IF EXISTS articles")
+    db.ddl(_SCHEMA)
 
 
-def migrate(db: Any, version: int, *, postgres: bool, where: str) -> None:
-    """Bring a store written with schema ``version`` to :data:`SCHEMA_VERSION` (in the
-    caller's transaction, which holds the schema lock on PostgreSQL)."""
+def _v3(db: Db) -> None:
+    """The outbox and hub tables."""
+    db.ddl(_SCHEMA)
+
+
+def _v4(db: Db) -> None:
+    """Senders' leases on outbox rows."""
+    db.ddl(_SCHEMA)
+    db.add_column("outbox", "claimed_until", "TEXT")
+
+
+def _v5(db: Db) -> None:
+    """The bytes of every output file (PostgreSQL standbys copy them)."""
+    db.ddl(_PUBLISHED)
+
+
+def _v6(db: Db) -> None:
+    """Bodies are stored with the index (they were rendered from the files), and Atom ids
+    made from explicit ids that are no IRIs: the index is a cache, read again."""
+    db.ddl(_BODIES)
+    db.execute("DROP TABLE IF EXISTS bodies")
+    db.execute("DELETE FROM articles")
+    db.execute("DELETE FROM article_categories")
+    db.add_column("articles", "atom_id", "TEXT")
+
+
+def _v7(db: Db) -> None:
+    """Identities adopted from an old site's feeds."""
+    db.add_column("identities", "atom_id", "TEXT")
+    db.add_column("identities", "adopted", "TEXT")
+
+
+def _v8(db: Db) -> None:
+    """Hidden articles (their pages): every file is read again to know."""
+    db.add_column("articles", "hidden", "INTEGER NOT NULL DEFAULT 0")
+    db.execute("UPDATE articles SET mtime_ns = -1")
+
+
+def _v9(db: Db) -> None:
+    """Expiry dates and translations: every file is read again to know."""
+    db.add_column("articles", "expires_us", "BIGINT")
+    db.add_column("articles", "lang", "TEXT")
+    db.execute("UPDATE articles SET mtime_ns = -1")
+
+
+def _v10(db: Db) -> None:
+    """Large published files (media) in pieces."""
+    db.ddl(_PUBLISHED_CHUNKS)
+
+
+# version → the step that brings a store of the version before it up to it. From 4 on a
+# step makes only what is new: re-running every CREATE INDEX IF NOT EXISTS would lock the
+# tables a build of an older feedpub may be writing (a rolling upgrade).
+MIGRATIONS: dict[int, Callable[[Db], None]] = {
+    2: _v2,
+    3: _v3,
+    4: _v4,
+    5: _v5,
+    6: _v6,
+    7: _v7,
+    8: _v8,
+    9: _v9,
+    10: _v10,
+}
+assert sorted(MIGRATIONS) == list(range(2, SCHEMA_VERSION + 1))
+
+
+def migrate(db: Db, version: int) -> None:
+    """Bring a store written with schema ``version`` (0: a new one) to
+    :data:`SCHEMA_VERSION`, in the caller's transaction (which holds the schema lock)."""
     if version == SCHEMA_VERSION:
         return  # another process did it meanwhile
     if version > SCHEMA_VERSION:
-        raise StateError(f"{where}: written by a newer feedpub (schema {version}); upgrade feedpub")
-    if 0 < version < 2:  # the article index gained columns; it is a cache: rebuild it
-        db.execute("DROP TABLE IF EXISTS articles")
-    serial = "BIGSERIAL PRIMARY KEY" if postgres else "INTEGER PRIMARY KEY AUTOINCREMENT"
-    # from 4, only what is new: re-running every CREATE INDEX IF NOT EXISTS would lock
-    # the tables a build of an older feedpub may be writing (a rolling upgrade)
-    if version == 4:
-        schema = _PUBLISHED + _BODIES + _PUBLISHED_CHUNKS
-    elif version == 5:
-        schema = _BODIES + _PUBLISHED_CHUNKS
-    elif version in (6, 7, 8, 9):
-        schema = _PUBLISHED_CHUNKS
+        raise StateError(
+            f"{db.where}: written by a newer feedpub (schema {version}); upgrade feedpub"
+        )
+    if version == 0:
+        db.ddl(_SCHEMA + _PUBLISHED + _BODIES + _PUBLISHED_CHUNKS)
     else:
-        schema = _SCHEMA + _PUBLISHED + _BODIES + _PUBLISHED_CHUNKS
-    if 0 < version < 6:
-        # bodies are stored with the index now (they were rendered from the files): the
-        # index is a cache, so it is read again from the files by the next build
-        db.execute("DROP TABLE IF EXISTS bodies")
-        if version >= 2:
-            db.execute("DELETE FROM articles")
-            db.execute("DELETE FROM article_categories")
-    schema = schema.replace("{serial}", serial)
-    schema = schema.replace("{blob}", "BYTEA" if postgres else "BLOB")
-    if postgres:  # 64-bit integers (SQLite's INTEGER already is)
-        schema = schema.replace(" INTEGER", " BIGINT")
-        schema += "CREATE TABLE IF NOT EXISTS feedpub_schema (version INTEGER NOT NULL);"
-    for statement in schema.split(";"):  # not executescript: it would commit first
-        if statement.strip():
-            db.execute(statement)
-    if 0 < version < 4:  # senders' leases on outbox rows (a v3 outbox lacks the column)
-        _add_column(db, postgres, "outbox", "claimed_until", "TEXT")
-    if 0 < version < 6:  # Atom ids built from explicit ids that are no IRIs
-        _add_column(db, postgres, "articles", "atom_id", "TEXT")
-    if 0 < version < 7:  # identities adopted from an old site's feeds
-        _add_column(db, postgres, "identities", "atom_id", "TEXT")
-        _add_column(db, postgres, "identities", "adopted", "TEXT")
-    if 0 < version < 8:  # hidden articles (their pages): read every file again to know
-        _add_column(db, postgres, "articles", "hidden", "INTEGER NOT NULL DEFAULT 0")
-        db.execute("UPDATE articles SET mtime_ns = -1")
-    if 0 < version < 9:  # expiry dates and translations: read every file again to know
-        _add_column(db, postgres, "articles", "expires_us", "BIGINT")
-        _add_column(db, postgres, "articles", "lang", "TEXT")
-        db.execute("UPDATE articles SET mtime_ns = -1")
-    if postgres:
-        db.execute("DELETE FROM feedpub_schema")
-        db.execute("INSERT INTO feedpub_schema VALUES (?)", (SCHEMA_VERSION,))
-    else:
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-
-def _add_column(db: Any, postgres: bool, table: str, column: str, kind: str) -> None:
-    """``ALTER TABLE ... ADD COLUMN`` unless the table has the column already."""
-    if postgres:
-        db.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
-    elif column not in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}:
-        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[step](db)
+    db.set_user_version(SCHEMA_VERSION)
