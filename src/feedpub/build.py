@@ -16,6 +16,7 @@ import logging
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,8 +41,10 @@ from feedpub.linking import RefLookup, unresolved_names
 from feedpub.locks import build_lock
 from feedpub.model import (
     Article,
+    ArticleMeta,
     BuildResult,
     FeedSpec,
+    Identity,
     IndexRow,
     Member,
     OutputRecord,
@@ -70,9 +73,8 @@ from feedpub.planning import (
     ALL_KEY,
     EPOCH,
     ArchiveKey,
+    MemoryCorpus,
     archive_pages,
-    duplicate_losers,
-    merged_categories,
     plan,
 )
 from feedpub.pool import Cancelled, Failed, Pool, StartMethod
@@ -86,7 +88,7 @@ from feedpub.render import (
     index_relpath,
 )
 from feedpub.store import State
-from feedpub.store.codec import from_us, meta_to_json, result_from_json, result_to_json, to_us
+from feedpub.store.codec import meta_to_json, result_from_json, result_to_json, to_us
 from feedpub.store.db import chunked
 
 log = logging.getLogger(__name__)
@@ -492,30 +494,10 @@ class Builder:
         with state.transaction():
             if state.expire(now_us):  # (Hugo's expiryDate: out of every feed and page)
                 state.put("dirty", "1")
-        visible, scheduled, drafts, next_us = state.tally(now_us)
-        hidden = state.hidden_count()
-        drafts -= hidden
-        expiry_us = state.next_expiry(now_us)
-        losers, problems = duplicate_losers(state.duplicate_ids(now_us))
-        names, merge_problems = merged_categories(state.category_spellings(now_us))
-        problems = state.problems() + problems + merge_problems
-        wanted = set(state.newest(now_us, cfg.feeds.max_entries + len(losers)))
-        for key in state.category_keys():
-            name = names.get(key)
-            limit = (cfg.feeds.for_category(name).max_entries if name else None) or (
-                cfg.feeds.max_entries
-            )
-            wanted.update(state.newest_in(key, now_us, limit + len(losers)))
-        candidates = state.load_articles(wanted - losers)
         known_feeds: dict[str, str] = json.loads(state.get("feeds") or "{}")
-        the_plan = plan(
-            candidates,
-            site=cfg.site,
-            feeds=cfg.feeds,
-            now=now,
-            known_feeds=known_feeds,
-            category_names=names,
-        )
+        the_plan = plan(state, site=cfg.site, feeds=cfg.feeds, now=now, known_feeds=known_feeds)
+        losers = the_plan.left_out
+        problems = state.problems() + list(the_plan.problems)
 
         # pages: every published article of ours has one (hidden ones too). Rendered when
         # the article was read by this build or has none yet (a new, or newly live, article);
@@ -576,14 +558,13 @@ class Builder:
             except OutputRefused as e:
                 log.error("%s", e)
                 problems.append(Problem(path=str(e.path), message=f"not removed: {e.message}"))
-        next_go_live = from_us(next_us) if next_us is not None else None
-        next_expiry = from_us(expiry_us) if expiry_us is not None else None
+        next_go_live, next_expiry = the_plan.next_go_live, the_plan.next_expiry
         result = BuildResult(
             articles=article_count,
-            published=visible - len(losers),
-            scheduled=scheduled,
-            drafts=drafts,
-            hidden=hidden,
+            published=the_plan.published,
+            scheduled=the_plan.scheduled,
+            drafts=the_plan.drafts,
+            hidden=the_plan.hidden,
             written=tuple(written),
             unchanged=len(rendered) - len(written) + len(carried),
             removed=tuple(stale),
@@ -733,7 +714,7 @@ class Builder:
         return batch
 
     def _archives(
-        self, state: State, the_plan: Plan, losers: set[str], now_us: int
+        self, state: State, the_plan: Plan, losers: AbstractSet[str], now_us: int
     ) -> tuple[Plan, dict[str, list[list[Member]]], str]:
         """Each feed's archive pages (oldest first; the index's members, no metadata loaded),
         the plan with each subscription document pointing to its newest archive page, and
@@ -1422,22 +1403,54 @@ def check(
         rows = [r for batch in builder.parse_files(list(stats.items())) for r in batch]
     problems = [p for r in rows for p in r.problems]
     metas = [r.meta for r in rows if r.meta is not None]
-    known = {}
+    # settled as the build would settle them: against the stored identities (files gone
+    # since the last build give theirs up first, as the build retires them)
+    stored: dict[str, Identity] = {}
+    orphans: dict[str, Identity] = {}
+    atom_ids: dict[str, str] = {}
     if not isinstance(config.state_target, Path) or config.state_target.exists():
         with State(config.state_target) as state:
-            known = state.identities_for([m.path for m in metas])
+            stored = state.identities()
+            orphans = _check_orphans(stored, stats, metas)
+            atom_ids = state.atom_ids_for(
+                atom_id_keys(metas, [*stored.values(), *orphans.values()])
+            )
+    known = {m.path: stored[m.path] for m in metas if m.path in stored}
+    parsed = {m.path for m in metas}
     resolved = resolve(
         metas,
         known,
-        orphans={},
-        taken=set(),
+        orphans=orphans,
+        taken={i.slug for i in stored.values() if i.live and i.path in stats}
+        - {known[p].slug for p in parsed if p in known},
         now=now,
         tz=config.site.tz,
         host=config.site.host,
         article_url=config.site.article_url,
         base_url=config.site.base_url,
         language=config.site.language,
+        atom_ids=atom_ids,
     )
-    the_plan = plan(resolved.articles, site=config.site, feeds=config.feeds, now=now)
+    first_seen = {i.path: i.first_seen for i in (*known.values(), *resolved.identities)}
+    corpus = MemoryCorpus(
+        resolved.articles,
+        site_language=config.site.language,
+        tags=config.feeds.tags,
+        first_seen=first_seen,
+    )
+    the_plan = plan(corpus, site=config.site, feeds=config.feeds, now=now)
     problems += list(resolved.problems) + list(the_plan.problems)
     return len(stats), sorted(problems, key=lambda p: (p.path, p.line or 0, p.message)), skipped
+
+
+def _check_orphans(
+    stored: Mapping[str, Identity], present: Mapping[str, object], metas: Sequence[ArticleMeta]
+) -> dict[str, Identity]:
+    """content hash → identity of a file gone (retired, or gone since the last build), for
+    the parsed files that have no identity of their own: the moved files."""
+    new_hashes = {m.content_hash for m in metas if m.path not in stored}
+    out: dict[str, Identity] = {}
+    for ident in sorted(stored.values(), key=lambda i: i.path):
+        if (not ident.live or ident.path not in present) and ident.content_hash in new_hashes:
+            out.setdefault(ident.content_hash, ident)
+    return out

@@ -11,10 +11,24 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, NamedTuple
 
 from feedpub.errors import printable
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_us(dt: datetime) -> int:
+    """An aware datetime as whole microseconds since the epoch (exact, sortable): how
+    times are compared in the index and in :class:`feedpub.planning.Corpus` queries."""
+    delta = dt - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
+
 
 ContentMode = Literal["full", "summary"]
 PodcastType = Literal["episodic", "serial"]
@@ -232,6 +246,9 @@ class Plan:
     published: int = 0  # articles visible now
     scheduled: int = 0  # future-dated articles
     drafts: int = 0
+    hidden: int = 0  # ``status: hidden``: a page, in no feed
+    next_expiry: datetime | None = None  # when the next published article expires
+    left_out: frozenset[str] = frozenset()  # paths of visible articles whose id another has
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

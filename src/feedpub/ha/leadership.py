@@ -21,8 +21,8 @@ class LeaderLock:
         self.backend_pid: int | None = None  # the session holding the lock (pg_locks.pid)
 
     def try_acquire(self) -> bool:
-        from feedpub.store.leader import LEADER_LOCK_KEY
         from feedpub.store.db import _PostgresDb
+        from feedpub.store.leader import LEADER_LOCK_KEY
 
         if self._db is None:
             self._db = _PostgresDb(self.url)

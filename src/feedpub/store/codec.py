@@ -5,22 +5,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from feedpub.model import ArticleMeta, Author, BuildResult, Enclosure, Problem, Severity
+from feedpub.model import (
+    EPOCH,
+    ArticleMeta,
+    Author,
+    BuildResult,
+    Enclosure,
+    Problem,
+    Severity,
+    from_us,
+    to_us,
+)
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def to_us(dt: datetime) -> int:
-    """An aware datetime as whole microseconds since the epoch (exact, sortable)."""
-    delta = dt - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_us(us: int) -> datetime:
-    return EPOCH + timedelta(microseconds=us)
+__all__ = ["EPOCH", "from_us", "to_us"]
 
 
 def result_to_json(r: BuildResult) -> str:
