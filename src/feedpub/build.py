@@ -243,6 +243,43 @@ class _Rendered:
     copy: bool = False  # no ``data``: a file beside the articles, copied a chunk at a time
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Detected:
+    """What the first phase found: the changed and removed article files, and the output
+    manifest as the last build left it."""
+
+    config_fp: str
+    full: bool  # the whole folder was scanned (not only the paths a watcher named)
+    changed: list[tuple[str, FileStat]]
+    removed: list[str]
+    articles: int
+    outputs: dict[str, OutputRecord]
+    claims: set[str]  # paths a stopped build was writing
+    skipped: tuple[SkippedFile, ...]
+    not_articles: tuple[tuple[str, int], ...]
+    excluded: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Work:
+    """What the plan phase decided to render: feeds, archives, pages, and the problems so
+    far (later phases add theirs)."""
+
+    plan: Plan
+    archives: dict[str, list[list[Member]]]
+    sealed: str  # the archive page boundaries to keep
+    pages: list[Article]
+    carried: set[str]  # article paths whose page stays as it is
+    translations: dict[str, list[tuple[str, str]]]
+    linked: dict[str, str]
+    media: set[str]
+    problems: list[Problem]
+
+
+# (written relpaths, changed feed URLs, manifest records, changed bytes for standbys)
+Wrote = tuple[list[str], list[str], list[OutputRecord], list[tuple[str, str, bytes | None]]]
+
+
 class Builder:
     """Builds the output folder from the articles folder. One per config; not thread-safe."""
 
@@ -430,9 +467,27 @@ class Builder:
         should_stop: Callable[[], bool],
         adopt: bool = False,
     ) -> BuildResult:
-        cfg = self.config
+        """The phases: detect → index → plan → render → write → commit."""
         now = self.clock()
-        now_us = to_us(now)
+        found = self._detect(state, hint, now, adopt)
+        if isinstance(found, BuildResult):
+            return found  # nothing changed
+        batch = self._index_changes(state, found, now, progress, should_stop)
+        work = self._plan(state, found, batch, now)
+        rendered = self._render(state, work, found, progress)
+        rendered += self._media(work.media, found.outputs, found.config_fp, work.problems)
+        wrote = self._write(
+            state, rendered, found.outputs, found.claims, work.problems, adopt=adopt
+        )
+        stale = self._remove_stale(found, work, rendered)
+        return self._commit(state, found, work, wrote, len(rendered), stale, now)
+
+    def _detect(
+        self, state: State, hint: set[str] | None, now: datetime, adopt: bool
+    ) -> Detected | BuildResult:
+        """Which article files changed or went (only those in ``hint``, when given), and
+        whether anything at all is to do: if not, the last build's result."""
+        cfg = self.config
         config_fp = cfg.fingerprint()
         config_changed = state.get("config") != config_fp or state.get("version") != __version__
         if config_changed:  # dates, slugs and URLs may all read differently: parse everything
@@ -445,7 +500,6 @@ class Builder:
             stats, excluded = excluding(
                 stat_paths(cfg.paths.articles, hint, skipped), cfg.paths.exclude
             )
-            changed = [(p, st) for p, st in stats.items() if indexed.get(p) != st]
             removed = [p for p in hint if p in indexed and p not in stats]
             article_count = state.article_count() + len(stats) - len(indexed)
         else:
@@ -453,135 +507,173 @@ class Builder:
             stats, excluded = excluding(
                 scan(cfg.paths.articles, skipped, others), cfg.paths.exclude
             )
-            changed = [(p, st) for p, st in stats.items() if indexed.get(p) != st]
             removed = [p for p in indexed if p not in stats]
             article_count = len(stats)
+        found = Detected(
+            config_fp=config_fp,
+            full=hint is None,
+            changed=[(p, st) for p, st in stats.items() if indexed.get(p) != st],
+            removed=removed,
+            articles=article_count,
+            outputs=state.outputs(),
+            claims=set(json.loads(state.get(CLAIMS) or "[]")),
+            skipped=tuple(skipped),
+            not_articles=tuple(sorted(others.items())),
+            excluded=len(excluded),
+        )
         next_live = state.get("next_go_live")
-        outputs = state.outputs()
-        claims: set[str] = set(json.loads(state.get(CLAIMS) or "[]"))
         if (
-            not changed
-            and not claims  # a build stopped while writing: finish its job
+            not found.changed
+            and not found.claims  # a build stopped while writing: finish its job
             and not adopt
             and not removed
             and not config_changed
             and state.get("dirty") is None  # an earlier build indexed changes it never published
             and (next_live is None or datetime.fromisoformat(next_live) > now)
-            and self._outputs_intact(outputs)
-            and self._media_unchanged(outputs, config_fp, state.media_refs(now_us))
+            and self._outputs_intact(found.outputs)
+            and self._media_unchanged(found.outputs, config_fp, state.media_refs(to_us(now)))
             and not (state.postgres and state.get("published_complete") is None)  # backfill
             and (cached := state.get("last_result")) is not None
         ):
             log.debug("nothing changed")
-            cached_result = result_from_json(cached, articles=article_count, unchanged=len(outputs))
+            last = result_from_json(cached, articles=article_count, unchanged=len(found.outputs))
             return replace(
-                cached_result,
-                skipped=tuple(skipped),
-                not_articles=tuple(sorted(others.items())),
-                excluded=len(excluded),
+                last,
+                skipped=found.skipped,
+                not_articles=found.not_articles,
+                excluded=found.excluded,
             )
+        return found
 
+    def _index_changes(
+        self,
+        state: State,
+        found: Detected,
+        now: datetime,
+        progress: Progress | None,
+        should_stop: Callable[[], bool],
+    ) -> set[str]:
+        """Forget the files that went; parse and settle those that changed."""
         with state.transaction():
-            state.drop_articles(removed)
-            state.retire_identities(removed)
-            if removed:
+            state.drop_articles(found.removed)
+            state.retire_identities(found.removed)
+            if found.removed:
                 state.put("dirty", "1")
-        batch = self._index(state, changed, now, progress, should_stop)
+        batch = self._index(state, found.changed, now, progress, should_stop)
         if should_stop():
             raise BuildCancelled("stopped before rendering; the next build carries on")
-
-        # plan: the index finds each feed's newest articles; only those are loaded
         with state.transaction():
-            if state.expire(now_us):  # (Hugo's expiryDate: out of every feed and page)
+            if state.expire(to_us(now)):  # (Hugo's expiryDate: out of every feed and page)
                 state.put("dirty", "1")
+        return batch
+
+    def _plan(self, state: State, found: Detected, batch: set[str], now: datetime) -> Work:
+        """The plan (the index finds each feed's newest articles; only those are loaded),
+        the pages to render again, and the archives."""
+        cfg = self.config
+        now_us = to_us(now)
         known_feeds: dict[str, str] = json.loads(state.get("feeds") or "{}")
         the_plan = plan(state, site=cfg.site, feeds=cfg.feeds, now=now, known_feeds=known_feeds)
-        losers = the_plan.left_out
-        problems = state.problems() + list(the_plan.problems)
-
-        # pages: every published article of ours has one (hidden ones too). Rendered when
-        # the article was read by this build or has none yet (a new, or newly live, article);
-        # the others are carried as they are. A full scan also looks for pages gone from disk.
         # what each article's links to other articles resolve to now: a page or feed that
         # shows an article whose link target moved (a new slug, published, gone) is redone
         linked = self._link_digests(state, now)
         linked_before: dict[str, str] = json.loads(state.get("link_digests") or "{}")
+        # pages: every published article of ours has one (hidden ones too). Rendered when
+        # the article was read by this build or has none yet (a new, or newly live, article);
+        # the others are carried as they are. A full scan also looks for pages gone from disk.
         pages: list[Article] = []
         carried: set[str] = set()
         translations: dict[str, list[tuple[str, str]]] = {}
         if cfg.feeds.article_pages:
-            wanted_pages = state.page_paths(now_us) - losers
-            have = {r.feed_key: r for r in outputs.values() if r.kind == "page" and r.feed_key}
-            now_pages = {p for p in wanted_pages if p in batch or p not in have}
-            if hint is None:
-                now_pages |= {p for p in wanted_pages - now_pages if not self._intact(have[p])}
+            wanted = state.page_paths(now_us) - the_plan.left_out
+            have = {
+                r.feed_key: r for r in found.outputs.values() if r.kind == "page" and r.feed_key
+            }
+            now_pages = {p for p in wanted if p in batch or p not in have}
+            if found.full:
+                now_pages |= {p for p in wanted - now_pages if not self._intact(have[p])}
             # translations: a page shows its article's other versions (hreflang alternates)
             translations = state.translations(now_us, cfg.site.language)
             before = json.loads(state.get("translations") or "{}")
             now_pages |= {
                 p
-                for p in wanted_pages
+                for p in wanted
                 if translations.get(p, []) != [tuple(t) for t in before.get(p, [])]
                 or linked.get(p) != linked_before.get(p)
             }
             loaded = {a.path: a for a in the_plan.pages if a.path in now_pages}
             pages = list(loaded.values()) + state.load_articles(now_pages - set(loaded))
-            carried = (wanted_pages & set(have)) - now_pages
-
+            carried = (wanted & set(have)) - now_pages
         # archives (RFC 5005): every feed's entries older than its subscription document, cut
         # into pages from the oldest; a full page keeps its boundaries (``archive_pages``)
-        the_plan, archives, sealed = self._archives(state, the_plan, losers, now_us)
+        the_plan, archives, sealed = self._archives(state, the_plan, the_plan.left_out, now_us)
+        return Work(
+            plan=the_plan,
+            archives=archives,
+            sealed=sealed,
+            pages=pages,
+            carried=carried,
+            translations=translations,
+            linked=linked,
+            media=state.media_refs(now_us),
+            problems=state.problems() + list(the_plan.problems),
+        )
 
-        rendered = self._render(
-            state,
-            the_plan,
-            archives,
-            pages,
-            outputs,
-            config_fp,
-            progress,
-            problems,
-            translations,
-            linked,
-        )
-        rendered += self._media(state.media_refs(now_us), outputs, config_fp, problems)
-        written, changed_feed_urls, records, changed_bytes = self._write(
-            state, rendered, outputs, claims, problems, adopt=adopt
-        )
+    def _remove_stale(
+        self, found: Detected, work: Work, rendered: Sequence[_Rendered]
+    ) -> list[str]:
+        """Remove the files a build published before and this one did not."""
+        outputs, claims = found.outputs, found.claims
         produced = {r.relpath for r in rendered} | {
-            r.relpath for r in outputs.values() if r.kind == "page" and r.feed_key in carried
+            r.relpath for r in outputs.values() if r.kind == "page" and r.feed_key in work.carried
         }
         stale = sorted({p for p in outputs if p not in produced} | (claims - produced))
         for relpath in stale:
             try:
-                remove_file(cfg.paths.output, relpath)
+                remove_file(self.config.paths.output, relpath)
             except OutputRefused as e:
                 log.error("%s", e)
-                problems.append(Problem(path=str(e.path), message=f"not removed: {e.message}"))
-        next_go_live, next_expiry = the_plan.next_go_live, the_plan.next_expiry
+                work.problems.append(Problem(path=str(e.path), message=f"not removed: {e.message}"))
+        return stale
+
+    def _commit(
+        self,
+        state: State,
+        found: Detected,
+        work: Work,
+        wrote: Wrote,
+        rendered: int,
+        stale: list[str],
+        now: datetime,
+    ) -> BuildResult:
+        """The result, recorded with the manifest and the notifications it causes, in one
+        transaction: a crash cannot publish a change and lose its notification."""
+        cfg = self.config
+        the_plan = work.plan
+        written, changed_feed_urls, records, changed_bytes = wrote
         result = BuildResult(
-            articles=article_count,
+            articles=found.articles,
             published=the_plan.published,
             scheduled=the_plan.scheduled,
             drafts=the_plan.drafts,
             hidden=the_plan.hidden,
             written=tuple(written),
-            unchanged=len(rendered) - len(written) + len(carried),
+            unchanged=rendered - len(written) + len(work.carried),
             removed=tuple(stale),
-            problems=tuple(sorted(problems, key=lambda p: (p.path, p.line or 0, p.message))),
-            next_go_live=next_go_live,
-            next_expiry=next_expiry,
+            problems=tuple(sorted(work.problems, key=lambda p: (p.path, p.line or 0, p.message))),
+            next_go_live=the_plan.next_go_live,
+            next_expiry=the_plan.next_expiry,
             event=PublishEvent(
                 changed_feed_urls=tuple(changed_feed_urls),
                 written=tuple(written),
                 removed=tuple(stale),
                 at=now,
             ),
-            parsed=len(changed),
+            parsed=len(found.changed),
             feeds=tuple(s.key for s in the_plan.feeds),
-            skipped=tuple(skipped),
-            not_articles=tuple(sorted(others.items())),
-            excluded=len(excluded),
+            skipped=found.skipped,
+            not_articles=found.not_articles,
+            excluded=found.excluded,
         )
         notifications = 0
         with state.transaction():
@@ -605,35 +697,27 @@ class Builder:
             state.delete_outputs(stale)
             if state.postgres:  # the bytes too, for standby daemons on other hosts
                 self._publish_bytes(state, changed_bytes, stale)
-            state.put("config", config_fp)
+            state.put("config", found.config_fp)
             state.put("version", __version__)
+            feeds = {s.key: s.category or s.language for s in the_plan.feeds}
             state.put(
                 "feeds",
                 json.dumps(
-                    {
-                        s.key: s.category or s.language
-                        for s in the_plan.feeds
-                        if s.category or s.language
-                    },
-                    ensure_ascii=False,
-                    sort_keys=True,
+                    {k: v for k, v in feeds.items() if v}, ensure_ascii=False, sort_keys=True
                 ),
             )
-            state.put("archives", sealed)
+            state.put("archives", work.sealed)
             # (the next time the feeds change by themselves: a build is due then)
-            due = min((t for t in (next_go_live, next_expiry) if t is not None), default=None)
+            due = min(
+                (t for t in (the_plan.next_go_live, the_plan.next_expiry) if t is not None),
+                default=None,
+            )
             state.put("next_go_live", due.isoformat() if due else None)
             state.put("last_build", now.isoformat())
-            state.put(
-                "link_digests",
-                json.dumps(linked, ensure_ascii=False, sort_keys=True) if linked else None,
-            )
-            state.put(
-                "translations",
-                json.dumps(translations, ensure_ascii=False, sort_keys=True)
-                if translations
-                else None,
-            )
+            for key, value in (("link_digests", work.linked), ("translations", work.translations)):
+                state.put(
+                    key, json.dumps(value, ensure_ascii=False, sort_keys=True) if value else None
+                )
             state.put("last_result", result_to_json(result))
             state.put("dirty", None)
             state.put(CLAIMS, None)  # every claimed path is in the manifest, or removed
@@ -840,22 +924,15 @@ class Builder:
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def _render(
-        self,
-        state: State,
-        the_plan: Plan,
-        archives: dict[str, list[list[Member]]],
-        pages: Sequence[Article],
-        outputs: dict[str, OutputRecord],
-        config_fp: str,
-        progress: Progress | None,
-        problems: list[Problem],
-        translations: Mapping[str, Sequence[tuple[str, str]]],
-        linked: Mapping[str, str],
+        self, state: State, work: Work, found: Detected, progress: Progress | None
     ) -> list[_Rendered]:
         """Render what changed: each file's fingerprint (of everything it shows) is compared
         with the manifest's, and a file whose fingerprint is unchanged and whose bytes on
         disk are intact is not rendered at all. Articles and bodies are loaded only for what
         is rendered (an archive page's articles only when the page changed)."""
+        the_plan, archives, pages, problems = work.plan, work.archives, work.pages, work.problems
+        translations, linked = work.translations, work.linked
+        outputs, config_fp = found.outputs, found.config_fp
         from feedpub.render.pages import (
             render_index,
             render_index_page,
@@ -1179,7 +1256,7 @@ class Builder:
         problems: list[Problem],
         *,
         adopt: bool = False,
-    ) -> tuple[list[str], list[str], list[OutputRecord], list[tuple[str, str, bytes | None]]]:
+    ) -> Wrote:
         """Write what differs on disk. A feed counts as changed (for notifications) when its
         bytes differ from what the manifest says was published: so a crash after writing a
         file but before recording it still notifies on the next build. Also returns
