@@ -516,10 +516,10 @@ def test_bodies_come_from_the_index_not_from_the_files_again(
     """A file that vanished between indexing and rendering (an editor's save, a move in
     progress) was published with an empty body, and stayed so when it came back with the same
     bytes. Bodies are read once now, when the file is indexed."""
-    from feedpub import build
+    from feedpub.build import sources
 
     site.article("a.md", "A", "2025-01-01T00:00:00Z", body="The body of A.")
-    real = build._read
+    real = sources.read_source
     reads: list[str] = []
 
     def vanishing(root: str, path: str, max_bytes: int) -> bytes:
@@ -528,9 +528,9 @@ def test_bodies_come_from_the_index_not_from_the_files_again(
             raise FileNotFoundError(2, "No such file or directory")
         return real(root, path, max_bytes)
 
-    monkeypatch.setattr(build, "_read", vanishing)
+    monkeypatch.setattr(sources, "read_source", vanishing)
     assert not site.build().problems
-    monkeypatch.setattr(build, "_read", real)  # back, the same bytes
+    monkeypatch.setattr(sources, "read_source", real)  # back, the same bytes
     site.build()
     [a] = _parse(site, "feeds/all.atom.xml").entries
     assert "The body of A." in a.content[0].value
@@ -540,18 +540,18 @@ def test_bodies_come_from_the_index_not_from_the_files_again(
 def test_a_file_that_vanished_while_read_is_read_again_when_it_is_back(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from feedpub import build
+    from feedpub.build import sources
 
     site.article("a.md", "A", "2025-01-01T00:00:00Z", body="The body of A.")
-    real = build._read
+    real = sources.read_source
 
     def vanished(root: str, path: str, max_bytes: int) -> bytes:
         raise FileNotFoundError(2, "No such file or directory")
 
-    monkeypatch.setattr(build, "_read", vanished)
+    monkeypatch.setattr(sources, "read_source", vanished)
     [problem] = site.build().errors
     assert "cannot read" in problem.message
-    monkeypatch.setattr(build, "_read", real)  # back, with the same size and time
+    monkeypatch.setattr(sources, "read_source", real)  # back, with the same size and time
     result = site.build()
     assert not result.problems
     assert [e.title for e in _parse(site, "feeds/all.atom.xml").entries] == ["A"]
@@ -841,7 +841,7 @@ def test_files_a_stopped_build_wrote_are_still_feedpubs(
             raise OutputError("cannot write: No space left on device", path=root / relpath)
         real(root, relpath, data, **kw)
 
-    monkeypatch.setattr("feedpub.build.write_file", fails_on_the_fifth)
+    monkeypatch.setattr("feedpub.build.write.write_file", fails_on_the_fifth)
     with pytest.raises(OutputError, match="No space left"):
         site.build()
     monkeypatch.undo()
@@ -891,7 +891,7 @@ def test_a_file_read_through_a_symlink_swapped_in_is_not_read(tmp_path: Path) ->
     not lead the read outside the articles folder."""
     import os
 
-    from feedpub.build import _read
+    from feedpub.build.sources import read_source as _read
     from feedpub.errors import ArticleError
 
     root = tmp_path / "articles"
@@ -934,7 +934,7 @@ def test_an_explicit_id_equal_to_an_atom_id_made_for_another_is_a_duplicate(
 def test_a_fifo_in_a_files_place_does_not_hang_the_read(tmp_path: Path) -> None:
     import os
 
-    from feedpub.build import _read
+    from feedpub.build.sources import read_source as _read
     from feedpub.errors import ArticleError
 
     os.mkfifo(tmp_path / "x.md")

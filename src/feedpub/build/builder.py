@@ -1,0 +1,369 @@
+"""The build, phase by phase: detect → index → plan → render → write → commit."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from feedpub import __version__
+from feedpub.articles.discover import excluding, scan, stat_paths
+from feedpub.build.index import IndexPhase
+from feedpub.build.render import RenderPhase
+from feedpub.build.values import (
+    CLAIMS,
+    Detected,
+    Progress,
+    Rendered,
+    Work,
+    Wrote,
+)
+from feedpub.build.write import output_manifest
+from feedpub.errors import (
+    BuildCancelled,
+    ConfigError,
+    OutputRefused,
+)
+from feedpub.locks import build_lock
+from feedpub.model import (
+    Article,
+    BuildResult,
+    Problem,
+    PublishEvent,
+    SkippedFile,
+)
+from feedpub.output import (
+    claim_output,
+    remove_file,
+    sweep_temporaries,
+)
+from feedpub.planning import (
+    plan,
+)
+from feedpub.store import State
+from feedpub.store.codec import result_from_json, result_to_json, to_us
+
+log = logging.getLogger(__name__)
+
+
+class Builder(RenderPhase, IndexPhase):
+    """Builds the output folder from the articles folder. One per config; not thread-safe."""
+
+    def build(
+        self,
+        *,
+        progress: Progress | None = None,
+        paths: set[str] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        adopt: bool = False,
+    ) -> BuildResult:
+        """Bring the output folder up to date. Article problems are returned, not raised.
+
+        ``paths`` (relative article paths a watcher saw change) limits the look at the folder
+        to those files; ``None`` scans it all. ``should_stop`` is polled between batches and
+        cancels the build (:class:`BuildCancelled`), leaving the state consistent.
+
+        The output folder must be feedpub's (:func:`feedpub.output.claim_output`), else
+        :class:`OutputError`; ``adopt`` takes it anyway, and lets this build replace the
+        files it finds at the paths it publishes. A file that cannot be written because the
+        folder is full, read-only or gone raises :class:`OutputError` too (what was written
+        is whole); a file that is not feedpub's to replace is a problem in the result.
+        """
+        articles_dir = self.config.paths.articles
+        if not articles_dir.is_dir():
+            raise ConfigError(
+                f"the articles folder {articles_dir} does not exist", key="paths.articles"
+            )
+        stop = should_stop or (lambda: False)
+        with (
+            build_lock(self.config.paths.state, should_stop=stop),
+            State(self.config.state_target) as state,
+        ):
+            self.output_id = claim_output(
+                self.config.paths.output, lambda: output_manifest(state), adopt=adopt
+            )
+            if not self._swept:  # what a killed build left behind, once per process
+                self._swept = True
+                sweep_temporaries(self.config.paths.output)
+            unwritten = self._write_redirects()
+            result = self._build(state, progress, paths, stop, adopt)
+            return replace(result, problems=result.problems + unwritten) if unwritten else result
+
+    def _write_redirects(self) -> tuple[Problem, ...]:
+        """The nginx include for ``[feeds] redirects``, beside the state file (when they
+        changed); a problem if it cannot be written (the feeds are published anyway)."""
+        from feedpub.redirects import include_path, write_nginx_include
+
+        try:
+            write_nginx_include(self.config)
+        except OSError as e:
+            path = include_path(self.config.paths.state)
+            log.error("%s: not written: %s", path, e.strerror or e)
+            return (Problem(path=str(path), message=f"not written: {e.strerror or e}"),)
+        return ()
+
+    def _build(
+        self,
+        state: State,
+        progress: Progress | None,
+        hint: set[str] | None,
+        should_stop: Callable[[], bool],
+        adopt: bool = False,
+    ) -> BuildResult:
+        """The phases: detect → index → plan → render → write → commit."""
+        now = self.clock()
+        found = self._detect(state, hint, now, adopt)
+        if isinstance(found, BuildResult):
+            return found  # nothing changed
+        batch = self._index_changes(state, found, now, progress, should_stop)
+        work = self._plan(state, found, batch, now)
+        rendered = self._render(state, work, found, progress)
+        rendered += self._media(work.media, found.outputs, found.config_fp, work.problems)
+        wrote = self._write(
+            state, rendered, found.outputs, found.claims, work.problems, adopt=adopt
+        )
+        stale = self._remove_stale(found, work, rendered)
+        return self._commit(state, found, work, wrote, len(rendered), stale, now)
+
+    def _detect(
+        self, state: State, hint: set[str] | None, now: datetime, adopt: bool
+    ) -> Detected | BuildResult:
+        """Which article files changed or went (only those in ``hint``, when given), and
+        whether anything at all is to do: if not, the last build's result."""
+        cfg = self.config
+        config_fp = cfg.fingerprint()
+        config_changed = state.get("config") != config_fp or state.get("version") != __version__
+        if config_changed:  # dates, slugs and URLs may all read differently: parse everything
+            with state.transaction():
+                state.clear_index()
+        skipped: list[SkippedFile] = []
+        others: dict[str, int] = {}  # files that are no articles, by suffix (full scans only)
+        if hint is not None and not config_changed:  # look at the named files only
+            indexed = state.index_stats(hint)
+            stats, excluded = excluding(
+                stat_paths(cfg.paths.articles, hint, skipped), cfg.paths.exclude
+            )
+            removed = [p for p in hint if p in indexed and p not in stats]
+            article_count = state.article_count() + len(stats) - len(indexed)
+        else:
+            indexed = state.index_stats()
+            stats, excluded = excluding(
+                scan(cfg.paths.articles, skipped, others), cfg.paths.exclude
+            )
+            removed = [p for p in indexed if p not in stats]
+            article_count = len(stats)
+        found = Detected(
+            config_fp=config_fp,
+            full=hint is None,
+            changed=[(p, st) for p, st in stats.items() if indexed.get(p) != st],
+            removed=removed,
+            articles=article_count,
+            outputs=state.outputs(),
+            claims=set(json.loads(state.get(CLAIMS) or "[]")),
+            skipped=tuple(skipped),
+            not_articles=tuple(sorted(others.items())),
+            excluded=len(excluded),
+        )
+        next_live = state.get("next_go_live")
+        if (
+            not found.changed
+            and not found.claims  # a build stopped while writing: finish its job
+            and not adopt
+            and not removed
+            and not config_changed
+            and state.get("dirty") is None  # an earlier build indexed changes it never published
+            and (next_live is None or datetime.fromisoformat(next_live) > now)
+            and self._outputs_intact(found.outputs)
+            and self._media_unchanged(found.outputs, config_fp, state.media_refs(to_us(now)))
+            and not (state.postgres and state.get("published_complete") is None)  # backfill
+            and (cached := state.get("last_result")) is not None
+        ):
+            log.debug("nothing changed")
+            last = result_from_json(cached, articles=article_count, unchanged=len(found.outputs))
+            return replace(
+                last,
+                skipped=found.skipped,
+                not_articles=found.not_articles,
+                excluded=found.excluded,
+            )
+        return found
+
+    def _index_changes(
+        self,
+        state: State,
+        found: Detected,
+        now: datetime,
+        progress: Progress | None,
+        should_stop: Callable[[], bool],
+    ) -> set[str]:
+        """Forget the files that went; parse and settle those that changed."""
+        with state.transaction():
+            state.drop_articles(found.removed)
+            state.retire_identities(found.removed)
+            if found.removed:
+                state.put("dirty", "1")
+        batch = self._index(state, found.changed, now, progress, should_stop)
+        if should_stop():
+            raise BuildCancelled("stopped before rendering; the next build carries on")
+        with state.transaction():
+            if state.expire(to_us(now)):  # (Hugo's expiryDate: out of every feed and page)
+                state.put("dirty", "1")
+        return batch
+
+    def _plan(self, state: State, found: Detected, batch: set[str], now: datetime) -> Work:
+        """The plan (the index finds each feed's newest articles; only those are loaded),
+        the pages to render again, and the archives."""
+        cfg = self.config
+        now_us = to_us(now)
+        known_feeds: dict[str, str] = json.loads(state.get("feeds") or "{}")
+        the_plan = plan(state, site=cfg.site, feeds=cfg.feeds, now=now, known_feeds=known_feeds)
+        # what each article's links to other articles resolve to now: a page or feed that
+        # shows an article whose link target moved (a new slug, published, gone) is redone
+        linked = self._link_digests(state, now)
+        linked_before: dict[str, str] = json.loads(state.get("link_digests") or "{}")
+        # pages: every published article of ours has one (hidden ones too). Rendered when
+        # the article was read by this build or has none yet (a new, or newly live, article);
+        # the others are carried as they are. A full scan also looks for pages gone from disk.
+        pages: list[Article] = []
+        carried: set[str] = set()
+        translations: dict[str, list[tuple[str, str]]] = {}
+        if cfg.feeds.article_pages:
+            wanted = state.page_paths(now_us) - the_plan.left_out
+            have = {
+                r.feed_key: r for r in found.outputs.values() if r.kind == "page" and r.feed_key
+            }
+            now_pages = {p for p in wanted if p in batch or p not in have}
+            if found.full:
+                now_pages |= {p for p in wanted - now_pages if not self._intact(have[p])}
+            # translations: a page shows its article's other versions (hreflang alternates)
+            translations = state.translations(now_us, cfg.site.language)
+            before = json.loads(state.get("translations") or "{}")
+            now_pages |= {
+                p
+                for p in wanted
+                if translations.get(p, []) != [tuple(t) for t in before.get(p, [])]
+                or linked.get(p) != linked_before.get(p)
+            }
+            loaded = {a.path: a for a in the_plan.pages if a.path in now_pages}
+            pages = list(loaded.values()) + state.load_articles(now_pages - set(loaded))
+            carried = (wanted & set(have)) - now_pages
+        # archives (RFC 5005): every feed's entries older than its subscription document, cut
+        # into pages from the oldest; a full page keeps its boundaries (``archive_pages``)
+        the_plan, archives, sealed = self._archives(state, the_plan, the_plan.left_out, now_us)
+        return Work(
+            plan=the_plan,
+            archives=archives,
+            sealed=sealed,
+            pages=pages,
+            carried=carried,
+            translations=translations,
+            linked=linked,
+            media=state.media_refs(now_us),
+            problems=state.problems() + list(the_plan.problems),
+        )
+
+    def _remove_stale(self, found: Detected, work: Work, rendered: Sequence[Rendered]) -> list[str]:
+        """Remove the files a build published before and this one did not."""
+        outputs, claims = found.outputs, found.claims
+        produced = {r.relpath for r in rendered} | {
+            r.relpath for r in outputs.values() if r.kind == "page" and r.feed_key in work.carried
+        }
+        stale = sorted({p for p in outputs if p not in produced} | (claims - produced))
+        for relpath in stale:
+            try:
+                remove_file(self.config.paths.output, relpath)
+            except OutputRefused as e:
+                log.error("%s", e)
+                work.problems.append(Problem(path=str(e.path), message=f"not removed: {e.message}"))
+        return stale
+
+    def _commit(
+        self,
+        state: State,
+        found: Detected,
+        work: Work,
+        wrote: Wrote,
+        rendered: int,
+        stale: list[str],
+        now: datetime,
+    ) -> BuildResult:
+        """The result, recorded with the manifest and the notifications it causes, in one
+        transaction: a crash cannot publish a change and lose its notification."""
+        cfg = self.config
+        the_plan = work.plan
+        written, changed_feed_urls, records, changed_bytes = wrote
+        result = BuildResult(
+            articles=found.articles,
+            published=the_plan.published,
+            scheduled=the_plan.scheduled,
+            drafts=the_plan.drafts,
+            hidden=the_plan.hidden,
+            written=tuple(written),
+            unchanged=rendered - len(written) + len(work.carried),
+            removed=tuple(stale),
+            problems=tuple(sorted(work.problems, key=lambda p: (p.path, p.line or 0, p.message))),
+            next_go_live=the_plan.next_go_live,
+            next_expiry=the_plan.next_expiry,
+            event=PublishEvent(
+                changed_feed_urls=tuple(changed_feed_urls),
+                written=tuple(written),
+                removed=tuple(stale),
+                at=now,
+            ),
+            parsed=len(found.changed),
+            feeds=tuple(s.key for s in the_plan.feeds),
+            skipped=found.skipped,
+            not_articles=found.not_articles,
+            excluded=found.excluded,
+        )
+        notifications = 0
+        with state.transaction():
+            if changed_feed_urls:  # recorded with the change itself: a crash cannot lose it
+                from feedpub.notify.plan import notifications_for
+
+                notifications = state.enqueue(
+                    notifications_for(
+                        changed_feed_urls,
+                        config=cfg.notify,
+                        main_feed_url=self.links.feed_url("all", cfg.feeds.formats[0]),
+                        subscribers=state.subscribers(changed_feed_urls, now)
+                        if cfg.hub.enabled
+                        else {},
+                        hub_url=cfg.hub_url,
+                        now=now,
+                    ),
+                    now,
+                )
+            state.put_outputs(records)
+            state.delete_outputs(stale)
+            if state.postgres:  # the bytes too, for standby daemons on other hosts
+                self._publish_bytes(state, changed_bytes, stale)
+            state.put("config", found.config_fp)
+            state.put("version", __version__)
+            feeds = {s.key: s.category or s.language for s in the_plan.feeds}
+            state.put(
+                "feeds",
+                json.dumps(
+                    {k: v for k, v in feeds.items() if v}, ensure_ascii=False, sort_keys=True
+                ),
+            )
+            state.put("archives", work.sealed)
+            # (the next time the feeds change by themselves: a build is due then)
+            due = min(
+                (t for t in (the_plan.next_go_live, the_plan.next_expiry) if t is not None),
+                default=None,
+            )
+            state.put("next_go_live", due.isoformat() if due else None)
+            state.put("last_build", now.isoformat())
+            for key, value in (("link_digests", work.linked), ("translations", work.translations)):
+                state.put(
+                    key, json.dumps(value, ensure_ascii=False, sort_keys=True) if value else None
+                )
+            state.put("last_result", result_to_json(result))
+            state.put("dirty", None)
+            state.put(CLAIMS, None)  # every claimed path is in the manifest, or removed
+        if notifications:
+            log.info("%d notifications queued", notifications)
+        return replace(result, notifications=notifications)

@@ -1,0 +1,368 @@
+"""Rendering: every feed, archive page, article page, index page and the OPML whose inputs
+changed (compared by fingerprint with the manifest), with bodies loaded and links resolved
+only for what is rendered; and cutting the archives (RFC 5005)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+from feedpub import __version__
+from feedpub.articles.context import SLUG_MARK
+from feedpub.articles.refs import SCHEME, resolve_refs
+from feedpub.build.makers import FEED_CONTENT_FACTOR, archive_spec, feed_maker, members_fingerprint
+from feedpub.build.values import (
+    Detected,
+    Progress,
+    Rendered,
+    Work,
+)
+from feedpub.build.write import WritePhase
+from feedpub.errors import (
+    RenderError,
+)
+from feedpub.linking import RefLookup
+from feedpub.model import (
+    Article,
+    FeedSpec,
+    Member,
+    Plan,
+    Problem,
+    Severity,
+)
+from feedpub.planning import (
+    ALL_KEY,
+    ArchiveKey,
+    archive_pages,
+)
+from feedpub.render import (
+    INDEX_PAGES_DIR,
+    INDEX_PATH,
+    OPML_PATH,
+    EntryBody,
+    feed_relpath,
+    index_relpath,
+)
+from feedpub.store import State
+from feedpub.store.codec import to_us
+
+log = logging.getLogger(__name__)
+
+
+class RenderPhase(WritePhase):
+    def _bodies(self, state: State, articles: Sequence[Article]) -> dict[str, EntryBody | None]:
+        """The articles' bodies as parsed (stored in the index), with their slugs."""
+        from feedpub.articles.body import fits_in_feeds
+
+        stored = state.bodies_for([a.path for a in articles])
+        lookup: RefLookup | None = None
+        out: dict[str, EntryBody | None] = {}
+        for a in articles:
+            found = stored.get(a.path)
+            html = found[0] if found is not None else ""
+            if a.meta.refs:  # links to other articles and files, as they are published now
+                lookup = lookup or RefLookup(
+                    state,
+                    self.links,
+                    self.config.feeds.formats[0],
+                    self.clock(),
+                    tags=self.config.feeds.tags,
+                )
+                base = self.config.site.base_url
+                html = resolve_refs(html, lookup.resolve, base, id_prefix=lookup.id_prefix)
+                if found is not None and SCHEME in found[1]:  # (a reference in its prose)
+                    found = (found[0], resolve_refs(found[1], lookup.resolve, base, text=True))
+            out[a.path] = (
+                None
+                if found is None
+                else EntryBody(
+                    content_html=html.replace(SLUG_MARK, a.slug),
+                    summary=a.meta.summary or found[1],
+                    in_feeds=fits_in_feeds(found[0], self.ctx.max_content_bytes),
+                )
+            )
+        return out
+
+    # -- the build --------------------------------------------------------------------------
+
+    def _link_digests(self, state: State, now: datetime) -> dict[str, str]:
+        """Path → a digest of where the article's links to other articles lead now."""
+        refs = state.article_refs(to_us(now))
+        if not refs:
+            return {}
+        lookup = RefLookup(
+            state, self.links, self.config.feeds.formats[0], now, tags=self.config.feeds.tags
+        )
+        out: dict[str, str] = {}
+        for path, found in refs.items():
+            resolved = []
+            for ref in found:
+                kind, _, value = ref.partition(":")
+                resolved.append((ref, lookup.resolve(kind, value), lookup.id_prefix(kind, value)))
+            blob = json.dumps(resolved, ensure_ascii=False)
+            out[path] = hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return out
+
+    def _render(
+        self, state: State, work: Work, found: Detected, progress: Progress | None
+    ) -> list[Rendered]:
+        """Render what changed: each file's fingerprint (of everything it shows) is compared
+        with the manifest's, and a file whose fingerprint is unchanged and whose bytes on
+        disk are intact is not rendered at all. Articles and bodies are loaded only for what
+        is rendered (an archive page's articles only when the page changed)."""
+        the_plan, archives, pages, problems = work.plan, work.archives, work.pages, work.problems
+        translations, linked = work.translations, work.linked
+        outputs, config_fp = found.outputs, found.config_fp
+        from feedpub.render.pages import (
+            render_index,
+            render_index_page,
+            render_opml,
+            render_page,
+        )
+
+        cfg = self.config
+        formats = cfg.feeds.formats
+        # (relpath, kind, key, fingerprint, make, paths of the articles it shows)
+        todo: list[tuple[str, str, str | None, str, Callable[[], bytes], Sequence[str]]] = []
+        skipped: list[Rendered] = []
+
+        def fresh(relpath: str, fp: str) -> bool:
+            rec = outputs.get(relpath)
+            return rec is not None and rec.fingerprint == fp and self._intact(rec)
+
+        def want(
+            relpath: str,
+            kind: str,
+            key: str | None,
+            fp: str,
+            make: Callable[[], bytes],
+            shows: Sequence[str] = (),
+        ) -> None:
+            if fresh(relpath, fp):
+                skipped.append(
+                    Rendered(relpath=relpath, data=b"", fingerprint=fp, kind=kind, feed_key=key)
+                )
+            else:
+                todo.append((relpath, kind, key, fp, make, shows))
+
+        bodies: dict[str, EntryBody | None] = {}
+        loaded: dict[str, Article] = {}  # articles of the archive pages being rendered
+
+        def body(path: str) -> EntryBody | None:
+            return bodies.get(path)
+
+        budget = FEED_CONTENT_FACTOR * cfg.feeds.max_content_bytes
+        for spec in the_plan.feeds:
+            extra = [
+                spec.key,
+                spec.title,
+                spec.content,
+                spec.updated.isoformat(),
+                spec.prev_page,
+                [linked[a.path] for a in spec.entries if a.path in linked],
+            ]
+            shows = [a.path for a in spec.entries]
+            for fmt in formats:
+                fp = self._fingerprint(config_fp, fmt, spec.entries, extra)
+                want(
+                    feed_relpath(spec.key, fmt),
+                    "feed",
+                    spec.key,
+                    fp,
+                    feed_maker(spec, fmt, self.links, body, budget),
+                    shows,
+                )
+            for n, members in enumerate(archives.get(spec.key, ()), start=1):
+                last = len(archives[spec.key])
+                page = replace(
+                    spec,
+                    entries=(),
+                    page=n,
+                    prev_page=n - 1,
+                    next_page=n + 1 if n < last else 0,
+                )
+                head = [
+                    spec.key,
+                    spec.title,
+                    spec.content,
+                    n,
+                    page.prev_page,
+                    page.next_page,
+                    [linked[m.path] for m in members if m.path in linked],
+                ]
+                shows = [m.path for m in members]
+                make_spec = archive_spec(page, members, loaded)
+                for fmt in formats:
+                    fp = members_fingerprint(config_fp, f"archive-{fmt}", head, members)
+                    want(
+                        feed_relpath(spec.key, fmt, n),
+                        "archive",
+                        spec.key,
+                        fp,
+                        feed_maker(make_spec, fmt, self.links, body, budget),
+                        shows,
+                    )
+        all_feed = the_plan.feeds[0]
+        for a in pages:
+            relpath = self._page_relpath(a)
+            if relpath is None:
+                continue
+            if relpath in (INDEX_PATH, OPML_PATH) or relpath.startswith(
+                ("feeds/", INDEX_PAGES_DIR)
+            ):
+                problems.append(
+                    Problem(
+                        path=a.path,
+                        message=f"its page would be {relpath}, which the site's index or feeds "
+                        "use: no page written (give it another slug)",
+                        severity=Severity.WARNING,
+                    )
+                )
+                continue
+            versions = translations.get(a.path, ())
+            fp = self._fingerprint(
+                config_fp, "page", [a], [[list(v) for v in versions], linked.get(a.path)]
+            )
+
+            def make_page(a: Article = a, versions: Sequence[tuple[str, str]] = versions) -> bytes:
+                b = bodies.get(a.path) or EntryBody(content_html="", summary="")
+                return render_page(a, b, formats, all_feed, self.links, versions)
+
+            want(relpath, "page", a.path, fp, make_page, [a.path])
+        feeds_fp = hashlib.sha256(
+            json.dumps(
+                [
+                    __version__,
+                    config_fp,
+                    [
+                        (
+                            s.key,
+                            s.title,
+                            s.category,
+                            [(a.id, a.url, a.meta.title, a.date.isoformat()) for a in s.entries],
+                        )
+                        for s in the_plan.feeds
+                    ],
+                ],
+                ensure_ascii=False,
+            ).encode()
+        ).hexdigest()
+        want(
+            INDEX_PATH,
+            "index",
+            None,
+            hashlib.sha256(f"{feeds_fp} {all_feed.prev_page}".encode()).hexdigest(),
+            lambda: render_index(the_plan.feeds, formats, self.links, older=all_feed.prev_page),
+        )
+        want(
+            OPML_PATH,
+            "index",
+            None,
+            feeds_fp,
+            lambda: render_opml(the_plan.feeds, formats, self.links),
+        )
+        # the index's older pages: those of the feed of all articles' archive documents
+        all_pages = archives.get(all_feed.key, [])
+        for n, members in enumerate(all_pages, start=1):
+            page = replace(
+                all_feed,
+                entries=(),
+                page=n,
+                prev_page=n - 1,
+                next_page=n + 1 if n < len(all_pages) else 0,
+            )
+            make_spec = archive_spec(page, members, loaded)
+            want(
+                index_relpath(n),
+                "index",
+                None,
+                members_fingerprint(
+                    config_fp, "index-page", [n, page.next_page, all_feed.title], members
+                ),
+                lambda make_spec=make_spec: render_index_page(  # type: ignore[misc]
+                    make_spec(), formats, self.links, all_feed=all_feed
+                ),
+                [m.path for m in members],
+            )
+
+        # articles and bodies for exactly the files being rendered
+        known: dict[str, Article] = {a.path: a for a in pages}
+        for spec in the_plan.feeds:
+            known.update((a.path, a) for a in spec.entries)
+        paths = {p for item in todo for p in item[5]}
+        missing = [p for p in paths if p not in known]
+        if missing:
+            for a in state.load_articles(missing):
+                known[a.path] = a
+        loaded.update((p, known[p]) for p in paths if p in known)
+        need = [known[p] for p in paths if p in known]
+        if need:
+            if progress:
+                progress("render", 0, len(need))
+            bodies.update(self._bodies(state, need))
+        out = list(skipped)
+        for i, (relpath, kind, key, fp, make, _) in enumerate(todo):
+            try:
+                data = make()
+            except RenderError as e:
+                # keep whatever was published before; report, and carry on with the rest
+                log.error("%s", e)
+                problems.append(Problem(path=relpath, message=str(e)))
+                data = b""
+            out.append(
+                Rendered(relpath=relpath, data=data, fingerprint=fp, kind=kind, feed_key=key)
+            )
+            if progress and i % 50 == 0:
+                progress("write", i, len(todo))
+        return out
+
+    def _page_relpath(self, a: Article) -> str | None:
+        base = self.config.site.base_url
+        if not a.url.startswith(base):
+            return None
+        rel = unquote(a.url[len(base) :].split("#", 1)[0].split("?", 1)[0])
+        if not rel or rel.endswith("/"):
+            rel += "index.html"
+        return rel
+
+    def _archives(
+        self, state: State, the_plan: Plan, losers: AbstractSet[str], now_us: int
+    ) -> tuple[Plan, dict[str, list[list[Member]]], str]:
+        """Each feed's archive pages (oldest first; the index's members, no metadata loaded),
+        the plan with each subscription document pointing to its newest archive page, and
+        the page boundaries to store for the next build."""
+        size = self.config.feeds.archive_size
+        stored = json.loads(state.get("archives") or "{}")
+        before: dict[str, list[list[Any]]] = (
+            stored.get("feeds", {}) if stored.get("size") == size else {}
+        )
+        archives: dict[str, list[list[Member]]] = {}
+        kept: dict[str, list[ArchiveKey]] = {}
+        specs: list[FeedSpec] = []
+        for spec in the_plan.feeds:
+            current = {a.path for a in spec.entries}
+            members = state.members(now_us, None if spec.key == ALL_KEY else spec.key)
+            archived = sorted(
+                (m for m in members if m.path not in current and m.path not in losers),
+                key=lambda m: (m.date_us, m.article_id),
+            )
+            cuts, kept[spec.key] = archive_pages(
+                [(m.date_us, m.article_id) for m in archived],
+                size=size,
+                sealed=[(int(k[0]), str(k[1])) for k in before.get(spec.key, ())],
+            )
+            archives[spec.key] = [archived[start:end] for start, end in cuts]
+            specs.append(replace(spec, prev_page=len(cuts)))
+        sealed = json.dumps(
+            {"size": size, "feeds": {k: v for k, v in sorted(kept.items()) if v}},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return replace(the_plan, feeds=tuple(specs)), archives, sealed
