@@ -481,9 +481,6 @@ def test_a_config_refused_or_a_store_unusable_at_start_is_one_line(root: Path) -
         '[state]\nurl = "postgresql://feedpub:pw@127.0.0.1:1/x"\n': (
             "postgresql+psycopg://feedpub:***@127.0.0.1:1/x: cannot open the state store: "
         ),
-        f'[state]\nurl = "sqlite:///{root}/no/such/folder/jobs.db"\n': (
-            f"sqlite:///{root}/no/such/folder/jobs.db: the scheduler's job store cannot be used: "
-        ),
     }
     for extra, message in cases.items():
         (root / "config.toml").write_text(config + extra)

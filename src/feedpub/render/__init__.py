@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from feedpub.config import SiteConfig
 from feedpub.model import Article, Author, FeedFormat
@@ -81,6 +81,14 @@ class Links:
             self.feed_url(found.key, found.fmt, found.page), self.hubs, subscription=not found.page
         )
         return [self_link, *hub_links]
+
+    def feed_relpath_of(self, url: str) -> str | None:
+        """The output path of the feed (or archive document) at ``url`` on this site, or
+        None when ``url`` names no feed of ours (what the hub may take as a topic)."""
+        if not url.startswith(self.site.base_url):
+            return None
+        relpath = unquote(url[len(self.site.base_url) :])
+        return relpath if feed_file(relpath) is not None else None
 
     def index_url(self, page: int = 0) -> str:
         return self.site.base_url + (f"{INDEX_PAGES_DIR}{page}/" if page else "")

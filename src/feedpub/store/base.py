@@ -56,6 +56,11 @@ class StoreBase:
         """Whether this is a shared PostgreSQL store (several daemons, standbys)."""
         return self._db.postgres
 
+    @property
+    def driver_errors(self) -> tuple[type[BaseException], ...]:
+        """The database driver's own exception classes (for an edge that must catch them)."""
+        return self._db.errors
+
     def _migrate(self) -> None:
         if self._db.user_version() == SCHEMA_VERSION:
             return  # the common case: nothing to create (opening stays cheap)

@@ -1,0 +1,273 @@
+"""The daemon's parts put together: the build loop, the served files, leadership, the
+scheduler, the watcher, the notifier and the hub, started and stopped in order.
+
+Threads: the watcher and the scheduler only *ask* for builds; the build loop runs them; the
+main thread runs the HTTP server, which answers from memory and is handed each build's files.
+Nothing here decides what a feed contains: that is the builder's job.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from feedpub.build import Builder, output_manifest
+from feedpub.config import Config
+from feedpub.daemon.buildloop import BuildLoop
+from feedpub.daemon.health import Health
+from feedpub.daemon.leading import Leadership
+from feedpub.errors import ConfigError, FeedpubError
+from feedpub.ha.replica import Replica
+from feedpub.model import BuildResult
+from feedpub.output import claim_output
+from feedpub.redirects import locations
+from feedpub.render import Links
+from feedpub.server import App, Store, bind, make_server
+from feedpub.store import State
+
+if TYPE_CHECKING:
+    from feedpub.notify.hub import Hub
+    from feedpub.notify.notifier import Notifier
+    from feedpub.scheduler import Scheduler
+    from feedpub.watcher import Watcher
+
+log = logging.getLogger(__name__)
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], datetime],
+        host: str | None = None,
+        port: int | None = None,
+        workers: int | None = None,
+        open_state: Callable[[], State] | None = None,
+    ) -> None:
+        """``open_state`` opens the state store (default: ``config``'s)."""
+        self.config = config
+        self.clock = clock
+        self.host = host or config.server.host
+        self.port = config.server.port if port is None else port
+        self._address_given = host is not None or port is not None  # (for messages)
+        self.open_state = open_state or (lambda: State(config.state_target))
+        self.links = Links(site=config.site, hubs=config.advertised_hubs)
+        self.store = Store(config.paths.output, self.links.link_headers)
+        self.replica = Replica(config)  # a standby's copy of what the leader publishes
+        self.builder = Builder(config, clock=clock, workers=workers)
+        self.loop = BuildLoop(
+            self.builder,
+            articles=config.paths.articles,
+            settle_ms=config.schedule.settle_ms,
+            clock=clock,
+            publish=self._publish,
+        )
+        self.leadership = Leadership(
+            config, clock=clock, open_state=self.open_state, output_id=self.replica.output_id
+        )
+        self._health = Health(
+            self.loop, role=lambda: self.leadership.role, open_state=self.open_state
+        )
+        self.scheduler: Scheduler | None = None
+        self.watcher: Watcher | None = None
+        self.notifier: Notifier | None = None
+        self.hub: Hub | None = None
+        self._notifier_thread: threading.Thread | None = None
+
+    # -- what tests and the server reach ----------------------------------------------------
+
+    @property
+    def lost_lead(self) -> threading.Event:
+        return self.leadership.lost
+
+    @property
+    def role(self) -> str:
+        return self.leadership.role
+
+    def health(self) -> dict[str, Any]:
+        return self._health.report()
+
+    def _build(self, paths: set[str] | None) -> None:
+        self.loop.build(paths)
+
+    def is_topic(self, url: str) -> bool:
+        """Whether ``url`` is a feed this site serves (a topic the hub may take)."""
+        relpath = self.links.feed_relpath_of(url)
+        return relpath is not None and "/" + relpath in self.store.resources
+
+    # -- after each build -------------------------------------------------------------------
+
+    def _publish(self, result: BuildResult) -> None:
+        """Serve a build's files before saying it is done; wake the notifier; schedule the
+        next time the feeds change by themselves (an article going live or expiring)."""
+        if result.written or result.removed:
+            self.store.update(result.written, result.removed)
+        self._sync_store()
+        if result.notifications and self.notifier is not None:
+            self.notifier.wake()
+        if self.scheduler is not None:
+            self.scheduler.go_live_at(
+                min(
+                    (t for t in (result.next_go_live, result.next_expiry) if t is not None),
+                    default=None,
+                )
+            )
+
+    def _sync_store(self) -> None:
+        """Serve what the manifest says is published, even if another process (a one-shot
+        ``feedpub build``) wrote it: reload any file whose bytes differ from what we hold."""
+        try:
+            with self.open_state() as state:
+                records = state.outputs()
+                published = {r.relpath: r.sha256 for r in records.values()}
+                if state.postgres and self.role == "standby":
+                    self.replica.replicate(state, records, published, self.store.differs)
+                elif state.postgres:  # the leader's folder holds exactly the manifest
+                    self.replica.note_published(set(records))
+            self.store.sync(published)
+        except FeedpubError as e:
+            log.error("could not bring the served files in step with the manifest: %s", e)
+        except Exception:
+            log.exception("could not compare the served files with the output manifest")
+
+    # -- the whole life ---------------------------------------------------------------------
+
+    def run(self, *, on_ready: Callable[[str, int], None] | None = None) -> None:
+        """Run until SIGTERM or SIGINT; then stop watching, finish or stop the build in
+        flight, flush the state and return."""
+        early_stop = threading.Event()  # a signal before the server is up still stops cleanly
+
+        def on_signal(signum: int, frame: object) -> None:
+            early_stop.set()
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self._run(early_stop, on_ready)
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def _run(
+        self, early_stop: threading.Event, on_ready: Callable[[str, int], None] | None
+    ) -> None:
+        from feedpub.notify.hub import Hub
+
+        cfg = self.config
+        with self.leadership.hold() as lead:
+            self._check_start()
+            where = "--host/--port" if self._address_given else "[server] host and port"
+            sock = bind(self.host, self.port, where=where)
+            host, port = sock.getsockname()[:2]
+            shown = f"[{host}]" if ":" in host else host
+            self.leadership.url = f"http://{shown}:{port}/"
+            if lead.is_set():
+                try:
+                    self._take_lead()
+                except BaseException:
+                    sock.close()
+                    raise
+            served = self.store.load_all()
+            log.info(
+                "serving %d files from %s on http://%s:%d/", served, cfg.paths.output, shown, port
+            )
+            if lead.is_set():
+                self._lead()
+            else:
+                log.info("another feedpub daemon leads this state store; standing by")
+                self.leadership.role = "standby"
+                threading.Thread(
+                    target=self.leadership.stand_by,
+                    args=(lead, self.loop.stopping),
+                    kwargs={"on_lead": self._lead, "sync": self._sync_store},
+                    name="feedpub-standby",
+                    daemon=True,
+                ).start()
+            if cfg.hub.enabled:
+                self.hub = Hub(cfg, is_topic=self.is_topic, clock=self.clock)
+            moved = locations(cfg.site.base_url, cfg.feeds.redirects)
+            app = App(self.store, self.health, self.hub, moved)
+            server = make_server(app, sock, cfg.server)
+            if on_ready is not None:
+                on_ready(host, port)
+            try:
+                server.early_stop = early_stop
+                server.run(sockets=[sock])
+            finally:
+                log.info("shutting down")
+                self._shut_down()
+                if self.hub is not None:
+                    self.hub.close()
+                self.builder.close()
+                self._health.close()
+                sock.close()
+                log.info("stopped")
+
+    def _check_start(self) -> None:
+        """Refuse to start (a :class:`FeedpubError`: one line, exit 2) on what would make
+        every build fail: no articles folder, a state store that cannot be opened (or is
+        not feedpub's), an output folder that is not feedpub's to fill."""
+        cfg = self.config
+        if not cfg.paths.articles.is_dir():
+            raise ConfigError(
+                f"the articles folder {cfg.paths.articles} does not exist", key="paths.articles"
+            )
+        with self.open_state() as state:
+            claim_output(cfg.paths.output, lambda: output_manifest(state))
+
+    def _take_lead(self) -> None:
+        """The first steps of leading, those that may fail for good (so that a daemon that
+        cannot lead refuses to start, in one line): say who leads, before doing anything
+        as leader; start the scheduler with the next scheduled change the state knows."""
+        from feedpub.scheduler import Scheduler
+
+        self.leadership.role = "leader"
+        self.leadership.record()
+        with self.open_state() as state:
+            due = state.get("next_go_live")
+        scheduler = Scheduler(
+            self.loop.request, reconcile_seconds=self.config.schedule.reconcile_seconds
+        )
+        scheduler.start(datetime.fromisoformat(due) if due else None)
+        self.scheduler = scheduler
+
+    def _lead(self) -> None:
+        """Start what only the leader runs: watching, scheduling, building, notifying."""
+        from feedpub.notify.notifier import Notifier
+        from feedpub.watcher import Watcher
+
+        if self.scheduler is None:
+            self._take_lead()
+        self.watcher = Watcher(self.config.paths.articles, self.loop.files_changed)
+        self.watcher.start()
+        self.notifier = Notifier(self.config, clock=self.clock)
+        self._notifier_thread = threading.Thread(
+            target=self.notifier.run, name="feedpub-notifier", daemon=True
+        )
+        self._notifier_thread.start()  # pending notifications from before a restart go now
+        self.loop.start()
+        if self.leadership.shared:
+            threading.Thread(
+                target=self.leadership.keep,
+                args=(self.loop.stopping,),
+                name="feedpub-lead",
+                daemon=True,
+            ).start()
+
+    def _shut_down(self) -> None:
+        self.loop.stopping.set()
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        if self.notifier is not None:
+            self.notifier.stop()
+        self.loop.stop()
+        if self._notifier_thread is not None:
+            self._notifier_thread.join(timeout=1.0)
+        if self.notifier is not None:
+            self.notifier.close()
