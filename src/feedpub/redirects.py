@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from feedpub.output import servable
+from feedpub.planning.keys import TAG_SUFFIX, category_key, language_of_key
 
 if TYPE_CHECKING:
     from feedpub.config import Config
@@ -61,8 +62,6 @@ def _segments_ok(path: str) -> bool:
 
 def _is_feed_key(key: str) -> bool:
     """Whether a feed of this key may exist: all, a category's, a tag's, a language's."""
-    from feedpub.planning import TAG_SUFFIX, category_key, language_of_key
-
     if key == "all" or language_of_key(key) is not None:
         return True
     name = key.removesuffix(TAG_SUFFIX)

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from feedpub.config import FeedsConfig, SiteConfig
 from feedpub.model import Article, Plan, from_us, to_us
 from feedpub.planning.feeds import duplicate_losers, merged_categories, plan_candidates
 from feedpub.planning.keys import feed_names, other_language
+
+if TYPE_CHECKING:  # (planning needs no config module at run time)
+    from feedpub.config import FeedsConfig, SiteConfig
 
 
 class Corpus(Protocol):

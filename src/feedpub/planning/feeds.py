@@ -8,8 +8,8 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from feedpub.config import FeedsConfig, SiteConfig
 from feedpub.model import (
     EPOCH,
     Article,
@@ -27,6 +27,9 @@ from feedpub.planning.keys import (
     language_of_key,
     other_language,
 )
+
+if TYPE_CHECKING:  # (planning needs no config module at run time)
+    from feedpub.config import FeedsConfig, SiteConfig
 
 # (`updated` of a feed that has no entries is EPOCH)
 
