@@ -27,6 +27,7 @@ from feedpub.pool import Cancelled, Failed, Pool, StartMethod
 from feedpub.render import (
     Links,
 )
+from feedpub.store import State
 from feedpub.store.db import chunked
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,15 @@ class BuilderBase:
         clock: Callable[[], datetime] = utcnow,
         workers: int | None = None,
         start: StartMethod = "auto",
+        open_state: Callable[[], State] | None = None,
     ) -> None:
         """``workers``: processes that parse articles (default: one per CPU); 0 parses in
         this process, without the time budget (for tests and embedding). ``start``: how
-        they are started (see :mod:`feedpub.pool`)."""
+        they are started (see :mod:`feedpub.pool`). ``open_state`` opens the state store
+        (default: the config's)."""
         self.config = config
         self.clock = clock
+        self.open_state = open_state or (lambda: State(config.state_target))
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.start: StartMethod = start
         self.ctx = ParseContext(

@@ -79,7 +79,7 @@ class Builder(RenderPhase, IndexPhase):
         stop = should_stop or (lambda: False)
         with (
             build_lock(self.config.paths.state, should_stop=stop),
-            State(self.config.state_target) as state,
+            self.open_state() as state,
         ):
             self.output_id = claim_output(
                 self.config.paths.output, lambda: output_manifest(state), adopt=adopt

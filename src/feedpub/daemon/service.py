@@ -59,7 +59,7 @@ class Daemon:
         self.links = Links(site=config.site, hubs=config.advertised_hubs)
         self.store = Store(config.paths.output, self.links.link_headers)
         self.replica = Replica(config)  # a standby's copy of what the leader publishes
-        self.builder = Builder(config, clock=clock, workers=workers)
+        self.builder = Builder(config, clock=clock, workers=workers, open_state=self.open_state)
         self.loop = BuildLoop(
             self.builder,
             articles=config.paths.articles,
@@ -188,7 +188,9 @@ class Daemon:
                     daemon=True,
                 ).start()
             if cfg.hub.enabled:
-                self.hub = Hub(cfg, is_topic=self.is_topic, clock=self.clock)
+                self.hub = Hub(
+                    cfg, is_topic=self.is_topic, clock=self.clock, open_state=self.open_state
+                )
             moved = locations(cfg.site.base_url, cfg.feeds.redirects)
             app = App(self.store, self.health, self.hub, moved)
             server = make_server(app, sock, cfg.server)

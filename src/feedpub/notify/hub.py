@@ -68,9 +68,12 @@ class Hub:
         *,
         is_topic: Callable[[str], bool],
         clock: Callable[[], datetime],
+        open_state: Callable[[], State] | None = None,
     ) -> None:
+        """``open_state`` opens the state store (default: the config's)."""
         self.config = config
         self.cfg = config.hub
+        self.open_state = open_state or (lambda: State(config.state_target))
         self.is_topic = is_topic
         self.clock = clock
         self.allowed = [
@@ -215,7 +218,7 @@ class Hub:
         return None
 
     def _check_limits(self, topic: str, callback: str) -> None:
-        with State(self.config.state_target) as state:
+        with self.open_state() as state:
             refusal = self._over_limits(state, topic, callback)
         if refusal is not None:
             raise Refused(refusal, 429)
@@ -248,7 +251,7 @@ class Hub:
             if mode == "subscribe":
                 params["hub.lease_seconds"] = str(lease)
             if self._get(callback, params, challenge):
-                with State(self.config.state_target) as state, state.transaction():
+                with self.open_state() as state, state.transaction():
                     if mode == "subscribe":
                         # the limits again, in the same transaction as the insert and with
                         # subscription changes locked: concurrent verifications cannot
