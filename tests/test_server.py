@@ -712,7 +712,7 @@ def test_pipelined_requests_never_read_cannot_fill_memory(serve: Callable[..., R
     """A client sending requests and never reading the answers: uvicorn queued every one of
     them (1 GB in 6 s); the server stops reading such a connection, and closes it if one read
     already held too many."""
-    from feedpub.server import MAX_PIPELINED_IN_ONE_READ
+    from feedpub.server.protocol import MAX_PIPELINED_IN_ONE_READ
 
     s = serve(send_timeout_seconds=30, header_timeout_seconds=30)
     request = get("/feeds/all.atom.xml")
@@ -801,7 +801,7 @@ def test_pages_and_archives_are_served_from_disk_like_the_feeds(tmp_path: Path) 
     os.replace(new, tmp_path / "articles" / "a" / "index.html")
     assert call(app, "/articles/a/")[2] == b"<p>new</p>"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("feedpub.server.MAX_DISK_BYTES", 5)
+        mp.setattr("feedpub.server.store.MAX_DISK_BYTES", 5)
         assert call(App(Store(tmp_path), dict), "/feeds/archive/all/1.atom.xml")[0] == 404
 
 
