@@ -262,3 +262,22 @@ def test_every_answer_says_nosniff(app: App) -> None:
     for path in ("/feeds/all.atom.xml", "/articles/a/", "/nothing", "/healthz"):
         assert call(app, path)[1]["x-content-type-options"] == "nosniff", path
     assert call(app, "/feeds/all.atom.xml", "POST")[1]["x-content-type-options"] == "nosniff"
+
+
+def test_lifespan_and_other_scopes(app: App) -> None:
+    """(make_server turns lifespan off; under another ASGI server the app still answers
+    its lifespan messages, and a WebSocket scope gets no answer.)"""
+    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> MutableMapping[str, Any]:
+        return incoming.pop(0)
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app({"type": "lifespan"}, receive, send))
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    sent.clear()
+    asyncio.run(app({"type": "websocket", "path": "/"}, receive, send))
+    assert sent == []

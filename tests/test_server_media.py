@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gzip
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -197,3 +198,30 @@ def test_a_media_file_replaced_mid_answer_is_sent_as_it_was(media: App, tmp_path
     assert len(sent) > 2
     assert b"".join(sent) == EPISODE
     assert call(media, "/ep/1.mp3")[2] == b"N" * len(EPISODE)  # the next answer: the new one
+
+
+def test_a_media_file_cut_short_in_place_ends_the_answer(
+    media: App, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file truncated in place while it is sent (feedpub never does: it replaces files)
+    ends the answer where the file now ends, unfinished (the reader sees it cut), never
+    padded; the descriptor is closed."""
+    path = tmp_path / "ep" / "1.mp3"
+    opened = media.store.open_media("/ep/1.mp3")
+    assert opened is not None
+    scope = {"type": "http", "method": "GET", "path": "/ep/1.mp3", "headers": []}
+    bodies: list[MutableMapping[str, Any]] = []
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            bodies.append(message)
+            if len(bodies) == 2:
+                os.truncate(path, 100_000)
+
+    with caplog.at_level(logging.WARNING, logger="feedpub.server"):
+        asyncio.run(send_file(opened, b"audio/mpeg", scope, send))
+    assert b"".join(m["body"] for m in bodies) == EPISODE[: 2 * 64 * 1024]
+    assert bodies[-1]["more_body"]  # never said to be complete
+    assert "became shorter" in caplog.text
+    with contextlib.suppress(FileNotFoundError):
+        assert os.readlink(f"/proc/self/fd/{opened.fd}") != str(path)

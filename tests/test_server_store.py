@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 from pathlib import Path
 
@@ -110,3 +111,73 @@ def test_a_file_replaced_while_read_is_read_whole_as_it_was(tmp_path: Path) -> N
     found = read_file(tmp_path, "f.html", limit=1 << 20, cached=replace_it)
     assert found is not None and found[0] == b"old " * 1000
     assert (tmp_path / "f.html").read_bytes() == b"new " * 10
+
+
+# -- what the daemon does with a store (in its own process in tests/test_daemon.py) ----------
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_sync_reloads_what_changed_and_drops_what_is_gone(tmp_path: Path) -> None:
+    """``sync`` (a daemon starting, a standby following its leader): files whose published
+    bytes differ are reloaded, files gone are dropped, files put there by hand stay."""
+    (tmp_path / "feeds").mkdir()
+    (tmp_path / "feeds" / "a.json").write_bytes(b"[1]")
+    (tmp_path / "feeds" / "b.json").write_bytes(b"[2]")
+    (tmp_path / "robots.txt").write_text("User-agent: *\n")
+    store = Store(tmp_path)
+    assert store.load_all() == 3
+    published = {"feeds/a.json": _sha(b"[1]"), "feeds/b.json": _sha(b"[2]")}
+    assert store.differs(published) == []
+    assert store.sync(published) == 0
+    (tmp_path / "feeds" / "a.json").write_bytes(b"[10]")
+    (tmp_path / "feeds" / "b.json").unlink()
+    published = {"feeds/a.json": _sha(b"[10]")}
+    assert store.differs(published) == ["feeds/a.json"]
+    before = store.resources
+    assert store.sync(published) == 2  # a.json reloaded, b.json dropped
+    assert set(store.resources) == {"/feeds/a.json", "/robots.txt"}
+    assert store.resources["/feeds/a.json"].body == b"[10]"
+    assert set(before) == {"/feeds/a.json", "/feeds/b.json", "/robots.txt"}  # swapped whole
+    assert store.differs(published) == []
+
+
+def test_differs_knows_pages_read_from_disk_by_their_last_sync(tmp_path: Path) -> None:
+    """Pages are not held: whether one has the published bytes is what the last ``sync``
+    recorded (a standby asks ``differs`` which files to copy from its leader)."""
+    (tmp_path / "articles" / "a").mkdir(parents=True)
+    (tmp_path / "articles" / "a" / "index.html").write_bytes(b"<p>a</p>")
+    store = Store(tmp_path)
+    store.load_all()
+    page = {"articles/a/index.html": _sha(b"<p>a</p>")}
+    assert store.differs(page) == ["articles/a/index.html"]  # not known yet
+    assert store.sync(page) == 0  # (nothing held to reload)
+    assert store.differs(page) == []
+    assert store.differs({"articles/a/index.html": _sha(b"<p>b</p>")}) == ["articles/a/index.html"]
+
+
+def test_the_disk_cache_stays_within_its_bound(tmp_path: Path) -> None:
+    """Answers read from disk are kept least recently used first, up to ``DISK_CACHE_BYTES``
+    (one answer at most a sixteenth of it); the count of bytes kept stays exact."""
+    pages = [os.urandom(3000) for _ in range(20)]  # (random: gzip does not shrink them)
+    for i, data in enumerate(pages):
+        (tmp_path / f"p{i}").mkdir()
+        (tmp_path / f"p{i}" / "index.html").write_bytes(data)
+    store = Store(tmp_path)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("feedpub.server.store.DISK_CACHE_BYTES", 16 * 3000)  # room for 16
+        for _ in range(2):
+            for i, data in enumerate(pages):
+                res = store.from_disk(f"/p{i}/")
+                assert res is not None and res.body == data
+        kept = store._cache
+        assert list(kept) == [f"p{i}/index.html" for i in range(4, 20)]  # the most recent
+        held = sum(len(r.body) + len(r.gzipped or b"") for _, r in kept.values())
+        assert store._cached_bytes == held == 16 * 3000
+        (tmp_path / "p19" / "index.html").unlink()
+        assert store.from_disk("/p19/") is None
+        store.update([], ["p18/index.html"])  # a page the build removed: forgotten too
+        assert list(kept) == [f"p{i}/index.html" for i in range(4, 18)]
+        assert store._cached_bytes == 14 * 3000
