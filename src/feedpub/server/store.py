@@ -26,6 +26,11 @@ def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def _held_bytes(res: Resource) -> int:
+    """What an answer kept in the disk cache costs: its bodies."""
+    return len(res.body) + len(res.gzipped or b"")
+
+
 def _is_file(root: Path, relpath: str) -> bool:
     try:
         st = stat_file(root, relpath)
@@ -80,17 +85,17 @@ class Store:
                     self._cache.move_to_end(relpath)
             return hit[1]
         res = make_resource(relpath, data, st.st_mtime, self.links_for(relpath))
-        size = len(res.body) + len(res.gzipped or b"")
+        size = _held_bytes(res)
         if size <= DISK_CACHE_BYTES // 16:
             with self._cache_lock:
                 old = self._cache.pop(relpath, None)
                 if old is not None:
-                    self._cached_bytes -= len(old[1].body) + len(old[1].gzipped or b"")
+                    self._cached_bytes -= _held_bytes(old[1])
                 self._cache[relpath] = (_stat_key(st), res)
                 self._cached_bytes += size
                 while self._cached_bytes > DISK_CACHE_BYTES and self._cache:
                     _, (_, gone) = self._cache.popitem(last=False)
-                    self._cached_bytes -= len(gone.body) + len(gone.gzipped or b"")
+                    self._cached_bytes -= _held_bytes(gone)
         return res
 
     def open_media(self, path: str) -> OpenedFile | None:
@@ -111,7 +116,7 @@ class Store:
         with self._cache_lock:
             old = self._cache.pop(relpath, None)
             if old is not None:
-                self._cached_bytes -= len(old[1].body) + len(old[1].gzipped or b"")
+                self._cached_bytes -= _held_bytes(old[1])
 
     def _load(self, relpath: str) -> Resource | None:
         if not servable(relpath) or not held_in_memory(relpath):
