@@ -1,0 +1,120 @@
+"""The ASGI application: a request → its answer, from the :class:`Store` (files held in
+memory, pages read from disk, media streamed), the hub's endpoint, ``/healthz`` and the old
+feed URLs' redirects."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import quote
+
+from feedpub.articles.refs import is_media
+from feedpub.server.asgi import Receive, Scope, Send, respond
+from feedpub.server.conditional import accepts_gzip, not_modified
+from feedpub.server.media import send_file
+from feedpub.server.resources import held_in_memory, media_type, relpath_of
+from feedpub.server.store import Store
+
+HealthFn = Callable[[], Mapping[str, object]]  # (a JSON object)
+HubFn = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class App:
+    """The ASGI application. ``redirects``: URL path → the absolute URL it moved to, answered
+    with ``301`` (old feed URLs: see :mod:`feedpub.redirects`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        health: HealthFn,
+        hub: HubFn | None = None,
+        redirects: Mapping[str, bytes] | None = None,
+    ) -> None:
+        self.store = store
+        self.health = health
+        self.hub = hub
+        self.redirects = redirects or {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await _lifespan(receive, send)
+            return
+        method = scope["method"]
+        path = scope["path"]
+        if path == "/hub" and self.hub is not None:
+            await self.hub(scope, receive, send)
+            return
+        if method not in ("GET", "HEAD"):
+            await respond(send, 405, b"method not allowed\n", [(b"allow", b"GET, HEAD")])
+            return
+        if path == "/healthz":  # (it may read the state store: never on the event loop)
+            health = await asyncio.get_running_loop().run_in_executor(None, self.health)
+            body = json.dumps(health, sort_keys=True).encode() + b"\n"
+            await respond(
+                send,
+                200,
+                body if method == "GET" else b"",
+                [(b"cache-control", b"no-store")],
+                ctype=b"application/json",
+                length=len(body),
+            )
+            return
+        moved = self.redirects.get(path) if self.redirects else None
+        if moved is not None:  # (before any file, as nginx's "location =" is)
+            await respond(send, 301, b"", [(b"location", moved)])
+            return
+        store = self.store
+        res = store.resources.get(path)
+        if res is None and is_media(relpath_of(path)):
+            opened = await asyncio.get_running_loop().run_in_executor(None, store.open_media, path)
+            if opened is not None:
+                await send_file(opened, media_type(relpath_of(path)).encode(), scope, send)
+                return
+        if res is None and not held_in_memory(relpath_of(path)):
+            res = await asyncio.get_running_loop().run_in_executor(None, store.from_disk, path)
+        if res is None:
+            if not path.endswith("/") and (
+                path + "/" in store.resources
+                or await asyncio.get_running_loop().run_in_executor(
+                    None, store.from_disk, path + "/"
+                )
+                is not None
+            ):
+                # (one leading slash: "//host/x/" would send the browser to another host)
+                location = quote("/" + path.lstrip("/") + "/").encode()
+                await respond(send, 301, b"", [(b"location", location)])
+                return
+            await respond(send, 404, b"not found\n" if method == "GET" else b"")
+            return
+        # one pass over the request headers (this is the hot path)
+        accept = inm = ims = None
+        for key, value in scope["headers"]:
+            if key == b"accept-encoding":  # repeated, the values make one list
+                accept = value if accept is None else accept + b"," + value
+            elif key == b"if-none-match":
+                inm = value
+            elif key == b"if-modified-since":
+                ims = value
+        use_gzip = res.gzipped is not None and accept is not None and accepts_gzip(accept)
+        etag = res.gzip_etag if use_gzip else res.etag
+        if not_modified(inm, ims, res.mtime, etag):
+            headers = res.gzip_not_modified_headers if use_gzip else res.not_modified_headers
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = res.gzipped if use_gzip and res.gzipped is not None else res.body
+        headers = res.gzip_headers if use_gzip else res.plain_headers
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body if method == "GET" else b""})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
