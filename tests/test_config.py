@@ -1,3 +1,6 @@
+"""``config.toml`` read into a :class:`Config`: defaults, every key checked and named;
+[site], [feeds] and its redirects, [notify], [hub], [server], [schedule]."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -184,89 +187,6 @@ def test_base_url_with_a_query_or_fragment_is_refused(tmp_path: Path, base_url: 
 
 
 @pytest.mark.parametrize(
-    "url", ["garbage://x", "mysql://u@h/db", "postgresql+asyncpg://u@h/db", "postgresql://", "x"]
-)
-def test_state_url_must_be_postgresql(tmp_path: Path, url: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        _load(tmp_path, MINIMAL + f'[state]\nurl = "{url}"\n')
-    assert info.value.key == "state.url"
-    assert "PostgreSQL URL" in str(info.value)
-
-
-def test_state_url_forms(tmp_path: Path) -> None:
-    cfg = _load(tmp_path, MINIMAL + '[state]\nurl = "PostgreSQL://u:secret@db/x"\n')
-    assert cfg.state_target == "postgresql+psycopg://u:secret@db/x"  # the driver feedpub has
-    with pytest.raises(ConfigError) as info:
-        _load(tmp_path, MINIMAL + '[state]\nurl = "mysql://u:secret@db/x"\n')
-    assert "secret" not in str(info.value)
-    assert _load(tmp_path, MINIMAL + '[state]\nurl = ""\n').state_target == (
-        tmp_path / ".feedpub" / "state.sqlite3"
-    )
-
-
-def _paths(tmp_path: Path, **paths: str) -> str:
-    return MINIMAL + "[paths]\n" + "".join(f'{k} = "{v}"\n' for k, v in paths.items())
-
-
-@pytest.mark.parametrize(
-    ("paths", "message"),
-    [
-        ({"output": "/"}, "is the root of the file system"),
-        ({"output": "/root"}, "is a home folder"),
-        ({"output": "/home/someone"}, "is a home folder"),
-        ({"output": "~"}, "is a home folder"),
-        ({"output": "/home"}, "holds home folders"),
-        ({"output": "articles"}, "is the articles folder (paths.articles)"),
-        ({"output": "articles/public"}, "lies inside the articles folder"),
-        ({"output": "site", "articles": "site/articles"}, "holds the articles folder"),
-        ({"output": ".", "articles": "/srv/a", "state": "/srv/s.sqlite3"}, "holds the config"),
-        ({"output": "public", "state": "public/state.sqlite3"}, "is the folder of the state"),
-        ({"output": "public", "state": "public/x/state.sqlite3"}, "holds the state file"),
-        ({"output": "state", "state": "state/state.sqlite3"}, "is the folder of the state file"),
-    ],
-)
-def test_output_folders_that_are_not_feedpubs_to_fill(
-    tmp_path: Path, paths: dict[str, str], message: str
-) -> None:
-    with pytest.raises(ConfigError) as info:
-        _load(tmp_path, _paths(tmp_path, **paths))
-    assert info.value.key == "paths.output"
-    assert message in str(info.value)
-    assert "\n" not in str(info.value)
-
-
-def test_output_folders_are_compared_as_real_paths(tmp_path: Path) -> None:
-    """A symlink cannot disguise the articles folder or the state's folder, even where the
-    output folder does not exist yet (its nearest existing parent is resolved)."""
-    (tmp_path / "articles").mkdir()
-    (tmp_path / "to-articles").symlink_to(tmp_path / "articles")
-    (tmp_path / "var").mkdir()
-    (tmp_path / "to-var").symlink_to(tmp_path / "var")
-    for paths, message in [
-        ({"output": "to-articles"}, "is the articles folder"),
-        ({"output": "to-articles/not-yet/public"}, "lies inside the articles folder"),
-        ({"output": "to-var", "state": "var/state.sqlite3"}, "is the folder of the state"),
-        ({"output": "to-var/../to-var", "state": "var/s.sqlite3"}, "is the folder of the state"),
-    ]:
-        with pytest.raises(ConfigError, match=r"paths\.output") as info:
-            _load(tmp_path, _paths(tmp_path, **paths))
-        assert message in str(info.value), paths
-    job_store = f'[state]\nurl = "sqlite:///{tmp_path}/to-var/public/jobs/jobs.db"\n'
-    with pytest.raises(ConfigError, match=r"holds the state file .*jobs\.db \(state\.url\)"):
-        _load(tmp_path, _paths(tmp_path, output="var/public") + job_store)
-
-
-def test_output_folders_that_are_fine(tmp_path: Path) -> None:
-    for paths in [
-        {},  # public/ beside the config, state in .feedpub/
-        {"output": "public", "state": "state.sqlite3"},  # a folder inside the state's folder
-        {"output": "/srv/www/site", "articles": "/srv/articles"},
-        {"output": "out/public", "articles": "out-articles"},  # a common prefix is no parent
-    ]:
-        _load(tmp_path, _paths(tmp_path, **paths))
-
-
-@pytest.mark.parametrize(
     ("line", "key"),
     [
         ('base_url = "https://user:secret@example.org/"', "site.base_url"),
@@ -279,111 +199,6 @@ def test_credentials_in_published_urls_are_refused(tmp_path: Path, line: str, ke
     with pytest.raises(ConfigError) as info:
         _load(tmp_path, text)
     assert info.value.key == key
-
-
-# --- podcasts ------------------------------------------------------------------------------------
-
-SHOW = 'image = "https://example.org/cover.jpg", category = "Technology", explicit = false'
-
-
-def _podcast(tmp_path: Path, table: str, site: str = "") -> config.Config:
-    return _load(
-        tmp_path, MINIMAL + site + f'\n[feeds.categories."Podcast"]\npodcast = {{ {table} }}\n'
-    )
-
-
-def test_a_podcast_category_with_defaults_from_the_site(tmp_path: Path) -> None:
-    site = 'author = "Ada"\nauthor_email = "ada@example.org"\n'
-    cfg = _podcast(tmp_path, SHOW, site)
-    podcast = cfg.feeds.for_category("Podcast").podcast
-    assert podcast is not None
-    assert (podcast.image, podcast.category, podcast.subcategory) == (
-        "https://example.org/cover.jpg",
-        "Technology",
-        None,
-    )
-    assert (podcast.author, podcast.owner_name, podcast.owner_email) == (
-        "Ada",
-        "Ada",
-        "ada@example.org",
-    )
-    assert (podcast.explicit, podcast.type, podcast.guid) == (False, "episodic", None)
-    assert cfg.feeds.for_category("News").podcast is None
-
-
-def test_every_podcast_key(tmp_path: Path) -> None:
-    cfg = _podcast(
-        tmp_path,
-        'image = "https://cdn.example/show.png", category = "society & culture", '
-        'subcategory = "documentary", explicit = true, author = "  The  Network ", '
-        'owner_name = "Bo", owner_email = "bo@example.org", type = "serial", '
-        'guid = "917393E3-1B1E-5CEF-ACE4-EDAA54E1F810"',
-    )
-    podcast = cfg.feeds.for_category("Podcast").podcast
-    assert podcast is not None
-    # Apple's spelling of the category; text without leading, trailing or repeated spaces
-    assert (podcast.category, podcast.subcategory) == ("Society & Culture", "Documentary")
-    assert (podcast.author, podcast.owner_name, podcast.owner_email) == (
-        "The Network",
-        "Bo",
-        "bo@example.org",
-    )
-    assert (podcast.explicit, podcast.type) == (True, "serial")
-    assert podcast.guid == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
-
-
-def test_the_podcast_settings_shape_the_output(tmp_path: Path) -> None:
-    a = _podcast(tmp_path, SHOW, 'author_email = "a@example.org"\n')
-    b = _podcast(tmp_path, SHOW.replace("false", "true"), 'author_email = "a@example.org"\n')
-    assert a.fingerprint() != b.fingerprint()
-
-
-PODCAST_KEY = "feeds.categories.Podcast.podcast"
-
-
-@pytest.mark.parametrize(
-    ("table", "key", "message"),
-    [
-        ('category = "Technology", explicit = false', "image", "required"),
-        ('image = "cover.jpg", category = "Technology", explicit = false', "image", "http"),
-        (SHOW.replace("cover.jpg", "cover.webp"), "image", ".jpg or .png"),
-        (SHOW.replace("cover.jpg", "cover.jpg?v=2"), "image", ".jpg or .png"),
-        ('image = "https://example.org/c.png", explicit = false', "category", "required"),
-        (SHOW.replace("Technology", "Tech"), "category", "not an Apple Podcasts category"),
-        (SHOW + ', subcategory = "Tech News"', "subcategory", "not a subcategory of Technology"),
-        (SHOW.replace(", explicit = false", ""), "explicit", "required"),
-        (SHOW.replace("explicit = false", 'explicit = "no"'), "explicit", "expected bool"),
-        (SHOW + ', type = "daily"', "type", "episodic"),
-        (SHOW + ', guid = "podcast-1"', "guid", "UUID"),
-        (SHOW + ', owner_email = "ada at example"', "owner_email", "not an email"),
-        (SHOW + ', author = "' + "x" * 256 + '"', "author", "255"),
-        (SHOW + ', owner_name = "a\\u0007b"', "owner_name", "control character"),
-        (SHOW + ", owner = 1", "owner", "unknown key"),
-    ],
-)
-def test_bad_podcast_keys_are_named(tmp_path: Path, table: str, key: str, message: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        _podcast(tmp_path, table, 'author_email = "ada@example.org"\n')
-    assert info.value.key == f"{PODCAST_KEY}.{key}"
-    assert message in str(info.value)
-
-
-def test_a_podcast_needs_an_owner_email(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as info:
-        _podcast(tmp_path, SHOW)
-    assert info.value.key == f"{PODCAST_KEY}.owner_email"
-    assert _podcast(tmp_path, SHOW + ', owner_email = "o@example.org"').feeds.categories
-
-
-def test_a_podcast_as_a_table_of_its_own(tmp_path: Path) -> None:
-    cfg = _load(
-        tmp_path,
-        MINIMAL
-        + '[feeds.categories."Podcast".podcast]\nimage = "https://e.org/c.png"\n'
-        + 'category = "True Crime"\nexplicit = true\nowner_email = "o@e.org"\n',
-    )
-    podcast = cfg.feeds.for_category("Podcast").podcast
-    assert podcast is not None and podcast.category == "True Crime"
 
 
 # --- [feeds] redirects: old feed URLs -----------------------------------------------------------

@@ -1,0 +1,137 @@
+"""``[paths]`` and ``[state]``: where feedpub reads articles, writes its output and keeps its
+state; and the rule for what the output folder may be (real paths compared)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from feedpub.articles.discover import DEFAULT_EXCLUDE
+from feedpub.config.checks import Section
+from feedpub.config.sections import PathsConfig, StateConfig
+from feedpub.errors import ConfigError
+
+
+def read_paths(root: Section, base_dir: Path) -> PathsConfig:
+    """``[paths]``: relative paths resolve against ``base_dir`` (the config file's folder),
+    ``~`` against the home folder."""
+    p = root.section("paths")
+
+    def resolve(name: str, default: str) -> Path:
+        raw = p.get(name, str, default)
+        if not raw.strip():
+            raise p.error(name, "must not be empty")
+        path = Path(raw).expanduser()
+        return path if path.is_absolute() else base_dir / path
+
+    paths = PathsConfig(
+        articles=resolve("articles", "articles"),
+        output=resolve("output", "public"),
+        state=resolve("state", ".feedpub/state.sqlite3"),
+        exclude=p.str_list("exclude", DEFAULT_EXCLUDE),
+    )
+    p.done()
+    return paths
+
+
+def read_state(root: Section) -> StateConfig | None:
+    """``[state]``: None for the SQLite file at ``paths.state``."""
+    st = root.section("state")
+    url = _state_url(st, st.get("url", str, ""))
+    st.done()
+    return StateConfig(url=url) if url else None
+
+
+def real_path(path: Path) -> Path:
+    """``path`` with every symlink resolved, also where it does not exist yet: its nearest
+    existing parent is resolved, and the rest appended as written."""
+    return Path(os.path.realpath(path))
+
+
+def _within(inner: Path, outer: Path) -> bool:
+    """Whether ``inner`` is ``outer`` or lies inside it (real paths)."""
+    return inner == outer or outer in inner.parents
+
+
+_HOME_PARENTS = (Path("/home"), Path("/Users"))
+
+
+def _homes() -> set[Path]:
+    homes = {Path("/root")}
+    with contextlib.suppress(RuntimeError, KeyError):
+        homes.add(real_path(Path.home()))
+    return homes
+
+
+def check_output(paths: PathsConfig, state: StateConfig | None, source: Path | None) -> None:
+    """The output folder is where feedpub writes, replaces and deletes files, and what it
+    serves: it may not be, hold or lie inside the articles folder; be or hold the state's
+    folder (the state file, its journals, lock files and ledger), or hold the config file;
+    be the root of the file system or a home folder. Real paths are compared (symlinks
+    resolved), so no link can disguise one folder as another."""
+    out = real_path(paths.output)
+
+    def refuse(what: str) -> ConfigError:
+        return ConfigError(
+            f"{out} {what}; choose a folder of its own, such as ./public",
+            path=source,
+            key="paths.output",
+        )
+
+    if out.parent == out:
+        raise refuse("is the root of the file system")
+    homes = _homes()
+    if out in homes or out.parent in _HOME_PARENTS:
+        raise refuse("is a home folder")
+    if any(_within(home, out) for home in (*homes, *_HOME_PARENTS)):
+        raise refuse("holds home folders")
+    articles = real_path(paths.articles)
+    if out == articles:
+        raise refuse("is the articles folder (paths.articles)")
+    if _within(out, articles):
+        raise refuse(f"lies inside the articles folder {articles} (paths.articles)")
+    if _within(articles, out):
+        raise refuse(f"holds the articles folder {articles} (paths.articles)")
+    state_files = [(paths.state, "paths.state"), (real_path(paths.state), "paths.state")]
+    if state is not None and state.url.startswith("sqlite:///"):  # the daemon's job store
+        job_store = real_path(Path(state.url.removeprefix("sqlite:///")))
+        state_files.append((job_store, "state.url"))
+    for file, key in state_files:
+        folder = real_path(file.parent)
+        if out == folder:
+            raise refuse(f"is the folder of the state file {file} ({key})")
+        if _within(folder, out):
+            raise refuse(f"holds the state file {file} ({key}) and its lock files")
+    if source is not None and _within(real_path(source), out):
+        raise refuse(f"holds the config file {real_path(source)}")
+
+
+_STATE_SCHEMES = ("postgresql+psycopg", "postgresql", "sqlite")
+
+
+def _state_url(sec: Section, value: str) -> str:
+    """``[state] url``: empty (the SQLite file at ``paths.state``), a PostgreSQL URL
+    (``postgresql://`` means the psycopg driver feedpub installs), or an ``sqlite:///`` URL
+    (the daemon's job store only). Anything else is refused here, not by a traceback when
+    the daemon starts."""
+    if not value:
+        return value
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in _STATE_SCHEMES or not rest:
+        raise sec.error(
+            "url",
+            "must be a PostgreSQL URL such as postgresql+psycopg://user:password@host/db "
+            f"(or empty, for the SQLite file at paths.state), got {_redacted(value)!r}",
+        )
+    scheme = scheme.lower()
+    return f"{'postgresql+psycopg' if scheme == 'postgresql' else scheme}://{rest}"
+
+
+def _redacted(url: str) -> str:
+    """A URL fit for a message: its password hidden."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not sep or not at:
+        return url
+    return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
