@@ -1141,7 +1141,7 @@ class Builder:
         the table existed, or by a build that stopped) read back from the output folder.
         Files beside the articles (``bytes`` None; media, up to 64 MiB) are read back from
         the output folder and stored in pieces, never whole in memory."""
-        from feedpub.articles.refs import is_media
+        from feedpub.articles.media import is_media
 
         state.put_published([(p, d, b) for p, d, b in changed if b is not None])
         complete = all(self._publish_chunks(state, p, d) for p, d, b in changed if b is None)

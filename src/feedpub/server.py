@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from feedpub.articles.refs import is_media
+from feedpub.articles.media import is_media
 from feedpub.config import ServerConfig
 from feedpub.errors import OutputError, ServerError, one_line
 from feedpub.output import open_file, read_file, servable, stat_file
@@ -210,7 +210,7 @@ def held_in_memory(relpath: str) -> bool:
     index's older pages (every HTML page but the index, everything below ``feeds/archive/``),
     whose number grows with the articles; and the files beside the articles that pages link
     to (images, audio, video), whose size does."""
-    from feedpub.articles.refs import is_media
+    from feedpub.articles.media import is_media
 
     if relpath.startswith(ARCHIVE_DIR) or is_media(relpath):
         return False

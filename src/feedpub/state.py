@@ -471,7 +471,7 @@ class State:
     def article_refs(self, now_us: int) -> dict[str, list[str]]:
         """Path → the references (``kind:value``) of every article with a page now that
         names another article (see :mod:`feedpub.articles.refs`)."""
-        from feedpub.articles.refs import is_media
+        from feedpub.articles.media import is_media
 
         out: dict[str, list[str]] = {}
         for path, meta in self._db.execute(
@@ -490,7 +490,7 @@ class State:
 
     def media_refs(self, now_us: int) -> set[str]:
         """The files that articles with a page now link to (``path`` references)."""
-        from feedpub.articles.refs import is_media
+        from feedpub.articles.media import is_media
 
         out: set[str] = set()
         for (meta,) in self._db.execute(
