@@ -16,7 +16,7 @@ from feedpub.articles.headers import (
     norm_key,
     parse_header_block,
 )
-from feedpub.articles.parse import KNOWN_KEYS
+from feedpub.articles.metadata import KNOWN_KEYS
 
 
 def block(text: str) -> HeaderBlock | None:

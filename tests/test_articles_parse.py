@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedpub.articles.parse import KNOWN_KEYS, ParseContext, ParsedArticle, parse_article
+from feedpub.articles.metadata import KNOWN_KEYS
+from feedpub.articles.parse import ParseContext, ParsedArticle, parse_article
 from feedpub.errors import ArticleError
 from feedpub.model import Author, Enclosure, Severity
 

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 
 from feedpub.articles.refs import (
     localise,
-    preprocess,
     ref_url,
     refs_in,
     resolve_refs,
     source_path,
     target_url,
 )
+from feedpub.articles.templates import preprocess
 
 BASE = "https://example.org/blog/"
 

@@ -8,7 +8,9 @@ Every rule about the output folder lives here, once:
 * :func:`may_write` decides whether one path may be written: a path the manifest lists, or a
   new one; never a file feedpub did not write, never a folder.
 * :func:`servable` decides which files may be served: never dotfiles, temporaries, locks,
-  state files (``deploy/nginx.conf`` denies the same pattern).
+  state files (``deploy/nginx.conf`` denies the same pattern). A pure rule over paths, it is
+  defined in :mod:`feedpub.private` (parsing uses it too, without this writer) and
+  re-exported here.
 * :func:`write_file` (and :func:`write_stream`, for large files, a chunk at a time),
   :func:`remove_file`, :func:`read_file`, :func:`open_file` and :func:`matches` work below
   the folder without following a symlink anywhere below it (each folder is opened with
@@ -34,20 +36,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from feedpub.errors import OutputError, OutputRefused
+from feedpub.private import PRIVATE_PATTERN as PRIVATE_PATTERN  # noqa: PLC0414 (re-exported)
+from feedpub.private import servable as servable  # noqa: PLC0414 (re-exported)
 
 log = logging.getLogger(__name__)
 
 MARKER = ".feedpub-output-id"  # in the output folder: it is feedpub's; tells folders apart
 
-# What is never served, whatever the config says: dotfiles and dot-folders (the marker,
-# temporary files mid-write), temporaries, editor leftovers, locks, SQLite databases and
-# their journals, the standby's ledger. One pattern for the built-in server (matched against
-# the relative path) and for deploy/nginx.conf (against the URI): tests check they agree.
-PRIVATE_PATTERN = (
-    r"(?:^|/)\.|~$|\.(?:tmp|lock|swp|part|bak)$|\.(?:sqlite3?|db)(?:[-.][^/]*)?$"
-    r"|-(?:wal|shm|journal)$|\.published\.json$"
-)
-_PRIVATE = re.compile(PRIVATE_PATTERN)
 _TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")  # what write_file names its files
 _TEMP_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789_"
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO must not block
@@ -70,11 +65,6 @@ def _parts(root: Path, relpath: str) -> tuple[str, ...]:
 def safe_join(root: Path, relpath: str) -> Path:
     """``root / relpath``, refusing anything that would land outside ``root``."""
     return root.joinpath(*_parts(root, relpath))
-
-
-def servable(relpath: str) -> bool:
-    """Whether a file of the output folder may be served (see :data:`PRIVATE_PATTERN`)."""
-    return _PRIVATE.search(relpath) is None
 
 
 # -- working below the folder without following symlinks -----------------------------------

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+from feedpub.articles.media import MEDIA_SUFFIXES
 from feedpub.model import SkippedFile
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,6 @@ def count_other(others: dict[str, int] | None, name: str) -> None:
     one place that decides which other files a build mentions."""
     if others is None or is_scratch_name(name) or name.lower() in _SYSTEM_FILES:
         return
-    from feedpub.articles.refs import MEDIA_SUFFIXES
-
     dot = name.rfind(".")
     suffix = name[dot:].lower() if dot > 0 else NO_SUFFIX
     if suffix in MEDIA_SUFFIXES:

@@ -2,8 +2,8 @@
 :func:`feedpub.articles.parse.parse_article`: the fields it found, where, and a body as HTML.
 
 The fields are raw values under the names the file used (normalised like front matter keys);
-every rule about what a field means lives in :mod:`feedpub.articles.parse`, which reads these
-exactly as it reads front matter.
+every rule about what a field means lives in :mod:`feedpub.articles.metadata` (and the
+field readers it uses), which reads these exactly as it reads front matter.
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ import functools
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC
+
+from feedpub.articles.dates import DateError, parse_date
 
 MAX_KEY_CHARS = 40
 MAX_NOTES = 20  # near-miss warnings per block; the rest are counted in one more
@@ -127,10 +130,6 @@ def _plausible(meant: str, value: str) -> bool:
     for a date key (so that the headline "Update: 3 dead in storm" stays a headline)."""
     if meant not in _DATE_KEYS:
         return True
-    from datetime import UTC
-
-    from feedpub.articles.dates import DateError, parse_date
-
     try:
         parse_date(value, UTC)
     except DateError:

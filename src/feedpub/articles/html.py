@@ -25,62 +25,42 @@ anything to repair:
   caller is told how many did.
 
 It decides structure only. Which attributes and URLs are allowed is the sanitiser's rule
-(:func:`feedpub.articles.body.clean_html`), which runs on this pass's output.
+(:mod:`feedpub.articles.sanitise`), which runs on this pass's output.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Set
+from collections.abc import Set
 from dataclasses import dataclass
+
+from feedpub.articles.html_tree import OpenElements, element_set
 
 MAX_DEPTH = 256
 """The deepest element nesting kept. Real articles stay under 30; an HTML parser's work per tag
 grows with the depth, so deeper elements lose their tags (their text is kept)."""
 
-
-def _set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-_VOID = _set("area base br col embed hr img input keygen link meta param source track wbr")
+_VOID = element_set("area base br col embed hr img input keygen link meta param source track wbr")
 # elements whose content the tokenizer reads as text up to their end tag
-_RAW_TEXT = _set("script style xmp iframe noembed noframes noscript textarea title plaintext")
+_RAW_TEXT = element_set(
+    "script style xmp iframe noembed noframes noscript textarea title plaintext"
+)
 _DROP_CONTENT = frozenset(["script", "style"])  # raw text that is never shown
 _RCDATA = frozenset(["textarea", "title"])  # raw text whose character references count
 # start tags that close an open <p> (a "p element in button scope")
-_CLOSES_P = _set(
+_CLOSES_P = element_set(
     "address article aside blockquote center details dialog dir div dl fieldset figcaption "
     "figure footer header hgroup main menu nav ol p search section summary ul "
     "h1 h2 h3 h4 h5 h6 pre listing form hr table li dd dt"
 )
-_HEADINGS = _set("h1 h2 h3 h4 h5 h6")
-# the "special" elements that stop the search for an open <li>, <dd> or <dt>
-_SPECIAL = _set(
-    "address applet area article aside base basefont bgsound blockquote body br button caption "
-    "center col colgroup dd details dir div dl dt embed fieldset figcaption figure footer form "
-    "frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html iframe img input keygen li "
-    "link listing main marquee menu meta nav noembed noframes noscript object ol p param "
-    "plaintext pre script search section select source style summary table tbody td template "
-    "textarea tfoot th thead title tr track ul wbr xmp"
-)
-# Special elements the specification added after some parsers were written (html5lib's list
-# lacks them): an <li> inside one of them closes an open <li> here, explicitly, so that an
-# older parser and a newer one read the same tree.
-_NEWER_SPECIAL = _set("figcaption hgroup keygen main search source summary template track")
-_LI_STOPS = _SPECIAL - _NEWER_SPECIAL - {"address", "div", "p", "li"}
-_DDT_STOPS = _SPECIAL - _NEWER_SPECIAL - {"address", "div", "p", "dd", "dt"}
-_SCOPE = _set("applet caption html table td th marquee object template")
-_MARKERS = _set("applet caption td th marquee object template")
-_TABLE_SCOPE = frozenset(["html", "table", "template"])
-_LIST_SCOPE = _SCOPE | {"ol", "ul"}
+_HEADINGS = element_set("h1 h2 h3 h4 h5 h6")
 _SECTIONS = frozenset(["thead", "tbody", "tfoot"])
 _TABLE_PARTS = frozenset(
     ["caption", "colgroup", "col", "thead", "tbody", "tfoot", "tr", "td", "th"]
 )
 _TABLE_CONTEXT = frozenset(["table", "colgroup", "thead", "tbody", "tfoot", "tr"])  # no text here
-_IMPLIED_END = _set("dd dt li p rb rp rt rtc")
-_RUBY_PARTS = _set("rb rp rt rtc")
+_IMPLIED_END = element_set("dd dt li p rb rp rt rtc")
+_RUBY_PARTS = element_set("rb rp rt rtc")
 
 _WS = "\t\n\f\r "
 _START = re.compile(r"<([A-Za-z][^\t\n\f\r />]*+)")
@@ -125,98 +105,11 @@ class Normalised:
     first_flattened: int | None = None  # where in the input the first of those was
 
 
-class _Tree:
-    """The open elements, with O(1) answers to "is there an open X in scope?"."""
-
-    def __init__(self, out: list[str], max_depth: int) -> None:
-        self.out = out
-        self.max_depth = max_depth
-        self.names: list[str] = []
-        self.at: dict[str, list[int]] = {}  # name -> indices in ``names`` where it is open
-        # indices of open elements that bound each kind of scope (innermost last)
-        self.bounds: dict[str, list[int]] = {
-            "scope": [],
-            "table": [],
-            "list": [],
-            "marker": [],
-            "li": [],
-            "ddt": [],
-        }
-        self.flattened = 0
-        self.elements = 0
-        self.first_flattened: int | None = None
-        self.position = 0  # where in the input the tag being handled starts
-
-    @property
-    def top(self) -> str | None:
-        return self.names[-1] if self.names else None
-
-    def _bound(self, kind: str) -> int:
-        b = self.bounds[kind]
-        return b[-1] if b else -1
-
-    def open_in(self, name: str, kind: str = "scope") -> int:
-        """The index of the innermost open ``name`` not shut off by a ``kind`` boundary, or -1."""
-        where = self.at.get(name)
-        if not where:
-            return -1
-        return where[-1] if where[-1] > self._bound(kind) else -1
-
-    def innermost(self, name: str) -> int:
-        where = self.at.get(name)
-        return where[-1] if where else -1
-
-    def push(self, name: str, attrs: str) -> bool:
-        if len(self.names) >= self.max_depth:
-            self._flatten()
-            return False
-        i = len(self.names)
-        self.names.append(name)
-        self.at.setdefault(name, []).append(i)
-        if name in _SCOPE:
-            self.bounds["scope"].append(i)
-        if name in _TABLE_SCOPE:
-            self.bounds["table"].append(i)
-        if name in _LIST_SCOPE:
-            self.bounds["list"].append(i)
-        if name in _MARKERS:
-            self.bounds["marker"].append(i)
-        if name in _LI_STOPS:
-            self.bounds["li"].append(i)
-        if name in _DDT_STOPS:
-            self.bounds["ddt"].append(i)
-        self.out.append(f"<{name}{attrs}>")
-        self.elements += 1
-        return True
-
-    def _flatten(self) -> None:
-        self.flattened += 1
-        if self.first_flattened is None:
-            self.first_flattened = self.position
-
-    def pop(self) -> None:
-        name = self.names.pop()
-        i = len(self.names)
-        self.at[name].pop()
-        for stack in self.bounds.values():
-            if stack and stack[-1] == i:
-                stack.pop()
-        self.out.append(f"</{name}>")
-
-    def close_to(self, index: int) -> None:
-        """Close every open element from the innermost one down to ``index`` (included)."""
-        while len(self.names) > index:
-            self.pop()
-
-    def close_all(self) -> None:
-        self.close_to(0)
-
-
 class _Normaliser:
     def __init__(self, allowed: Set[str], max_depth: int) -> None:
         self.allowed = allowed
         self.out: list[str] = []
-        self.tree = _Tree(self.out, max_depth)
+        self.tree = OpenElements(self.out, max_depth)
 
     # -- text ------------------------------------------------------------------------------
 
@@ -306,7 +199,7 @@ class _Normaliser:
             while t.top in _IMPLIED_END and t.top != keep:
                 t.pop()
         if name == "table" and len(t.names) > t.max_depth - 4:
-            t._flatten()  # no room for its rows and cells: its text stays, in place
+            t.flatten()  # no room for its rows and cells: its text stays, in place
             return
         if name in _VOID:
             self.out.append(f"<{name}{attrs}>")
@@ -428,33 +321,3 @@ def normalise(markup: str, allowed: Set[str], *, max_depth: int = MAX_DEPTH) -> 
         elements=t.elements,
         first_flattened=t.first_flattened,
     )
-
-
-# -- URL attributes of sanitised markup ------------------------------------------------------
-
-URL_ATTRIBUTES = frozenset(["href", "src", "cite", "poster", "longdesc"])
-CLEAN_START_TAG = re.compile(r"<[a-z][a-z0-9]*+ [^>]*+>")  # (sanitised: with attributes)
-CLEAN_ATTRIBUTE = re.compile(r' ([^ ="]++)="([^"]*+)"')
-
-
-def rewrite_urls(markup: str, change: Callable[[str, str, str], str | None]) -> str:
-    """Sanitised markup with each URL attribute's value (as written: escaped) passed to
-    ``change(tag, attribute, value)``: what it returns (escaped) replaces the value, None
-    removes the attribute. Linear: nh3 writes every attribute double-quoted, with ``<``,
-    ``>`` and quotes in values escaped, so a tag is ``<`` to the next ``>``, and attributes
-    are read one after another (a value holding `` href=`` is no attribute)."""
-
-    def tag(m: re.Match[str]) -> str:
-        name = m[0][1 : m[0].index(" ")]
-
-        def attribute(a: re.Match[str]) -> str:
-            if a[1] not in URL_ATTRIBUTES:
-                return a[0]
-            new = change(name, a[1], a[2])
-            if new is None:
-                return ""
-            return a[0] if new == a[2] else f' {a[1]}="{new}"'
-
-        return CLEAN_ATTRIBUTE.sub(attribute, m[0])
-
-    return CLEAN_START_TAG.sub(tag, markup)

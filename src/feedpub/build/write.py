@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from feedpub import __version__
 from feedpub.articles.discover import file_beside
+from feedpub.articles.media import is_media
 from feedpub.build.base import BuilderBase
 from feedpub.build.sources import source_chunks
 from feedpub.build.values import (
@@ -173,8 +174,6 @@ class WritePhase(BuilderBase):
         the table existed, or by a build that stopped) read back from the output folder.
         Files beside the articles (``bytes`` None; media, up to 64 MiB) are read back from
         the output folder and stored in pieces, never whole in memory."""
-        from feedpub.articles.refs import is_media
-
         state.put_published([(p, d, b) for p, d, b in changed if b is not None])
         complete = all(self._publish_chunks(state, p, d) for p, d, b in changed if b is None)
         state.delete_published(stale)

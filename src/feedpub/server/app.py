@@ -9,7 +9,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import quote
 
-from feedpub.articles.refs import is_media
+from feedpub.articles.media import is_media
 from feedpub.server.asgi import Receive, Scope, Send, respond
 from feedpub.server.conditional import accepts_gzip, not_modified
 from feedpub.server.media import send_file

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
 
-from feedpub.articles.refs import is_media
+from feedpub.articles.media import is_media
 from feedpub.render.paths import ARCHIVE_DIR, EXTENSIONS, FEED_SUFFIXES, INDEX_PATH, MEDIA_TYPES
 from feedpub.server.asgi import NOSNIFF
 

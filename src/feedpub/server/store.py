@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from feedpub.articles.refs import is_media
+from feedpub.articles.media import is_media
 from feedpub.errors import OutputError
 from feedpub.output import open_file, read_file, servable, stat_file
 from feedpub.render.paths import ARCHIVE_DIR

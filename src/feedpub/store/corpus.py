@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
+from feedpub.articles.media import is_media
 from feedpub.model import Article, Member
 from feedpub.store.base import StoreBase
 from feedpub.store.codec import EPOCH, _dt, from_us, meta_from_json
@@ -66,8 +67,6 @@ class CorpusStore(StoreBase):
     def article_refs(self, now_us: int) -> dict[str, list[str]]:
         """Path → the references (``kind:value``) of every article with a page now that
         names another article (see :mod:`feedpub.articles.refs`)."""
-        from feedpub.articles.refs import is_media
-
         out: dict[str, list[str]] = {}
         for path, meta in self._db.execute(
             f"SELECT path, meta FROM articles WHERE {self._PAGED} AND meta LIKE '%\"rf\":%'",
@@ -85,8 +84,6 @@ class CorpusStore(StoreBase):
 
     def media_refs(self, now_us: int) -> set[str]:
         """The files that articles with a page now link to (``path`` references)."""
-        from feedpub.articles.refs import is_media
-
         out: set[str] = set()
         for (meta,) in self._db.execute(
             f"SELECT meta FROM articles WHERE {self._PAGED} AND meta LIKE '%\"rf\":%'",
