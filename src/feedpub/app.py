@@ -6,13 +6,14 @@ The one clock lives here (tests replace it).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feedpub import config as config_mod
 from feedpub.build import Builder, Progress
 from feedpub.build import check as check_articles
+from feedpub.clock import utcnow
 from feedpub.config import Config
 from feedpub.model import BuildResult, Problem, SkippedFile
 
@@ -20,8 +21,7 @@ if TYPE_CHECKING:
     from feedpub.adopt import AdoptReport
 
 
-def clock() -> datetime:
-    return datetime.now(UTC)
+clock = utcnow  # the one clock (feedpub.clock), handed to every part
 
 
 def load_config(path: Path) -> Config:

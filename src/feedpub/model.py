@@ -1,7 +1,7 @@
 """The values that flow through the pipeline.
 
     article files --parse--> ArticleMeta --identity--> Article --plan(now)--> FeedSpec
-        --render--> bytes --output.write_file (when changed)--> BuildResult, PublishEvent
+        --render--> bytes --output.write_file (when changed)--> BuildResult --> outbox
 
 Every value is a frozen dataclass; collections are tuples; datetimes are timezone-aware.
 """
@@ -252,16 +252,6 @@ class Plan:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PublishEvent:
-    """What one build changed in the output: the URLs of the feeds whose bytes changed."""
-
-    changed_feed_urls: tuple[str, ...]
-    written: tuple[str, ...]
-    removed: tuple[str, ...]
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class BuildResult:
     """What a build did. Problems are values here; only the CLI turns them into exit codes."""
 
@@ -276,7 +266,7 @@ class BuildResult:
     problems: tuple[Problem, ...] = ()
     next_go_live: datetime | None = None
     next_expiry: datetime | None = None  # when the next published article expires
-    event: PublishEvent | None = None
+    changed_feeds: tuple[str, ...] = ()  # URLs of the feeds whose bytes changed
     parsed: int = 0  # files actually read and parsed this time (the rest came from the index)
     notifications: int = 0  # notifications this build queued in the outbox
     feeds: tuple[str, ...] = field(default=())  # feed keys planned

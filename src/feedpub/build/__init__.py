@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from feedpub.build.builder import Builder
 from feedpub.build.check import check
-from feedpub.build.values import Progress, utcnow
+from feedpub.build.values import Progress
 from feedpub.build.write import output_manifest
+from feedpub.clock import utcnow
 
 __all__ = ["Builder", "Progress", "check", "output_manifest", "utcnow"]

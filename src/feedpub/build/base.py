@@ -14,8 +14,8 @@ from feedpub.build.sources import failed_row, parse_job
 from feedpub.build.values import (
     BATCH,
     Progress,
-    utcnow,
 )
+from feedpub.clock import utcnow
 from feedpub.config import Config
 from feedpub.errors import (
     BuildCancelled,

@@ -31,7 +31,6 @@ from feedpub.model import (
     Article,
     BuildResult,
     Problem,
-    PublishEvent,
     SkippedFile,
 )
 from feedpub.output import (
@@ -306,12 +305,7 @@ class Builder(RenderPhase, IndexPhase):
             problems=tuple(sorted(work.problems, key=lambda p: (p.path, p.line or 0, p.message))),
             next_go_live=the_plan.next_go_live,
             next_expiry=the_plan.next_expiry,
-            event=PublishEvent(
-                changed_feed_urls=tuple(changed_feed_urls),
-                written=tuple(written),
-                removed=tuple(stale),
-                at=now,
-            ),
+            changed_feeds=tuple(changed_feed_urls),
             parsed=len(found.changed),
             feeds=tuple(s.key for s in the_plan.feeds),
             skipped=found.skipped,

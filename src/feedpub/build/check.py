@@ -10,9 +10,7 @@ from pathlib import Path
 
 from feedpub.articles.discover import excluding, scan
 from feedpub.build.builder import Builder
-from feedpub.build.values import (
-    utcnow,
-)
+from feedpub.clock import utcnow
 from feedpub.config import Config
 from feedpub.errors import (
     ConfigError,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from feedpub.articles.discover import FileStat
 from feedpub.model import (
@@ -24,10 +23,6 @@ BATCH = 2000  # files parsed, settled and stored at a time: memory stays bounded
 # feedpub's: a build that stops before recording them must not take them for someone else's)
 CLAIMS = "output_claims"
 Progress = Callable[[str, int, int], None]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

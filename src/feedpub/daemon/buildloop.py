@@ -157,10 +157,12 @@ class BuildLoop:
         self._report_skipped(result, paths)
         if result.written or result.removed or paths is None:
             log.info(
-                "build: %d articles, %d parsed, %d files written, %d removed, %d problems, %.0f ms",
+                "build: %d articles, %d parsed, %d files written (%d feeds changed), %d removed,"
+                " %d problems, %.0f ms",
                 result.articles,
                 result.parsed,
                 len(result.written),
+                len(result.changed_feeds),
                 len(result.removed),
                 len(result.problems),
                 (time.monotonic() - started) * 1000,
