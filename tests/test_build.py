@@ -1441,3 +1441,20 @@ def test_redirects_may_point_at_tag_and_language_feeds(site: Site) -> None:
     )
     site.article("a.md", "A", "2024-01-01T00:00:00Z", extra="tags: [py]\n")
     assert site.build().problems == ()
+
+
+def test_check_reports_what_the_build_reports(site: Site) -> None:
+    """One planner: ``check`` settles ids against the stored identities and plans as the
+    build does. A new file claiming a published article's id, dated earlier, is the one left
+    out by both (first seen decides, not the date): ``check`` used to blame the published
+    one."""
+    from feedpub.build import check
+
+    site.article("first.md", "First", "2025-01-05T00:00:00Z", extra="id: urn:x:1\n")
+    assert site.build().problems == ()
+    site.article("copy.md", "Copy", "2025-01-01T00:00:00Z", extra="id: urn:x:1\n")
+    later = site.now + timedelta(days=1)
+    _, checked, _ = check(site.config(), clock=lambda: later, workers=1)
+    built = site.build(clock=lambda: later).problems
+    assert [(p.path, p.message) for p in checked] == [(p.path, p.message) for p in built]
+    assert [p.path for p in built] == ["copy.md"]

@@ -28,8 +28,8 @@ class Corpus(Protocol):
         """(visible, scheduled, drafts, next go-live µs)."""
         ...
 
-    def hidden_count(self) -> int:
-        """Hidden articles (counted among the drafts by :meth:`tally`)."""
+    def hidden_count(self, now_us: int) -> int:
+        """Hidden articles, not expired (counted among the drafts by :meth:`tally`)."""
         ...
 
     def next_expiry(self, now_us: int) -> int | None: ...
@@ -87,7 +87,7 @@ def plan(
         category_names=names,
     )
     visible, scheduled, drafts, next_us = corpus.tally(now_us)
-    hidden = corpus.hidden_count()
+    hidden = corpus.hidden_count(now_us)
     expiry_us = corpus.next_expiry(now_us)
     return replace(
         planned,
@@ -150,8 +150,12 @@ class MemoryCorpus:
         drafts = len(self._by_path) - len(live)
         return len(live) - len(future), len(future), drafts, min(future, default=None)
 
-    def hidden_count(self) -> int:
-        return sum(1 for a in self._by_path.values() if a.meta.hidden and not a.meta.draft)
+    def hidden_count(self, now_us: int) -> int:
+        return sum(
+            1
+            for a in self._by_path.values()
+            if a.meta.hidden and not a.meta.draft and not self._expired(a, now_us)
+        )
 
     def next_expiry(self, now_us: int) -> int | None:
         return min(

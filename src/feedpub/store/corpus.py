@@ -158,10 +158,13 @@ class CorpusStore(StoreBase):
         ).fetchone()
         return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), row[3]
 
-    def hidden_count(self) -> int:
-        """Hidden articles (``status: hidden``: a page, in no feed; tallied as drafts)."""
+    def hidden_count(self, now_us: int) -> int:
+        """Hidden articles (``status: hidden``: a page, in no feed; tallied as drafts),
+        not expired."""
         row = self._db.execute(
             "SELECT count(*) FROM articles WHERE meta IS NOT NULL AND hidden = 1"
+            " AND (expires_us IS NULL OR expires_us > ?)",
+            (now_us,),
         ).fetchone()
         return int(row[0] or 0)
 
