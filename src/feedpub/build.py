@@ -52,9 +52,7 @@ from feedpub.model import (
     SkippedFile,
 )
 from feedpub.output import (
-    claim_output,
     matches,
-    may_write,
     open_file,
     read_chunks,
     read_file,
@@ -66,6 +64,7 @@ from feedpub.output import (
     write_file,
     write_stream,
 )
+from feedpub.output_ownership import claim_output, may_write
 from feedpub.planning import (
     ALL_KEY,
     EPOCH,

@@ -369,7 +369,7 @@ class Daemon:
         every build fail: no articles folder, a state store that cannot be opened (or is
         not feedpub's), an output folder that is not feedpub's to fill."""
         from feedpub.build import output_manifest
-        from feedpub.output import claim_output
+        from feedpub.output_ownership import claim_output
         from feedpub.state import State
 
         cfg = self.config
