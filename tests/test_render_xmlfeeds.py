@@ -677,7 +677,7 @@ def test_an_updated_date_before_the_publication_date_is_not_written() -> None:
 # --- hostile text, read as readers read it ---------------------------------------------------
 
 
-@settings(max_examples=60)
+@settings(max_examples=100)
 @given(
     title=TITLES,
     summary=UNTRUSTED,
@@ -736,7 +736,7 @@ def test_hostile_text_stays_text_in_atom(
     assert feedparser_problems(parsed.entries, "entries") == []
 
 
-@settings(max_examples=60)
+@settings(max_examples=100)
 @given(
     title=TITLES,
     summary=UNTRUSTED,
