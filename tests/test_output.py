@@ -8,11 +8,8 @@ import pytest
 from feedpub.errors import OutputError, OutputRefused
 from feedpub.output import (
     MARKER,
-    claim_output,
     file_matches,
     matches,
-    may_write,
-    output_id,
     read_file,
     remove,
     remove_file,
@@ -22,6 +19,7 @@ from feedpub.output import (
     write_atomic,
     write_file,
 )
+from feedpub.output_ownership import claim_output, may_write, output_id
 
 
 def test_write_atomic_replaces_and_leaves_no_temp(tmp_path: Path) -> None:

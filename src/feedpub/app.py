@@ -37,8 +37,8 @@ def build(
     adopt: bool = False,
 ) -> BuildResult:
     """One build. ``adopt``: publish into an output folder feedpub does not recognise as its
-    own (see :func:`feedpub.output.claim_output`), replacing the files found at the paths it
-    publishes."""
+    own (see :func:`feedpub.output_ownership.claim_output`), replacing the files found at
+    the paths it publishes."""
     with Builder(config, clock=now, workers=workers) as builder:
         return builder.build(progress=progress, adopt=adopt)
 

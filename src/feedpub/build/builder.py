@@ -34,10 +34,10 @@ from feedpub.model import (
     SkippedFile,
 )
 from feedpub.output import (
-    claim_output,
     remove_file,
     sweep_temporaries,
 )
+from feedpub.output_ownership import claim_output
 from feedpub.planning import (
     plan,
 )
@@ -64,7 +64,7 @@ class Builder(RenderPhase, IndexPhase):
         to those files; ``None`` scans it all. ``should_stop`` is polled between batches and
         cancels the build (:class:`BuildCancelled`), leaving the state consistent.
 
-        The output folder must be feedpub's (:func:`feedpub.output.claim_output`), else
+        The output folder must be feedpub's (:func:`feedpub.output_ownership.claim_output`), else
         :class:`OutputError`; ``adopt`` takes it anyway, and lets this build replace the
         files it finds at the paths it publishes. A file that cannot be written because the
         folder is full, read-only or gone raises :class:`OutputError` too (what was written

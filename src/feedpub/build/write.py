@@ -33,7 +33,6 @@ from feedpub.model import (
 )
 from feedpub.output import (
     matches,
-    may_write,
     open_file,
     read_chunks,
     read_file,
@@ -43,6 +42,7 @@ from feedpub.output import (
     write_file,
     write_stream,
 )
+from feedpub.output_ownership import may_write
 from feedpub.store import State
 
 log = logging.getLogger(__name__)
@@ -239,8 +239,8 @@ class WritePhase(BuilderBase):
         Only paths the manifest lists (or ``claims``: a build that stopped was writing them,
         or, with ``adopt``, every path) are replaced, and new paths written; a file that is
         there and is not feedpub's is left alone and reported as a problem
-        (:func:`feedpub.output.may_write`). Paths about to be written that the manifest does
-        not list are claimed in the state first. A file the folder cannot take (full,
+        (:func:`feedpub.output_ownership.may_write`). Paths about to be written that the
+        manifest does not list are claimed in the state first. A file the folder cannot take (full,
         read-only) stops the build: :class:`OutputError`."""
         root = self.config.paths.output
         written: list[str] = []
@@ -329,5 +329,5 @@ def publishable(root: str, relpath: str) -> os.stat_result | None:
 
 
 def output_manifest(state: State) -> dict[str, tuple[str, int]]:
-    """The output manifest as :func:`feedpub.output.claim_output` reads it."""
+    """The output manifest as :func:`feedpub.output_ownership.claim_output` reads it."""
     return {r.relpath: (r.sha256, r.size) for r in state.outputs().values()}

@@ -23,7 +23,7 @@ from feedpub.daemon.leading import Leadership
 from feedpub.errors import ConfigError, FeedpubError
 from feedpub.ha.replica import Replica
 from feedpub.model import BuildResult
-from feedpub.output import claim_output
+from feedpub.output_ownership import claim_output
 from feedpub.redirects import locations
 from feedpub.render import Links
 from feedpub.server import App, Store, bind, make_server

@@ -28,9 +28,9 @@ class Replica:
 
     def output_id(self) -> str:
         """This output folder's identity: the id in its marker (see
-        :func:`feedpub.output.output_id`; the folder was claimed when the daemon started).
+        :func:`feedpub.output_ownership.output_id`; the folder was claimed when the daemon started).
         Two daemons (or containers, or NFS clients) writing one folder read the same id."""
-        from feedpub.output import output_id
+        from feedpub.output_ownership import output_id
 
         return output_id(self.config.paths.output)
 

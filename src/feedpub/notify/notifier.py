@@ -4,7 +4,8 @@ A notification is in the outbox (written in the same transaction as the build th
 before any attempt, and leaves ``pending`` only once it succeeded, failed for good or grew too
 old. ``kill -9`` at any moment loses nothing: at start-up every pending one is due again.
 Sends run on a bounded thread pool with a timeout each, so one slow or dead target never holds
-up the others, and never the builder or the server.
+up the others, and never the builder or the server. What each outcome does to the outbox
+(recorded, retried after a backoff, given up) is :mod:`feedpub.notify.outcomes`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from feedpub.config import Config
 from feedpub.errors import OutputError
 from feedpub.model import OutboxRow, Subscription
 from feedpub.notify.guard import callback_refusal, guarded_session
-from feedpub.notify.plan import DELIVERY, WEBLOGUPDATES, WEBSUB, Outcome, retry_delay
+from feedpub.notify.outcomes import describe, record_outcomes
+from feedpub.notify.plan import DELIVERY, WEBLOGUPDATES, WEBSUB, Outcome
 from feedpub.notify.send import deliver, user_agent, weblog_ping, websub_publish
 from feedpub.output import read_file, stat_file
 from feedpub.render import Links
@@ -177,9 +179,6 @@ class Notifier:
         self._bodies[relpath] = ((st.st_ino, st.st_size, st.st_mtime_ns), body)
         return body
 
-    def _describe(self, row: OutboxRow) -> str:
-        return f"{row.kind} {row.target} ({row.topic})"
-
     # -- passes -----------------------------------------------------------------------------
 
     @property
@@ -252,7 +251,7 @@ class Notifier:
                 if not inflight and more:
                     continue  # every row claimed was too soon for its target: claim again
             if not inflight:  # (stopping may have handed back what outcomes waited on)
-                ok, bad = self._record_all(state, finished) if finished else (0, 0)
+                ok, bad = self._record_outcomes(state, finished) if finished else (0, 0)
                 return sent + ok, failed + bad
             # outcomes are recorded in batches (one transaction for up to ``slots`` of them,
             # or every 50 ms): a large fan-out costs few round trips to the store
@@ -263,7 +262,7 @@ class Notifier:
                 try:
                     outcome = fut.result()
                 except Exception as e:  # a bug in one send must not stop the others
-                    log.exception("sending %s failed", self._describe(row))
+                    log.exception("sending %s failed", describe(row))
                     outcome = Outcome(ok=False, retryable=True, error=repr(e))
                 if outcome is not None:  # None: its lease ran out before it could start
                     if not finished:
@@ -272,7 +271,7 @@ class Notifier:
             if finished and (
                 len(finished) >= slots or not inflight or time.monotonic() >= flush_at
             ):
-                ok, bad = self._record_all(state, finished)
+                ok, bad = self._record_outcomes(state, finished)
                 sent, failed, finished = sent + ok, failed + bad, []
 
     def _hand_back(self, state: State, inflight: dict[Future[Outcome | None], OutboxRow]) -> None:
@@ -312,7 +311,7 @@ class Notifier:
                     state.requeue(row.id, earliest, at=now, lease=row.lease)
                     continue
                 if not self.notify.enabled:  # staged, logged, not sent
-                    log.info("would notify %s", self._describe(row))
+                    log.info("would notify %s", describe(row))
                     state.record_attempt(
                         row.id,
                         at=now,
@@ -362,7 +361,7 @@ class Notifier:
         now = self.clock()
         with State(self.config.state_target) as state:
             for row in state.due(now, limit=1_000_000, everything=everything):
-                log.info("would notify %s", self._describe(row))
+                log.info("would notify %s", describe(row))
         return 0, 0
 
     def _attempt_leased(self, job: _Job) -> Outcome | None:
@@ -370,7 +369,7 @@ class Notifier:
         it while this one is still sending (then leave it: None)."""
         margin = timedelta(seconds=2 * self.notify.timeout_seconds)
         if job.row.lease is not None and self.clock() + margin > job.row.lease:
-            log.warning("lease on %s ran out before sending; leaving it", self._describe(job.row))
+            log.warning("lease on %s ran out before sending; leaving it", describe(job.row))
             return None
         return self._attempt(job.row, job.sub, job.body)
 
@@ -385,64 +384,10 @@ class Notifier:
         earliest = last + timedelta(seconds=self.notify.min_interval_seconds)
         return earliest if earliest > now else None
 
-    def _record_all(
+    def _record_outcomes(
         self, state: State, finished: list[tuple[OutboxRow, Outcome]]
     ) -> tuple[int, int]:
-        """Record a batch of outcomes in one transaction: (sent, failed)."""
-        now = self.clock()
-        failed = 0
-        with state.transaction():
-            successes = [(row.id, out.status, out.ms, row.lease) for row, out in finished if out.ok]
-            state.record_successes(successes, at=now)
-            for row, out in finished:
-                if out.ok:
-                    level = logging.DEBUG if row.kind == DELIVERY else logging.INFO
-                    log.log(level, "notified %s in %d ms", self._describe(row), out.ms)
-                elif not self._record(state, row, out):
-                    failed += 1
-        return len(successes), failed
-
-    def _record(self, state: State, row: OutboxRow, outcome: Outcome) -> bool:
-        """Record one attempt that did not succeed (a retry, or a failure for good)."""
-        now = self.clock()
-        what = self._describe(row)
-        if outcome.gone and row.subscription_id is not None:
-            state.drop_subscription(row.subscription_id)
-            log.info("subscriber answered 410 Gone; subscription ended: %s", what)
-        too_old = now - row.created_at > timedelta(hours=self.notify.max_age_hours)
-        if outcome.retryable and not too_old and not outcome.gone:
-            delay = retry_delay(
-                row.attempts + 1,
-                base=self.notify.retry_base_seconds,
-                cap=self.notify.retry_max_seconds,
-                retry_after=outcome.retry_after,
-            )
-            state.record_attempt(
-                row.id,
-                at=now,
-                outcome="retry",
-                status=outcome.status,
-                error=outcome.error,
-                ms=outcome.ms,
-                retry_at=now + timedelta(seconds=delay),
-                lease=row.lease,
-            )
-            log.warning("notifying %s failed (%s); retrying in %.0f s", what, outcome.error, delay)
-            return False
-        reason = outcome.error or "failed"
-        if too_old:
-            reason = f"gave up after {row.attempts + 1} attempts: {reason}"
-        state.record_attempt(
-            row.id,
-            at=now,
-            outcome="failed",
-            status=outcome.status,
-            error=reason,
-            ms=outcome.ms,
-            lease=row.lease,
-        )
-        log.error("notifying %s failed for good: %s", what, reason)
-        return False
+        return record_outcomes(state, finished, notify=self.notify, clock=self.clock)
 
     def run(self) -> None:
         """Send what is due, then sleep until the next due time or a wake-up; until stopped.

@@ -51,7 +51,10 @@ def _alternates(
 
 
 def _date(a: Article) -> str:
-    return f'<time datetime="{a.date.isoformat()}">{a.date.strftime("%Y-%m-%d")}</time>'
+    # to the second: an HTML date-time holds at most three digits of a second, and a date
+    # taken from the time a file was first seen has six
+    when = a.date.isoformat(timespec="seconds")
+    return f'<time datetime="{when}">{a.date.strftime("%Y-%m-%d")}</time>'
 
 
 def _article_list(entries: Sequence[Article]) -> list[str]:
@@ -96,7 +99,9 @@ def render_index(
             f"{_FORMAT_NAMES[fmt]}</a>"
             for fmt in formats
         )
-        label = spec.category or "All articles"
+        label = spec.category or (  # (a language's feed has no category either)
+            f"All articles ({spec.language})" if spec.language else "All articles"
+        )
         count = len(spec.entries)
         body.append(f"<li>{html_text(label)} ({count} recent): {fmts}</li>")
     body += ["</ul>", "</section>"]

@@ -1,0 +1,92 @@
+"""What each attempt's outcome does to the outbox: a success recorded; a failure retried after
+a backoff (:func:`feedpub.notify.plan.retry_delay`, or the target's ``Retry-After``); a failure
+for good when it cannot be retried or the notification grew older than ``notify.max_age_hours``;
+a subscription ended when its subscriber answers 410 Gone. A batch of outcomes is recorded in
+one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from feedpub.config import NotifyConfig
+from feedpub.model import OutboxRow
+from feedpub.notify.plan import DELIVERY, Outcome, retry_delay
+from feedpub.store import State
+
+# the sending loop's logger: these lines are logged under the name they always had
+log = logging.getLogger("feedpub.notify.notifier")
+
+
+def describe(row: OutboxRow) -> str:
+    """A notification, for the log: its kind, target and topic."""
+    return f"{row.kind} {row.target} ({row.topic})"
+
+
+def record_outcomes(
+    state: State,
+    finished: list[tuple[OutboxRow, Outcome]],
+    *,
+    notify: NotifyConfig,
+    clock: Callable[[], datetime],
+) -> tuple[int, int]:
+    """Record a batch of outcomes in one transaction: (sent, failed); ``failed`` counts the
+    attempts that did not succeed, retried or not."""
+    now = clock()
+    failed = 0
+    with state.transaction():
+        successes = [(row.id, out.status, out.ms, row.lease) for row, out in finished if out.ok]
+        state.record_successes(successes, at=now)
+        for row, out in finished:
+            if out.ok:
+                level = logging.DEBUG if row.kind == DELIVERY else logging.INFO
+                log.log(level, "notified %s in %d ms", describe(row), out.ms)
+            else:
+                record_failure(state, row, out, notify=notify, now=clock())
+                failed += 1
+    return len(successes), failed
+
+
+def record_failure(
+    state: State, row: OutboxRow, outcome: Outcome, *, notify: NotifyConfig, now: datetime
+) -> None:
+    """Record one attempt that did not succeed (a retry, or a failure for good)."""
+    what = describe(row)
+    if outcome.gone and row.subscription_id is not None:
+        state.drop_subscription(row.subscription_id)
+        log.info("subscriber answered 410 Gone; subscription ended: %s", what)
+    too_old = now - row.created_at > timedelta(hours=notify.max_age_hours)
+    if outcome.retryable and not too_old and not outcome.gone:
+        delay = retry_delay(
+            row.attempts + 1,
+            base=notify.retry_base_seconds,
+            cap=notify.retry_max_seconds,
+            retry_after=outcome.retry_after,
+        )
+        state.record_attempt(
+            row.id,
+            at=now,
+            outcome="retry",
+            status=outcome.status,
+            error=outcome.error,
+            ms=outcome.ms,
+            retry_at=now + timedelta(seconds=delay),
+            lease=row.lease,
+        )
+        log.warning("notifying %s failed (%s); retrying in %.0f s", what, outcome.error, delay)
+        return
+    reason = outcome.error or "failed"
+    if too_old:
+        reason = f"gave up after {row.attempts + 1} attempts: {reason}"
+    state.record_attempt(
+        row.id,
+        at=now,
+        outcome="failed",
+        status=outcome.status,
+        error=reason,
+        ms=outcome.ms,
+        lease=row.lease,
+    )
+    log.error("notifying %s failed for good: %s", what, reason)
