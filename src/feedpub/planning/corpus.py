@@ -117,8 +117,19 @@ class MemoryCorpus:
     ) -> None:
         self._by_path = {a.path: a for a in articles}
         self._language = site_language
-        self._tags = tags
         self._first_seen = dict(first_seen or {})
+        # worked out once: each article's feeds, and every feed's articles newest first
+        self._ordered = sorted(
+            self._by_path.values(), key=lambda a: (to_us(a.date), a.id), reverse=True
+        )
+        self._names: dict[str, dict[str, str]] = {}
+        self._in_feed: dict[str, list[Article]] = {}
+        for a in self._ordered:
+            names = self._names[a.path] = {}
+            for key, name in feed_names(a.meta, site_language, tags=tags):
+                names.setdefault(key, name)
+            for key in names:
+                self._in_feed.setdefault(key, []).append(a)
 
     def _expired(self, a: Article, now_us: int) -> bool:
         return a.meta.expires is not None and to_us(a.meta.expires) <= now_us
@@ -134,15 +145,17 @@ class MemoryCorpus:
         ]
 
     def _feeds(self, a: Article) -> dict[str, str]:
-        names: dict[str, str] = {}
-        for key, name in feed_names(a.meta, self._language, tags=self._tags):
-            names.setdefault(key, name)
-        return names
+        return self._names[a.path]
 
-    @staticmethod
-    def _newest(articles: Iterable[Article], limit: int) -> list[str]:
-        ordered = sorted(articles, key=lambda a: (to_us(a.date), a.id), reverse=True)
-        return [a.path for a in ordered[:limit]]
+    def _newest(self, newest_first: Iterable[Article], now_us: int, limit: int) -> list[str]:
+        """The first ``limit`` visible ones of ``newest_first``."""
+        out: list[str] = []
+        for a in newest_first:
+            if len(out) >= limit:
+                break
+            if not self._in_no_feed(a, now_us) and to_us(a.date) <= now_us:
+                out.append(a.path)
+        return out
 
     def tally(self, now_us: int) -> tuple[int, int, int, int | None]:
         live = [a for a in self._by_path.values() if not self._in_no_feed(a, now_us)]
@@ -192,10 +205,8 @@ class MemoryCorpus:
         return [(k, n, len(paths), min(paths)) for (k, n), paths in counts.items()]
 
     def newest(self, now_us: int, limit: int) -> list[str]:
-        own = [
-            a for a in self._visible(now_us) if other_language(a.meta.lang, self._language) is None
-        ]
-        return self._newest(own, limit)
+        own = (a for a in self._ordered if other_language(a.meta.lang, self._language) is None)
+        return self._newest(own, now_us, limit)
 
     def category_keys(self) -> list[str]:
         keys = {
@@ -207,7 +218,7 @@ class MemoryCorpus:
         return sorted(keys)
 
     def newest_in(self, key: str, now_us: int, limit: int) -> list[str]:
-        return self._newest((a for a in self._visible(now_us) if key in self._feeds(a)), limit)
+        return self._newest(self._in_feed.get(key, ()), now_us, limit)
 
     def load_articles(self, paths: Iterable[str]) -> list[Article]:
         return [self._by_path[p] for p in paths if p in self._by_path]
