@@ -14,11 +14,13 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from types import FrameType
 
 import pytest
 
+from feedpub import config as config_mod
 from feedpub.config import Config
 from feedpub.daemon import leading
 from feedpub.daemon.leading import Leadership
@@ -83,7 +85,7 @@ def pg_config(site: Site, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Confi
     config = site.config()
     monkeypatch.setattr(leading, "STANDBY_POLL_SECONDS", 0.05)
     with State(config.state_target) as state:
-        until(lambda: state.leader() is None, "another test's daemon to stop leading", 60)
+        until(lambda: state.leader() is None, "another test's daemon to stop leading", 120)
     return config
 
 
@@ -100,6 +102,21 @@ def terminate(backend_pid: object) -> None:
     with psycopg.connect(plain, autocommit=True) as conn:
         row = conn.execute("SELECT pg_terminate_backend(%s)", (backend_pid,)).fetchone()
     assert row is not None and row[0] is True
+
+
+def terminate_named(application_name: str) -> int:
+    """End the PostgreSQL sessions of this name; how many there were."""
+    import psycopg
+
+    plain = os.environ[PG_ENV].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = %s",
+            (application_name,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 @contextlib.contextmanager
@@ -208,6 +225,39 @@ def test_a_leader_whose_session_ended_takes_the_lock_again_and_says_so(
         assert "lost the connection that holds the leader lock" in caplog.text
 
 
+def test_a_record_that_failed_is_written_by_the_next_check(
+    pg_config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    opened: list[State] = []
+
+    def open_state() -> State:  # the store is unreachable the first time
+        if not opened:
+            opened.append(State(pg_config.state_target))
+            opened[0].close()
+            raise StateError("the state store is unreachable")
+        opened.append(State(pg_config.state_target))
+        return opened[-1]
+
+    a = Leadership(pg_config, clock=lambda: NOW, open_state=open_state, output_id=lambda: "o")
+    stop = threading.Event()
+    with a.hold() as lead:
+        assert lead.is_set()
+        with caplog.at_level(logging.ERROR, logger="feedpub.daemon.leading"):
+            a.record()
+        assert "could not record this daemon as the leader" in caplog.text
+        assert leader_record(pg_config) == {}
+        keeper = threading.Thread(target=a.keep, args=(stop,))
+        keeper.start()
+        try:
+            until(lambda: leader_record(pg_config) != {}, "the record, at the next check")
+            recorded = len(opened)
+            time.sleep(0.3)  # several checks, nothing changed: nothing written again
+            assert len(opened) == recorded
+        finally:
+            stop.set()
+            keeper.join(10)
+
+
 def test_a_leader_whose_lock_another_took_stops(pg_config: Config) -> None:
     a, b = leadership(pg_config, "out-a"), leadership(pg_config, "out-b")
     signalled = threading.Event()
@@ -238,3 +288,25 @@ def test_a_leader_whose_lock_another_took_stops(pg_config: Config) -> None:
             if keeper.is_alive():
                 keeper.join(10)
             signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_standby_whose_session_ended_can_still_take_over(
+    site: Site, pg_url: str, pg_config: Config
+) -> None:
+    """A standby's lock session ends (PostgreSQL restarted, a network cut): it must try again
+    on a new one, not on the dead one for ever, and so take over when the leader goes."""
+    import uuid
+
+    name = f"feedpub-standby-{uuid.uuid4().hex[:12]}"  # finds the standby's sessions only
+    (site.root / "standby.toml").write_text(
+        site.config_text.replace(pg_url, f"{pg_url}&application_name={name}"), encoding="utf-8"
+    )
+    a, b = leadership(pg_config, "out-a"), leadership(config_mod.load(site.root / "standby.toml"))
+    with contextlib.ExitStack() as leader:
+        assert leader.enter_context(a.hold()).is_set()
+        with b.hold() as lead_b:
+            assert not lead_b.is_set()
+            assert terminate_named(name) == 1
+            with standing_by(b, lead_b) as (led, _):
+                leader.close()  # the leader goes
+                until(led.is_set, "the standby to take the lead", timeout=10)

@@ -97,8 +97,10 @@ def test_an_article_written_is_reported_by_its_path(watching: tuple[Path, Seen])
     )
     assert None not in seen.batches
     seen.batches.clear()
-    (root / ".one.md.swp").write_text("scratch")  # an editor's scratch file, then the save
-    (root / "one.md").write_text("# One, edited\n")
+    (root / ".one.md.swp").write_text("scratch")  # an editor's scratch file ...
+    time.sleep(0.5)  # (events are grouped for 200 ms at most)
+    assert seen.batches == []  # ... is no article: nothing to report
+    (root / "one.md").write_text("# One, edited\n")  # ... then the save
     _until_reported(seen, lambda: None, lambda: "one.md" in seen.paths())
     assert seen.paths() == {"one.md"}
 
