@@ -170,6 +170,18 @@ def test_a_file_still_being_written_is_built_once_it_settles(
     assert b"line 20" in h.site.read("feeds/all.atom.xml")
 
 
+def test_a_deleted_article_is_built_at_once(make: Callable[..., Harness]) -> None:
+    h = make(settle_ms=200)
+    h.loop.start()
+    h.builds(1)
+    (h.site.articles / "one.md").unlink()  # (nothing left to settle)
+    h.loop.files_changed({"one.md"})
+    h.builds(2)
+    assert h.builder.calls == [None, {"one.md"}]
+    assert h.loop.last_result is not None and h.loop.last_result.published == 0
+    assert b"One" not in h.site.read("feeds/all.atom.xml")
+
+
 def test_a_failed_build_is_retried_with_its_changes(
     make: Callable[..., Harness], caplog: pytest.LogCaptureFixture
 ) -> None:
