@@ -8,7 +8,8 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -42,14 +43,15 @@ class Opener:
 
 
 class Parts:
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: Site, clock: Callable[[], datetime] | None = None) -> None:
+        """``clock``: the build loop's (when it says a build ended), the site's by default."""
         config = site.config()
         self.builder = Builder(config, clock=lambda: site.now, workers=0)
         self.loop = BuildLoop(
             self.builder,
             articles=config.paths.articles,
             settle_ms=30,
-            clock=lambda: site.now,
+            clock=clock or (lambda: site.now),
             publish=lambda result: None,
         )
         self.opener = Opener(config.state_target)
@@ -126,6 +128,28 @@ def test_after_builds(site: Site) -> None:
         report = p.health.report()
         assert report["status"] == "degraded"
         assert report["last_error"] == "public: no space left on device"
+    finally:
+        p.health.close()
+        p.opener.close_all()
+        p.builder.close()
+
+
+def test_a_build_is_counted_once_its_result_and_time_are_there(site: Site) -> None:
+    """Whoever sees the count of builds go up (a test, a monitor polling /healthz) sees that
+    build's time and result with it, never the count alone."""
+    site.article("one.md", "One", "2025-01-01T00:00:00Z")
+    seen: list[tuple[object, object, object]] = []
+
+    def clock() -> datetime:  # the loop asks the time as it records the build: look then
+        report = p.health.report()
+        seen.append((report["builds"], report["last_build"], report["articles"]))
+        return site.now
+
+    p = Parts(site, clock=clock)
+    try:
+        p.loop.build(None)
+        p.loop.build(None)
+        assert seen == [(0, None, None), (1, NOW.isoformat(), 1)]
     finally:
         p.health.close()
         p.opener.close_all()
