@@ -147,9 +147,8 @@ class BuildLoop:
             return
         self.last_error = None
         self._publish(result)
-        self.builds += 1
-        self.last_result = result
         self.last_build = self._clock()
+        self.last_result = result
         current = {str(p) for p in result.problems}
         for text in sorted(current - self._reported):
             log.warning("%s", text)
@@ -167,6 +166,7 @@ class BuildLoop:
                 len(result.problems),
                 (time.monotonic() - started) * 1000,
             )
+        self.builds += 1  # last: whoever sees the count sees this build's result, time and logs
 
     def _report_skipped(self, result: BuildResult, paths: set[str] | None) -> None:
         """Log each skipped file once, when it first shows (or its reason changes), not on

@@ -116,6 +116,10 @@ class Leadership:
                 sync()
             except Exception:
                 log.exception("standing by failed; trying again")
+                if self._lock is not None and not lead.is_set():
+                    # (its session may be gone: PostgreSQL restarted. Not leading, it holds
+                    # nothing: the next try opens a new one, not the dead one for ever)
+                    self._lock.close_quietly()
             stop.wait(STANDBY_POLL_SECONDS)
 
     def keep(self, stop: threading.Event) -> None:
