@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +250,7 @@ class Pool(Generic[T, R]):
                         yield replace(w, f"took longer than {self.budget:g} s; stopped")
                 ready = wait(list(busy), timeout=0.1)
                 for conn in ready:
-                    w = busy[conn]  # type: ignore[index]
+                    w = busy[cast(Connection, conn)]
                     try:
                         message = w.conn.recv()
                     except (EOFError, OSError):
@@ -268,7 +268,7 @@ class Pool(Generic[T, R]):
                     else:
                         yield index, Failed(value)
                     if not w.batch:
-                        del busy[conn]  # type: ignore[arg-type]
+                        del busy[cast(Connection, conn)]
                         if todo:
                             feed(w)
                         else:

@@ -4,6 +4,7 @@ only for what is rendered; and cutting the archives (RFC 5005)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -122,7 +123,6 @@ class RenderPhase(WritePhase):
         outputs, config_fp = found.outputs, found.config_fp
         from feedpub.render.pages import (
             render_index,
-            render_index_page,
             render_opml,
             render_page,
         )
@@ -286,9 +286,7 @@ class RenderPhase(WritePhase):
                 members_fingerprint(
                     config_fp, "index-page", [n, page.next_page, all_feed.title], members
                 ),
-                lambda make_spec=make_spec: render_index_page(  # type: ignore[misc]
-                    make_spec(), formats, self.links, all_feed=all_feed
-                ),
+                functools.partial(self._index_page, make_spec, all_feed),
                 [m.path for m in members],
             )
 
@@ -322,6 +320,14 @@ class RenderPhase(WritePhase):
             if progress and i % 50 == 0:
                 progress("write", i, len(todo))
         return out
+
+    def _index_page(self, make_spec: Callable[[], FeedSpec], all_feed: FeedSpec) -> bytes:
+        """An older page of the site index (made when its fingerprint changed)."""
+        from feedpub.render.pages import render_index_page
+
+        return render_index_page(
+            make_spec(), self.config.feeds.formats, self.links, all_feed=all_feed
+        )
 
     def _page_relpath(self, a: Article) -> str | None:
         base = self.config.site.base_url
