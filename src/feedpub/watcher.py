@@ -48,6 +48,9 @@ class Watcher:
         self._stop.set()
         self._thread.join(timeout)
 
+    def _is_root(self, raw: str) -> bool:
+        return Path(os.path.realpath(os.path.dirname(raw))) / os.path.basename(raw) == self.root
+
     def _classify(self, paths: set[str]) -> set[str] | None:
         articles: set[str] = set()
         for raw in paths:
@@ -69,8 +72,19 @@ class Watcher:
     def _run(self) -> None:
         from watchfiles import watch
 
+        started = missing = False
         while not self._stop.is_set():
             try:
+                if not self.root.is_dir():  # the folder is gone (being replaced?): wait for it
+                    if not missing:
+                        log.error("%s is not there; watching it once it is", self.root)
+                    missing = True
+                    self._stop.wait(0.2)
+                    continue
+                missing = False
+                if started:  # what happened while no watch was on: the build looks at all
+                    self.on_change(None)
+                started = True
                 self.ready.set()
                 for changes in watch(
                     self.root,
@@ -82,10 +96,16 @@ class Watcher:
                     yield_on_timeout=False,
                     raise_interrupt=False,
                 ):
-                    found = self._classify({path for _, path in changes})
+                    raw = {path for _, path in changes}
+                    found = self._classify(raw)
                     log.debug("file events: %s", "rescan" if found is None else sorted(found))
                     if found is None or found:
                         self.on_change(found)
+                    if any(self._is_root(p) for p in raw):
+                        # the folder itself went or was replaced (a deployment swapping in
+                        # a new one): the watch is on the old one; watch the folder anew
+                        log.info("%s was replaced; watching it again", self.root)
+                        break
             except Exception:  # the folder vanished, a watch limit was hit...: keep trying
                 log.exception("watching %s failed; retrying in 1 s", self.root)
                 self._stop.wait(1.0)
