@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -170,3 +170,13 @@ def pytest_runtest_makereport(
         report.longrepr = (
             f"skipped in CI, where every component must be present: {call.excinfo.value}"
         )
+
+
+@pytest.fixture(autouse=True)
+def _no_daemon_outlives_its_test() -> Iterator[None]:
+    """A daemon subprocess left by a failing test is killed with it (not left holding the
+    PostgreSQL leader lock for every later test and run)."""
+    yield
+    from tests.daemon_helpers import kill_leftovers
+
+    kill_leftovers()

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import feedparser
 import requests
@@ -17,15 +18,22 @@ import requests
 REPO = Path(__file__).parent.parent
 
 
-STARTED: list[subprocess.Popen[str]] = []  # every daemon a test started: none outlives the run
+STARTED: list[subprocess.Popen[str]] = []  # every daemon a test started: none outlives it
+LOGS: list[IO[str]] = []  # and their log files
 
 
 def kill_leftovers() -> None:
+    """Kill every daemon a test started and left running (a test that failed half way):
+    one left running would hold the PostgreSQL leader lock, and every later daemon on the
+    same database would stand by. Called after every test (tests/conftest.py)."""
     for proc in STARTED:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
     STARTED.clear()
+    for log in LOGS:
+        log.close()
+    LOGS.clear()
 
 
 class Daemon:
@@ -41,6 +49,7 @@ class Daemon:
     def start(self, *extra: str, wait: bool = True) -> Daemon:
         env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
         self.log = open(self.log_path, "a")  # noqa: SIM115
+        LOGS.append(self.log)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "feedpub", "--log-level", "debug", "run", "--port", "0", *extra],
             cwd=self.root,

@@ -72,20 +72,32 @@ class OutboxStore(StoreBase):
 
         While the lease holds no other sender (another worker) takes them, a change queued
         meanwhile gets a row of its own, and if this sender dies they are due again once it
-        runs out. One statement; on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` (concurrent
-        senders skip each other's rows instead of waiting or racing for them); SQLite
-        serialises writers, so inside the caller's :meth:`transaction` it is just as
-        exclusive. Returns the rows won, oldest due first,
+        runs out. Call inside a :meth:`transaction`: on PostgreSQL the rows are selected
+        ``FOR UPDATE SKIP LOCKED`` (concurrent senders skip each other's rows instead of
+        waiting or racing for them, and the lock holds until the claim commits); SQLite
+        serialises writers, so its ``BEGIN IMMEDIATE`` is just as exclusive. (No
+        ``UPDATE ... RETURNING``: SQLite has it only from 3.35, and Python 3.11 may be
+        linked to an older one.) Returns the rows won, oldest due first,
         each with its ``lease``: what the sender records about a row later counts only while
         the row is still claimed with that lease (a sender whose lease ran out and whose row
         another took meanwhile changes nothing: fencing)."""
+        ids = [
+            row[0]
+            for row in self._db.execute(
+                f"SELECT id FROM outbox WHERE {self._DUE} ORDER BY not_before, id"
+                f" LIMIT ?{self._db.skip_locked}",
+                (_iso(due_by), _iso(now), limit),
+            )
+        ]
+        self._db.execute_in(
+            "UPDATE outbox SET status = 'sending', claimed_until = ? WHERE id IN {in}",
+            ids,
+            _iso(until),
+        )
         rows = [
             self._outbox_row(r)
-            for r in self._db.execute(
-                "UPDATE outbox SET status = 'sending', claimed_until = ? WHERE id IN"
-                f" (SELECT id FROM outbox WHERE {self._DUE} ORDER BY not_before, id"
-                f" LIMIT ?{self._db.skip_locked}) RETURNING {self._OUTBOX_COLUMNS}",
-                (_iso(until), _iso(due_by), _iso(now), limit),
+            for r in self._db.rows_in(
+                f"SELECT {self._OUTBOX_COLUMNS} FROM outbox WHERE id IN {{in}}", ids
             )
         ]
         rows.sort(key=lambda r: (r.not_before, r.id))
