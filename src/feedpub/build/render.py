@@ -8,7 +8,7 @@ import functools
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from datetime import datetime
@@ -34,6 +34,7 @@ from feedpub.model import (
     Article,
     FeedSpec,
     Member,
+    OutputRecord,
     Plan,
     Problem,
     Severity,
@@ -55,6 +56,38 @@ from feedpub.store import State
 from feedpub.store.codec import to_us
 
 log = logging.getLogger(__name__)
+
+
+class _Jobs:
+    """What one build renders: the files whose fingerprint changed (``todo``: relpath, kind,
+    feed key, fingerprint, how to make it, the articles it shows), those that stay as they
+    are (``skipped``), and the bodies and archive articles loaded for the first."""
+
+    def __init__(self, fresh: Callable[[str, str], bool]) -> None:
+        self._fresh = fresh
+        self.todo: list[tuple[str, str, str | None, str, Callable[[], bytes], Sequence[str]]] = []
+        self.skipped: list[Rendered] = []
+        self.bodies: dict[str, EntryBody | None] = {}
+        self.loaded: dict[str, Article] = {}  # articles of the archive pages being rendered
+
+    def want(
+        self,
+        relpath: str,
+        kind: str,
+        key: str | None,
+        fp: str,
+        make: Callable[[], bytes],
+        shows: Sequence[str] = (),
+    ) -> None:
+        if self._fresh(relpath, fp):
+            self.skipped.append(
+                Rendered(relpath=relpath, data=b"", fingerprint=fp, kind=kind, feed_key=key)
+            )
+        else:
+            self.todo.append((relpath, kind, key, fp, make, shows))
+
+    def body(self, path: str) -> EntryBody | None:
+        return self.bodies.get(path)
 
 
 class RenderPhase(WritePhase):
@@ -118,48 +151,23 @@ class RenderPhase(WritePhase):
         with the manifest's, and a file whose fingerprint is unchanged and whose bytes on
         disk are intact is not rendered at all. Articles and bodies are loaded only for what
         is rendered (an archive page's articles only when the page changed)."""
-        the_plan, archives, pages, problems = work.plan, work.archives, work.pages, work.problems
-        translations, linked = work.translations, work.linked
-        outputs, config_fp = found.outputs, found.config_fp
-        from feedpub.render.pages import (
-            render_index,
-            render_opml,
-            render_page,
-        )
+        jobs = _Jobs(lambda relpath, fp: self._fresh(found.outputs, relpath, fp))
+        self._want_feeds(jobs, work, found.config_fp)
+        self._want_pages(jobs, work, found.config_fp)
+        self._want_index(jobs, work, found.config_fp)
+        self._load_for(state, jobs, work, progress)
+        return self._make(jobs, work.problems, progress)
 
-        cfg = self.config
-        formats = cfg.feeds.formats
-        # (relpath, kind, key, fingerprint, make, paths of the articles it shows)
-        todo: list[tuple[str, str, str | None, str, Callable[[], bytes], Sequence[str]]] = []
-        skipped: list[Rendered] = []
+    def _fresh(self, outputs: Mapping[str, OutputRecord], relpath: str, fp: str) -> bool:
+        rec = outputs.get(relpath)
+        return rec is not None and rec.fingerprint == fp and self._intact(rec)
 
-        def fresh(relpath: str, fp: str) -> bool:
-            rec = outputs.get(relpath)
-            return rec is not None and rec.fingerprint == fp and self._intact(rec)
-
-        def want(
-            relpath: str,
-            kind: str,
-            key: str | None,
-            fp: str,
-            make: Callable[[], bytes],
-            shows: Sequence[str] = (),
-        ) -> None:
-            if fresh(relpath, fp):
-                skipped.append(
-                    Rendered(relpath=relpath, data=b"", fingerprint=fp, kind=kind, feed_key=key)
-                )
-            else:
-                todo.append((relpath, kind, key, fp, make, shows))
-
-        bodies: dict[str, EntryBody | None] = {}
-        loaded: dict[str, Article] = {}  # articles of the archive pages being rendered
-
-        def body(path: str) -> EntryBody | None:
-            return bodies.get(path)
-
-        budget = FEED_CONTENT_FACTOR * cfg.feeds.max_content_bytes
-        for spec in the_plan.feeds:
+    def _want_feeds(self, jobs: _Jobs, work: Work, config_fp: str) -> None:
+        """Every feed document in every format, and its archive documents."""
+        formats = self.config.feeds.formats
+        linked = work.linked
+        budget = FEED_CONTENT_FACTOR * self.config.feeds.max_content_bytes
+        for spec in work.plan.feeds:
             extra = [
                 spec.key,
                 spec.title,
@@ -171,22 +179,16 @@ class RenderPhase(WritePhase):
             shows = [a.path for a in spec.entries]
             for fmt in formats:
                 fp = self._fingerprint(config_fp, fmt, spec.entries, extra)
-                want(
-                    feed_relpath(spec.key, fmt),
-                    "feed",
-                    spec.key,
-                    fp,
-                    feed_maker(spec, fmt, self.links, body, budget),
-                    shows,
-                )
-            for n, members in enumerate(archives.get(spec.key, ()), start=1):
-                last = len(archives[spec.key])
+                maker = feed_maker(spec, fmt, self.links, jobs.body, budget)
+                jobs.want(feed_relpath(spec.key, fmt), "feed", spec.key, fp, maker, shows)
+            pages = work.archives.get(spec.key, [])
+            for n, members in enumerate(pages, start=1):
                 page = replace(
                     spec,
                     entries=(),
                     page=n,
                     prev_page=n - 1,
-                    next_page=n + 1 if n < last else 0,
+                    next_page=n + 1 if n < len(pages) else 0,
                 )
                 head = [
                     spec.key,
@@ -198,26 +200,26 @@ class RenderPhase(WritePhase):
                     [linked[m.path] for m in members if m.path in linked],
                 ]
                 shows = [m.path for m in members]
-                make_spec = archive_spec(page, members, loaded)
+                make_spec = archive_spec(page, members, jobs.loaded)
                 for fmt in formats:
                     fp = members_fingerprint(config_fp, f"archive-{fmt}", head, members)
-                    want(
-                        feed_relpath(spec.key, fmt, n),
-                        "archive",
-                        spec.key,
-                        fp,
-                        feed_maker(make_spec, fmt, self.links, body, budget),
-                        shows,
-                    )
-        all_feed = the_plan.feeds[0]
-        for a in pages:
+                    maker = feed_maker(make_spec, fmt, self.links, jobs.body, budget)
+                    jobs.want(feed_relpath(spec.key, fmt, n), "archive", spec.key, fp, maker, shows)
+
+    def _want_pages(self, jobs: _Jobs, work: Work, config_fp: str) -> None:
+        """The page of every article the plan phase chose to render again."""
+        from feedpub.render.pages import render_page
+
+        formats = self.config.feeds.formats
+        all_feed = work.plan.feeds[0]
+        for a in work.pages:
             relpath = self._page_relpath(a)
             if relpath is None:
                 continue
             if relpath in (INDEX_PATH, OPML_PATH) or relpath.startswith(
                 ("feeds/", INDEX_PAGES_DIR)
             ):
-                problems.append(
+                work.problems.append(
                     Problem(
                         path=a.path,
                         message=f"its page would be {relpath}, which the site's index or feeds "
@@ -226,50 +228,48 @@ class RenderPhase(WritePhase):
                     )
                 )
                 continue
-            versions = translations.get(a.path, ())
+            versions = work.translations.get(a.path, ())
             fp = self._fingerprint(
-                config_fp, "page", [a], [[list(v) for v in versions], linked.get(a.path)]
+                config_fp, "page", [a], [[list(v) for v in versions], work.linked.get(a.path)]
             )
 
             def make_page(a: Article = a, versions: Sequence[tuple[str, str]] = versions) -> bytes:
-                b = bodies.get(a.path) or EntryBody(content_html="", summary="")
+                b = jobs.bodies.get(a.path) or EntryBody(content_html="", summary="")
                 return render_page(a, b, formats, all_feed, self.links, versions)
 
-            want(relpath, "page", a.path, fp, make_page, [a.path])
+            jobs.want(relpath, "page", a.path, fp, make_page, [a.path])
+
+    def _want_index(self, jobs: _Jobs, work: Work, config_fp: str) -> None:
+        """The site index, its older pages, and the OPML."""
+        from feedpub.render.pages import render_index, render_opml
+
+        formats = self.config.feeds.formats
+        feeds = work.plan.feeds
+        all_feed = feeds[0]
+        listed = [
+            (
+                s.key,
+                s.title,
+                s.category,
+                [(a.id, a.url, a.meta.title, a.date.isoformat()) for a in s.entries],
+            )
+            for s in feeds
+        ]
         feeds_fp = hashlib.sha256(
-            json.dumps(
-                [
-                    __version__,
-                    config_fp,
-                    [
-                        (
-                            s.key,
-                            s.title,
-                            s.category,
-                            [(a.id, a.url, a.meta.title, a.date.isoformat()) for a in s.entries],
-                        )
-                        for s in the_plan.feeds
-                    ],
-                ],
-                ensure_ascii=False,
-            ).encode()
+            json.dumps([__version__, config_fp, listed], ensure_ascii=False).encode()
         ).hexdigest()
-        want(
+        jobs.want(
             INDEX_PATH,
             "index",
             None,
             hashlib.sha256(f"{feeds_fp} {all_feed.prev_page}".encode()).hexdigest(),
-            lambda: render_index(the_plan.feeds, formats, self.links, older=all_feed.prev_page),
+            lambda: render_index(feeds, formats, self.links, older=all_feed.prev_page),
         )
-        want(
-            OPML_PATH,
-            "index",
-            None,
-            feeds_fp,
-            lambda: render_opml(the_plan.feeds, formats, self.links),
+        jobs.want(
+            OPML_PATH, "index", None, feeds_fp, lambda: render_opml(feeds, formats, self.links)
         )
         # the index's older pages: those of the feed of all articles' archive documents
-        all_pages = archives.get(all_feed.key, [])
+        all_pages = work.archives.get(all_feed.key, [])
         for n, members in enumerate(all_pages, start=1):
             page = replace(
                 all_feed,
@@ -278,39 +278,45 @@ class RenderPhase(WritePhase):
                 prev_page=n - 1,
                 next_page=n + 1 if n < len(all_pages) else 0,
             )
-            make_spec = archive_spec(page, members, loaded)
-            want(
+            jobs.want(
                 index_relpath(n),
                 "index",
                 None,
                 members_fingerprint(
                     config_fp, "index-page", [n, page.next_page, all_feed.title], members
                 ),
-                functools.partial(self._index_page, make_spec, all_feed),
+                functools.partial(
+                    self._index_page, archive_spec(page, members, jobs.loaded), all_feed
+                ),
                 [m.path for m in members],
             )
 
-        # articles and bodies for exactly the files being rendered
-        known: dict[str, Article] = {a.path: a for a in pages}
-        for spec in the_plan.feeds:
+    def _load_for(self, state: State, jobs: _Jobs, work: Work, progress: Progress | None) -> None:
+        """The articles and bodies of exactly the files being rendered."""
+        known: dict[str, Article] = {a.path: a for a in work.pages}
+        for spec in work.plan.feeds:
             known.update((a.path, a) for a in spec.entries)
-        paths = {p for item in todo for p in item[5]}
+        paths = {p for item in jobs.todo for p in item[5]}
         missing = [p for p in paths if p not in known]
         if missing:
             for a in state.load_articles(missing):
                 known[a.path] = a
-        loaded.update((p, known[p]) for p in paths if p in known)
+        jobs.loaded.update((p, known[p]) for p in paths if p in known)
         need = [known[p] for p in paths if p in known]
         if need:
             if progress:
                 progress("render", 0, len(need))
-            bodies.update(self._bodies(state, need))
-        out = list(skipped)
-        for i, (relpath, kind, key, fp, make, _) in enumerate(todo):
+            jobs.bodies.update(self._bodies(state, need))
+
+    def _make(
+        self, jobs: _Jobs, problems: list[Problem], progress: Progress | None
+    ) -> list[Rendered]:
+        """Render each file to do; one that fails keeps what was published before."""
+        out = list(jobs.skipped)
+        for i, (relpath, kind, key, fp, make, _) in enumerate(jobs.todo):
             try:
                 data = make()
             except RenderError as e:
-                # keep whatever was published before; report, and carry on with the rest
                 log.error("%s", e)
                 problems.append(Problem(path=relpath, message=str(e)))
                 data = b""
@@ -318,7 +324,7 @@ class RenderPhase(WritePhase):
                 Rendered(relpath=relpath, data=data, fingerprint=fp, kind=kind, feed_key=key)
             )
             if progress and i % 50 == 0:
-                progress("write", i, len(todo))
+                progress("write", i, len(jobs.todo))
         return out
 
     def _index_page(self, make_spec: Callable[[], FeedSpec], all_feed: FeedSpec) -> bytes:
