@@ -10,6 +10,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from feedpub.cli import main
@@ -432,3 +434,71 @@ def test_an_output_folder_that_is_not_feedpubs_to_fill_writes_nothing(
     _one_line_exit_2([command, "--config", cfg], capsys, f"{cfg}: paths.output: ", message)
     assert sorted(site.root.rglob("*")) == before
     assert (site.articles / "a.md").read_text().startswith("---\ntitle: A\n")
+
+
+def test_new_writes_a_draft_named_by_a_unique_slug(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import frontmatter
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "."]) == 0
+    capsys.readouterr()
+    assert main(["new", "Hello, World: été", "--category", "Tech News"]) == 0
+    first = capsys.readouterr().out.strip()
+    assert main(["new", "Hello, World: été"]) == 0
+    second = capsys.readouterr().out.strip()
+    assert (first, second) == ("articles/hello-world-été.md", "articles/hello-world-été-2.md")
+    assert main(["new", "Hello world"]) == 0  # (init's article has hello-world)
+    assert capsys.readouterr().out.strip() == "articles/hello-world-2.md"
+    post = frontmatter.load(tmp_path / first)
+    assert (post["title"], post["categories"], post["draft"]) == (
+        "Hello, World: été",
+        ["Tech News"],
+        True,
+    )
+    assert main(["check"]) == 0  # a clean article, and a draft: not published
+    assert main(["build", "-q"]) == 0
+    assert "été" not in (tmp_path / "public" / "feeds" / "all.atom.xml").read_text()
+    assert main(["new", "   "]) == 2
+
+
+def test_global_options_work_after_the_command_too() -> None:
+    from feedpub.cli import _parser
+
+    def parsed(*argv: str) -> tuple[object, object]:
+        args = _parser().parse_args(argv)
+        return args.log_level, args.log_format
+
+    assert parsed("build") == (None, "text")
+    assert parsed("--log-level", "debug", "build") == ("debug", "text")
+    assert parsed("build", "--log-level", "debug", "--log-format", "json") == ("debug", "json")
+    assert parsed("--log-format", "json", "run", "--log-level", "info") == ("info", "json")
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(title=st.text(min_size=1, max_size=60).filter(lambda t: t.strip()))
+def test_a_new_article_says_its_title_back_whatever_it_is(title: str, tmp_path: Path) -> None:
+    """A title is untrusted text: quotes, colons, '#', '---', line breaks, control and
+    non-BMP characters all come back from the front matter as given (stripped), and the
+    front matter block ends where it should."""
+    import uuid
+
+    import frontmatter
+
+    from feedpub.app import new_article
+    from feedpub.config import load
+    from tests.conftest import BASE_CONFIG
+
+    root = tmp_path / uuid.uuid4().hex
+    (root / "articles").mkdir(parents=True)
+    (root / "config.toml").write_text(BASE_CONFIG)
+    path = new_article(load(root / "config.toml"), title)
+    path = path if path.is_absolute() else Path.cwd() / path
+    text = path.read_text(encoding="utf-8")
+    assert text.splitlines().count("---") == 2
+    post = frontmatter.loads(text)
+    assert post["title"] == title.strip()
+    assert post["draft"] is True

@@ -227,3 +227,52 @@ def init(directory: Path) -> Iterator[tuple[Path, bool]]:
         today = clock().replace(microsecond=0).isoformat()
         first.write_text(STARTER_ARTICLE.format(date=today), encoding="utf-8")
         yield first, True
+
+
+NEW_ARTICLE_BODY = "Write the article here, then remove `draft: true` to publish it.\n"
+
+
+def new_article(
+    config: Config, title: str, *, category: str | None = None, now: Callable[[], datetime] = clock
+) -> Path:
+    """Write a new draft article in the articles folder, in a file named after a slug that
+    no file and no published article has; its path (relative to the current folder when
+    it lies below it)."""
+    import yaml
+
+    from feedpub.errors import ConfigError
+    from feedpub.slug import slugify
+    from feedpub.store import State
+
+    if not title.strip():
+        raise ConfigError("the title of a new article may not be empty")
+    folder = config.paths.articles
+    if not folder.is_dir():
+        raise ConfigError(f"the articles folder {folder} does not exist", key="paths.articles")
+    taken: set[str] = set()
+    if not isinstance(config.state_target, Path) or config.state_target.exists():
+        with State(config.state_target) as state:
+            taken = state.live_slugs()
+    base = slugify(title, fallback_prefix="article")
+    slug, n = base, 1
+    while slug in taken or (folder / f"{slug}.md").exists():
+        n += 1
+        slug = f"{base}-{n}"
+    fields: dict[str, object] = {
+        "title": title.strip(),
+        "date": now().astimezone(config.site.tz).replace(microsecond=0),
+    }
+    if category:
+        fields["categories"] = [category]
+    fields["draft"] = True
+    front = yaml.safe_dump(fields, allow_unicode=True, sort_keys=False, width=2**31 - 1)
+    if yaml.safe_load(front) != fields:  # (a character YAML reads as a line break: NEL...)
+        front = yaml.safe_dump(fields, sort_keys=False, width=2**31 - 1)  # all escaped
+    text = f"---\n{front}---\n{NEW_ARTICLE_BODY}"
+    path = folder / f"{slug}.md"
+    with open(path, "x", encoding="utf-8") as f:  # never over a file made meanwhile
+        f.write(text)
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path

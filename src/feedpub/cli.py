@@ -35,6 +35,24 @@ def _add_config(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_global(p: argparse.ArgumentParser, *, default: object) -> None:
+    """The options every command takes, before or after the command's name: on the
+    commands, ``default`` is SUPPRESS, so that one given before the name stands."""
+    levels = ["debug", "info", "warning", "error"]
+    p.add_argument(
+        "--log-level",
+        default=default if default is argparse.SUPPRESS else None,
+        choices=levels,
+        help="how much to log (default: info for run, warning otherwise)",
+    )
+    p.add_argument(
+        "--log-format",
+        default=default if default is argparse.SUPPRESS else "text",
+        choices=["text", "json"],
+        help="log lines as text or as JSON objects, one per line (default: text)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="feedpub",
@@ -43,18 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Run 'feedpub COMMAND --help' for the options of a command.",
     )
     parser.add_argument("--version", action="version", version=f"feedpub {__version__}")
-    parser.add_argument(
-        "--log-level",
-        default=None,
-        choices=["debug", "info", "warning", "error"],
-        help="how much to log (default: info for run, warning otherwise)",
-    )
-    parser.add_argument(
-        "--log-format",
-        default="text",
-        choices=["text", "json"],
-        help="log lines as text or as JSON objects, one per line (default: text)",
-    )
+    _add_global(parser, default=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     b = sub.add_parser(
@@ -176,6 +183,19 @@ def _parser() -> argparse.ArgumentParser:
         "(default: the current folder). Existing files are left alone.",
     )
     i.add_argument("dir", nargs="?", type=Path, default=Path("."), metavar="DIR")
+
+    new = sub.add_parser(
+        "new",
+        help="write a new article (a draft) and print its path",
+        description="Write a new Markdown article with YAML front matter: the title, the time "
+        "now, the category, 'draft: true' (remove it to publish), in a file named after a slug "
+        "no other article has. Prints its path.",
+    )
+    new.add_argument("title", help="the article's title")
+    new.add_argument("--category", help="its category")
+    _add_config(new)
+    for command in sub.choices.values():
+        _add_global(command, default=argparse.SUPPRESS)
     return parser
 
 
@@ -374,6 +394,13 @@ def _setup_logging(level: str, fmt: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _cmd_new(args: argparse.Namespace) -> int:
+    from feedpub import app
+
+    print(app.new_article(app.load_config(args.config), args.title, category=args.category))
+    return EXIT_OK
+
+
 def _cmd_init(args: argparse.Namespace) -> int:
     from feedpub import app
 
@@ -392,6 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "build": _cmd_build,
         "check": _cmd_check,
         "init": _cmd_init,
+        "new": _cmd_new,
         "run": _cmd_run,
         "notify": _cmd_notify,
         "worker": _cmd_worker,
