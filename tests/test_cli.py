@@ -502,3 +502,42 @@ def test_a_new_article_says_its_title_back_whatever_it_is(title: str, tmp_path: 
     post = frontmatter.loads(text)
     assert post["title"] == title.strip()
     assert post["draft"] is True
+
+
+def test_init_takes_the_base_url_and_title_and_says_what_to_run_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from feedpub.config import load
+
+    monkeypatch.chdir(tmp_path)
+    assert (
+        main(["init", "site", "--base-url", "https://blog.example.com/me", "--title", 'A "B"']) == 0
+    )
+    assert capsys.readouterr().out.splitlines()[-1] == "next: cd site && feedpub build"
+    config = load(tmp_path / "site" / "config.toml")
+    assert (config.site.base_url, config.site.title) == ("https://blog.example.com/me/", 'A "B"')
+    assert main(["init", "bad", "--base-url", "ftp://x"]) == 2
+    assert "must be an absolute http(s) URL" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()  # (checked before anything is made)
+    assert main(["init"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "next: feedpub build"
+
+
+@settings(max_examples=80, deadline=None)
+@given(title=st.text(min_size=1, max_size=40).filter(lambda t: t.strip()))
+def test_init_says_any_title_back_or_refuses_it(title: str) -> None:
+    import tempfile
+
+    from feedpub.app import starter_config
+    from feedpub.config import from_mapping
+    from feedpub.errors import ConfigError
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            text = starter_config(Path(tmp), title=title)
+        except ConfigError:
+            return  # (refused with a message: exit 2)
+        import tomllib
+
+        config = from_mapping(tomllib.loads(text), base_dir=Path(tmp))
+    assert config.site.title == title.strip()

@@ -181,8 +181,8 @@ def check(
 STARTER_CONFIG = """\
 # feedpub configuration. Every key is documented in the README.
 [site]
-title = "My Site"
-base_url = "https://example.org/"
+title = {title}
+base_url = {base_url}
 author = "Your Name"
 language = "en"
 timezone = "UTC"
@@ -209,14 +209,51 @@ This is an article in **Markdown**. Edit it, or add more files next to it, then 
 """
 
 
-def init(directory: Path) -> Iterator[tuple[Path, bool]]:
+def _toml_string(text: str) -> str:
+    """``text`` as a TOML basic string (control characters escaped)."""
+    out = []
+    for c in text:
+        if c in '"\\':
+            out.append("\\" + c)
+        elif ord(c) < 0x20 or ord(c) == 0x7F:
+            out.append(f"\\u{ord(c):04X}")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
+
+
+def starter_config(
+    directory: Path, *, base_url: str = "https://example.org/", title: str = "My Site"
+) -> str:
+    """The starter config.toml, for the site at ``base_url`` (checked as the config
+    checks it: an absolute http(s) URL) called ``title``."""
+    import tomllib
+
+    from feedpub.config import from_mapping
+    from feedpub.errors import ConfigError
+
+    if not title.strip():
+        raise ConfigError("--title may not be empty")
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    text = STARTER_CONFIG.format(title=_toml_string(title.strip()), base_url=_toml_string(base))
+    try:
+        from_mapping(tomllib.loads(text), base_dir=directory)
+    except ConfigError as e:
+        raise ConfigError(f"--base-url or --title: {e}") from e
+    return text
+
+
+def init(
+    directory: Path, *, base_url: str = "https://example.org/", title: str = "My Site"
+) -> Iterator[tuple[Path, bool]]:
     """Create a starter config and articles folder; yield (path, created)."""
+    text = starter_config(directory, base_url=base_url, title=title)  # (checked first)
     directory.mkdir(parents=True, exist_ok=True)
     cfg = directory / "config.toml"
     if cfg.exists():
         yield cfg, False
     else:
-        cfg.write_text(STARTER_CONFIG, encoding="utf-8")
+        cfg.write_text(text, encoding="utf-8")
         yield cfg, True
     articles = directory / "articles"
     articles.mkdir(exist_ok=True)

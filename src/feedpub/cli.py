@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -183,6 +184,13 @@ def _parser() -> argparse.ArgumentParser:
         "(default: the current folder). Existing files are left alone.",
     )
     i.add_argument("dir", nargs="?", type=Path, default=Path("."), metavar="DIR")
+    i.add_argument(
+        "--base-url",
+        default="https://example.org/",
+        metavar="URL",
+        help="where the site will be published: entry ids derived from it stay for good",
+    )
+    i.add_argument("--title", default="My Site", help="the site's title")
 
     new = sub.add_parser(
         "new",
@@ -404,9 +412,12 @@ def _cmd_new(args: argparse.Namespace) -> int:
 def _cmd_init(args: argparse.Namespace) -> int:
     from feedpub import app
 
-    for path, created in app.init(args.dir):
+    for path, created in app.init(args.dir, base_url=args.base_url, title=args.title):
         print(f"{'created' if created else 'exists, left alone'}: {path}")
-    print("next: feedpub build")
+    here = args.dir.resolve() == Path.cwd().resolve()
+    print(
+        "next: feedpub build" if here else f"next: cd {shlex.quote(str(args.dir))} && feedpub build"
+    )
     return EXIT_OK
 
 
