@@ -58,6 +58,11 @@ from feedpub.store.codec import to_us
 log = logging.getLogger(__name__)
 
 
+def _archive_page(spec: FeedSpec, n: int, last: int) -> FeedSpec:
+    """The spec of archive document ``n`` of ``last`` (RFC 5005: linked to its neighbours)."""
+    return replace(spec, entries=(), page=n, prev_page=n - 1, next_page=n + 1 if n < last else 0)
+
+
 class _Jobs:
     """What one build renders: the files whose fingerprint changed (``todo``: relpath, kind,
     feed key, fingerprint, how to make it, the articles it shows), those that stay as they
@@ -183,13 +188,7 @@ class RenderPhase(WritePhase):
                 jobs.want(feed_relpath(spec.key, fmt), "feed", spec.key, fp, maker, shows)
             pages = work.archives.get(spec.key, [])
             for n, members in enumerate(pages, start=1):
-                page = replace(
-                    spec,
-                    entries=(),
-                    page=n,
-                    prev_page=n - 1,
-                    next_page=n + 1 if n < len(pages) else 0,
-                )
+                page = _archive_page(spec, n, len(pages))
                 head = [
                     spec.key,
                     spec.title,
@@ -271,13 +270,7 @@ class RenderPhase(WritePhase):
         # the index's older pages: those of the feed of all articles' archive documents
         all_pages = work.archives.get(all_feed.key, [])
         for n, members in enumerate(all_pages, start=1):
-            page = replace(
-                all_feed,
-                entries=(),
-                page=n,
-                prev_page=n - 1,
-                next_page=n + 1 if n < len(all_pages) else 0,
-            )
+            page = _archive_page(all_feed, n, len(all_pages))
             jobs.want(
                 index_relpath(n),
                 "index",
