@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from feedpub import __version__
+from feedpub import __version__, logs
 from feedpub.errors import FeedpubError, one_line
 
 log = logging.getLogger("feedpub")
@@ -366,42 +366,6 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-class _JsonFormatter(logging.Formatter):
-    converter = time.gmtime  # type: ignore[assignment]
-
-    def format(self, record: logging.LogRecord) -> str:
-        import json
-
-        data = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
-
-
-def _setup_logging(level: str, fmt: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(getattr(logging, level.upper()))
-    for noisy in (
-        "apscheduler",
-        "uvicorn.error",
-        "watchfiles",
-        "asyncio",
-        "urllib3",
-    ):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def _cmd_new(args: argparse.Namespace) -> int:
     from feedpub import app
 
@@ -424,7 +388,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = args.log_level or ("info" if args.command in ("run", "worker") else "warning")
-    _setup_logging(level, args.log_format)
+    logs.setup(level, args.log_format)
     commands = {
         "adopt": _cmd_adopt,
         "build": _cmd_build,

@@ -26,11 +26,13 @@ import requests
 
 from feedpub.config import Config
 from feedpub.errors import OutputError
+from feedpub.logs import fields
 from feedpub.model import OutboxRow, Subscription
 from feedpub.notify.guard import callback_refusal, guarded_session
-from feedpub.notify.outcomes import describe, record_outcomes
+from feedpub.notify.outcomes import record_outcomes
 from feedpub.notify.plan import DELIVERY, WEBLOGUPDATES, WEBSUB, Outcome
 from feedpub.notify.send import deliver, user_agent, weblog_ping, websub_publish
+from feedpub.notify.targets import TargetWatch, describe
 from feedpub.output import read_file, stat_file
 from feedpub.render import Links
 from feedpub.render.paths import feed_file, feed_links
@@ -88,6 +90,7 @@ class Notifier:
         self._bodies: dict[str, tuple[object, bytes]] = {}  # relpath → (file key or sha, body)
         self.sent = 0
         self.failed = 0
+        self.targets = TargetWatch()  # which targets fail, for the log
 
     def wake(self) -> None:
         self._wake.set()
@@ -214,12 +217,14 @@ class Notifier:
                 with contextlib.suppress(Exception):
                     self._hand_back(state, inflight)
                 raise
-        if sent or failed:
-            log.info(
+        if sent or failed:  # failures are told per target (notify/targets.py)
+            log.log(
+                logging.INFO if sent else logging.DEBUG,
                 "sent %d notifications, %d failed, in %.1f s",
                 sent,
                 failed,
                 time.monotonic() - started,
+                extra=fields(count=sent, duration_ms=round((time.monotonic() - started) * 1000)),
             )
         self.sent += sent
         self.failed += failed
@@ -387,7 +392,9 @@ class Notifier:
     def _record_outcomes(
         self, state: State, finished: list[tuple[OutboxRow, Outcome]]
     ) -> tuple[int, int]:
-        return record_outcomes(state, finished, notify=self.notify, clock=self.clock)
+        return record_outcomes(
+            state, finished, notify=self.notify, clock=self.clock, targets=self.targets
+        )
 
     def run(self) -> None:
         """Send what is due, then sleep until the next due time or a wake-up; until stopped.

@@ -12,17 +12,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from feedpub.config import NotifyConfig
+from feedpub.logs import fields
 from feedpub.model import OutboxRow
-from feedpub.notify.plan import DELIVERY, Outcome, retry_delay
+from feedpub.notify.plan import Outcome, backoff_step, retry_delay
+from feedpub.notify.targets import TargetWatch, describe
 from feedpub.store import State
 
 # the sending loop's logger: these lines are logged under the name they always had
 log = logging.getLogger("feedpub.notify.notifier")
-
-
-def describe(row: OutboxRow) -> str:
-    """A notification, for the log: its kind, target and topic."""
-    return f"{row.kind} {row.target} ({row.topic})"
 
 
 def record_outcomes(
@@ -31,6 +28,7 @@ def record_outcomes(
     *,
     notify: NotifyConfig,
     clock: Callable[[], datetime],
+    targets: TargetWatch,
 ) -> tuple[int, int]:
     """Record a batch of outcomes in one transaction: (sent, failed); ``failed`` counts the
     attempts that did not succeed, retried or not."""
@@ -41,30 +39,35 @@ def record_outcomes(
         state.record_successes(successes, at=now)
         for row, out in finished:
             if out.ok:
-                level = logging.DEBUG if row.kind == DELIVERY else logging.INFO
-                log.log(level, "notified %s in %d ms", describe(row), out.ms)
+                targets.succeeded(row, out, now=now)
             else:
-                record_failure(state, row, out, notify=notify, now=clock())
+                record_failure(state, row, out, notify=notify, now=clock(), targets=targets)
                 failed += 1
     return len(successes), failed
 
 
 def record_failure(
-    state: State, row: OutboxRow, outcome: Outcome, *, notify: NotifyConfig, now: datetime
+    state: State,
+    row: OutboxRow,
+    outcome: Outcome,
+    *,
+    notify: NotifyConfig,
+    now: datetime,
+    targets: TargetWatch,
 ) -> None:
     """Record one attempt that did not succeed (a retry, or a failure for good)."""
     what = describe(row)
     if outcome.gone and row.subscription_id is not None:
         state.drop_subscription(row.subscription_id)
-        log.info("subscriber answered 410 Gone; subscription ended: %s", what)
+        log.info(
+            "subscriber answered 410 Gone; subscription ended: %s",
+            what,
+            extra=fields(event="subscription_gone", target=row.target, topic=row.topic),
+        )
     too_old = now - row.created_at > timedelta(hours=notify.max_age_hours)
     if outcome.retryable and not too_old and not outcome.gone:
-        delay = retry_delay(
-            row.attempts + 1,
-            base=notify.retry_base_seconds,
-            cap=notify.retry_max_seconds,
-            retry_after=outcome.retry_after,
-        )
+        base, cap, asked = notify.retry_base_seconds, notify.retry_max_seconds, outcome.retry_after
+        delay = retry_delay(row.attempts + 1, base=base, cap=cap, retry_after=asked)
         state.record_attempt(
             row.id,
             at=now,
@@ -75,7 +78,13 @@ def record_failure(
             retry_at=now + timedelta(seconds=delay),
             lease=row.lease,
         )
-        log.warning("notifying %s failed (%s); retrying in %.0f s", what, outcome.error, delay)
+        targets.failed(
+            row,
+            outcome,
+            step=backoff_step(row.attempts + 1, base=base, cap=cap, retry_after=asked),
+            delay=delay,
+            now=now,
+        )
         return
     reason = outcome.error or "failed"
     if too_old:
@@ -89,4 +98,4 @@ def record_failure(
         ms=outcome.ms,
         lease=row.lease,
     )
-    log.error("notifying %s failed for good: %s", what, reason)
+    targets.gave_up(row, reason)

@@ -80,11 +80,21 @@ def retry_delay(
 ) -> float:
     """Seconds to wait before attempt ``attempts + 1``: exponential with jitter, or what the
     server asked for in ``Retry-After`` (never less than ``base``, never more than ``cap``)."""
+    step = backoff_step(attempts, base=base, cap=cap, retry_after=retry_after)
+    if retry_after is not None:
+        return step
+    r = rng.random() if rng is not None else random.random()
+    return step * (0.5 + r / 2)  # "equal jitter": spreads retries, keeps the backoff
+
+
+def backoff_step(
+    attempts: int, *, base: float, cap: float, retry_after: float | None = None
+) -> float:
+    """The backoff step after ``attempts`` failed attempts, before jitter: ``base`` doubled
+    per attempt up to ``cap``, or what ``Retry-After`` asked for (within the same bounds)."""
     if retry_after is not None:
         return min(cap, max(base, retry_after))
-    exp: float = min(cap, base * 2.0 ** max(0, attempts - 1))
-    r = rng.random() if rng is not None else random.random()
-    return exp * (0.5 + r / 2)  # "equal jitter": spreads retries, keeps the backoff
+    return min(cap, base * 2.0 ** max(0, attempts - 1))
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
