@@ -317,3 +317,31 @@ def test_the_loop_outlives_a_failing_publish(
     until(lambda: len(h.published) == 1, "the next build's publication")
     assert h.loop.builds == 1
     assert h.builder.calls == [None, {"one.md"}]
+
+
+def test_the_build_log_names_the_changed_file_the_feeds_and_what_went_live(
+    make: Callable[..., Harness], caplog: pytest.LogCaptureFixture
+) -> None:
+    h = make()
+    h.site.article("later.md", "Later", "2025-06-01T13:00:00Z")  # an hour after the clock
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        h.loop.start()
+        h.builds(1)
+        h.site.article("one.md", "One, edited", "2025-01-01T00:00:00Z")
+        h.loop.files_changed({"one.md"})
+        h.builds(2)
+        first = h.loop.last_result
+        assert first is not None and first.next_go_live is not None
+        h.site.now = first.next_go_live
+        h.loop.request("go-live")
+        h.builds(3)
+    lines = [r for r in caplog.records if r.name == LOGGER and r.getMessage().startswith("build (")]
+    assert len(lines) == 3
+    assert lines[0].getMessage().startswith("build (full scan; 6 feeds changed: feeds/all.")
+    edited = lines[1].getMessage()
+    assert edited.startswith("build (1 changed: one.md; 6 feeds changed: feeds/all.")
+    assert lines[1].__dict__["paths"] == ["one.md"]
+    live = lines[2].getMessage()
+    assert live.startswith("build (went live: later.md; 6 feeds changed"), live
+    assert lines[2].__dict__["went_live"] == ["later.md"]
+    assert lines[2].__dict__["duration_ms"] >= 0

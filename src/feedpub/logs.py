@@ -23,6 +23,7 @@ FIELDS = (
     "feed",  # a feed's path in the output folder
     "feeds",
     "article",  # an article's title or id
+    "went_live",  # the articles (paths) a build published because their time came
     "target",  # a notification target (hub, ping endpoint, subscriber callback)
     "kind",  # the kind of notification (websub, weblogupdates, delivery)
     "topic",  # the feed URL a notification is about

@@ -276,6 +276,8 @@ class BuildResult:
     # other files (no articles), counted by suffix: (".png", 9), from the same scan
     not_articles: tuple[tuple[str, int], ...] = ()
     excluded: int = 0  # article files [paths] exclude left out (Pelican pages, drafts...)
+    # articles whose go-live time came since the previous build (paths; for the log)
+    went_live: tuple[str, ...] = ()
 
     @property
     def errors(self) -> tuple[Problem, ...]:

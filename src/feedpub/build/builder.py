@@ -293,6 +293,10 @@ class Builder(RenderPhase, IndexPhase):
         cfg = self.config
         the_plan = work.plan
         written, changed_feed_urls, records, changed_bytes = wrote
+        before = state.get("last_build")
+        went_live = (
+            state.went_live(to_us(datetime.fromisoformat(before)), to_us(now)) if before else []
+        )
         result = BuildResult(
             articles=found.articles,
             published=the_plan.published,
@@ -311,6 +315,7 @@ class Builder(RenderPhase, IndexPhase):
             skipped=found.skipped,
             not_articles=found.not_articles,
             excluded=found.excluded,
+            went_live=tuple(went_live),
         )
         notifications = 0
         with state.transaction():

@@ -12,9 +12,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from feedpub.build import Builder
 from feedpub.errors import BuildCancelled, FeedpubError
+from feedpub.logs import fields, listing
 from feedpub.model import BuildResult
 
 log = logging.getLogger(__name__)
@@ -155,17 +157,7 @@ class BuildLoop:
         self._reported = current
         self._report_skipped(result, paths)
         if result.written or result.removed or paths is None:
-            log.info(
-                "build: %d articles, %d parsed, %d files written (%d feeds changed), %d removed,"
-                " %d problems, %.0f ms",
-                result.articles,
-                result.parsed,
-                len(result.written),
-                len(result.changed_feeds),
-                len(result.removed),
-                len(result.problems),
-                (time.monotonic() - started) * 1000,
-            )
+            _log_build(result, paths, ms=round((time.monotonic() - started) * 1000))
         self.builds += 1  # last: whoever sees the count sees this build's result, time and logs
 
     def _report_skipped(self, result: BuildResult, paths: set[str] | None) -> None:
@@ -192,3 +184,34 @@ class BuildLoop:
                 self._replan = True  # a go-live (or any) replan comes back too
         self.stopping.wait(2.0)
         self._wake.set()
+
+
+def _log_build(result: BuildResult, paths: set[str] | None, *, ms: int) -> None:
+    """One line for a build that changed something: the files that changed (or "all" for
+    a full scan), the articles that went live, the feeds written, the counts."""
+    changed = sorted(paths) if paths is not None else []
+    feeds = [urlsplit(u).path.lstrip("/") for u in result.changed_feeds]
+    what = ["full scan"] if paths is None else []
+    if changed:
+        what.append(f"{len(changed)} changed: {listing(changed)}")
+    if result.went_live:
+        what.append(f"went live: {listing(result.went_live)}")
+    if feeds:
+        what.append(f"{len(feeds)} feeds changed: {listing(feeds, most=3)}")
+    log.info(
+        "build (%s): %d articles, %d files written, %d removed, %d problems, %d ms",
+        "; ".join(what) or "no file changed",
+        result.articles,
+        len(result.written),
+        len(result.removed),
+        len(result.problems),
+        ms,
+        extra=fields(
+            event="build",
+            paths=changed or None,
+            feeds=feeds or None,
+            went_live=list(result.went_live) or None,
+            count=len(result.written),
+            duration_ms=ms,
+        ),
+    )

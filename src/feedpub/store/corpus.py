@@ -158,6 +158,16 @@ class CorpusStore(StoreBase):
         ).fetchone()
         return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), row[3]
 
+    def went_live(self, since_us: int, now_us: int, *, limit: int = 100) -> list[str]:
+        """The articles (paths) whose time to go live came after ``since_us`` and by
+        ``now_us``: for the log of the build that publishes them (at most ``limit``)."""
+        rows = self._db.execute(
+            f"SELECT path FROM articles WHERE {self._PAGED} AND date_us > ?"
+            " ORDER BY date_us, path LIMIT ?",
+            (now_us, since_us, limit),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def hidden_count(self, now_us: int) -> int:
         """Hidden articles (``status: hidden``: a page, in no feed; tallied as drafts),
         not expired."""
