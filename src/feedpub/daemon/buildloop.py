@@ -46,6 +46,7 @@ class BuildLoop:
         self._pending: set[str] = set()
         self._full = True  # the first build scans everything: catch up on what happened while down
         self._replan = False  # plan again without looking at files (a go-live time came)
+        self._calls: list[Callable[[], None]] = []  # to run between builds (a config reload)
         self._thread = threading.Thread(target=self._work, name="feedpub-builder", daemon=True)
         self.last_result: BuildResult | None = None
         self.last_build: datetime | None = None
@@ -71,6 +72,16 @@ class BuildLoop:
                 self._full = True
             else:
                 self._replan = True
+        self._wake.set()
+
+    def between_builds(self, call: Callable[[], None]) -> None:
+        """Run ``call`` in the build thread before the next build (at once if the thread
+        does not run: a standby builds nothing)."""
+        if not self._thread.is_alive():
+            call()
+            return
+        with self._lock:
+            self._calls.append(call)
         self._wake.set()
 
     # -- the thread -------------------------------------------------------------------------
@@ -113,6 +124,13 @@ class BuildLoop:
         if self.stopping.is_set():
             return
         self._wake.clear()
+        with self._lock:
+            calls, self._calls = self._calls, []
+        for call in calls:
+            try:
+                call()
+            except Exception:  # (a reload that failed leaves the builds it wanted to come)
+                log.exception("a task between builds failed")
         with self._lock:
             full, paths, replan = self._full, self._pending, self._replan
             self._full, self._pending, self._replan = False, set(), False

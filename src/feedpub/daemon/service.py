@@ -78,6 +78,8 @@ class Daemon:
         self.notifier: Notifier | None = None
         self.hub: Hub | None = None
         self._notifier_thread: threading.Thread | None = None
+        self.app: App | None = None
+        self.reloads = 0  # config reloads applied (SIGHUP)
 
     # -- what tests and the server reach ----------------------------------------------------
 
@@ -145,7 +147,11 @@ class Daemon:
         def on_signal(signum: int, frame: object) -> None:
             early_stop.set()
 
+        def on_hangup(signum: int, frame: object) -> None:  # (no work in a signal handler)
+            threading.Thread(target=self.reload, name="feedpub-reload", daemon=True).start()
+
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hangup)
         try:
             self._run(early_stop, on_ready)
         finally:
@@ -192,7 +198,7 @@ class Daemon:
                     cfg, is_topic=self.is_topic, clock=self.clock, open_state=self.open_state
                 )
             moved = locations(cfg.site.base_url, cfg.feeds.redirects)
-            app = App(self.store, self.health, self.hub, moved)
+            self.app = app = App(self.store, self.health, self.hub, moved)
             server = make_server(app, sock, cfg.server)
             if on_ready is not None:
                 on_ready(host, port)
@@ -208,6 +214,54 @@ class Daemon:
                 self._health.close()
                 sock.close()
                 log.info("stopped")
+
+    # -- SIGHUP -----------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Read config.toml again and take what a running daemon can (see
+        :mod:`feedpub.config.changes`), between builds; a config with errors changes nothing."""
+        self.loop.between_builds(self._reload)
+
+    def _reload(self) -> None:
+        from feedpub.config import load
+        from feedpub.config.changes import live
+
+        source = self.config.source
+        if source is None:
+            log.error("config reload: this daemon was not started from a config file")
+            return
+        try:
+            new = load(source)
+        except ConfigError as e:
+            log.error("config reload failed; going on with the running config: %s", e)
+            return
+        config, taken, waiting = live(self.config, new)
+        if waiting:
+            log.warning(
+                "config reload: these settings take effect at the next restart: %s",
+                ", ".join(waiting),
+            )
+        if not taken:
+            log.info("config reloaded from %s: nothing to change", source)
+            self.reloads += 1
+            return
+        self.config = config
+        self.links = Links(site=config.site, hubs=config.advertised_hubs)
+        self.store.links_for = self.links.link_headers
+        if self.app is not None:
+            self.app.redirects = locations(config.site.base_url, config.feeds.redirects)
+        old = self.builder
+        self.builder = Builder(
+            config, clock=self.clock, workers=old.workers, open_state=self.open_state
+        )
+        self.loop.builder = self.builder
+        old.close()
+        if self.notifier is not None:  # it sends with the new targets, from the same outbox
+            self._stop_notifier()
+            self._start_notifier()
+        log.info("config reloaded from %s: %s", source, ", ".join(taken))
+        self.reloads += 1
+        self.loop.files_changed(None)  # everything again, with the new settings
 
     def _check_start(self) -> None:
         """Refuse to start (a :class:`FeedpubError`: one line, exit 2) on what would make
@@ -239,18 +293,13 @@ class Daemon:
 
     def _lead(self) -> None:
         """Start what only the leader runs: watching, scheduling, building, notifying."""
-        from feedpub.notify.notifier import Notifier
         from feedpub.watcher import Watcher
 
         if self.scheduler is None:
             self._take_lead()
         self.watcher = Watcher(self.config.paths.articles, self.loop.files_changed)
         self.watcher.start()
-        self.notifier = Notifier(self.config, clock=self.clock)
-        self._notifier_thread = threading.Thread(
-            target=self.notifier.run, name="feedpub-notifier", daemon=True
-        )
-        self._notifier_thread.start()  # pending notifications from before a restart go now
+        self._start_notifier()  # pending notifications from before a restart go now
         self.loop.start()
         if self.leadership.shared:
             threading.Thread(
@@ -269,6 +318,20 @@ class Daemon:
         if self.notifier is not None:
             self.notifier.stop()
         self.loop.stop()
+        self._stop_notifier()
+
+    def _start_notifier(self) -> None:
+        from feedpub.notify.notifier import Notifier
+
+        self.notifier = Notifier(self.config, clock=self.clock)
+        self._notifier_thread = threading.Thread(
+            target=self.notifier.run, name="feedpub-notifier", daemon=True
+        )
+        self._notifier_thread.start()
+
+    def _stop_notifier(self) -> None:
+        if self.notifier is not None:
+            self.notifier.stop()
         if self._notifier_thread is not None:
             self._notifier_thread.join(timeout=1.0)
         if self.notifier is not None:
