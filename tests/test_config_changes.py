@@ -19,7 +19,7 @@ def test_the_same_file_changes_nothing(tmp_path: Path) -> None:
     a = _config(tmp_path, BASE_CONFIG, "a.toml")
     b = _config(tmp_path, BASE_CONFIG, "b.toml")
     assert changed_keys(a, b) == []  # (the file's own path is not a setting)
-    config, taken, waiting = live(a, b)
+    _, taken, waiting = live(a, b)
     assert (taken, waiting) == ([], [])
 
 
