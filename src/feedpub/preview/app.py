@@ -45,11 +45,15 @@ async def no_hub(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 class PreviewApp:
-    """The ASGI application of ``feedpub serve``."""
+    """The ASGI application of ``feedpub serve``. ``folder``: the path of the site's address
+    (``/blog/`` for ``https://example.org/blog/``): the site is served below it, as it
+    will be published, so that links written root-relative (``/blog/about/``) lead where
+    they will lead."""
 
-    def __init__(self, site: App, events: Events) -> None:
+    def __init__(self, site: App, events: Events, *, folder: str = "/") -> None:
         self.site = site
         self.events = events
+        self.folder = folder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,13 +63,43 @@ class PreviewApp:
         if path.startswith(PREFIX):
             await self._own(path, method, receive, send)
             return
+        folder = self.folder
+        if folder != "/" and path != "/healthz":
+            if not path.startswith(folder):
+                if path in ("/", folder[:-1]):
+                    await respond(send, 302, b"", [(b"location", folder.encode())])
+                else:
+                    await respond(
+                        send, 404, b"not found (the site is at " + folder.encode() + b")\n"
+                    )
+                return
+            scope = {**scope, "path": path[len(folder) - 1 :]}
+            path = scope["path"]
         if method in ("GET", "HEAD") and relpath_of(path).endswith(".html"):
             build = self.events.current  # (read first: a page never names a later build)
             headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _CONDITIONS]
             page = {**scope, "method": "GET", "headers": headers}
-            await self.site(page, receive, _Page(send, build, head=method == "HEAD"))
+            answer = _Page(self._answer(send), build, head=method == "HEAD")
+            await self.site(page, receive, answer)
             return
-        await self.site(scope, receive, _not_cached(send))
+        await self.site(scope, receive, self._answer(send))
+
+    def _answer(self, send: Send) -> Send:
+        """``send``, with nothing cached and local redirects kept below the folder."""
+        folder = self.folder.encode()
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = []
+                for key, given in message.get("headers", ()):
+                    if key == b"cache-control":
+                        continue
+                    local = key == b"location" and given.startswith(b"/")
+                    headers.append((key, folder + given[1:] if local else given))
+                message = {**message, "headers": [*headers, (b"cache-control", NO_CACHE)]}
+            await send(message)
+
+        return sending
 
     async def _own(self, path: str, method: str, receive: Receive, send: Send) -> None:
         if method not in ("GET", "HEAD"):
@@ -85,19 +119,10 @@ class PreviewApp:
             await respond(send, 404, b"not found\n")
 
 
-def _not_cached(send: Send) -> Send:
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = [(k, v) for k, v in message.get("headers", ()) if k != b"cache-control"]
-            message = {**message, "headers": [*headers, (b"cache-control", NO_CACHE)]}
-        await send(message)
-
-    return sending
-
-
 class _Page:
     """Sends an HTML page with the reload script in it (held whole first: pages are read
-    whole, at most the server's limit); any other answer as it is."""
+    whole, at most the server's limit); any other answer as it is. (``send``: the
+    preview's, which marks every answer not to be cached.)"""
 
     def __init__(self, send: Send, build: str, *, head: bool) -> None:
         self._send = send
@@ -113,7 +138,7 @@ class _Page:
             if message["status"] == 200 and html:
                 self._start = message
                 return
-            await _not_cached(self._send)(message)
+            await self._send(message)
             return
         if self._start is None:  # (not a page: passed on as it is)
             await self._send(message)
@@ -125,6 +150,6 @@ class _Page:
         headers = [
             (k, v) for k, v in self._start.get("headers", ()) if k.lower() not in _FILE_HEADERS
         ]
-        headers += [(b"content-length", str(len(body)).encode()), (b"cache-control", NO_CACHE)]
+        headers.append((b"content-length", str(len(body)).encode()))
         await self._send({**self._start, "headers": headers})
         await self._send({"type": "http.response.body", "body": b"" if self._head else body})

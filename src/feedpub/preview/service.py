@@ -25,7 +25,7 @@ from feedpub.errors import ConfigError
 from feedpub.model import PUBLISHED_ONLY, BuildResult, Showing
 from feedpub.preview.app import PreviewApp, no_hub
 from feedpub.preview.events import Events
-from feedpub.preview.site import local_base_url, preview_config
+from feedpub.preview.site import local_base_url, preview_config, site_folder
 from feedpub.redirects import locations
 from feedpub.render import Links
 from feedpub.server import App, Store, bind, make_server
@@ -94,7 +94,8 @@ class Preview:
         watcher: Watcher | None = None
         scheduler: Scheduler | None = None
         try:
-            url = local_base_url(self.host, sock.getsockname()[1])
+            folder_path = site_folder(self.config)  # (served where it will be published)
+            url = local_base_url(self.host, sock.getsockname()[1], folder_path)
             cfg = preview_config(self.config, base_url=url, folder=folder)
             links = Links(site=cfg.site, hubs=cfg.advertised_hubs)
             store = Store(cfg.paths.output, links.link_headers)
@@ -130,7 +131,7 @@ class Preview:
                 watcher = Watcher(cfg.paths.articles, loop.files_changed)
                 watcher.start()
                 loop.start()  # (scans once more: what was saved while the watch began)
-                self._serve(cfg, sock, store, stop, url, on_ready)
+                self._serve(cfg, sock, store, stop, url, on_ready, folder_path)
             finally:
                 log.info("shutting down")
                 loop.stop()
@@ -151,6 +152,7 @@ class Preview:
         stop: threading.Event,
         url: str,
         on_ready: Callable[[str], None] | None,
+        folder: str,
     ) -> None:
         app = App(
             store,
@@ -158,7 +160,7 @@ class Preview:
             no_hub if cfg.hub.enabled else None,
             locations(cfg.site.base_url, cfg.feeds.redirects),
         )
-        server = make_server(PreviewApp(app, self.events), sock, cfg.server)
+        server = make_server(PreviewApp(app, self.events, folder=folder), sock, cfg.server)
         server.early_stop = stop
         server.before_shutdown = self.events.close
         log.info("serving a preview on %s", url)

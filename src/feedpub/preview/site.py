@@ -7,18 +7,25 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from feedpub.config import Config
 
 _WILDCARDS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (read, not bound)
 
 
-def local_base_url(host: str, port: int) -> str:
-    """Where a browser on this machine finds a server listening on ``host``:``port``
-    (every address, ``0.0.0.0`` or ``::``: the loopback address)."""
+def local_base_url(host: str, port: int, folder: str = "/") -> str:
+    """Where a browser on this machine finds the site served below ``folder`` by a server
+    listening on ``host``:``port`` (every address, ``0.0.0.0`` or ``::``: the loopback
+    address)."""
     host = _WILDCARDS.get(host, host)
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/"
+    return f"http://{shown}:{port}{folder}"
+
+
+def site_folder(config: Config) -> str:
+    """The path of the site's address: ``/blog/`` for ``https://example.org/blog/``."""
+    return urlsplit(config.site.base_url).path or "/"
 
 
 def preview_config(config: Config, *, base_url: str, folder: Path) -> Config:
