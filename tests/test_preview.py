@@ -507,3 +507,31 @@ def test_event_streams_are_bounded_kept_alive_and_closed() -> None:
         assert events.streams == 0
 
     asyncio.run(scenario())
+
+
+def test_the_preview_config_opens_nothing_of_production(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from feedpub.config import StateConfig, from_mapping
+    from feedpub.preview import preview_config
+
+    config = from_mapping(
+        {
+            "site": {
+                "title": "T",
+                "base_url": "https://example.org/blog/",
+                "article_url": "https://example.org/blog/p/{slug}.html",
+            },
+            "notify": {"hubs": ["https://hub.example/"], "weblogupdates": ["https://rpc.example/"]},
+            "hub": {"enabled": True},
+        },
+        base_dir=tmp_path,
+    )
+    config = replace(config, state=StateConfig(url="postgresql+psycopg://u:p@db/feeds"))
+    local = preview_config(config, base_url="http://127.0.0.1:9/blog/", folder=tmp_path / "p")
+    assert local.state_target == tmp_path / "p" / "state" / "state.sqlite3"  # never production's
+    assert local.paths.output == tmp_path / "p" / "public"
+    assert local.paths.articles == config.paths.articles
+    assert local.site.article_url == "{base_url}p/{slug}.html"
+    assert local.advertised_hubs == ("http://127.0.0.1:9/blog/hub",)
+    assert local.notify.weblogupdates == () and not local.notify.enabled
