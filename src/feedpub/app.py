@@ -75,6 +75,29 @@ def run(
     return not daemon.lost_lead.is_set()
 
 
+def serve(
+    config: Config,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    drafts: bool = False,
+    future: bool = False,
+    on_ready: Callable[[str], None] | None = None,
+    now: Callable[[], datetime] = clock,
+) -> None:
+    """The preview: build into a private temporary folder, serve it with live reload and
+    rebuild on every save, until SIGTERM/SIGINT. Production's output and state are never
+    opened; nobody is notified. ``drafts``/``future``: show drafts, future-dated articles.
+    ``on_ready`` is called with the URL to open once the first build is served."""
+    from feedpub.model import Showing
+    from feedpub.preview import Preview
+
+    preview = Preview(
+        config, clock=now, host=host, port=port, showing=Showing(drafts=drafts, future=future)
+    )
+    preview.run(on_ready)
+
+
 def notify(
     config: Config, *, dry_run: bool = False, now: Callable[[], datetime] = clock
 ) -> tuple[int, int]:

@@ -44,7 +44,7 @@ def _add_global(p: argparse.ArgumentParser, *, default: object) -> None:
         "--log-level",
         default=default if default is argparse.SUPPRESS else None,
         choices=levels,
-        help="how much to log (default: info for run, warning otherwise)",
+        help="how much to log (default: info for run and serve, warning otherwise)",
     )
     p.add_argument(
         "--log-format",
@@ -136,6 +136,29 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="port to listen on (default: [server] port, 8080; 0 picks a free one)",
     )
+
+    sv = sub.add_parser(
+        "serve",
+        help="preview the site while writing: live reload, drafts and future articles",
+        description="Build the site into a private temporary folder (never the configured "
+        "output or state; removed on exit) with every link pointing at this preview, serve "
+        "it, and rebuild on every save: open pages reload themselves. Notifies nobody. "
+        "Stops on SIGTERM or SIGINT (Ctrl-C).",
+    )
+    _add_config(sv)
+    sv.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1; links name 127.0.0.1 when it is 0.0.0.0)",
+    )
+    sv.add_argument(
+        "--port", type=int, default=8000, help="port to listen on (default: 8000; 0: any free)"
+    )
+    sv.add_argument("--drafts", action="store_true", help="show drafts too")
+    sv.add_argument(
+        "--future", action="store_true", help="show future-dated (scheduled) articles too"
+    )
+    sv.add_argument("--open", action="store_true", help="open the preview in a web browser")
 
     n = sub.add_parser(
         "notify",
@@ -312,6 +335,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from feedpub import app
+
+    config = app.load_config(args.config)
+
+    def ready(url: str) -> None:
+        print(f"preview: {url} (Ctrl-C to stop)", flush=True)
+        if args.open:
+            import webbrowser
+
+            if not webbrowser.open(url):
+                log.warning("no web browser could be opened; open %s", url)
+
+    app.serve(
+        config,
+        host=args.host,
+        port=args.port,
+        drafts=args.drafts,
+        future=args.future,
+        on_ready=ready,
+    )
+    return EXIT_OK
+
+
 def _cmd_notify(args: argparse.Namespace) -> int:
     from feedpub import app
 
@@ -387,7 +434,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    level = args.log_level or ("info" if args.command in ("run", "worker") else "warning")
+    level = args.log_level or ("info" if args.command in ("run", "serve", "worker") else "warning")
     logs.setup(level, args.log_format)
     commands = {
         "adopt": _cmd_adopt,
@@ -396,6 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "init": _cmd_init,
         "new": _cmd_new,
         "run": _cmd_run,
+        "serve": _cmd_serve,
         "notify": _cmd_notify,
         "worker": _cmd_worker,
         "db": _cmd_db,

@@ -17,6 +17,7 @@ from typing import Literal, NamedTuple
 from feedpub.errors import printable
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
 def to_us(dt: datetime) -> int:
@@ -233,6 +234,26 @@ class FeedSpec:
         _require_aware("updated", self.updated)
         if self.page < 0 or self.prev_page < 0 or self.next_page < 0:
             raise ValueError("archive page numbers are positive (0: none)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Showing:
+    """What a build publishes that production does not show yet: nothing, unless this is
+    ``feedpub serve --drafts`` (drafts, as if published) or ``--future`` (future-dated
+    articles, as if their time had come). Handed to the builder as a value: parsing
+    decides what is a draft (:class:`feedpub.articles.context.ParseContext`), planning
+    what is live (:meth:`live_until`)."""
+
+    drafts: bool = False
+    future: bool = False
+
+    def live_until(self, now: datetime) -> datetime:
+        """Articles dated up to this time are live: ``now``, or all of them (``future``).
+        (Expiry dates are still compared with ``now``.)"""
+        return END_OF_TIME if self.future else now
+
+
+PUBLISHED_ONLY = Showing()  # what production shows: the default everywhere
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,3 +21,4 @@ class ParseContext:
     category_from_folder: bool = False  # feeds.category_from_folder (Pelican's default)
     languages: tuple[str, ...] = ()  # site.languages: the languages file names may give
     root: str | None = None  # the articles folder: links to files beside an article are checked
+    drafts: bool = False  # drafts read as published (``feedpub serve --drafts``: Showing.drafts)

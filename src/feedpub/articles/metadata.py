@@ -171,6 +171,8 @@ def normalise(f: Fields) -> dict[str, Any]:
         out["draft"] = True
     elif status == "hidden":  # Pelican: its page is published, it is in no feed or index
         out["hidden"] = True
+    if out.get("draft") and f.ctx.drafts:  # (the preview's --drafts: shown as if published)
+        del out["draft"]
     if one("link") is not None:
         out["link"] = as_url(f, "link", one("link"))
     if one("via") is not None:

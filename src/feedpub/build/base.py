@@ -21,7 +21,9 @@ from feedpub.errors import (
     BuildCancelled,
 )
 from feedpub.model import (
+    PUBLISHED_ONLY,
     IndexRow,
+    Showing,
 )
 from feedpub.pool import Cancelled, Failed, Pool, StartMethod
 from feedpub.render import (
@@ -45,13 +47,16 @@ class BuilderBase:
         workers: int | None = None,
         start: StartMethod = "auto",
         open_state: Callable[[], State] | None = None,
+        showing: Showing = PUBLISHED_ONLY,
     ) -> None:
         """``workers``: processes that parse articles (default: one per CPU); 0 parses in
         this process, without the time budget (for tests and embedding). ``start``: how
         they are started (see :mod:`feedpub.pool`). ``open_state`` opens the state store
-        (default: the config's)."""
+        (default: the config's). ``showing``: drafts or future articles published anyway
+        (the preview's switches; never in production)."""
         self.config = config
         self.clock = clock
+        self.showing = showing
         self.open_state = open_state or (lambda: State(config.state_target))
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.start: StartMethod = start
@@ -64,6 +69,7 @@ class BuilderBase:
             category_from_folder=config.feeds.category_from_folder,
             root=str(config.paths.articles),
             languages=(*config.site.languages, config.site.language.lower()),
+            drafts=showing.drafts,
         )
         self.links = Links(site=config.site, hubs=config.advertised_hubs)
         self._pool: Pool[tuple[str, str, FileStat, ParseContext], IndexRow] | None = None

@@ -175,7 +175,9 @@ class Builder(RenderPhase, IndexPhase):
             and state.get("dirty") is None  # an earlier build indexed changes it never published
             and (next_live is None or datetime.fromisoformat(next_live) > now)
             and self._outputs_intact(found.outputs)
-            and self._media_unchanged(found.outputs, config_fp, state.media_refs(to_us(now)))
+            and self._media_unchanged(
+                found.outputs, config_fp, state.media_refs(to_us(self.showing.live_until(now)))
+            )
             and not (state.postgres and state.get("published_complete") is None)  # backfill
             and (cached := state.get("last_result")) is not None
         ):
@@ -215,12 +217,20 @@ class Builder(RenderPhase, IndexPhase):
         """The plan (the index finds each feed's newest articles; only those are loaded),
         the pages to render again, and the archives."""
         cfg = self.config
-        now_us = to_us(now)
+        live = self.showing.live_until(now)  # (articles dated up to it are live: now, mostly)
+        live_us = to_us(live)
         known_feeds: dict[str, str] = json.loads(state.get("feeds") or "{}")
-        the_plan = plan(state, site=cfg.site, feeds=cfg.feeds, now=now, known_feeds=known_feeds)
+        the_plan = plan(
+            state,
+            site=cfg.site,
+            feeds=cfg.feeds,
+            now=now,
+            known_feeds=known_feeds,
+            showing=self.showing,
+        )
         # what each article's links to other articles resolve to now: a page or feed that
         # shows an article whose link target moved (a new slug, published, gone) is redone
-        linked = self._link_digests(state, now)
+        linked = self._link_digests(state, live)
         linked_before: dict[str, str] = json.loads(state.get("link_digests") or "{}")
         # pages: every published article of ours has one (hidden ones too). Rendered when
         # the article was read by this build or has none yet (a new, or newly live, article);
@@ -229,7 +239,7 @@ class Builder(RenderPhase, IndexPhase):
         carried: set[str] = set()
         translations: dict[str, list[tuple[str, str]]] = {}
         if cfg.feeds.article_pages:
-            wanted = state.page_paths(now_us) - the_plan.left_out
+            wanted = state.page_paths(live_us) - the_plan.left_out
             have = {
                 r.feed_key: r for r in found.outputs.values() if r.kind == "page" and r.feed_key
             }
@@ -237,7 +247,7 @@ class Builder(RenderPhase, IndexPhase):
             if found.full:
                 now_pages |= {p for p in wanted - now_pages if not self._intact(have[p])}
             # translations: a page shows its article's other versions (hreflang alternates)
-            translations = state.translations(now_us, cfg.site.language)
+            translations = state.translations(live_us, cfg.site.language)
             before = json.loads(state.get("translations") or "{}")
             now_pages |= {
                 p
@@ -250,7 +260,7 @@ class Builder(RenderPhase, IndexPhase):
             carried = (wanted & set(have)) - now_pages
         # archives (RFC 5005): every feed's entries older than its subscription document, cut
         # into pages from the oldest; a full page keeps its boundaries (``archive_pages``)
-        the_plan, archives, sealed = self._archives(state, the_plan, the_plan.left_out, now_us)
+        the_plan, archives, sealed = self._archives(state, the_plan, the_plan.left_out, live_us)
         return Work(
             plan=the_plan,
             archives=archives,
@@ -259,7 +269,7 @@ class Builder(RenderPhase, IndexPhase):
             carried=carried,
             translations=translations,
             linked=linked,
-            media=state.media_refs(now_us),
+            media=state.media_refs(live_us),
             problems=state.problems() + list(the_plan.problems),
         )
 

@@ -111,7 +111,7 @@ class RenderPhase(WritePhase):
                     state,
                     self.links,
                     self.config.feeds.formats[0],
-                    self.clock(),
+                    self.showing.live_until(self.clock()),
                     tags=self.config.feeds.tags,
                 )
                 base = self.config.site.base_url

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from feedpub.model import Article, Plan, from_us, to_us
+from feedpub.model import PUBLISHED_ONLY, Article, Plan, Showing, from_us, to_us
 from feedpub.planning.feeds import duplicate_losers, merged_categories, plan_candidates
 from feedpub.planning.keys import feed_names, other_language
 
@@ -22,7 +22,11 @@ if TYPE_CHECKING:  # (planning needs no config module at run time)
 class Corpus(Protocol):
     """The questions planning asks of the articles (times in µs since the epoch: see
     :func:`feedpub.model.to_us`). A *draft* here is anything in no feed: a draft, a hidden
-    article, an expired one."""
+    article, an expired one. The time the visibility questions take is the time articles
+    must be dated by to be live (:meth:`feedpub.model.Showing.live_until`: now, except in
+    the preview's ``--future``); :meth:`hidden_count` and :meth:`next_expiry` take now.
+    (:class:`MemoryCorpus` compares expiry dates with the time it is given: it serves
+    ``feedpub check``, which shows what production would.)"""
 
     def tally(self, now_us: int) -> tuple[int, int, int, int | None]:
         """(visible, scheduled, drafts, next go-live µs)."""
@@ -61,8 +65,10 @@ def plan(
     feeds: FeedsConfig,
     now: datetime,
     known_feeds: Mapping[str, str] | None = None,
+    showing: Showing = PUBLISHED_ONLY,
 ) -> Plan:
     """Plan every feed, and the article pages the feeds link to, from ``corpus`` at ``now``.
+    ``showing``: what the preview shows beyond that (future-dated articles, as live).
 
     Of two visible articles with one id, the one seen first keeps it; the other is left
     out (``Plan.left_out``) and reported. Category names are settled over the whole corpus.
@@ -71,13 +77,14 @@ def plan(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     now_us = to_us(now)
-    losers, problems = duplicate_losers(corpus.duplicate_ids(now_us))
-    names, merges = merged_categories(corpus.category_spellings(now_us))
-    wanted = set(corpus.newest(now_us, feeds.max_entries + len(losers)))
+    live_us = to_us(showing.live_until(now))  # (articles dated up to it are live)
+    losers, problems = duplicate_losers(corpus.duplicate_ids(live_us))
+    names, merges = merged_categories(corpus.category_spellings(live_us))
+    wanted = set(corpus.newest(live_us, feeds.max_entries + len(losers)))
     for key in corpus.category_keys():
         name = names.get(key)
         limit = (feeds.for_category(name).max_entries if name else None) or feeds.max_entries
-        wanted.update(corpus.newest_in(key, now_us, limit + len(losers)))
+        wanted.update(corpus.newest_in(key, live_us, limit + len(losers)))
     planned = plan_candidates(
         corpus.load_articles(wanted - losers),
         site=site,
@@ -85,8 +92,9 @@ def plan(
         now=now,
         known_feeds=known_feeds,
         category_names=names,
+        showing=showing,
     )
-    visible, scheduled, drafts, next_us = corpus.tally(now_us)
+    visible, scheduled, drafts, next_us = corpus.tally(live_us)
     hidden = corpus.hidden_count(now_us)
     expiry_us = corpus.next_expiry(now_us)
     return replace(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from feedpub.model import (
     EPOCH,
+    PUBLISHED_ONLY,
     Article,
     ContentMode,
     FeedSpec,
@@ -19,6 +20,7 @@ from feedpub.model import (
     Podcast,
     Problem,
     Severity,
+    Showing,
 )
 from feedpub.planning.keys import (
     ALL_KEY,
@@ -168,6 +170,7 @@ def plan_candidates(
     now: datetime,
     known_feeds: Mapping[str, str] | None = None,
     category_names: Mapping[str, str] | None = None,
+    showing: Showing = PUBLISHED_ONLY,
 ) -> Plan:
     """Plan every feed, and the article pages the feeds link to.
 
@@ -176,10 +179,12 @@ def plan_candidates(
     (key → display name), when given, was worked out over the whole corpus and is used as is;
     otherwise names, merges and duplicate ids are worked out (and reported) from ``articles``.
     ``known_feeds`` (key → name) are feeds published before: one that lost its last article
-    stays, empty, so its subscribers get a valid feed rather than a 404.
+    stays, empty, so its subscribers get a valid feed rather than a 404. ``showing``: what
+    the preview shows beyond what is live ``now`` (future-dated articles).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    live_until = showing.live_until(now)
     problems: list[Problem] = []
     visible: list[Article] = []
     scheduled: list[Article] = []
@@ -187,7 +192,7 @@ def plan_candidates(
     for a in articles:
         if a.meta.draft or (a.meta.expires is not None and a.meta.expires <= now):
             drafts += 1  # (an expired article is out of every feed, as a draft is)
-        elif a.date > now:
+        elif a.date > live_until:
             scheduled.append(a)
         else:
             visible.append(a)

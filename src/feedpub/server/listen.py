@@ -9,12 +9,12 @@ import errno
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from feedpub.config import ServerConfig
 from feedpub.errors import ServerError, one_line
-from feedpub.server.app import App
+from feedpub.server.asgi import Application
 from feedpub.server.protocol import limited_protocol
 
 if TYPE_CHECKING:  # (uvicorn is imported when a server is made, not with this module)
@@ -60,7 +60,7 @@ def bind(host: str, port: int, *, where: str = "[server] host and port") -> sock
 
 
 def make_server(
-    app: App,
+    app: Application,
     sock: socket.socket,
     limits: ServerConfig | None = None,
     *,
@@ -106,6 +106,14 @@ def _server_class() -> type[uvicorn.Server]:
         """
 
         early_stop: threading.Event | None = None  # set: stop as soon as the server started
+        # called on the event loop as the shutdown begins, before uvicorn waits for the open
+        # connections: what holds a response open (the preview's event streams) ends it there
+        before_shutdown: Callable[[], None] | None = None
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            if self.before_shutdown is not None:
+                self.before_shutdown()
+            await super().shutdown(sockets)
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
