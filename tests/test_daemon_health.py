@@ -43,7 +43,12 @@ class Opener:
 
 
 class Parts:
-    def __init__(self, site: Site, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        site: Site,
+        clock: Callable[[], datetime] | None = None,
+        stale_after_seconds: float = 900.0,
+    ) -> None:
         """``clock``: the build loop's (when it says a build ended), the site's by default."""
         config = site.config()
         self.builder = Builder(config, clock=lambda: site.now, workers=0)
@@ -55,7 +60,13 @@ class Parts:
             publish=lambda result: None,
         )
         self.opener = Opener(config.state_target)
-        self.health = Health(self.loop, role=lambda: "leader", open_state=self.opener)
+        self.health = Health(
+            self.loop,
+            role=lambda: "leader",
+            open_state=self.opener,
+            clock=lambda: site.now,
+            stale_after_seconds=stale_after_seconds,
+        )
 
 
 @pytest.fixture
@@ -91,6 +102,7 @@ def in_thread(parts: Parts, reports: int) -> list[int | None]:
 def test_before_the_first_build(parts: Parts) -> None:
     assert parts.health.report() == {
         "status": "ok",
+        "reasons": [],
         "role": "leader",
         "last_build": None,
         "builds": 0,
@@ -101,6 +113,7 @@ def test_before_the_first_build(parts: Parts) -> None:
         "skipped_files": None,
         "next_go_live": None,
         "pending_notifications": 0,
+        "oldest_notification_seconds": None,
         "last_error": None,
     }
 
@@ -126,7 +139,8 @@ def test_after_builds(site: Site) -> None:
         assert report["pending_notifications"] == 0
         p.loop.last_error = "public: no space left on device"  # as a failed build leaves it
         report = p.health.report()
-        assert report["status"] == "degraded"
+        assert report["status"] == "unavailable"
+        assert report["reasons"] == ["builds are failing: public: no space left on device"]
         assert report["last_error"] == "public: no space left on device"
     finally:
         p.health.close()
@@ -190,7 +204,11 @@ def test_a_store_that_cannot_be_opened_counts_nothing(parts: Parts) -> None:
     target.write_bytes(b"these are not the bytes of an SQLite database\n")
     report = parts.health.report()
     assert report["pending_notifications"] is None
-    assert report["status"] == "ok"  # (said by the builds, which fail on it)
+    assert report["status"] == "unavailable"
+    assert report["reasons"] == [
+        f"the state store does not answer: {target}: not an SQLite database, so not feedpub's"
+        " state file; check paths.state (or restore the file from a backup)"
+    ]
     assert parts.health.report()["pending_notifications"] is None
     assert parts.opener.attempts == 2 and parts.opener.opened == []  # tried on each request
     target.unlink()

@@ -468,7 +468,7 @@ def test_a_v6_store_is_migrated_to_v7_keeping_every_identity(target: Path | str)
         adopted=NOW,
     )
     with State(target) as state:
-        assert state.schema_version == SCHEMA_VERSION == 10
+        assert state.schema_version == SCHEMA_VERSION == 11
         assert state.identities() == {"a.md": ident}
         with state.transaction():
             state.put_identities([adopted])
@@ -489,7 +489,7 @@ def test_a_v7_store_is_migrated_to_v8_and_its_files_read_again(target: Path | st
         else:
             state._db.execute("PRAGMA user_version = 7")
     with State(target) as state:
-        assert state.schema_version == SCHEMA_VERSION == 10
+        assert state.schema_version == SCHEMA_VERSION == 11
         assert state.index_stats() == {"a": (row.size, -1)}
         assert state.load_articles(["a"]) == [art]  # published as it was until then
         hidden_row, hidden = _article("h", 2)
@@ -516,7 +516,7 @@ def test_a_v8_store_is_migrated_to_v9_and_its_files_read_again(target: Path | st
         else:
             state._db.execute("PRAGMA user_version = 8")
     with State(target) as state:
-        assert state.schema_version == SCHEMA_VERSION == 10
+        assert state.schema_version == SCHEMA_VERSION == 11
         assert state.index_stats() == {"a": (row.size, -1)}
         assert state.load_articles(["a"]) == [art]
         soon = art.date + timedelta(days=2)
