@@ -723,3 +723,28 @@ def test_indexed_metadata_keeps_every_field() -> None:
     assert '"xp":' in meta_to_json(meta)
     bare = ArticleMeta(path="b.md", title="B", content_hash="h2")
     assert meta_from_json("b.md", "h2", meta_to_json(bare)) == bare
+
+
+def test_the_build_history_keeps_the_newest_twenty(target: Path | str) -> None:
+    from feedpub.model import BuildRecord
+    from feedpub.store.builds import BUILD_HISTORY
+
+    with State(target) as state:
+        for i in range(BUILD_HISTORY + 5):
+            record = BuildRecord(
+                started_at=NOW + timedelta(minutes=i),
+                duration_ms=i,
+                outcome="failed" if i % 2 else "ok",
+                articles=None if i % 2 else i,
+                error="boom <b>" if i % 2 else None,
+            )
+            with state.transaction():
+                state.record_build(record)
+        builds = state.recent_builds()
+        assert len(builds) == BUILD_HISTORY
+        assert [b.duration_ms for b in builds] == list(range(BUILD_HISTORY + 4, 4, -1))
+        assert builds[0] == BuildRecord(
+            started_at=NOW + timedelta(minutes=24), duration_ms=24, outcome="ok", articles=24
+        )
+        assert builds[1].error == "boom <b>" and builds[1].articles is None
+        assert [b.duration_ms for b in state.recent_builds(2)] == [24, 23]
