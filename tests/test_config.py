@@ -284,3 +284,46 @@ def test_a_redirect_where_no_page_of_ours_can_be(tmp_path: Path) -> None:
         _load(tmp_path, posts + '[feeds]\nredirects = {"feed.html" = "feeds/all.atom.xml"}\n')
     ok = '[feeds]\nredirects = {"feed.xml" = "feeds/all.atom.xml", "a/b.html" = "index.html"}\n'
     assert len(_load(tmp_path, posts + ok).feeds.redirects) == 2
+
+
+def test_admin_is_off_by_default_on_loopback(tmp_path: Path) -> None:
+    cfg = _load(tmp_path, MINIMAL)
+    assert (cfg.admin.enabled, cfg.admin.host, cfg.admin.port) == (False, "127.0.0.1", 9180)
+    assert cfg.notify.stale_after_seconds == 900
+    cfg = _load(tmp_path, MINIMAL + "[admin]\nenabled = true\nport = 9200\n")
+    assert (cfg.admin.enabled, cfg.admin.port) == (True, 9200)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        ("[admin]\nenabled = 1\n", "admin.enabled", "expected bool"),
+        ("[admin]\nport = 70000\n", "admin.port", "must be 0 to 65535"),
+        ("[admin]\nport = true\n", "admin.port", "expected int"),
+        ("[admin]\nhost = 127\n", "admin.host", "expected str"),
+        ("[admin]\npath = '/metrics'\n", "admin.path", "unknown key"),
+        (
+            "[admin]\nenabled = true\nport = 8080\n",
+            "admin.port",
+            "8080 is [server] port: the admin listener needs its own",
+        ),
+        (
+            "[server]\nhost = '0.0.0.0'\nport = 9000\n[admin]\nenabled = true\nport = 9000\n",
+            "admin.port",
+            "the admin listener needs its own",
+        ),
+        ("[notify]\nstale_after_seconds = 0\n", "notify.stale_after_seconds", "more than 0"),
+        ("[notify]\nstale_after_seconds = '15m'\n", "notify.stale_after_seconds", "a number"),
+    ],
+)
+def test_admin_and_staleness_refused(tmp_path: Path, text: str, key: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, MINIMAL + text)
+    assert info.value.key == key
+    assert message in str(info.value)
+
+
+def test_admin_on_the_servers_port_of_another_address_or_disabled_is_fine(tmp_path: Path) -> None:
+    both = "[server]\nhost = '127.0.0.1'\nport = 9000\n[admin]\nhost = '127.0.0.2'\nport = 9000\n"
+    assert _load(tmp_path, MINIMAL + both + "enabled = true\n").admin.port == 9000
+    assert not _load(tmp_path, MINIMAL + "[admin]\nport = 8080\n").admin.enabled

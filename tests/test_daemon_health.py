@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,12 @@ class Opener:
 
 
 class Parts:
-    def __init__(self, site: Site, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        site: Site,
+        clock: Callable[[], datetime] | None = None,
+        stale_after_seconds: float = 900.0,
+    ) -> None:
         """``clock``: the build loop's (when it says a build ended), the site's by default."""
         config = site.config()
         self.builder = Builder(config, clock=lambda: site.now, workers=0)
@@ -55,7 +60,13 @@ class Parts:
             publish=lambda result: None,
         )
         self.opener = Opener(config.state_target)
-        self.health = Health(self.loop, role=lambda: "leader", open_state=self.opener)
+        self.health = Health(
+            self.loop,
+            role=lambda: "leader",
+            open_state=self.opener,
+            clock=lambda: site.now,
+            stale_after_seconds=stale_after_seconds,
+        )
 
 
 @pytest.fixture
@@ -91,6 +102,7 @@ def in_thread(parts: Parts, reports: int) -> list[int | None]:
 def test_before_the_first_build(parts: Parts) -> None:
     assert parts.health.report() == {
         "status": "ok",
+        "reasons": [],
         "role": "leader",
         "last_build": None,
         "builds": 0,
@@ -101,6 +113,7 @@ def test_before_the_first_build(parts: Parts) -> None:
         "skipped_files": None,
         "next_go_live": None,
         "pending_notifications": 0,
+        "oldest_notification_seconds": None,
         "last_error": None,
     }
 
@@ -126,7 +139,8 @@ def test_after_builds(site: Site) -> None:
         assert report["pending_notifications"] == 0
         p.loop.last_error = "public: no space left on device"  # as a failed build leaves it
         report = p.health.report()
-        assert report["status"] == "degraded"
+        assert report["status"] == "unavailable"
+        assert report["reasons"] == ["builds are failing: public: no space left on device"]
         assert report["last_error"] == "public: no space left on device"
     finally:
         p.health.close()
@@ -190,7 +204,11 @@ def test_a_store_that_cannot_be_opened_counts_nothing(parts: Parts) -> None:
     target.write_bytes(b"these are not the bytes of an SQLite database\n")
     report = parts.health.report()
     assert report["pending_notifications"] is None
-    assert report["status"] == "ok"  # (said by the builds, which fail on it)
+    assert report["status"] == "unavailable"
+    assert report["reasons"] == [
+        f"the state store does not answer: {target}: not an SQLite database, so not feedpub's"
+        " state file; check paths.state (or restore the file from a backup)"
+    ]
     assert parts.health.report()["pending_notifications"] is None
     assert parts.opener.attempts == 2 and parts.opener.opened == []  # tried on each request
     target.unlink()
@@ -219,4 +237,80 @@ def test_a_lost_postgresql_connection_is_opened_again(site: Site, pg_url: str) -
         assert p.opener.attempts == 2
     finally:
         p.health.close()
+        p.builder.close()
+
+
+def _queue(site: Site, kind: str, created: datetime) -> None:
+    from feedpub.model import OutboxItem
+
+    with State(site.config().state_target) as state, state.transaction():
+        item = OutboxItem(
+            kind=kind,
+            target="http://127.0.0.1:9/hub",
+            topic="https://example.org/feeds/all.atom.xml",
+            not_before=created,
+        )
+        assert state.enqueue([item], created) == 1
+
+
+def test_a_notification_waiting_too_long_makes_the_service_unavailable(site: Site) -> None:
+    p = Parts(site, stale_after_seconds=60)
+    try:
+        _queue(site, "websub", site.now - timedelta(seconds=30))
+        report = p.health.report()
+        assert (report["status"], report["reasons"]) == ("ok", [])
+        assert report["oldest_notification_seconds"] == 30
+        _queue(site, "weblogupdates", site.now - timedelta(minutes=15))
+        report = p.health.report()
+        assert report["status"] == "unavailable"
+        assert report["reasons"] == [
+            "a notification has waited 900 s to be sent (more than notify.stale_after_seconds = 60)"
+        ]
+        assert report["pending_notifications"] == 2
+    finally:
+        p.health.close()
+        p.opener.close_all()
+        p.builder.close()
+
+
+def test_an_old_delivery_to_a_subscriber_does_not(site: Site) -> None:
+    """A subscriber picks its callback: one that keeps failing must not take the site out of
+    a load balancer."""
+    p = Parts(site, stale_after_seconds=60)
+    try:
+        _queue(site, "delivery", site.now - timedelta(days=1))
+        report = p.health.report()
+        assert (report["status"], report["pending_notifications"]) == ("ok", 1)
+        assert report["oldest_notification_seconds"] is None
+    finally:
+        p.health.close()
+        p.opener.close_all()
+        p.builder.close()
+
+
+def test_a_build_that_raises_makes_the_service_unavailable_until_one_succeeds(
+    site: Site,
+) -> None:
+    """A real failing build (the output folder is a file), then a good one."""
+    site.article("one.md", "One", "2025-01-01T00:00:00Z")
+    p = Parts(site)
+    try:
+        site.output.write_text("not a folder")
+        p.loop.build(None)  # (then it pauses before asking for a retry)
+        report = p.health.report()
+        assert report["status"] == "unavailable"
+        assert len(report["reasons"]) == 1
+        assert report["reasons"][0].startswith("builds are failing: ")
+        assert str(site.output) in report["reasons"][0]
+        site.output.unlink()
+        p.loop.build(None)
+        assert p.health.report()["status"] == "ok"
+        with State(site.config().state_target) as state:
+            builds = state.recent_builds()
+        assert [b.outcome for b in builds] == ["ok", "failed"]
+        assert builds[1].error is not None and str(site.output) in builds[1].error
+        assert (builds[0].published, builds[0].articles, builds[0].errors) == (1, 1, 0)
+    finally:
+        p.health.close()
+        p.opener.close_all()
         p.builder.close()

@@ -308,3 +308,20 @@ def test_systemd_units(name: str, command: str) -> None:
 
     parsed = _parser().parse_args(args)
     assert parsed.command == command
+
+
+@pytest.mark.parametrize("name", ["nginx.conf", "nginx-proxy.conf"])
+def test_nginx_never_routes_the_admin_listener(name: str) -> None:
+    """The admin listener (/metrics, /status) is for the operator: the nginx configs proxy
+    the main server's port only, and no location names the admin paths."""
+    import re
+
+    from feedpub.config import AdminConfig, ServerConfig
+
+    text = (REPO / "deploy" / name).read_text()
+    upstreams = set(re.findall(r"^\s*server\s+([^\s;]+);", text, re.M))
+    assert upstreams == {f"127.0.0.1:{ServerConfig().port}"}
+    assert str(AdminConfig().port) not in text
+    assert not re.search(r"location[^{]*/(?:metrics|status)\b", text)
+    targets = set(re.findall(r"proxy_pass\s+([^\s;]+);", text))
+    assert targets == {"http://feedpub"}

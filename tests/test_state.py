@@ -468,7 +468,7 @@ def test_a_v6_store_is_migrated_to_v7_keeping_every_identity(target: Path | str)
         adopted=NOW,
     )
     with State(target) as state:
-        assert state.schema_version == SCHEMA_VERSION == 10
+        assert state.schema_version == SCHEMA_VERSION == 11
         assert state.identities() == {"a.md": ident}
         with state.transaction():
             state.put_identities([adopted])
@@ -489,7 +489,7 @@ def test_a_v7_store_is_migrated_to_v8_and_its_files_read_again(target: Path | st
         else:
             state._db.execute("PRAGMA user_version = 7")
     with State(target) as state:
-        assert state.schema_version == SCHEMA_VERSION == 10
+        assert state.schema_version == SCHEMA_VERSION == 11
         assert state.index_stats() == {"a": (row.size, -1)}
         assert state.load_articles(["a"]) == [art]  # published as it was until then
         hidden_row, hidden = _article("h", 2)
@@ -516,7 +516,7 @@ def test_a_v8_store_is_migrated_to_v9_and_its_files_read_again(target: Path | st
         else:
             state._db.execute("PRAGMA user_version = 8")
     with State(target) as state:
-        assert state.schema_version == SCHEMA_VERSION == 10
+        assert state.schema_version == SCHEMA_VERSION == 11
         assert state.index_stats() == {"a": (row.size, -1)}
         assert state.load_articles(["a"]) == [art]
         soon = art.date + timedelta(days=2)
@@ -723,3 +723,28 @@ def test_indexed_metadata_keeps_every_field() -> None:
     assert '"xp":' in meta_to_json(meta)
     bare = ArticleMeta(path="b.md", title="B", content_hash="h2")
     assert meta_from_json("b.md", "h2", meta_to_json(bare)) == bare
+
+
+def test_the_build_history_keeps_the_newest_twenty(target: Path | str) -> None:
+    from feedpub.model import BuildRecord
+    from feedpub.store.builds import BUILD_HISTORY
+
+    with State(target) as state:
+        for i in range(BUILD_HISTORY + 5):
+            record = BuildRecord(
+                started_at=NOW + timedelta(minutes=i),
+                duration_ms=i,
+                outcome="failed" if i % 2 else "ok",
+                articles=None if i % 2 else i,
+                error="boom <b>" if i % 2 else None,
+            )
+            with state.transaction():
+                state.record_build(record)
+        builds = state.recent_builds()
+        assert len(builds) == BUILD_HISTORY
+        assert [b.duration_ms for b in builds] == list(range(BUILD_HISTORY + 4, 4, -1))
+        assert builds[0] == BuildRecord(
+            started_at=NOW + timedelta(minutes=24), duration_ms=24, outcome="ok", articles=24
+        )
+        assert builds[1].error == "boom <b>" and builds[1].articles is None
+        assert [b.duration_ms for b in state.recent_builds(2)] == [24, 23]

@@ -150,49 +150,12 @@ def db_upgrade(config: Config) -> int:
         return state.schema_version
 
 
-def status(config: Config) -> dict[str, object]:
-    """What the state store knows, readable while a daemon runs."""
+def status(config: Config, *, now: Callable[[], datetime] = clock) -> dict[str, object]:
+    """What the state store knows, readable while a daemon runs (:mod:`feedpub.status`:
+    the admin listener's ``/status`` page shows the same)."""
+    from feedpub.status import read_status
 
-    from feedpub.locks import running_daemon_pid
-    from feedpub.store import State
-    from feedpub.store.codec import result_from_json
-    from feedpub.store.db import redact
-
-    info: dict[str, object] = {"state": redact(config.state_target)}
-    if isinstance(config.state_target, Path):
-        pid = running_daemon_pid(config.paths.state)
-        info["daemon"] = f"running (pid {pid})" if pid else "not running"
-        if not config.state_target.exists():
-            info["last_build"] = None
-            return info
-    with State(config.state_target) as state:
-        if state.postgres:
-            leader = state.leader()
-            if leader is None:
-                info["daemon"] = "no daemon leads"
-            elif not leader:
-                info["daemon"] = "a daemon leads (it is starting up)"
-            else:
-                info["daemon"] = "leader: {host} pid {pid}, {url} (since {since})".format_map(
-                    {"host": "?", "pid": "?", "url": "?", "since": "?", **leader}
-                )
-        counts = state.counts()
-        blob = state.get("last_result")
-        last = result_from_json(blob, articles=0, unchanged=0) if blob else None
-        info["last_build"] = state.get("last_build")
-        info["articles"] = counts["articles"]
-        info["published"] = last.published if last else None
-        info["scheduled"] = last.scheduled if last else None
-        info["drafts"] = last.drafts if last else None
-        info["feeds"] = len(last.feeds) if last else 0
-        info["next_go_live"] = state.get("next_go_live")
-        info["problems"] = [str(p) for p in last.problems] if last else []
-        outbox = state.outbox_report()
-        info["notifications"] = {k: outbox[k] for k in ("pending", "done", "failed")}
-        info["pending_notifications"] = outbox["pending_list"]
-        info["failed_notifications"] = outbox["failed_list"]
-        info["recent_notifications"] = outbox["recent"]
-    return info
+    return read_status(config, now=now())
 
 
 def check(

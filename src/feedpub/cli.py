@@ -396,7 +396,28 @@ def _cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(info, indent=2))
         return EXIT_OK
     for key, value in info.items():
-        if key == "problems" and isinstance(value, list):
+        if key in ("problems_by_article", "articles_with_problems"):
+            continue  # (the problems are listed below, one a line)
+        if key == "builds" and isinstance(value, list):
+            print("recent builds:")
+            for b in value:
+                what = (
+                    f"failed: {b['error']}"
+                    if b["outcome"] == "failed"
+                    else f"ok, {b['articles']} articles, {b['written']} files written, "
+                    f"{b['errors']} errors, {b['warnings']} warnings"
+                )
+                print(f"  {b['started_at']} {b['duration_ms']} ms {what}")
+        elif key == "scheduled_articles" and isinstance(value, list):
+            print("scheduled articles:")
+            for a in value:
+                print(f"  {a['goes_live']} {a['path']} ({a['title']})")
+        elif key == "subscriptions" and isinstance(value, dict):
+            print(
+                f"hub subscriptions: {value['active']} active on {value['topics']} topics, "
+                f"{value['expired']} expired"
+            )
+        elif key == "problems" and isinstance(value, list):
             print(f"problems: {len(value)}")
             for line in value:
                 print(f"  {line}")

@@ -367,6 +367,52 @@ class OutboxItem:
     subscription_id: int | None = None
 
 
+BuildOutcome = Literal["ok", "failed"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildRecord:
+    """One build, as the operator sees it (``/status``, ``feedpub status``): when, how long,
+    and what it came to. A build that raised (``failed``) has only its ``error``: its
+    counts are None."""
+
+    started_at: datetime
+    duration_ms: int
+    outcome: BuildOutcome
+    articles: int | None = None
+    published: int | None = None
+    scheduled: int | None = None
+    drafts: int | None = None
+    feeds: int | None = None
+    written: int | None = None
+    removed: int | None = None
+    errors: int | None = None
+    warnings: int | None = None
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.started_at.tzinfo is None:
+            raise ValueError("BuildRecord.started_at must be timezone-aware")
+
+    @classmethod
+    def of(cls, result: BuildResult, *, started_at: datetime, duration_ms: int) -> BuildRecord:
+        errors = len(result.errors)
+        return cls(
+            started_at=started_at,
+            duration_ms=duration_ms,
+            outcome="ok",
+            articles=result.articles,
+            published=result.published,
+            scheduled=result.scheduled,
+            drafts=result.drafts,
+            feeds=len(result.feeds),
+            written=len(result.written),
+            removed=len(result.removed),
+            errors=errors,
+            warnings=len(result.problems) - errors,
+        )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutboxRow:
     id: int

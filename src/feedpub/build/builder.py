@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -24,11 +26,14 @@ from feedpub.build.write import output_manifest
 from feedpub.errors import (
     BuildCancelled,
     ConfigError,
+    FeedpubError,
     OutputRefused,
+    one_line,
 )
 from feedpub.locks import build_lock
 from feedpub.model import (
     Article,
+    BuildRecord,
     BuildResult,
     Problem,
     SkippedFile,
@@ -69,7 +74,42 @@ class Builder(RenderPhase, IndexPhase):
         files it finds at the paths it publishes. A file that cannot be written because the
         folder is full, read-only or gone raises :class:`OutputError` too (what was written
         is whole); a file that is not feedpub's to replace is a problem in the result.
+
+        Every build is kept in the state store's short history (:meth:`State.record_build`):
+        when, how long, and what it came to, or why it failed.
         """
+        started_at = self.clock()
+        started = time.monotonic()
+        try:
+            return self._build_recorded(progress, paths, should_stop, adopt, started_at, started)
+        except BuildCancelled:
+            raise
+        except Exception as e:
+            error = str(e) if isinstance(e, FeedpubError) else f"{type(e).__name__}: {e}"
+            failed = BuildRecord(
+                started_at=started_at,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                outcome="failed",
+                error=one_line(error)[:1000],
+            )
+            # (best effort: the state store may be what failed)
+            with (
+                contextlib.suppress(Exception),
+                self.open_state() as state,
+                state.transaction(),
+            ):
+                state.record_build(failed)
+            raise
+
+    def _build_recorded(
+        self,
+        progress: Progress | None,
+        paths: set[str] | None,
+        should_stop: Callable[[], bool] | None,
+        adopt: bool,
+        started_at: datetime,
+        started: float,
+    ) -> BuildResult:
         articles_dir = self.config.paths.articles
         if not articles_dir.is_dir():
             raise ConfigError(
@@ -88,7 +128,16 @@ class Builder(RenderPhase, IndexPhase):
                 sweep_temporaries(self.config.paths.output)
             unwritten = self._write_redirects()
             result = self._build(state, progress, paths, stop, adopt)
-            return replace(result, problems=result.problems + unwritten) if unwritten else result
+            if unwritten:
+                result = replace(result, problems=result.problems + unwritten)
+            done = BuildRecord.of(
+                result,
+                started_at=started_at,
+                duration_ms=int((time.monotonic() - started) * 1000),
+            )
+            with state.transaction():
+                state.record_build(done)
+            return result
 
     def _write_redirects(self) -> tuple[Problem, ...]:
         """The nginx include for ``[feeds] redirects``, beside the state file (when they

@@ -7,7 +7,8 @@ Relative paths are resolved against the folder holding the config file.
 * :mod:`.checks`: reading one table, and the checks every section shares (each written once);
 * :mod:`.site` (``[site]``, ``[feeds]``), :mod:`.podcast` (a podcast category),
   :mod:`.paths` (``[paths]``, ``[state]``, what the output folder may be),
-  :mod:`.services` (``[notify]``, ``[hub]``, ``[server]``, ``[schedule]``): one reader each;
+  :mod:`.services` (``[notify]``, ``[hub]``, ``[server]``, ``[admin]``, ``[schedule]``):
+  one reader each;
 * :mod:`.reading`: the file, its TOML, and the sections in order.
 """
 
@@ -19,6 +20,7 @@ from feedpub.config.reading import DEFAULT_CONFIG_NAME, from_mapping, load
 from feedpub.config.sections import (
     DEFAULT_MAX_ARTICLE_BYTES,
     DEFAULT_MAX_CONTENT_BYTES,
+    AdminConfig,
     CategoryConfig,
     Config,
     FeedsConfig,
@@ -39,6 +41,7 @@ __all__ = [
     "DEFAULT_MAX_ARTICLE_BYTES",
     "DEFAULT_MAX_CONTENT_BYTES",
     "MAX_ARCHIVE_SIZE",
+    "AdminConfig",
     "CategoryConfig",
     "Config",
     "FeedsConfig",

@@ -15,7 +15,7 @@ from typing import Any
 from feedpub.config.sections import Config
 
 # sections a running daemon keeps as it started with them
-RESTART_ONLY = ("paths", "server", "schedule", "hub", "state")
+RESTART_ONLY = ("paths", "server", "schedule", "hub", "state", "admin")
 
 
 def changed_keys(old: Config, new: Config) -> list[str]:

@@ -9,7 +9,13 @@ from pathlib import Path
 from feedpub.config.checks import Section
 from feedpub.config.paths import check_output, read_paths, read_state
 from feedpub.config.sections import Config
-from feedpub.config.services import read_hub, read_notify, read_schedule, read_server
+from feedpub.config.services import (
+    read_admin,
+    read_hub,
+    read_notify,
+    read_schedule,
+    read_server,
+)
 from feedpub.config.site import read_feeds, read_site
 from feedpub.errors import ConfigError
 
@@ -27,6 +33,7 @@ def from_mapping(
     notify = read_notify(root)
     hub = read_hub(root)
     server = read_server(root)
+    admin = read_admin(root, server)
     schedule = read_schedule(root)
     state = read_state(root)
     root.done()
@@ -38,6 +45,7 @@ def from_mapping(
         notify=notify,
         hub=hub,
         server=server,
+        admin=admin,
         schedule=schedule,
         state=state,
         source=source,

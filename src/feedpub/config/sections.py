@@ -88,6 +88,9 @@ class NotifyConfig:
     max_age_hours: float = 48.0  # give up on a notification this old
     timeout_seconds: float = 10.0
     concurrency: int = 8
+    # /healthz answers 503 when a publisher's notification (a hub ping, a weblogUpdates
+    # ping) has waited longer than this: notifications are not getting out
+    stale_after_seconds: float = 900.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +118,16 @@ class ServerConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AdminConfig:
+    """The admin listener (``/metrics``, ``/status``): off unless enabled, on loopback by
+    default; never for the public (it is not behind the reverse proxy)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9180
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ScheduleConfig:
     reconcile_seconds: int = 300  # full rescan of the articles folder
     settle_ms: int = 30  # quiet time after the last file event before a rebuild
@@ -133,6 +146,7 @@ class Config:
     notify: NotifyConfig
     hub: HubConfig = field(default_factory=HubConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    admin: AdminConfig = field(default_factory=AdminConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     state: StateConfig | None = None
     source: Path | None = None  # the file it came from

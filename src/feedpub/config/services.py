@@ -1,11 +1,18 @@
-"""``[notify]``, ``[hub]``, ``[server]`` and ``[schedule]``: the parts that run beside the
-build (notifications, the built-in hub, the server, the daemon's timers). A key left out
+"""``[notify]``, ``[hub]``, ``[server]``, ``[admin]`` and ``[schedule]``: the parts that run
+beside the build (notifications, the built-in hub, the server, the operator's listener, the
+daemon's timers). A key left out
 takes the section's default, as the dataclass in :mod:`.sections` gives it."""
 
 from __future__ import annotations
 
 from feedpub.config.checks import Section, networks, url_list
-from feedpub.config.sections import HubConfig, NotifyConfig, ScheduleConfig, ServerConfig
+from feedpub.config.sections import (
+    AdminConfig,
+    HubConfig,
+    NotifyConfig,
+    ScheduleConfig,
+    ServerConfig,
+)
 
 
 def read_notify(root: Section) -> NotifyConfig:
@@ -21,6 +28,7 @@ def read_notify(root: Section) -> NotifyConfig:
         max_age_hours=n.number("max_age_hours", d.max_age_hours),
         timeout_seconds=n.number("timeout_seconds", d.timeout_seconds),
         concurrency=n.positive("concurrency", d.concurrency),
+        stale_after_seconds=n.seconds("stale_after_seconds", d.stale_after_seconds),
     )
     n.done()
     return notify
@@ -43,11 +51,16 @@ def read_hub(root: Section) -> HubConfig:
     return hub
 
 
+def _port(sec: Section, default: int) -> int:
+    port = sec.get("port", int, default)
+    if not 0 <= port <= 65535:
+        raise sec.error("port", f"must be 0 to 65535, got {port}")
+    return port
+
+
 def read_server(root: Section) -> ServerConfig:
     sv, d = root.section("server"), ServerConfig()
-    port = sv.get("port", int, d.port)
-    if not 0 <= port <= 65535:
-        raise sv.error("port", f"must be 0 to 65535, got {port}")
+    port = _port(sv, d.port)
     server = ServerConfig(
         trusted_proxies=networks(sv, "trusted_proxies"),
         host=sv.get("host", str, d.host),
@@ -61,6 +74,25 @@ def read_server(root: Section) -> ServerConfig:
     )
     sv.done()
     return server
+
+
+def read_admin(root: Section, server: ServerConfig) -> AdminConfig:
+    """``[admin]``: off by default. Its address may not be the server's (one socket cannot
+    serve both); port 0 picks a free one (tests)."""
+    a, d = root.section("admin"), AdminConfig()
+    admin = AdminConfig(
+        enabled=a.get("enabled", bool, d.enabled),
+        host=a.get("host", str, d.host),
+        port=_port(a, d.port),
+    )
+    a.done()
+    if admin.enabled and admin.port != 0 and admin.port == server.port:
+        every = ("", "0.0.0.0", "::")  # noqa: S104 (addresses compared, not bound)
+        if admin.host == server.host or admin.host in every or server.host in every:
+            raise a.error(
+                "port", f"{admin.port} is [server] port: the admin listener needs its own"
+            )
+    return admin
 
 
 def read_schedule(root: Section) -> ScheduleConfig:

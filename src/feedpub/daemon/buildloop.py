@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from feedpub.build import Builder
 from feedpub.errors import BuildCancelled, FeedpubError
 from feedpub.logs import fields, listing
+from feedpub.metrics import NO_METRICS, Metrics
 from feedpub.model import BuildResult
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,10 @@ class BuildLoop:
         settle_ms: int,
         clock: Callable[[], datetime],
         publish: Callable[[BuildResult], None],
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.builder = builder
+        self._metrics = metrics
         self._articles = articles
         self._settle_ms = settle_ms
         self._clock = clock
@@ -157,14 +160,17 @@ class BuildLoop:
             return
         except FeedpubError as e:
             self.last_error = str(e)
+            self._metrics.build("failed", time.monotonic() - started)
             log.error("build failed: %s", e)
             self._retry_later(paths)
             return
         except Exception as e:  # never let one build kill the daemon
             self.last_error = f"{type(e).__name__}: {e}"
+            self._metrics.build("failed", time.monotonic() - started)
             log.exception("build failed unexpectedly")
             self._retry_later(paths)
             return
+        self._metrics.build("ok", time.monotonic() - started)
         self.last_error = None
         self._publish(result)
         self.last_build = self._clock()

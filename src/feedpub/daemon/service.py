@@ -1,5 +1,7 @@
 """The daemon's parts put together: the build loop, the served files, leadership, the
-scheduler, the watcher, the notifier and the hub, started and stopped in order.
+scheduler, the watcher, the notifier, the hub and the admin listener, started and stopped in
+order. The metrics hooks (:class:`~feedpub.metrics.Metrics`) are made here and handed to the
+parts that count: the server, the build loop, the notifier.
 
 Threads: the watcher and the scheduler only *ask* for builds; the build loop runs them; the
 main thread runs the HTTP server, which answers from memory and is handed each build's files.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -20,8 +23,9 @@ from feedpub.config import Config
 from feedpub.daemon.buildloop import BuildLoop
 from feedpub.daemon.health import Health
 from feedpub.daemon.leading import Leadership
-from feedpub.errors import ConfigError, FeedpubError
+from feedpub.errors import ConfigError, FeedpubError, one_line
 from feedpub.ha.replica import Replica
+from feedpub.metrics import NO_METRICS, Metrics
 from feedpub.model import BuildResult
 from feedpub.output_ownership import claim_output
 from feedpub.redirects import locations
@@ -36,6 +40,8 @@ if TYPE_CHECKING:
     from feedpub.watcher import Watcher
 
 log = logging.getLogger(__name__)
+
+ADMIN_CONNECTIONS = 256  # open at once on the admin listener, in all
 
 
 class Daemon:
@@ -60,18 +66,30 @@ class Daemon:
         self.store = Store(config.paths.output, self.links.link_headers)
         self.replica = Replica(config)  # a standby's copy of what the leader publishes
         self.builder = Builder(config, clock=clock, workers=workers, open_state=self.open_state)
+        self.metrics: Metrics = NO_METRICS
+        self._exposition: Callable[[], tuple[int, bytes, bytes]] | None = None
+        if config.admin.enabled:
+            from feedpub.admin.metrics import PrometheusMetrics
+
+            prometheus = PrometheusMetrics(open_state=self.open_state, clock=clock)
+            self.metrics, self._exposition = prometheus, prometheus.exposition
         self.loop = BuildLoop(
             self.builder,
             articles=config.paths.articles,
             settle_ms=config.schedule.settle_ms,
             clock=clock,
             publish=self._publish,
+            metrics=self.metrics,
         )
         self.leadership = Leadership(
             config, clock=clock, open_state=self.open_state, output_id=self.replica.output_id
         )
         self._health = Health(
-            self.loop, role=lambda: self.leadership.role, open_state=self.open_state
+            self.loop,
+            role=lambda: self.leadership.role,
+            open_state=self.open_state,
+            clock=clock,
+            stale_after_seconds=config.notify.stale_after_seconds,
         )
         self.scheduler: Scheduler | None = None
         self.watcher: Watcher | None = None
@@ -93,6 +111,20 @@ class Daemon:
 
     def health(self) -> dict[str, Any]:
         return self._health.report()
+
+    def status_page(self) -> tuple[int, bytes, bytes]:
+        """The admin listener's ``/status``: (status, content type, body)."""
+        from feedpub.admin.page import render_status, render_unavailable
+        from feedpub.status import read_status
+
+        site = self.config.site
+        html = b"text/html; charset=utf-8"
+        try:
+            info = read_status(self.config, now=self.clock(), open_state=self.open_state)
+        except Exception as e:  # (the store does not answer: say so, as /healthz does)
+            page = render_unavailable(one_line(e), site_title=site.title, language=site.language)
+            return 503, html, page
+        return 200, html, render_status(info, site_title=site.title, language=site.language)
 
     def _build(self, paths: set[str] | None) -> None:
         self.loop.build(paths)
@@ -168,6 +200,15 @@ class Daemon:
             self._check_start()
             where = "--host/--port" if self._address_given else "[server] host and port"
             sock = bind(self.host, self.port, where=where)
+            try:
+                admin_sock = (
+                    bind(cfg.admin.host, cfg.admin.port, where="[admin] host and port")
+                    if cfg.admin.enabled
+                    else None
+                )
+            except BaseException:
+                sock.close()
+                raise
             host, port = sock.getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
             self.leadership.url = f"http://{shown}:{port}/"
@@ -176,6 +217,8 @@ class Daemon:
                     self._take_lead()
                 except BaseException:
                     sock.close()
+                    if admin_sock is not None:
+                        admin_sock.close()
                     raise
             served = self.store.load_all()
             log.info(
@@ -198,8 +241,10 @@ class Daemon:
                     cfg, is_topic=self.is_topic, clock=self.clock, open_state=self.open_state
                 )
             moved = locations(cfg.site.base_url, cfg.feeds.redirects)
-            self.app = app = App(self.store, self.health, self.hub, moved)
+            self.app = app = App(self.store, self.health, self.hub, moved, metrics=self.metrics)
             server = make_server(app, sock, cfg.server)
+            if admin_sock is not None:
+                server.beside(self._admin_server(admin_sock), admin_sock)
             if on_ready is not None:
                 on_ready(host, port)
             try:
@@ -213,6 +258,8 @@ class Daemon:
                 self.builder.close()
                 self._health.close()
                 sock.close()
+                if admin_sock is not None:
+                    admin_sock.close()
                 log.info("stopped")
 
     # -- SIGHUP -----------------------------------------------------------------------------
@@ -248,6 +295,7 @@ class Daemon:
         self.config = config
         self.links = Links(site=config.site, hubs=config.advertised_hubs)
         self.store.links_for = self.links.link_headers
+        self._health.stale_after = config.notify.stale_after_seconds
         if self.app is not None:
             self.app.redirects = locations(config.site.base_url, config.feeds.redirects)
         old = self.builder
@@ -262,6 +310,19 @@ class Daemon:
         log.info("config reloaded from %s: %s", source, ", ".join(taken))
         self.reloads += 1
         self.loop.files_changed(None)  # everything again, with the new settings
+
+    def _admin_server(self, sock: socket.socket) -> Any:
+        """The admin listener on ``sock``: ``/metrics`` and ``/status``, its clients held to
+        the same ``[server]`` limits as the main server's (with a count of their own, so that
+        readers filling the main server never lock the operator out)."""
+        from feedpub.admin import AdminApp
+
+        assert self._exposition is not None
+        host, port = sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        log.info("admin listener (/metrics, /status) at http://%s:%d/", shown, port)
+        admin = AdminApp(metrics=self._exposition, status=self.status_page)
+        return make_server(admin, sock, self.config.server, max_connections=ADMIN_CONNECTIONS)
 
     def _check_start(self) -> None:
         """Refuse to start (a :class:`FeedpubError`: one line, exit 2) on what would make
@@ -323,7 +384,7 @@ class Daemon:
     def _start_notifier(self) -> None:
         from feedpub.notify.notifier import Notifier
 
-        self.notifier = Notifier(self.config, clock=self.clock)
+        self.notifier = Notifier(self.config, clock=self.clock, metrics=self.metrics)
         self._notifier_thread = threading.Thread(
             target=self.notifier.run, name="feedpub-notifier", daemon=True
         )

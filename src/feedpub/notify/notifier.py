@@ -27,6 +27,7 @@ import requests
 from feedpub.config import Config
 from feedpub.errors import OutputError
 from feedpub.logs import fields
+from feedpub.metrics import NO_METRICS, Metrics
 from feedpub.model import OutboxRow, Subscription
 from feedpub.notify.guard import callback_refusal, guarded_session
 from feedpub.notify.outcomes import record_outcomes
@@ -65,8 +66,10 @@ class Notifier:
         *,
         clock: Callable[[], datetime],
         dry_run: bool = False,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.config = config
+        self.metrics = metrics
         self.clock = clock
         self.dry_run = dry_run
         self.notify = config.notify
@@ -392,9 +395,12 @@ class Notifier:
     def _record_outcomes(
         self, state: State, finished: list[tuple[OutboxRow, Outcome]]
     ) -> tuple[int, int]:
-        return record_outcomes(
+        counts = record_outcomes(
             state, finished, notify=self.notify, clock=self.clock, targets=self.targets
         )
+        for row, outcome in finished:
+            self.metrics.notification(row.kind, "sent" if outcome.ok else "error")
+        return counts
 
     def run(self) -> None:
         """Send what is due, then sleep until the next due time or a wake-up; until stopped.

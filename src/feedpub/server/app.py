@@ -1,6 +1,7 @@
 """The ASGI application: a request → its answer, from the :class:`Store` (files held in
 memory, pages read from disk, media streamed), the hub's endpoint, ``/healthz`` and the old
-feed URLs' redirects."""
+feed URLs' redirects. Each answer is counted through the :class:`~feedpub.metrics.Metrics`
+hooks it is given (status, bytes sent), when there are any."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import quote
 
 from feedpub.articles.media import is_media
-from feedpub.server.asgi import Receive, Scope, Send, respond
+from feedpub.metrics import NO_METRICS, Metrics
+from feedpub.server.asgi import Message, Receive, Scope, Send, respond
 from feedpub.server.conditional import accepts_gzip, not_modified
 from feedpub.server.media import send_file
 from feedpub.server.resources import held_in_memory, media_type, relpath_of
 from feedpub.server.store import Store
 
-HealthFn = Callable[[], Mapping[str, object]]  # (a JSON object)
+# (a JSON object; its "status" is "ok", or /healthz answers 503: the service cannot do its job)
+HealthFn = Callable[[], Mapping[str, object]]
 HubFn = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
@@ -30,17 +33,40 @@ class App:
         health: HealthFn,
         hub: HubFn | None = None,
         redirects: Mapping[str, bytes] | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store = store
         self.health = health
         self.hub = hub
         self.redirects = redirects or {}
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
                 await _lifespan(receive, send)
             return
+        if self.metrics is NO_METRICS:
+            await self._answer(scope, receive, send)
+            return
+        status = 0
+        sent = 0
+
+        async def counted(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self._answer(scope, receive, counted)
+        finally:
+            if status:  # (a connection lost before any answer: nothing was answered)
+                self.metrics.request(status, sent)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         path = scope["path"]
         if path == "/hub" and self.hub is not None:
@@ -54,7 +80,7 @@ class App:
             body = json.dumps(health, sort_keys=True).encode() + b"\n"
             await respond(
                 send,
-                200,
+                200 if health.get("status") == "ok" else 503,
                 body if method == "GET" else b"",
                 [(b"cache-control", b"no-store")],
                 ctype=b"application/json",

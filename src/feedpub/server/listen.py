@@ -1,9 +1,11 @@
 """Listening: :func:`bind` a socket (errors that say what is wrong with the address), and
 :func:`make_server`, a uvicorn server with feedpub's protocol (:mod:`feedpub.server.protocol`)
-and signal handling."""
+and signal handling. Another server (the admin listener) may run beside it on the same event
+loop, started and stopped with it (``server.beside(other, sock)``)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import signal
@@ -115,8 +117,33 @@ def _server_class() -> type[uvicorn.Server]:
                 self.before_shutdown()
             await super().shutdown(sockets)
 
+        signals = True  # False: a server run beside another, which handles the signals
+        companions: list[tuple[uvicorn.Server, socket.socket]]
+
+        def beside(self, other: uvicorn.Server, sock: socket.socket) -> None:
+            """Serve ``other`` (made by :func:`make_server`) on ``sock`` beside this one, on
+            the same event loop: it starts with this one and stops when this one stops."""
+            other.signals = False  # type: ignore[attr-defined]
+            self.companions = [*getattr(self, "companions", []), (other, sock)]
+
+        async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+            with self.capture_signals():
+                others = getattr(self, "companions", [])
+                tasks = [asyncio.ensure_future(o.serve(sockets=[s])) for o, s in others]
+                try:
+                    await self._serve(sockets)
+                finally:
+                    for other, _ in others:
+                        other.should_exit = True
+                    if tasks:
+                        await asyncio.gather(*tasks, return_exceptions=True)
+
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
+            if not self.signals:
+                yield
+                return
+
             def handle(signum: int, frame: object) -> None:
                 if self.should_exit:
                     self.force_exit = True

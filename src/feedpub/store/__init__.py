@@ -13,6 +13,7 @@ SQLAlchemy and psycopg) for several daemons. Where a change goes:
 ``identities.py``    permanent ids, slugs and first-seen times (must never change)
 ``manifest.py``      the published files, and their bytes for standbys (PostgreSQL)
 ``outbox.py``        notifications to send, with leases and attempts
+``builds.py``        the history of the last builds (for the operator)
 ``subscriptions.py`` the built-in hub's subscribers
 ``leader.py``        which daemon leads (PostgreSQL)
 """
@@ -20,6 +21,7 @@ SQLAlchemy and psycopg) for several daemons. Where a change goes:
 from __future__ import annotations
 
 from feedpub.store.base import SCHEMA_LOCK_KEY, StoreBase
+from feedpub.store.builds import BuildsStore
 from feedpub.store.corpus import CorpusStore
 from feedpub.store.identities import IdentitiesStore
 from feedpub.store.index import IndexStore
@@ -39,6 +41,7 @@ class State(
     OutboxStore,
     SubscriptionsStore,
     LeaderStore,
+    BuildsStore,
     StoreBase,
 ):
     """The state store: every aggregate over one connection (as lemon24/reader's storage

@@ -168,6 +168,17 @@ class CorpusStore(StoreBase):
         ).fetchall()
         return [str(r[0]) for r in rows]
 
+    def scheduled_articles(self, now_us: int, limit: int) -> list[tuple[str, str, datetime]]:
+        """(path, title, when it goes live) of the next ``limit`` articles to go live."""
+        return [
+            (path, str(json.loads(meta).get("t", "")), from_us(date_us))
+            for path, meta, date_us in self._db.execute(
+                "SELECT path, meta, date_us FROM articles WHERE meta IS NOT NULL AND draft = 0"
+                " AND date_us > ? ORDER BY date_us, path LIMIT ?",
+                (now_us, limit),
+            )
+        ]
+
     def hidden_count(self, now_us: int) -> int:
         """Hidden articles (``status: hidden``: a page, in no feed; tallied as drafts),
         not expired."""

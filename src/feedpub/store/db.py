@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -81,34 +82,50 @@ class _PostgresDb:
         self._engine.dispose()
 
 
-_SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
+_SMALLEST_DATABASE = 512  # bytes: an SQLite database holds at least one page
 
 
 def _sqlite_file_exists(path: Path) -> bool:
     """Whether the SQLite state file exists. One that is empty (truncated: it never is
     otherwise, see :func:`_create_sqlite_file`) or is no SQLite database is refused: opening
-    it would start a new, empty state over it, losing every entry id and first-seen date."""
+    it would start a new, empty state over it, losing every entry id and first-seen date.
+
+    The file is never opened here but through SQLite: closing a descriptor of one's own on
+    a database file drops every POSIX lock this process holds on it, those of its open
+    connections too (sqlite.org/howtocorrupt.html, 2.2); another process closing its last
+    connection would then take itself for the last one and remove the write-ahead log and
+    its index from under them (seen: "disk I/O error", "database disk image is malformed")."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(len(_SQLITE_HEADER))
+        st = path.stat()
     except FileNotFoundError:
         return False
-    except IsADirectoryError as e:
-        raise StateError(f"{path}: is a folder, not the state file (paths.state)") from e
     except OSError as e:
         raise StateError(f"{path}: cannot read the state file: {one_line(e.strerror or e)}") from e
-    if not head:
+    if stat.S_ISDIR(st.st_mode):
+        raise StateError(f"{path}: is a folder, not the state file (paths.state)")
+    if st.st_size == 0:
         raise StateError(
             f"{path}: the state file is empty (0 bytes): the entry ids and first-seen dates it "
             "kept are gone, and feedpub will not start a new state over it; restore it from "
             "a backup (or, to start afresh on purpose, delete it: articles without an "
             "explicit id then get new ids)"
         )
-    if head != _SQLITE_HEADER:
-        raise StateError(
-            f"{path}: not an SQLite database, so not feedpub's state file; check paths.state "
-            "(or restore the file from a backup)"
-        )
+    not_sqlite = StateError(
+        f"{path}: not an SQLite database, so not feedpub's state file; check paths.state "
+        "(or restore the file from a backup)"
+    )
+    if st.st_size < _SMALLEST_DATABASE:  # (SQLite would take a few bytes for a new database)
+        raise not_sqlite
+    try:
+        probe = sqlite3.connect(path, timeout=30, isolation_level=None)
+        try:
+            probe.execute("PRAGMA schema_version").fetchone()  # (reads the header)
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            raise not_sqlite from e
+        raise StateError(f"{path}: cannot read the state file: {one_line(e)}") from e
     return True
 
 

@@ -161,6 +161,18 @@ class OutboxStore(StoreBase):
         ).fetchone()
         return int(row[0])
 
+    def waiting(self) -> dict[str, tuple[int, datetime]]:
+        """kind → (notifications waiting to be sent, when the oldest of them was queued).
+        Read from the index of waiting rows: the cost grows with the backlog (at most one
+        waiting row per kind, target and topic), not with the outbox's history."""
+        return {
+            kind: (int(count), datetime.fromisoformat(oldest))
+            for kind, count, oldest in self._db.execute(
+                "SELECT kind, count(*), min(created_at) FROM outbox"
+                " WHERE status IN ('pending', 'sending') GROUP BY kind"
+            )
+        }
+
     def next_due(self) -> datetime | None:
         """When something is next due: a pending row's time, or a sender's lease running out."""
         row = self._db.execute(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from feedpub.errors import StateError
 from feedpub.store.db import Db
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -129,6 +129,26 @@ CREATE TABLE IF NOT EXISTS published_chunks ( -- large files (media) in pieces, 
     PRIMARY KEY (relpath, seq)
 );
 """
+_BUILDS = """
+CREATE TABLE IF NOT EXISTS builds (           -- the last builds (BUILD_HISTORY of them), for
+    id {serial},                              -- the operator: /status, feedpub status
+    started_at TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    outcome TEXT NOT NULL,                    -- ok | failed (the build raised)
+    articles INTEGER,                         -- the rest: a build that succeeded
+    published INTEGER,
+    scheduled INTEGER,
+    drafts INTEGER,
+    feeds INTEGER,
+    written INTEGER,
+    removed INTEGER,
+    errors INTEGER,
+    warnings INTEGER,
+    error TEXT                                -- why a failed build failed (one line)
+);
+CREATE INDEX IF NOT EXISTS outbox_waiting ON outbox (created_at)
+    WHERE status IN ('pending', 'sending');
+"""
 
 
 def _v2(db: Db) -> None:
@@ -187,6 +207,12 @@ def _v10(db: Db) -> None:
     db.ddl(_PUBLISHED_CHUNKS)
 
 
+def _v11(db: Db) -> None:
+    """The history of the last builds, and the age of the oldest waiting notification
+    (what /healthz and /metrics ask) from an index."""
+    db.ddl(_BUILDS)
+
+
 # version → the step that brings a store of the version before it up to it. From 4 on a
 # step makes only what is new: re-running every CREATE INDEX IF NOT EXISTS would lock the
 # tables a build of an older feedpub may be writing (a rolling upgrade).
@@ -200,6 +226,7 @@ MIGRATIONS: dict[int, Callable[[Db], None]] = {
     8: _v8,
     9: _v9,
     10: _v10,
+    11: _v11,
 }
 assert sorted(MIGRATIONS) == list(range(2, SCHEMA_VERSION + 1))
 
@@ -214,7 +241,7 @@ def migrate(db: Db, version: int) -> None:
             f"{db.where}: written by a newer feedpub (schema {version}); upgrade feedpub"
         )
     if version == 0:
-        db.ddl(_SCHEMA + _PUBLISHED + _BODIES + _PUBLISHED_CHUNKS)
+        db.ddl(_SCHEMA + _PUBLISHED + _BODIES + _PUBLISHED_CHUNKS + _BUILDS)
     else:
         for step in range(version + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[step](db)

@@ -101,3 +101,25 @@ class SubscriptionsStore(StoreBase):
     def purge_expired(self, now: datetime) -> int:
         cur = self._db.execute("DELETE FROM subscriptions WHERE expires_at <= ?", (_iso(now),))
         return int(cur.rowcount)
+
+    def subscription_tally(self, now: datetime) -> tuple[int, int, int]:
+        """(active, expired, topics with an active one): one pass over the table, which
+        ``hub.max_subscriptions`` bounds."""
+        row = self._db.execute(
+            "SELECT sum(CASE WHEN expires_at > ? THEN 1 ELSE 0 END),"
+            " sum(CASE WHEN expires_at <= ? THEN 1 ELSE 0 END),"
+            " count(DISTINCT CASE WHEN expires_at > ? THEN topic END) FROM subscriptions",
+            (_iso(now), _iso(now), _iso(now)),
+        ).fetchone()
+        return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+
+    def subscriptions_by_topic(self, now: datetime, limit: int) -> list[tuple[str, int]]:
+        """(topic, active subscriptions) of the ``limit`` topics with the most."""
+        return [
+            (topic, int(count))
+            for topic, count in self._db.execute(
+                "SELECT topic, count(*) FROM subscriptions WHERE expires_at > ?"
+                " GROUP BY topic ORDER BY count(*) DESC, topic LIMIT ?",
+                (_iso(now), limit),
+            )
+        ]
