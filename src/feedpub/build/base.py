@@ -65,7 +65,11 @@ class BuilderBase:
             root=str(config.paths.articles),
             languages=(*config.site.languages, config.site.language.lower()),
         )
-        self.links = Links(site=config.site, hubs=config.advertised_hubs)
+        self.links = Links(
+            site=config.site,
+            hubs=config.advertised_hubs,
+            stylesheet=bool(config.feeds.stylesheet),
+        )
         self._pool: Pool[tuple[str, str, FileStat, ParseContext], IndexRow] | None = None
         self._swept = False  # leftovers of a killed build removed (once per process)
         self.output_id: str | None = None  # the output folder's marker, once a build claimed it

@@ -175,6 +175,7 @@ class Builder(RenderPhase, IndexPhase):
             and state.get("dirty") is None  # an earlier build indexed changes it never published
             and (next_live is None or datetime.fromisoformat(next_live) > now)
             and self._outputs_intact(found.outputs)
+            and self._stylesheet_unchanged(found.outputs)
             and self._media_unchanged(found.outputs, config_fp, state.media_refs(to_us(now)))
             and not (state.postgres and state.get("published_complete") is None)  # backfill
             and (cached := state.get("last_result")) is not None

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -48,6 +49,7 @@ from feedpub.render import (
     INDEX_PAGES_DIR,
     INDEX_PATH,
     OPML_PATH,
+    STYLESHEET_PATH,
     EntryBody,
     feed_relpath,
     index_relpath,
@@ -267,6 +269,9 @@ class RenderPhase(WritePhase):
         jobs.want(
             OPML_PATH, "index", None, feeds_fp, lambda: render_opml(feeds, formats, self.links)
         )
+        stylesheet = self._stylesheet()
+        if stylesheet is not None:
+            jobs.want(STYLESHEET_PATH, "index", None, *stylesheet)
         # the index's older pages: those of the feed of all articles' archive documents
         all_pages = work.archives.get(all_feed.key, [])
         for n, members in enumerate(all_pages, start=1):
@@ -283,6 +288,36 @@ class RenderPhase(WritePhase):
                 ),
                 [m.path for m in members],
             )
+
+    def _stylesheet(self) -> tuple[str, Callable[[], bytes]] | None:
+        """The XSLT stylesheet the Atom and RSS feeds name (None: they name none): its
+        fingerprint (its bytes') and how to make it. feedpub's own, or the site's file, read
+        each build (a build whose articles are unchanged still notices an edit to it); the
+        site's file unreadable or not a stylesheet: making it fails (a problem), and the one
+        published before stays."""
+        from feedpub.render.stylesheet import builtin_stylesheet, site_stylesheet
+
+        source = self.config.feeds.stylesheet
+        if not source:
+            return None
+        try:
+            data = site_stylesheet(source) if isinstance(source, Path) else builtin_stylesheet()
+        except RenderError as e:
+            failed = e
+
+            def fail() -> bytes:
+                raise failed
+
+            return "", fail
+        digest = hashlib.sha256(STYLESHEET_PATH.encode() + b"\0" + data).hexdigest()
+        return digest, lambda: data
+
+    def _stylesheet_unchanged(self, outputs: Mapping[str, OutputRecord]) -> bool:
+        found = self._stylesheet()
+        if found is None:
+            return True
+        rec = outputs.get(STYLESHEET_PATH)
+        return rec is not None and rec.fingerprint == found[0]
 
     def _load_for(self, state: State, jobs: _Jobs, work: Work, progress: Progress | None) -> None:
         """The articles and bodies of exactly the files being rendered."""
