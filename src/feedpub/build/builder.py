@@ -121,7 +121,13 @@ class Builder(RenderPhase, IndexPhase):
         rendered = self._render(state, work, found, progress)
         rendered += self._media(work.media, found.outputs, found.config_fp, work.problems)
         wrote = self._write(
-            state, rendered, found.outputs, found.claims, work.problems, adopt=adopt
+            state,
+            rendered,
+            found.outputs,
+            found.claims,
+            work.problems,
+            adopt=adopt,
+            progress=progress,
         )
         stale = self._remove_stale(found, work, rendered)
         return self._commit(state, found, work, wrote, len(rendered), stale, now)

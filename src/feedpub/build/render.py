@@ -21,6 +21,7 @@ from feedpub.articles.context import SLUG_MARK
 from feedpub.articles.refs import SCHEME, resolve_refs
 from feedpub.build.makers import FEED_CONTENT_FACTOR, archive_spec, feed_maker, members_fingerprint
 from feedpub.build.values import (
+    PROGRESS_EVERY,
     Detected,
     Progress,
     Rendered,
@@ -162,7 +163,9 @@ class RenderPhase(WritePhase):
         self._want_feeds(jobs, work, found.config_fp)
         self._want_pages(jobs, work, found.config_fp)
         self._want_index(jobs, work, found.config_fp)
-        self._load_for(state, jobs, work, progress)
+        if progress and jobs.todo:  # (loading the bodies is part of rendering)
+            progress("render", 0, len(jobs.todo))
+        self._load_for(state, jobs, work)
         return self._make(jobs, work.problems, progress)
 
     def _fresh(self, outputs: Mapping[str, OutputRecord], relpath: str, fp: str) -> bool:
@@ -319,7 +322,7 @@ class RenderPhase(WritePhase):
         rec = outputs.get(STYLESHEET_PATH)
         return rec is not None and rec.fingerprint == found[0]
 
-    def _load_for(self, state: State, jobs: _Jobs, work: Work, progress: Progress | None) -> None:
+    def _load_for(self, state: State, jobs: _Jobs, work: Work) -> None:
         """The articles and bodies of exactly the files being rendered."""
         known: dict[str, Article] = {a.path: a for a in work.pages}
         for spec in work.plan.feeds:
@@ -332,8 +335,6 @@ class RenderPhase(WritePhase):
         jobs.loaded.update((p, known[p]) for p in paths if p in known)
         need = [known[p] for p in paths if p in known]
         if need:
-            if progress:
-                progress("render", 0, len(need))
             jobs.bodies.update(self._bodies(state, need))
 
     def _make(
@@ -351,8 +352,9 @@ class RenderPhase(WritePhase):
             out.append(
                 Rendered(relpath=relpath, data=data, fingerprint=fp, kind=kind, feed_key=key)
             )
-            if progress and i % 50 == 0:
-                progress("write", i, len(jobs.todo))
+            done = i + 1
+            if progress and (done % PROGRESS_EVERY == 0 or done == len(jobs.todo)):
+                progress("render", done, len(jobs.todo))
         return out
 
     def _index_page(self, make_spec: Callable[[], FeedSpec], all_feed: FeedSpec) -> bytes:
