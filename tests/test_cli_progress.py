@@ -252,3 +252,30 @@ def test_a_long_stage_name_never_wraps(monkeypatch: pytest.MonkeyPatch) -> None:
     clock.now += 1
     progress("x" * 50, 5, 10)
     assert all(len(line) < 30 for line in screen(out.getvalue().encode(), columns=30))
+
+
+def test_log_records_around_the_live_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    out = io.StringIO()
+    progress = StageProgress(out, live=True, clock=_Clock())
+    handler = logging.StreamHandler(out)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [handler])
+    with progress.around_logging():
+        progress("render", 0, 10)
+        logging.getLogger("feedpub.x").warning("careful")
+        progress("render", 10, 10)
+    assert root.handlers == [handler]
+    assert out.getvalue() == (
+        f"{ERASE_LINE}render: 0/10 files{ERASE_LINE}careful\n"
+        f"{ERASE_LINE}render: 0/10 files{ERASE_LINE}render: 10 files in 0.0 s\n"
+    )
+    # in a forked worker (another pid) the record erases the line and writes, no more
+    out.truncate(0)
+    out.seek(0)
+    with progress.around_logging():
+        progress("parse", 0, 10)
+        monkeypatch.setattr(os, "getpid", lambda: -1)
+        logging.getLogger("feedpub.x").warning("from a worker")
+    assert out.getvalue() == f"{ERASE_LINE}parse: 0/10 files{ERASE_LINE}from a worker\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
@@ -368,3 +369,23 @@ def test_chromium_applies_the_stylesheet_to_a_feed_served_as_xml(served: str) ->
     assert [e["title"] for e in found] == [HOSTILE_TITLE, "Article 2"]
     assert found[0]["summary"] == HOSTILE_SUMMARY
     assert [el.tag for el in page.iter() if el.tag in ("script", "img", "svg")] == []
+
+
+def test_the_sites_stylesheet_is_read_bounded_and_never_through_a_link(tmp_path: Path) -> None:
+    from feedpub.errors import RenderError
+    from feedpub.render.stylesheet import MAX_STYLESHEET_BYTES, site_stylesheet
+
+    own = tmp_path / "feed.xsl"
+    own.write_bytes(builtin_stylesheet())
+    assert site_stylesheet(own) == builtin_stylesheet()
+    link = tmp_path / "link.xsl"
+    link.symlink_to(own)  # (the config resolves links; one put there since is refused)
+    with pytest.raises(RenderError, match="cannot read"):
+        site_stylesheet(link)
+    own.write_bytes(b"<!-- " + b"x" * MAX_STYLESHEET_BYTES + b" -->")
+    with pytest.raises(RenderError, match="larger than"):
+        site_stylesheet(own)
+    lol = b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    own.write_bytes(lol + b"<x>&b;</x>")
+    with pytest.raises(RenderError, match="not an XSLT stylesheet"):
+        site_stylesheet(own)

@@ -141,8 +141,14 @@ class _AroundProgress(logging.Handler):
         super().__init__(inner.level)
         self.inner = inner
         self.progress = progress
+        self.pid = os.getpid()
 
     def emit(self, record: logging.LogRecord) -> None:
+        if os.getpid() != self.pid:  # a forked worker: it knows nothing of the line now
+            with contextlib.suppress(OSError, ValueError):
+                self.progress.stream.write(ERASE_LINE)  # (the next redraw puts it back)
+            self.inner.handle(record)
+            return
         with self.progress.lock:
             self.progress.erase()
             self.inner.handle(record)

@@ -40,7 +40,8 @@ def site_stylesheet(path: Path) -> bytes:
         return RenderError(f"{path}: {why} ([feeds] stylesheet)", feed=STYLESHEET_PATH)
 
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        # (the real path, as the config found it: a link put there since is not followed)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as e:
         raise refuse(f"cannot read: {e.strerror or e}") from e
     with os.fdopen(fd, "rb") as f:
