@@ -92,3 +92,70 @@ def test_output_folders_that_are_fine(tmp_path: Path) -> None:
         {"output": "out/public", "articles": "out-articles"},  # a common prefix is no parent
     ]:
         _load(tmp_path, _paths(tmp_path, **paths))
+
+
+# --- [feeds] stylesheet -------------------------------------------------------------------------
+
+
+def _stylesheet(tmp_path: Path, value: str) -> Path | bool:
+    found = _load(tmp_path, MINIMAL + f"[feeds]\nstylesheet = {value}\n").feeds.stylesheet
+    assert isinstance(found, bool | Path)
+    return found
+
+
+def test_stylesheet_off_by_default_on_or_the_sites_own(tmp_path: Path) -> None:
+    assert _load(tmp_path, MINIMAL).feeds.stylesheet is False
+    assert _stylesheet(tmp_path, "true") is True
+    assert _stylesheet(tmp_path, "false") is False
+    (tmp_path / "theme").mkdir()
+    (tmp_path / "theme" / "feed.xsl").write_text("<x/>")
+    assert _stylesheet(tmp_path, '"theme/feed.xsl"') == tmp_path.resolve() / "theme" / "feed.xsl"
+    assert _stylesheet(tmp_path, f'"{tmp_path}/theme/feed.xsl"') == (
+        tmp_path.resolve() / "theme" / "feed.xsl"
+    )
+
+
+def test_which_stylesheet_it_is_does_not_change_the_feeds(tmp_path: Path) -> None:
+    """The feeds only name it (their bytes and fingerprint depend on on/off only)."""
+    (tmp_path / "a.xsl").write_text("<x/>")
+    on = _load(tmp_path, MINIMAL + "[feeds]\nstylesheet = true\n").fingerprint()
+    own = _load(tmp_path, MINIMAL + '[feeds]\nstylesheet = "a.xsl"\n').fingerprint()
+    off = _load(tmp_path, MINIMAL).fingerprint()
+    assert on == own != off
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('""', "expected true, false or the path of an .xsl file"),
+        ("1", "expected true, false or the path of an .xsl file, got 1"),
+        ('["a.xsl"]', "expected true, false"),
+        ('"missing.xsl"', "'missing.xsl': no such file"),
+        ('"theme"', "must be an XSLT file named .xsl or .xslt"),
+        ('"folder.xsl"', "is not a file"),
+        ('"notes.txt"', "must be an XSLT file named .xsl or .xslt"),
+        ('"../outside.xsl"', "must be a file inside the site's folder"),
+        ('"/etc/passwd"', "must be a file inside the site's folder"),
+        ('"link.xsl"', "must be a file inside the site's folder"),  # a symlink leading out
+        ('"public/feeds/feed.xsl"', "lies inside the output folder"),
+        ('"public/../public/x.xsl"', "lies inside the output folder"),
+        ('".feedpub/x.xsl"', "lies inside the state's folder"),
+        ('"."', "must be a file inside the site's folder"),
+    ],
+)
+def test_stylesheets_refused(tmp_path: Path, value: str, message: str) -> None:
+    site = tmp_path / "site"
+    (site / "theme").mkdir(parents=True)
+    (site / "folder.xsl").mkdir()
+    (site / "notes.txt").write_text("x")
+    (tmp_path / "outside.xsl").write_text("<x/>")
+    (site / "link.xsl").symlink_to(tmp_path / "outside.xsl")
+    (site / "public" / "feeds").mkdir(parents=True)
+    (site / "public" / "feeds" / "feed.xsl").write_text("<x/>")
+    (site / "public" / "x.xsl").write_text("<x/>")
+    (site / ".feedpub").mkdir()
+    (site / ".feedpub" / "x.xsl").write_text("<x/>")
+    with pytest.raises(ConfigError) as info:
+        _load(site, MINIMAL + f"[feeds]\nstylesheet = {value}\n")
+    assert info.value.key == "feeds.stylesheet"
+    assert message in str(info.value)

@@ -122,6 +122,7 @@ def two_servers(tmp_path: Path) -> Iterator[dict[str, str]]:
     (tmp_path / "config.toml").write_text(
         BASE_CONFIG
         + REDIRECTS
+        + "stylesheet = true\n"
         + '\n[hub]\nenabled = true\nallowed_callback_networks = ["127.0.0.0/8"]\n'
     )
     article(tmp_path, "one.md", "One", "2025-01-01T00:00:00Z", "[News, Café]")
@@ -192,6 +193,7 @@ PATHS = {
     "/feeds/all.json": "application/feed+json; charset=utf-8",
     "/feeds/caf%C3%A9.json": "application/feed+json; charset=utf-8",
     "/feeds/index.opml": "text/x-opml; charset=utf-8",
+    "/feeds/feed.xsl": "application/xslt+xml; charset=utf-8",
     "/": "text/html; charset=utf-8",
     "/articles/one/": "text/html; charset=utf-8",
 }

@@ -30,6 +30,7 @@ def test_a_feed_is_served_as_render_paths_names_it() -> None:
         ("index.html", "text/html; charset=utf-8", True),
         ("robots.txt", "text/plain; charset=utf-8", True),
         ("sitemap.xml", "application/xml; charset=utf-8", True),
+        ("feeds/feed.xsl", "application/xslt+xml; charset=utf-8", True),
         ("a/logo.svg", "image/svg+xml", True),
         ("a/photo.jpg", "image/jpeg", False),
         ("ep/1.mp3", "audio/mpeg", False),

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from feedpub import __version__, logs
+from feedpub.cli_progress import StageProgress
 from feedpub.errors import FeedpubError, one_line
 
 log = logging.getLogger("feedpub")
@@ -230,37 +231,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _Progress:
-    """A one-line progress display on a terminal; silent elsewhere."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.start = time.monotonic()
-        self.shown = False
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if self.tty and time.monotonic() - self.start > 0.5:
-            sys.stderr.write(f"\r{stage}: {done}/{total} ")
-            sys.stderr.flush()
-            self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-
-
 def _cmd_build(args: argparse.Namespace) -> int:
     from feedpub import app
     from feedpub.model import skipped_summary
 
     config = app.load_config(args.config)
-    progress = _Progress()
+    # a live line per stage on a terminal (stderr); nothing anywhere else, nor with -q
+    progress = StageProgress(sys.stderr, live=not args.quiet and sys.stderr.isatty())
     started = time.monotonic()
-    try:
-        result = app.build(config, workers=args.jobs, progress=progress, adopt=args.adopt)
-    finally:
-        progress.clear()
+    with progress.around_logging():
+        try:
+            result = app.build(
+                config,
+                workers=args.jobs,
+                progress=progress if progress.live else None,
+                adopt=args.adopt,
+            )
+        finally:
+            progress.close()
     elapsed = time.monotonic() - started
     for problem in result.problems:
         print(problem, file=sys.stderr)

@@ -13,6 +13,7 @@ from feedpub.articles.discover import FileStat
 from feedpub.build.sources import failed_row, parse_job
 from feedpub.build.values import (
     BATCH,
+    PROGRESS_EVERY,
     Progress,
 )
 from feedpub.clock import utcnow
@@ -71,7 +72,11 @@ class BuilderBase:
             languages=(*config.site.languages, config.site.language.lower()),
             drafts=showing.drafts,
         )
-        self.links = Links(site=config.site, hubs=config.advertised_hubs)
+        self.links = Links(
+            site=config.site,
+            hubs=config.advertised_hubs,
+            stylesheet=bool(config.feeds.stylesheet),
+        )
         self._pool: Pool[tuple[str, str, FileStat, ParseContext], IndexRow] | None = None
         self._swept = False  # leftovers of a killed build removed (once per process)
         self.output_id: str | None = None  # the output folder's marker, once a build claimed it
@@ -100,11 +105,22 @@ class BuilderBase:
         and the others go on."""
         root = str(self.config.paths.articles)
         jobs = [(root, path, st, self.ctx) for path, st in items]
+        if progress and jobs:
+            progress("parse", 0, len(jobs))
         if self.workers <= 0:
+            done = 0
             for chunk in chunked(jobs, BATCH):
                 if should_stop():
                     raise BuildCancelled("stopped while parsing; the next build carries on")
-                yield [parse_job(job) for job in chunk]
+                rows = []
+                for job in chunk:
+                    rows.append(parse_job(job))
+                    done += 1
+                    if progress and done % PROGRESS_EVERY == 0 and done < len(jobs):
+                        progress("parse", done, len(jobs))
+                yield rows
+            if progress and jobs:
+                progress("parse", len(jobs), len(jobs))
             return
         if self._pool is None:
             self._pool = Pool(
@@ -127,9 +143,11 @@ class BuilderBase:
                 if len(pending) >= BATCH:
                     yield pending
                     pending = []
-                if progress and done % 50 == 0:
+                if progress and done % PROGRESS_EVERY == 0 and done < len(jobs):
                     progress("parse", done, len(jobs))
         except Cancelled as e:
             raise BuildCancelled("stopped while parsing; the next build carries on") from e
         if pending:
             yield pending
+        if progress and jobs:
+            progress("parse", len(jobs), len(jobs))

@@ -170,7 +170,13 @@ class Builder(RenderPhase, IndexPhase):
         rendered = self._render(state, work, found, progress)
         rendered += self._media(work.media, found.outputs, found.config_fp, work.problems)
         wrote = self._write(
-            state, rendered, found.outputs, found.claims, work.problems, adopt=adopt
+            state,
+            rendered,
+            found.outputs,
+            found.claims,
+            work.problems,
+            adopt=adopt,
+            progress=progress,
         )
         stale = self._remove_stale(found, work, rendered)
         return self._commit(state, found, work, wrote, len(rendered), stale, now)
@@ -224,6 +230,7 @@ class Builder(RenderPhase, IndexPhase):
             and state.get("dirty") is None  # an earlier build indexed changes it never published
             and (next_live is None or datetime.fromisoformat(next_live) > now)
             and self._outputs_intact(found.outputs)
+            and self._stylesheet_unchanged(found.outputs)
             and self._media_unchanged(
                 found.outputs, config_fp, state.media_refs(to_us(self.showing.live_until(now)))
             )

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -20,6 +21,7 @@ from feedpub.articles.context import SLUG_MARK
 from feedpub.articles.refs import SCHEME, resolve_refs
 from feedpub.build.makers import FEED_CONTENT_FACTOR, archive_spec, feed_maker, members_fingerprint
 from feedpub.build.values import (
+    PROGRESS_EVERY,
     Detected,
     Progress,
     Rendered,
@@ -48,6 +50,7 @@ from feedpub.render import (
     INDEX_PAGES_DIR,
     INDEX_PATH,
     OPML_PATH,
+    STYLESHEET_PATH,
     EntryBody,
     feed_relpath,
     index_relpath,
@@ -160,7 +163,9 @@ class RenderPhase(WritePhase):
         self._want_feeds(jobs, work, found.config_fp)
         self._want_pages(jobs, work, found.config_fp)
         self._want_index(jobs, work, found.config_fp)
-        self._load_for(state, jobs, work, progress)
+        if progress and jobs.todo:  # (loading the bodies is part of rendering)
+            progress("render", 0, len(jobs.todo))
+        self._load_for(state, jobs, work)
         return self._make(jobs, work.problems, progress)
 
     def _fresh(self, outputs: Mapping[str, OutputRecord], relpath: str, fp: str) -> bool:
@@ -267,6 +272,9 @@ class RenderPhase(WritePhase):
         jobs.want(
             OPML_PATH, "index", None, feeds_fp, lambda: render_opml(feeds, formats, self.links)
         )
+        stylesheet = self._stylesheet()
+        if stylesheet is not None:
+            jobs.want(STYLESHEET_PATH, "index", None, *stylesheet)
         # the index's older pages: those of the feed of all articles' archive documents
         all_pages = work.archives.get(all_feed.key, [])
         for n, members in enumerate(all_pages, start=1):
@@ -284,7 +292,37 @@ class RenderPhase(WritePhase):
                 [m.path for m in members],
             )
 
-    def _load_for(self, state: State, jobs: _Jobs, work: Work, progress: Progress | None) -> None:
+    def _stylesheet(self) -> tuple[str, Callable[[], bytes]] | None:
+        """The XSLT stylesheet the Atom and RSS feeds name (None: they name none): its
+        fingerprint (its bytes') and how to make it. feedpub's own, or the site's file, read
+        each build (a build whose articles are unchanged still notices an edit to it); the
+        site's file unreadable or not a stylesheet: making it fails (a problem), and the one
+        published before stays."""
+        from feedpub.render.stylesheet import builtin_stylesheet, site_stylesheet
+
+        source = self.config.feeds.stylesheet
+        if not source:
+            return None
+        try:
+            data = site_stylesheet(source) if isinstance(source, Path) else builtin_stylesheet()
+        except RenderError as e:
+            failed = e
+
+            def fail() -> bytes:
+                raise failed
+
+            return "", fail
+        digest = hashlib.sha256(STYLESHEET_PATH.encode() + b"\0" + data).hexdigest()
+        return digest, lambda: data
+
+    def _stylesheet_unchanged(self, outputs: Mapping[str, OutputRecord]) -> bool:
+        found = self._stylesheet()
+        if found is None:
+            return True
+        rec = outputs.get(STYLESHEET_PATH)
+        return rec is not None and rec.fingerprint == found[0]
+
+    def _load_for(self, state: State, jobs: _Jobs, work: Work) -> None:
         """The articles and bodies of exactly the files being rendered."""
         known: dict[str, Article] = {a.path: a for a in work.pages}
         for spec in work.plan.feeds:
@@ -297,8 +335,6 @@ class RenderPhase(WritePhase):
         jobs.loaded.update((p, known[p]) for p in paths if p in known)
         need = [known[p] for p in paths if p in known]
         if need:
-            if progress:
-                progress("render", 0, len(need))
             jobs.bodies.update(self._bodies(state, need))
 
     def _make(
@@ -316,8 +352,9 @@ class RenderPhase(WritePhase):
             out.append(
                 Rendered(relpath=relpath, data=data, fingerprint=fp, kind=kind, feed_key=key)
             )
-            if progress and i % 50 == 0:
-                progress("write", i, len(jobs.todo))
+            done = i + 1
+            if progress and (done % PROGRESS_EVERY == 0 or done == len(jobs.todo)):
+                progress("render", done, len(jobs.todo))
         return out
 
     def _index_page(self, make_spec: Callable[[], FeedSpec], all_feed: FeedSpec) -> bytes:

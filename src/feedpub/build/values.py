@@ -22,7 +22,11 @@ BATCH = 2000  # files parsed, settled and stored at a time: memory stays bounded
 # kv: output paths a build is writing that the manifest does not list yet (they are
 # feedpub's: a build that stops before recording them must not take them for someone else's)
 CLAIMS = "output_claims"
+# progress(stage, done, total): a stage ("parse", "render", "write") that has work reports
+# (0, total) when it starts, (done, total) now and then, and (total, total) when it is done;
+# how to show it is the CLI's business
 Progress = Callable[[str, int, int], None]
+PROGRESS_EVERY = 50  # files between two reports of a stage
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,6 +18,8 @@ from feedpub.build.base import BuilderBase
 from feedpub.build.sources import source_chunks
 from feedpub.build.values import (
     CLAIMS,
+    PROGRESS_EVERY,
+    Progress,
     Rendered,
     Wrote,
 )
@@ -229,6 +231,7 @@ class WritePhase(BuilderBase):
         problems: list[Problem],
         *,
         adopt: bool = False,
+        progress: Progress | None = None,
     ) -> Wrote:
         """Write what differs on disk. A feed counts as changed (for notifications) when its
         bytes differ from what the manifest says was published: so a crash after writing a
@@ -268,7 +271,11 @@ class WritePhase(BuilderBase):
             claims |= new_claims
             with state.transaction():
                 state.put(CLAIMS, json.dumps(sorted(claims), ensure_ascii=False))
-        for r, known, on_disk, owned in todo:
+        if progress and todo:
+            progress("write", 0, len(todo))
+        for i, (r, known, on_disk, owned) in enumerate(todo):
+            if progress and i and i % PROGRESS_EVERY == 0:
+                progress("write", i, len(todo))
             old = outputs.get(r.relpath)
             digest = known
             if not on_disk:
@@ -306,6 +313,8 @@ class WritePhase(BuilderBase):
                     kind=r.kind,
                 )
             )
+        if progress and todo:
+            progress("write", len(todo), len(todo))
         return written, feed_urls, records, changed
 
     def _copy(self, relpath: str, *, new: bool) -> str:

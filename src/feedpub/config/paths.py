@@ -107,6 +107,42 @@ def check_output(paths: PathsConfig, state: StateConfig | None, source: Path | N
         raise refuse(f"holds the config file {real_path(source)}")
 
 
+STYLESHEET_SUFFIXES = (".xsl", ".xslt")
+
+
+def read_stylesheet(f: Section, base_dir: Path, paths: PathsConfig) -> bool | Path:
+    """``[feeds] stylesheet``: ``false`` (the default), ``true`` (feedpub's own), or the path
+    of the site's own XSLT file (relative to the config file's folder). That file must lie
+    inside the site's folder (real paths: no link leads out of it), outside the output
+    folder (the build publishes it there as ``feeds/feed.xsl``) and the state's folder, and
+    be a ``.xsl`` or ``.xslt`` file that exists."""
+    raw = f.get("stylesheet", object, False)
+    if isinstance(raw, bool):
+        return raw
+    if not isinstance(raw, str) or not raw.strip():
+        raise f.error(
+            "stylesheet", f"expected true, false or the path of an .xsl file, got {raw!r}"
+        )
+    given = Path(raw).expanduser()
+    path = real_path(given if given.is_absolute() else base_dir / given)
+    site = real_path(base_dir)
+
+    def refuse(what: str) -> ConfigError:
+        return f.error("stylesheet", f"{raw!r}: {what}")
+
+    if not _within(path, site) or path == site:
+        raise refuse(f"must be a file inside the site's folder {site}")
+    if _within(path, real_path(paths.output)):
+        raise refuse(f"lies inside the output folder {real_path(paths.output)} (paths.output)")
+    if _within(path, real_path(paths.state.parent)):
+        raise refuse(f"lies inside the state's folder {real_path(paths.state.parent)}")
+    if path.suffix.lower() not in STYLESHEET_SUFFIXES:
+        raise refuse("must be an XSLT file named .xsl or .xslt")
+    if not path.is_file():
+        raise refuse("no such file" if not path.exists() else "is not a file")
+    return path
+
+
 _STATE_SCHEMES = ("postgresql+psycopg", "postgresql", "sqlite")
 
 

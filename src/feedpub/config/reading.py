@@ -29,7 +29,7 @@ def from_mapping(
     root = Section(data, "", source)
     site = read_site(root)
     paths = read_paths(root, base_dir)
-    feeds = read_feeds(root, site)
+    feeds = read_feeds(root, site, base_dir, paths)
     notify = read_notify(root)
     hub = read_hub(root)
     server = read_server(root)

@@ -71,6 +71,9 @@ class FeedsConfig:
     categories: Mapping[str, CategoryConfig] = field(default_factory=dict)
     # old feed paths → the paths that replace them (301s; see feedpub.redirects)
     redirects: tuple[tuple[str, str], ...] = ()
+    # the XSLT stylesheet Atom and RSS feeds name for browsers: off (False), feedpub's own
+    # (True), or the site's own .xsl file (its real path, inside the site's folder)
+    stylesheet: bool | Path = False
 
     def for_category(self, name: str) -> CategoryConfig:
         return self.categories.get(name) or self.categories.get(name.casefold()) or CategoryConfig()
@@ -178,9 +181,12 @@ class Config:
 
     def fingerprint(self) -> str:
         """A hash of every setting that shapes the output (paths excluded; so are redirects,
-        which the servers answer: no feed or page holds them)."""
+        which the servers answer: no feed or page holds them; and which stylesheet it is)."""
         feeds = asdict(self.feeds)
         del feeds["redirects"]
+        # the feeds name a stylesheet or not; which one (and where the site's own file is)
+        # is the stylesheet file's own business (its fingerprint is its bytes)
+        feeds["stylesheet"] = bool(self.feeds.stylesheet)
         data = {
             "site": asdict(self.site),
             "feeds": feeds,

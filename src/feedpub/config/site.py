@@ -4,12 +4,14 @@ hold."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feedpub.config.checks import Section, absolute_url, at_least, content_mode, language
+from feedpub.config.paths import read_stylesheet
 from feedpub.config.podcast import read_podcast
-from feedpub.config.sections import CategoryConfig, FeedsConfig, SiteConfig
+from feedpub.config.sections import CategoryConfig, FeedsConfig, PathsConfig, SiteConfig
 from feedpub.model import FEED_FORMATS, FeedFormat
 from feedpub.redirects import check as check_redirects
 
@@ -63,7 +65,7 @@ def read_site(root: Section) -> SiteConfig:
     return site
 
 
-def read_feeds(root: Section, site: SiteConfig) -> FeedsConfig:
+def read_feeds(root: Section, site: SiteConfig, base_dir: Path, paths: PathsConfig) -> FeedsConfig:
     f, d = root.section("feeds"), FeedsConfig()
     formats = f.str_list("formats", d.formats)
     for fmt in formats:
@@ -90,6 +92,7 @@ def read_feeds(root: Section, site: SiteConfig) -> FeedsConfig:
             0.1,
         ),
         categories=categories,
+        stylesheet=read_stylesheet(f, base_dir, paths),
     )
     redirects = check_redirects(
         f.get("redirects", dict, {}),

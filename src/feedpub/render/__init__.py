@@ -18,6 +18,7 @@ from feedpub.render.paths import (  # (where files live: render/paths.py)
     INDEX_PATH,
     MEDIA_TYPES,
     OPML_PATH,
+    STYLESHEET_PATH,
     feed_file,
     feed_links,
     feed_relpath,
@@ -31,6 +32,7 @@ __all__ = [
     "INDEX_PATH",
     "MEDIA_TYPES",
     "OPML_PATH",
+    "STYLESHEET_PATH",
     "BodySource",
     "EntryBody",
     "Links",
@@ -67,6 +69,7 @@ class Links:
 
     site: SiteConfig
     hubs: tuple[str, ...] = ()
+    stylesheet: bool = False  # Atom and RSS documents name the stylesheet ([feeds] stylesheet)
 
     def feed_url(self, key: str, fmt: FeedFormat, page: int = 0) -> str:
         return self.site.base_url + quote(feed_relpath(key, fmt, page))

@@ -5,6 +5,7 @@ daemon, the notifier and the redirects all ask here."""
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -22,6 +23,7 @@ OPML_PATH = "feeds/index.opml"
 INDEX_PATH = "index.html"
 ARCHIVE_DIR = "feeds/archive/"  # RFC 5005 archive documents: feeds/archive/<key>/<n>.<ext>
 INDEX_PAGES_DIR = "page/"  # the index's older pages: page/<n>/index.html
+STYLESHEET_PATH = "feeds/feed.xsl"  # the XSLT stylesheet Atom and RSS feeds name ([feeds])
 
 
 def feed_relpath(key: str, fmt: FeedFormat, page: int = 0) -> str:
@@ -29,6 +31,13 @@ def feed_relpath(key: str, fmt: FeedFormat, page: int = 0) -> str:
     if page:
         return f"{ARCHIVE_DIR}{key}/{page}.{EXTENSIONS[fmt]}"
     return f"{FEEDS_DIR}{key}.{EXTENSIONS[fmt]}"
+
+
+def stylesheet_href(relpath: str) -> str:
+    """The stylesheet's URL as a feed at ``relpath`` names it: relative to the feed, so
+    that it works for archive documents in subfolders and wherever the output folder is
+    served from (the site, a preview, a mirror)."""
+    return posixpath.relpath(STYLESHEET_PATH, posixpath.dirname(relpath))
 
 
 def index_relpath(page: int = 0) -> str:

@@ -54,7 +54,9 @@ from feedpub import __version__
 from feedpub.config import SiteConfig
 from feedpub.errors import RenderError
 from feedpub.model import Article, Enclosure, FeedFormat, FeedSpec, Podcast
-from feedpub.render import MEDIA_TYPES, BodySource, Links, entry_authors, safe
+from feedpub.render import MEDIA_TYPES, BodySource, Links, entry_authors, feed_relpath, safe
+from feedpub.render.paths import stylesheet_href
+from feedpub.render.stylesheet import with_stylesheet
 
 _ATOM_NS = "http://www.w3.org/2005/Atom"
 _DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -341,4 +343,6 @@ def render_xml(spec: FeedSpec, fmt: FeedFormat, links: Links, bodies: BodySource
             out: bytes = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
     except (ValueError, TypeError) as e:
         raise RenderError(f"cannot render {fmt}: {e}", feed=spec.key) from e
+    if links.stylesheet:  # for browsers (feed readers ignore it): see render/stylesheet.py
+        out = with_stylesheet(out, stylesheet_href(feed_relpath(spec.key, fmt, spec.page)))
     return out

@@ -22,6 +22,8 @@ _TYPES = {
     ".opml": "text/x-opml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
+    # the feeds' XSLT stylesheet: an XML type (any +xml is), which every browser loads as XSLT
+    ".xsl": "application/xslt+xml; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".png": "image/png",
