@@ -149,8 +149,12 @@ def test_second_daemon_refuses_and_status_works(root: Path, daemon: Daemon) -> N
         check=False,
     )
     assert status.returncode == 0
-    assert "daemon: running (pid" in status.stdout
-    assert "published: 1" in status.stdout
+    # in prose: where the daemon serves, its last build (one that changed nothing too)
+    assert daemon.proc is not None
+    assert f"daemon: running (pid {daemon.proc.pid}) at {daemon.base}/" in status.stdout
+    assert "1 published, 0 scheduled" in status.stdout
+    assert "last build: " in status.stdout and "last change published: " in status.stdout
+    assert "{" not in status.stdout  # (no Python dict)
     assert daemon.stop() == 0
 
 

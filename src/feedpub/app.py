@@ -158,6 +158,14 @@ def status(config: Config, *, now: Callable[[], datetime] = clock) -> dict[str, 
     return read_status(config, now=now())
 
 
+def status_text(config: Config, *, now: Callable[[], datetime] = clock) -> list[str]:
+    """:func:`status` in prose, a line per fact (``feedpub status``)."""
+    from feedpub.status import read_status, status_lines
+
+    at = now()
+    return status_lines(read_status(config, now=at), now=at)
+
+
 def check(
     config: Config, *, now: Callable[[], datetime] = clock
 ) -> tuple[int, list[Problem], list[SkippedFile]]:

@@ -379,46 +379,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
     from feedpub import app
 
-    info = app.status(app.load_config(args.config))
+    config = app.load_config(args.config)
     if args.json:
-        print(json.dumps(info, indent=2))
-        return EXIT_OK
-    for key, value in info.items():
-        if key in ("problems_by_article", "articles_with_problems"):
-            continue  # (the problems are listed below, one a line)
-        if key == "builds" and isinstance(value, list):
-            print("recent builds:")
-            for b in value:
-                what = (
-                    f"failed: {b['error']}"
-                    if b["outcome"] == "failed"
-                    else f"ok, {b['articles']} articles, {b['written']} files written, "
-                    f"{b['errors']} errors, {b['warnings']} warnings"
-                )
-                print(f"  {b['started_at']} {b['duration_ms']} ms {what}")
-        elif key == "scheduled_articles" and isinstance(value, list):
-            print("scheduled articles:")
-            for a in value:
-                print(f"  {a['goes_live']} {a['path']} ({a['title']})")
-        elif key == "subscriptions" and isinstance(value, dict):
-            print(
-                f"hub subscriptions: {value['active']} active on {value['topics']} topics, "
-                f"{value['expired']} expired"
-            )
-        elif key == "problems" and isinstance(value, list):
-            print(f"problems: {len(value)}")
-            for line in value:
-                print(f"  {line}")
-        elif key.endswith("_notifications") and isinstance(value, list):
-            print(f"{key.replace('_', ' ')}:")
-            for item in value:
-                err = f" - {item['last_error']}" if item.get("last_error") else ""
-                print(
-                    f"  {item['kind']} {item['target']} {item['topic']} "
-                    f"(attempts {item['attempts']}){err}"
-                )
-        else:
-            print(f"{key.replace('_', ' ')}: {value if value is not None else '-'}")
+        print(json.dumps(app.status(config), indent=2))
+    else:
+        print("\n".join(app.status_text(config)))
     return EXIT_OK
 
 

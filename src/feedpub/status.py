@@ -10,8 +10,9 @@ than the config. Lists are bounded (:data:`LIST_LIMIT`); their totals are given 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -92,6 +93,12 @@ def read_status(
                 info["daemon"] = "leader: {host} pid {pid}, {url} (since {since})".format_map(
                     {"host": "?", "pid": "?", "url": "?", "since": "?", **leader}
                 )
+                info["url"] = leader.get("url")
+        else:
+            serving = json.loads(state.get("serving") or "{}")
+            if serving and info.get("daemon") == f"running (pid {serving.get('pid')})":
+                info["daemon"] = f"running (pid {serving['pid']}) at {serving['url']}"
+                info["url"] = serving["url"]
         counts = state.counts()
         blob = state.get("last_result")
         last = result_from_json(blob, articles=0, unchanged=0) if blob else None
@@ -124,6 +131,7 @@ def read_status(
         info["pending_notifications"] = _notifications(outbox["pending_list"])
         info["failed_notifications"] = _notifications(outbox["failed_list"])
         info["recent_notifications"] = _notifications(outbox["recent"])
+        info["waiting_by_target"] = _notifications(state.waiting_by_target(LIST_LIMIT))
         active, expired, topics = state.subscription_tally(now)
         info["subscriptions"] = {
             "active": active,
@@ -135,3 +143,125 @@ def read_status(
             ],
         }
     return info
+
+
+# -- in prose, for `feedpub status` ---------------------------------------------------------
+
+
+def status_lines(info: dict[str, object], *, now: datetime) -> list[str]:
+    """:func:`read_status` in prose, for a terminal: a line per fact, then the lists
+    (problems by file, notifications waiting by target, the last builds)."""
+    out: list[str] = [f"daemon: {info.get('daemon', 'not running')}"]
+    out.append(f"state: {info['state']}")
+    builds = _dicts(info.get("builds"))
+    if builds:
+        b = builds[0]
+        out.append(f"last build: {_when(str(b['started_at']), now)}, {_build_line(b)}")
+    changed = info.get("last_build")
+    if changed:
+        out.append(f"last change published: {_when(str(changed), now)}")
+    elif not builds:
+        out.append("last build: never (run `feedpub build` or `feedpub run`)")
+        return out
+    out.append(
+        f"articles: {info.get('articles', 0)} files; {info.get('published') or 0} published,"
+        f" {info.get('scheduled') or 0} scheduled, {info.get('drafts') or 0} drafts or hidden;"
+        f" {info.get('feeds', 0)} feeds"
+    )
+    upcoming = _dicts(info.get("scheduled_articles"))
+    if upcoming:
+        first = upcoming[0]
+        more = f" (+{len(upcoming) - 1} more after it)" if len(upcoming) > 1 else ""
+        out.append(
+            f"next go-live: {_when(str(first['goes_live']), now)}: {first['path']}"
+            f" ({first['title']}){more}"
+        )
+    problems = [str(p) for p in _list(info.get("problems"))]
+    if problems:
+        out.append(f"problems: {len(problems)} in {info.get('articles_with_problems', '?')} files")
+        out.extend(f"  {line}" for line in problems)
+    else:
+        out.append("problems: none")
+    counts = info.get("notifications")
+    if isinstance(counts, dict):
+        out.append(
+            f"notifications: {counts['pending']} waiting, {counts['failed']} failed for good,"
+            f" {counts['done']} sent"
+        )
+    for group in _dicts(info.get("waiting_by_target")):
+        error = f"; last error: {group['last_error']}" if group.get("last_error") else ""
+        tried = f"up to {group['attempts']} attempts" if group["attempts"] else "not tried yet"
+        out.append(
+            f"  waiting for {group['kind']} {group['target']}: {group['count']}, queued"
+            f" {_when(str(group['oldest']), now)}, {tried}{error}"
+        )
+    for item in _dicts(info.get("failed_notifications")):
+        out.append(
+            f"  failed: {item['kind']} {item['target']} {item['topic']}"
+            f" after {item['attempts']} attempts: {item.get('last_error') or '-'}"
+        )
+    subs = info.get("subscriptions")
+    if isinstance(subs, dict) and (subs.get("active") or subs.get("expired")):
+        out.append(
+            f"hub: {subs['active']} subscriptions on {subs['topics']} feeds,"
+            f" {subs['expired']} expired"
+        )
+    if len(builds) > 1:
+        out.append("recent builds:")
+        for b in builds[:10]:
+            out.append(f"  {_time(str(b['started_at']))}  {_build_line(b)}")
+    return out
+
+
+def _build_line(b: dict[str, Any]) -> str:
+    took = f"{b['duration_ms']} ms"
+    if b["outcome"] == "failed":
+        return f"{took}, failed: {b['error']}"
+    written = int(b["written"])
+    what = f"{written} file{'s' if written != 1 else ''} written" if written else "nothing changed"
+    if b["removed"]:
+        what += f", {b['removed']} removed"
+    issues = []
+    if b["errors"]:
+        issues.append(f"{b['errors']} errors")
+    if b["warnings"]:
+        issues.append(f"{b['warnings']} warnings")
+    return f"{took}, {what}" + (f" ({', '.join(issues)})" if issues else "")
+
+
+def _time(iso: str) -> str:
+    """A stored time as the operator reads it: UTC, to the second."""
+    try:
+        at = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _when(iso: str, now: datetime) -> str:
+    """``2026-12-02 07:05:31 UTC (3 min ago)`` or ``(in 2 h)``."""
+    try:
+        at = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    seconds = (now - at).total_seconds()
+    span = abs(seconds)
+    if span < 90:
+        ago = f"{span:.0f} s"
+    elif span < 5400:
+        ago = f"{span / 60:.0f} min"
+    elif span < 172_800:
+        ago = f"{span / 3600:.0f} h"
+    elif span < 63_115_200:  # (two years)
+        ago = f"{span / 86_400:.0f} days"
+    else:
+        ago = f"{span / 31_557_600:.0f} years"
+    return f"{_time(iso)} ({ago} ago)" if seconds >= 0 else f"{_time(iso)} (in {ago})"
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _dicts(value: object) -> list[dict[str, Any]]:
+    return [v for v in _list(value) if isinstance(v, dict)]

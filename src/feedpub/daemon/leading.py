@@ -78,13 +78,20 @@ class Leadership:
 
     def record(self) -> None:
         """Say in the state store who leads (``feedpub status`` shows it while the lock is
-        held): this host, pid and address."""
+        held): this host, pid and address. On SQLite, where the lock is a file, only where
+        this daemon serves is said (the pid in the lock file tells whether it still runs)."""
         if self._lock is None:
+            here = {"pid": os.getpid(), "url": self.url, "since": self._since()}
+            try:
+                with self.open_state() as state:
+                    state.put("serving", json.dumps(here))
+            except Exception:
+                log.exception("could not record where this daemon serves")
             return
         me = {
             "host": socket.gethostname(),
             "pid": os.getpid(),
-            "since": self.clock().isoformat(timespec="seconds"),
+            "since": self._since(),
             "url": self.url,
             "output": self.output_id(),
             "backend_pid": self._lock.backend_pid,  # ties the record to the lock
@@ -95,6 +102,9 @@ class Leadership:
             self._recorded_pid = self._lock.backend_pid
         except Exception:
             log.exception("could not record this daemon as the leader")
+
+    def _since(self) -> str:
+        return self.clock().isoformat(timespec="seconds")
 
     def stand_by(
         self,

@@ -161,6 +161,36 @@ class OutboxStore(StoreBase):
         ).fetchone()
         return int(row[0])
 
+    def waiting_by_target(self, limit: int = 50) -> list[dict[str, object]]:
+        """The notifications waiting, per kind and target (the ``limit`` targets with the
+        most): how many, the most attempts one has had, when the oldest was queued, and
+        the newest error among them."""
+        groups = self._db.execute(
+            "SELECT kind, target, count(*), max(attempts), min(created_at) FROM outbox"
+            " WHERE status IN ('pending', 'sending') GROUP BY kind, target"
+            " ORDER BY count(*) DESC, kind, target LIMIT ?",
+            (limit,),
+        ).fetchall()
+        found: list[dict[str, object]] = []
+        for kind, target, count, attempts, oldest in groups:
+            error = self._db.execute(
+                "SELECT last_error FROM outbox WHERE status IN ('pending', 'sending')"
+                " AND kind = ? AND target = ? AND last_error IS NOT NULL"
+                " ORDER BY id DESC LIMIT 1",
+                (kind, target),
+            ).fetchone()
+            found.append(
+                {
+                    "kind": kind,
+                    "target": target,
+                    "count": int(count),
+                    "attempts": int(attempts or 0),
+                    "oldest": oldest,
+                    "last_error": error[0] if error else None,
+                }
+            )
+        return found
+
     def waiting(self) -> dict[str, tuple[int, datetime]]:
         """kind → (notifications waiting to be sent, when the oldest of them was queued).
         Read from the index of waiting rows: the cost grows with the backlog (at most one
