@@ -281,3 +281,28 @@ def test_lifespan_and_other_scopes(app: App) -> None:
     sent.clear()
     asyncio.run(app({"type": "websocket", "path": "/"}, receive, send))
     assert sent == []
+
+
+def test_the_access_log_is_off_by_default_and_one_line_per_answer_when_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    app = site_app(tmp_path)
+    with caplog.at_level(logging.INFO, logger="feedpub.access"):
+        call(app, "/feeds/all.atom.xml")
+        assert not [r for r in caplog.records if r.name == "feedpub.access"]
+        app.access_log = True
+        call(app, "/feeds/all.atom.xml", headers={"User-Agent": "Reader/1.0"})
+        call(app, "/nothing\nhere", headers={"User-Agent": 'x"\r\nforged 200'})
+    lines = [r for r in caplog.records if r.name == "feedpub.access"]
+    assert len(lines) == 2
+    first, second = lines
+    assert re.fullmatch(
+        rf'- "GET /feeds/all.atom.xml" 200 {len(FEED)} \d+ ms "Reader/1.0"', first.getMessage()
+    )
+    assert first.__dict__["status"] == 200 and first.__dict__["bytes"] == len(FEED)
+    assert first.__dict__["path"] == "/feeds/all.atom.xml"
+    # what a client sends cannot forge a line of the log
+    assert "\n" not in second.getMessage() and "\r" not in second.getMessage()
+    assert second.__dict__["status"] == 404

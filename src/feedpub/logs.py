@@ -37,6 +37,7 @@ FIELDS = (
     "method",
     "status",
     "bytes",
+    "user_agent",
 )
 _FIELD_SET = frozenset(FIELDS)
 # third-party loggers that say too much at INFO for a daemon's log

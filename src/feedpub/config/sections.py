@@ -118,6 +118,7 @@ class ServerConfig:
     header_timeout_seconds: float = 10.0  # for a whole request head, and for idle keep-alive
     body_timeout_seconds: float = 10.0  # for a whole request body
     send_timeout_seconds: float = 30.0  # a reader that takes nothing of a response this long
+    access_log: bool = False  # one log line per request (logger feedpub.access)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

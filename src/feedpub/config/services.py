@@ -71,6 +71,7 @@ def read_server(root: Section) -> ServerConfig:
         header_timeout_seconds=sv.seconds("header_timeout_seconds", d.header_timeout_seconds),
         body_timeout_seconds=sv.seconds("body_timeout_seconds", d.body_timeout_seconds),
         send_timeout_seconds=sv.seconds("send_timeout_seconds", d.send_timeout_seconds),
+        access_log=sv.get("access_log", bool, d.access_log),
     )
     sv.done()
     return server

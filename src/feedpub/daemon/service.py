@@ -241,7 +241,14 @@ class Daemon:
                     cfg, is_topic=self.is_topic, clock=self.clock, open_state=self.open_state
                 )
             moved = locations(cfg.site.base_url, cfg.feeds.redirects)
-            self.app = app = App(self.store, self.health, self.hub, moved, metrics=self.metrics)
+            self.app = app = App(
+                self.store,
+                self.health,
+                self.hub,
+                moved,
+                metrics=self.metrics,
+                access_log=cfg.server.access_log,
+            )
             server = make_server(app, sock, cfg.server)
             if admin_sock is not None:
                 server.beside(self._admin_server(admin_sock), admin_sock)

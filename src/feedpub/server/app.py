@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import quote
 
 from feedpub.articles.media import is_media
+from feedpub.errors import printable
+from feedpub.logs import fields
 from feedpub.metrics import NO_METRICS, Metrics
 from feedpub.server.asgi import Message, Receive, Scope, Send, respond
 from feedpub.server.conditional import accepts_gzip, not_modified
@@ -19,6 +23,8 @@ from feedpub.server.resources import held_in_memory, media_type, relpath_of
 from feedpub.server.store import Store
 
 # (a JSON object; its "status" is "ok", or /healthz answers 503: the service cannot do its job)
+access = logging.getLogger("feedpub.access")
+
 HealthFn = Callable[[], Mapping[str, object]]
 HubFn = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -34,23 +40,26 @@ class App:
         hub: HubFn | None = None,
         redirects: Mapping[str, bytes] | None = None,
         metrics: Metrics = NO_METRICS,
+        access_log: bool = False,
     ) -> None:
         self.store = store
         self.health = health
         self.hub = hub
         self.redirects = redirects or {}
         self.metrics = metrics
+        self.access_log = access_log  # one line per request (logger ``feedpub.access``)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
                 await _lifespan(receive, send)
             return
-        if self.metrics is NO_METRICS:
+        if self.metrics is NO_METRICS and not self.access_log:
             await self._answer(scope, receive, send)
             return
         status = 0
         sent = 0
+        started = time.monotonic()
 
         async def counted(message: Message) -> None:
             nonlocal status, sent
@@ -65,6 +74,8 @@ class App:
         finally:
             if status:  # (a connection lost before any answer: nothing was answered)
                 self.metrics.request(status, sent)
+                if self.access_log:
+                    _log_access(scope, status, sent, time.monotonic() - started)
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -134,6 +145,37 @@ class App:
         headers = res.gzip_headers if use_gzip else res.plain_headers
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body if method == "GET" else b""})
+
+
+def _log_access(scope: Scope, status: int, sent: int, seconds: float) -> None:
+    """One line for one answer: who, what, the status, the bytes, how long, which client
+    software (as nginx's access log says it, with the facts as fields for JSON logs)."""
+    client = scope.get("client")
+    who = str(client[0]) if client else "-"
+    agent = next((v for k, v in scope["headers"] if k == b"user-agent"), b"-")
+    path = scope.get("raw_path") or scope["path"].encode()
+    target = path + (b"?" + scope["query_string"] if scope.get("query_string") else b"")
+    shown = printable(target.decode("latin-1"))[:2000]
+    ms = round(seconds * 1000)
+    access.info(
+        '%s "%s %s" %d %d %d ms "%s"',
+        who,
+        scope["method"],
+        shown,
+        status,
+        sent,
+        ms,
+        printable(agent.decode("latin-1"))[:500],
+        extra=fields(
+            client=who,
+            method=scope["method"],
+            path=shown,
+            status=status,
+            bytes=sent,
+            duration_ms=ms,
+            user_agent=printable(agent.decode("latin-1"))[:500],
+        ),
+    )
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
