@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feedpub.admin.page import render_status
-from feedpub.status import shown_url
+from feedpub.redaction import shown_url
 
 HTML = "{http://www.w3.org/1999/xhtml}"
 # what an HTML document can carry (no NUL, no other control characters, no surrogates)

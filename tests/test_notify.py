@@ -358,7 +358,11 @@ def test_dry_run_and_disabled(
     site.config_text = site.config_text.replace("[notify]\n", "[notify]\nenabled = false\n")
     assert app.notify(site.config()) == (0, 0)
     assert receiver.posts == []
-    assert {r[2] for r in _outbox(site)} == {"done"}
+    # off is not lost: what is queued stays queued, and goes once notify is on again
+    assert {r[2] for r in _outbox(site)} == {"pending"}
+    site.config_text = site.config_text.replace("enabled = false\n", "")
+    assert app.notify(site.config()) == (3, 0)
+    assert len(receiver.urls("/hub")) == 3
 
 
 def test_daemon_killed_with_pending_notifications_delivers_them_once(

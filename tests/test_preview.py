@@ -420,6 +420,16 @@ def test_shutdown_is_prompt_with_open_event_streams(site: Path) -> None:
         serve.stop()
 
 
+def test_a_closed_terminal_sighup_stops_it_and_removes_its_folder(site: Path) -> None:
+    serve = Serve(site)
+    try:
+        assert serve.folder.is_dir()
+        assert serve.stop(signal.SIGHUP) == 0
+        assert not serve.folder.exists()
+    finally:
+        serve.stop()
+
+
 def test_open_starts_a_browser_on_the_preview(site: Path) -> None:
     opened = site / "opened.txt"
     browser = site / "fake-browser"

@@ -294,7 +294,7 @@ def test_the_access_log_is_off_by_default_and_one_line_per_answer_when_on(
         assert not [r for r in caplog.records if r.name == "feedpub.access"]
         app.access_log = True
         call(app, "/feeds/all.atom.xml", headers={"User-Agent": "Reader/1.0"})
-        call(app, "/nothing\nhere", headers={"User-Agent": 'x"\r\nforged 200'})
+        call(app, "/nothing\nhere", headers={"User-Agent": 'x" 9.9.9.9 "GET /admin" 200 "y'})
     lines = [r for r in caplog.records if r.name == "feedpub.access"]
     assert len(lines) == 2
     first, second = lines
@@ -303,6 +303,10 @@ def test_the_access_log_is_off_by_default_and_one_line_per_answer_when_on(
     )
     assert first.__dict__["status"] == 200 and first.__dict__["bytes"] == len(FEED)
     assert first.__dict__["path"] == "/feeds/all.atom.xml"
-    # what a client sends cannot forge a line of the log
-    assert "\n" not in second.getMessage() and "\r" not in second.getMessage()
+    # what a client sends cannot forge a line or a field of the log (escaped as nginx does)
+    assert second.getMessage().endswith(
+        '"GET /nothing\\x0Ahere" 404 10 ' + second.getMessage().split(" 404 10 ")[1]
+    )
+    assert second.getMessage().count('"') == 4
+    assert second.__dict__["user_agent"] == "x\\x22 9.9.9.9 \\x22GET /admin\\x22 200 \\x22y"
     assert second.__dict__["status"] == 404

@@ -50,3 +50,24 @@ def test_json_stays_machine_readable_with_the_same_facts(site: Site) -> None:
     assert json.loads(json.dumps(info)) == info
     assert info["published"] == 1
     assert info["waiting_by_target"] == []
+
+
+def test_what_comes_from_outside_cannot_drive_the_terminal(site: Site) -> None:
+    name = "zz\x1b]0;OWNED\x07\x1b[2J\nFORGED: daemon not running\r.md"
+    site.article(name, "Later", "2098-01-01T00:00:00Z", "[]")
+    site.build()
+    info = read_status(site.config(), now=NOW)
+    info["waiting_by_target"] = [
+        {
+            "kind": "websub",
+            "target": "http://127.0.0.1:9/hub?token=***",
+            "count": 1,
+            "attempts": 2,
+            "oldest": NOW.isoformat(),
+            "last_error": "HTTP 500: \x1b[31mHUB DOWN\r\nFORGED: line",
+        }
+    ]
+    text = "\n".join(status_lines(info, now=NOW))
+    assert "\x1b" not in text and "\r" not in text and "\x07" not in text
+    assert not [line for line in text.splitlines() if line.startswith("FORGED")]
+    assert "zz\\x1b]0;OWNED" in text

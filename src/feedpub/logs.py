@@ -15,6 +15,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from feedpub.errors import printable
+
 # the facts a log line may carry, as JSON fields (one name for one fact, everywhere)
 FIELDS = (
     "event",  # what kind of line this is: build, notify_failing, notify_recovered, ...
@@ -53,6 +55,20 @@ def fields(**facts: Any) -> dict[str, Any]:
     return facts
 
 
+class TextFormatter(logging.Formatter):
+    """``time LEVEL logger: message``, one line per event: what a message carries from
+    outside (a file name, a hub's answer, a client's header) cannot start a line of its own
+    or send the terminal escape sequences (:func:`feedpub.errors.printable`). A traceback
+    after it is feedpub's own, and keeps its lines."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = printable(record.message)
+        return super().formatMessage(record)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC), level, logger, message, and the facts."""
 
@@ -81,7 +97,7 @@ def setup(level: str, fmt: str, *, stream: TextIO | None = None) -> logging.Hand
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, level.upper()))

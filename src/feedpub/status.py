@@ -15,32 +15,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from feedpub.config import Config
+from feedpub.errors import printable
 from feedpub.model import BuildRecord
+from feedpub.redaction import shown_url
 from feedpub.store import State
 
 LIST_LIMIT = 50  # scheduled articles, subscription topics shown
 PROBLEM_PATHS_LIMIT = 200  # articles whose problems are listed one by one
-
-
-def shown_url(url: str) -> str:
-    """``url`` with its password and its query's values replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            creds, host = netloc.rsplit("@", 1)
-            netloc = f"{creds.split(':', 1)[0]}:***@{host}"
-        query = parts.query
-        if query:
-            query = urlencode(
-                [(k, "***") for k, _ in parse_qsl(query, keep_blank_values=True)], safe="*"
-            )
-        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-    except ValueError:  # (not a URL: shown as nothing that could hold a secret)
-        return "(not a URL)"
 
 
 def _build(b: BuildRecord) -> dict[str, object]:
@@ -150,7 +133,10 @@ def read_status(
 
 def status_lines(info: dict[str, object], *, now: datetime) -> list[str]:
     """:func:`read_status` in prose, for a terminal: a line per fact, then the lists
-    (problems by file, notifications waiting by target, the last builds)."""
+    (problems by file, notifications waiting by target, the last builds). Every text
+    from outside (file names, titles, a hub's error) is shown escaped: it cannot send the
+    terminal an escape sequence or start a line of its own."""
+    info = _printable(info)
     out: list[str] = [f"daemon: {info.get('daemon', 'not running')}"]
     out.append(f"state: {info['state']}")
     builds = _dicts(info.get("builds"))
@@ -265,3 +251,13 @@ def _list(value: object) -> list[object]:
 
 def _dicts(value: object) -> list[dict[str, Any]]:
     return [v for v in _list(value) if isinstance(v, dict)]
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {k: _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value

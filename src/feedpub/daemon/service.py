@@ -27,6 +27,7 @@ from feedpub.errors import ConfigError, FeedpubError, one_line
 from feedpub.ha.replica import Replica
 from feedpub.metrics import NO_METRICS, Metrics
 from feedpub.model import BuildResult
+from feedpub.notify.targets import TargetWatch
 from feedpub.output_ownership import claim_output
 from feedpub.redirects import locations
 from feedpub.render import Links
@@ -98,6 +99,7 @@ class Daemon:
         self._notifier_thread: threading.Thread | None = None
         self.app: App | None = None
         self.reloads = 0  # config reloads applied (SIGHUP)
+        self._targets = TargetWatch()  # failing notification targets, for the log
 
     # -- what tests and the server reach ----------------------------------------------------
 
@@ -392,6 +394,7 @@ class Daemon:
         from feedpub.notify.notifier import Notifier
 
         self.notifier = Notifier(self.config, clock=self.clock, metrics=self.metrics)
+        self.notifier.targets = self._targets  # (what fails stays known across a reload)
         self._notifier_thread = threading.Thread(
             target=self.notifier.run, name="feedpub-notifier", daemon=True
         )

@@ -33,6 +33,7 @@ import requests
 from feedpub.config import Config
 from feedpub.notify.guard import callback_refusal, guarded_session
 from feedpub.notify.send import read_bounded, user_agent
+from feedpub.redaction import shown_url
 from feedpub.server import Receive, Scope, Send, respond
 from feedpub.store import State
 
@@ -244,7 +245,7 @@ class Hub:
                     return
             refusal = callback_refusal(callback, self.allowed)  # again: DNS may have changed
             if refusal is not None:
-                log.info("hub: not verifying %s: %s", callback, refusal)
+                log.info("hub: not verifying %s: %s", shown_url(callback), refusal)
                 return
             challenge = secrets.token_urlsafe(24)
             params = {"hub.mode": mode, "hub.topic": given_topic, "hub.challenge": challenge}
@@ -266,11 +267,11 @@ class Hub:
                 if refusal is not None:
                     self._deny(given_topic, callback, refusal)
                     return
-                log.info("hub: %s verified for %s at %s", mode, given_topic, callback)
+                log.info("hub: %s verified for %s at %s", mode, given_topic, shown_url(callback))
             else:
-                log.info("hub: %s not confirmed by %s; ignored", mode, callback)
+                log.info("hub: %s not confirmed by %s; ignored", mode, shown_url(callback))
         except Exception:  # a verification never takes the hub down
-            log.exception("hub: verifying %s for %s failed", mode, callback)
+            log.exception("hub: verifying %s for %s failed", mode, shown_url(callback))
 
     def _get(self, callback: str, params: dict[str, str], challenge: str | None) -> bool:
         sep = "&" if urlsplit(callback).query else "?"
@@ -286,14 +287,14 @@ class Hub:
             # never more than the challenge's worth of body, never longer than the timeout
             answer = read_bounded(resp, 1024, time.monotonic() + timeout)
         except requests.RequestException as e:
-            log.info("hub: callback %s unreachable: %s", callback, type(e).__name__)
+            log.info("hub: callback %s unreachable: %s", shown_url(callback), type(e).__name__)
             return False
         if challenge is None:
             return 200 <= resp.status_code < 300
         return 200 <= resp.status_code < 300 and answer == challenge.encode()
 
     def _deny(self, topic: str, callback: str, reason: str) -> None:
-        log.info("hub: denying %s for %s: %s", callback, topic, reason)
+        log.info("hub: denying %s for %s: %s", shown_url(callback), topic, reason)
         self._get(callback, {"hub.mode": "denied", "hub.topic": topic, "hub.reason": reason}, None)
 
 

@@ -202,7 +202,7 @@ class Notifier:
         Rows are claimed in small batches as send slots free up (never more than twice the
         concurrency at once), so that any number of senders share one outbox, each takes only
         what it can send within its lease, and a slow target never holds rows hostage."""
-        if self.dry_run:
+        if self.dry_run or not self.notify.enabled:  # (off: queued and kept, never sent)
             return self._dry_run(everything)
         now = self.clock()
         started = time.monotonic()
@@ -318,18 +318,6 @@ class Notifier:
                 if earliest is not None:
                     state.requeue(row.id, earliest, at=now, lease=row.lease)
                     continue
-                if not self.notify.enabled:  # staged, logged, not sent
-                    log.info("would notify %s", describe(row))
-                    state.record_attempt(
-                        row.id,
-                        at=now,
-                        outcome="ok",
-                        status=None,
-                        error="not sent: notify.enabled = false",
-                        ms=0,
-                        lease=row.lease,
-                    )
-                    continue
                 ready.append(row)
         deliveries = [r for r in ready if r.kind == DELIVERY]
         subs = state.subscriptions_by_id(
@@ -407,6 +395,14 @@ class Notifier:
 
         The first pass sends everything pending, backoff or not: after a restart (or a crash)
         what was waiting goes out within seconds."""
+        if not self.notify.enabled:
+            # off (staging, or turned off for a while): what is queued stays queued, one row
+            # per target and feed however many changes come, and goes when it is turned on
+            with contextlib.suppress(Exception):
+                self.send_due(everything=True)  # (logs what would go)
+            log.info("notify.enabled = false: notifications are queued and kept, not sent")
+            self._stop.wait()
+            return
         first = True
         while not self._stop.is_set():
             try:

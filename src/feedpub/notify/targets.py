@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from feedpub.logs import fields
 from feedpub.model import OutboxRow
 from feedpub.notify.plan import DELIVERY, Outcome
+from feedpub.redaction import shown_url
 
 # the sending loop's logger: these lines are logged under the name they always had
 log = logging.getLogger("feedpub.notify.notifier")
@@ -35,7 +36,7 @@ class _Failing:
 
 def describe(row: OutboxRow) -> str:
     """A notification, for the log: its kind, target and topic."""
-    return f"{row.kind} {row.target} ({row.topic})"
+    return f"{row.kind} {shown_url(row.target)} ({row.topic})"
 
 
 class TargetWatch:
@@ -68,7 +69,7 @@ class TargetWatch:
             return
         facts = fields(
             event="notify_failing",
-            target=row.target,
+            target=shown_url(row.target),
             kind=row.kind,
             topic=row.topic,
             attempt=row.attempts + 1,
@@ -81,7 +82,7 @@ class TargetWatch:
             log.log(
                 level,
                 "notifications to %s are failing (%s): %s; retrying in %.0f s",
-                row.target,
+                shown_url(row.target),
                 row.kind,
                 outcome.error,
                 delay,
@@ -92,7 +93,7 @@ class TargetWatch:
                 level,
                 "notifications to %s still failing after %d attempts over %s (%s);"
                 " next retries within %.0f s",
-                row.target,
+                shown_url(row.target),
                 attempts,
                 _duration(now - since),
                 outcome.error,
@@ -111,18 +112,20 @@ class TargetWatch:
             "notified %s in %d ms",
             describe(row),
             outcome.ms,
-            extra=fields(target=row.target, kind=row.kind, topic=row.topic, duration_ms=outcome.ms),
+            extra=fields(
+                target=shown_url(row.target), kind=row.kind, topic=row.topic, duration_ms=outcome.ms
+            ),
         )
         if known is not None:
             log.log(
                 logging.INFO,
                 "notifications to %s work again, after %d failed attempts over %s",
-                row.target,
+                shown_url(row.target),
                 known.attempts,
                 _duration(now - known.since),
                 extra=fields(
                     event="notify_recovered",
-                    target=row.target,
+                    target=shown_url(row.target),
                     kind=row.kind,
                     count=known.attempts,
                     failing_for_s=round((now - known.since).total_seconds()),
@@ -137,7 +140,7 @@ class TargetWatch:
             reason,
             extra=fields(
                 event="notify_gave_up",
-                target=row.target,
+                target=shown_url(row.target),
                 kind=row.kind,
                 topic=row.topic,
                 attempt=row.attempts + 1,

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import quote
 
 from feedpub.articles.media import is_media
-from feedpub.errors import printable
 from feedpub.logs import fields
 from feedpub.metrics import NO_METRICS, Metrics
 from feedpub.server.asgi import Message, Receive, Scope, Send, respond
@@ -149,13 +148,15 @@ class App:
 
 def _log_access(scope: Scope, status: int, sent: int, seconds: float) -> None:
     """One line for one answer: who, what, the status, the bytes, how long, which client
-    software (as nginx's access log says it, with the facts as fields for JSON logs)."""
+    software (as nginx's access log says it, with the facts as fields for JSON logs). What
+    the client sent is escaped as nginx escapes it (``"`` and bytes that are not printable
+    ASCII as ``\\xHH``), so it cannot forge a field or a line."""
     client = scope.get("client")
     who = str(client[0]) if client else "-"
     agent = next((v for k, v in scope["headers"] if k == b"user-agent"), b"-")
     path = scope.get("raw_path") or scope["path"].encode()
     target = path + (b"?" + scope["query_string"] if scope.get("query_string") else b"")
-    shown = printable(target.decode("latin-1"))[:2000]
+    shown, ua = _escaped(target[:2000]), _escaped(agent[:500])
     ms = round(seconds * 1000)
     access.info(
         '%s "%s %s" %d %d %d ms "%s"',
@@ -165,7 +166,7 @@ def _log_access(scope: Scope, status: int, sent: int, seconds: float) -> None:
         status,
         sent,
         ms,
-        printable(agent.decode("latin-1"))[:500],
+        ua,
         extra=fields(
             client=who,
             method=scope["method"],
@@ -173,8 +174,14 @@ def _log_access(scope: Scope, status: int, sent: int, seconds: float) -> None:
             status=status,
             bytes=sent,
             duration_ms=ms,
-            user_agent=printable(agent.decode("latin-1"))[:500],
+            user_agent=ua,
         ),
+    )
+
+
+def _escaped(raw: bytes) -> str:
+    return "".join(
+        chr(b) if 0x20 <= b < 0x7F and b not in (0x22, 0x5C) else f"\\x{b:02X}" for b in raw
     )
 
 

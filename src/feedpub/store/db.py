@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from feedpub.errors import StateError, one_line
+from feedpub.redaction import shown_location
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,8 @@ def _upsert(key: str, columns: Sequence[str]) -> str:
 
 
 def redact(target: Path | str) -> str:
-    """A state location fit for a message: a URL's password hidden."""
-    text = str(target)
-    if "://" in text and "@" in text:
-        scheme, rest = text.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
-    return text
+    """A state location fit for a message: a URL's password and query values hidden."""
+    return shown_location(target)
 
 
 class _PostgresDb:
