@@ -84,7 +84,41 @@ def test_config_error_is_one_line_exit_2(
     cfg.write_text('[site]\ntitle = "T"\nbase_url = "https://e.org/"\nextra = 1\n')
     assert main(["build", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
-    assert err == f"feedpub: error: {cfg}: site.extra: unknown key\n"
+    assert err == f"{cfg}:4: error: site.extra: unknown key\n"
+
+
+@pytest.mark.parametrize("command", ["build", "check", "run", "status", "notify", "new"])
+def test_every_config_error_at_once_with_its_line_and_the_key_meant(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    """The new user's first config: a misspelt key reported as such (not as the key it
+    meant, missing), a misspelt section, a bad value: all of them, in the file's order."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text(
+        '[site]\ntitle = "T"\nbaseurl = "https://x/"\n\n[feed]\nmax_entries = 3\n\n'
+        '[server]\nport = "8080"\n'
+    )
+    assert main([command, *(["A title"] if command == "new" else [])]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "config.toml:3: error: site.baseurl: unknown key; did you mean `base_url`?",
+        "config.toml:5: error: feed: unknown section; did you mean `[feeds]`?",
+        "config.toml:9: error: server.port: expected int, got str '8080'",
+    ]
+
+
+def test_a_toml_syntax_error_keeps_its_line_and_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text('[site]\ntitle = "T"\nbase url = "https://x/"\n')
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err == (
+        "config.toml:3: error: invalid TOML: Expected '=' after a key in a key/value pair "
+        "(column 6)\n"
+    )
 
 
 def test_init_then_build(tmp_path: Path) -> None:
@@ -431,7 +465,10 @@ def test_an_output_folder_that_is_not_feedpubs_to_fill_writes_nothing(
     site.article("a.md", "A", "2025-01-01T00:00:00Z")
     cfg = str(site.config_path)
     before = sorted(site.root.rglob("*"))
-    _one_line_exit_2([command, "--config", cfg], capsys, f"{cfg}: paths.output: ", message)
+    assert main([command, "--config", cfg]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{cfg}:") and ": error: paths.output: " in err, err
+    assert err.count("\n") == 1 and message in err, err
     assert sorted(site.root.rglob("*")) == before
     assert (site.articles / "a.md").read_text().startswith("---\ntitle: A\n")
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from feedpub import __version__
-from feedpub.errors import FeedpubError, one_line
+from feedpub.errors import ConfigError, FeedpubError, one_line
 
 log = logging.getLogger("feedpub")
 
@@ -439,6 +439,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return commands[args.command](args)
+    except ConfigError as e:
+        if e.path is None:  # (not about the file: a key of it, or an option)
+            print(f"feedpub: error: {one_line(e)}", file=sys.stderr)
+        for line in e.lines() if e.path is not None else ():
+            print(line, file=sys.stderr)  # one a line: config.toml:3: error: site.x: ...
+        return EXIT_ERROR
     except FeedpubError as e:
         print(f"feedpub: error: {one_line(e)}", file=sys.stderr)
         return EXIT_ERROR

@@ -38,7 +38,7 @@ def read_hub(root: Section) -> HubConfig:
         max_per_topic=h.positive("max_per_topic", d.max_per_topic),
     )
     if not hub.min_lease_seconds <= hub.lease_seconds <= hub.max_lease_seconds:
-        raise h.error("lease_seconds", "must lie between min_lease_seconds and max_lease_seconds")
+        h.error("lease_seconds", "must lie between min_lease_seconds and max_lease_seconds")
     h.done()
     return hub
 
@@ -47,7 +47,8 @@ def read_server(root: Section) -> ServerConfig:
     sv, d = root.section("server"), ServerConfig()
     port = sv.get("port", int, d.port)
     if not 0 <= port <= 65535:
-        raise sv.error("port", f"must be 0 to 65535, got {port}")
+        sv.error("port", f"must be 0 to 65535, got {port}")
+        port = d.port
     server = ServerConfig(
         trusted_proxies=networks(sv, "trusted_proxies"),
         host=sv.get("host", str, d.host),
