@@ -2018,3 +2018,41 @@ def test_hugo_aliases_and_draft() -> None:
     )
     assert parsed.meta.draft is True
     assert warnings_of(parsed) == []
+
+
+# --- dates with an IANA zone name -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "source"),
+    [
+        ("a.md", yaml_fm("title: A", "date: 2024-07-05 10:20 America/New_York")),
+        ("a.md", '+++\ntitle = "A"\ndate = "2024-07-05 10:20 America/New_York"\n+++\nBody.\n'),
+        ("a.txt", "Title: A\nDate: 2024-07-05 10:20 America/New_York\n\nBody.\n"),
+    ],
+)
+def test_a_date_with_a_zone_name_is_that_wall_time_there(path: str, source: str) -> None:
+    parsed = parse(path, source)  # (the site's zone is Berlin's)
+    assert parsed.meta.date == utc(2024, 7, 5, 14, 20)
+    assert warnings_of(parsed) == []
+
+
+def test_a_date_with_an_unknown_zone_is_an_error_on_its_line_even_with_a_dated_name() -> None:
+    err = parse_error("2024-03-05-a.md", yaml_fm("title: A", "date: 2024-03-05 10:20 Europe/Berln"))
+    assert err.line == 3
+    assert err.message == (
+        "date: unknown time zone 'Europe/Berln' in '2024-03-05 10:20 Europe/Berln'; did you "
+        "mean `Europe/Berlin`?"
+    )
+
+
+def test_a_wall_time_the_clocks_skip_is_a_warning_on_its_line() -> None:
+    parsed = parse("a.txt", "Title: A\nDate: 2024-03-31 02:30\n\nBody.\n")
+    assert parsed.meta.date == utc(2024, 3, 31, 1, 30)  # 03:30 summer time
+    assert warnings_of(parsed) == [
+        (
+            2,
+            "date: 2024-03-31 02:30 does not exist in Europe/Berlin (the clocks were put "
+            "forward); read as 03:30 (+02:00)",
+        )
+    ]
