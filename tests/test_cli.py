@@ -578,3 +578,37 @@ def test_init_says_any_title_back_or_refuses_it(title: str) -> None:
 
         config = from_mapping(tomllib.loads(text), base_dir=Path(tmp))
     assert config.site.title == title.strip()
+
+
+def test_problems_name_files_from_where_the_command_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From the site's folder: articles/x.md:3 (as the README shows); from a folder above
+    it: the path from there; from elsewhere: the absolute path. A misspelt key is a warning
+    (check: exit 1; build: exit 0, --strict: exit 1)."""
+    from tests.conftest import BASE_CONFIG
+
+    site = tmp_path / "site"
+    (site / "articles").mkdir(parents=True)
+    (site / "config.toml").write_text(BASE_CONFIG)
+    (site / "articles" / "x.md").write_text(
+        "---\ntitle: X\ndat: 2024-03-05\ncatgories: [News]\n---\nBody.\n"
+    )
+    want = [
+        "x.md:3: warning: unknown key `dat`; did you mean `date`?",
+        "x.md:4: warning: unknown key `catgories`; did you mean `categories`?",
+    ]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for cwd, config, prefix in [
+        (site, "config.toml", "articles/"),
+        (tmp_path, "site/config.toml", "site/articles/"),
+        (elsewhere, "../site/config.toml", f"{site}/articles/"),
+    ]:
+        monkeypatch.chdir(cwd)
+        assert main(["check", "--config", config]) == 1
+        assert capsys.readouterr().out.splitlines() == [prefix + line for line in want]
+        assert main(["build", "--config", config, "-q"]) == 0
+        assert capsys.readouterr().err.splitlines() == [prefix + line for line in want]
+        assert main(["build", "--config", config, "-q", "--strict"]) == 1
+        capsys.readouterr()

@@ -239,8 +239,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
     finally:
         progress.clear()
     elapsed = time.monotonic() - started
-    for problem in result.problems:
-        print(problem, file=sys.stderr)
+    here = Path.cwd()
+    for problem in result.problems:  # (paths relative to here when below it)
+        print(problem.shown(config.paths.articles, here), file=sys.stderr)
     for skipped in result.skipped:
         log.warning("%s", skipped)
     if not args.quiet:
@@ -290,8 +291,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     config = app.load_config(args.config)
     count, problems, skipped = app.check(config)
-    for problem in problems:
-        print(problem)
+    here = Path.cwd()
+    for problem in problems:  # (paths relative to here when below it)
+        print(problem.shown(config.paths.articles, here))
     for s in skipped:
         log.warning("%s", s)
     print(
