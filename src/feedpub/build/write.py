@@ -282,8 +282,8 @@ class WritePhase(BuilderBase):
                     problems.append(Problem(path=str(e.path), message=f"not written: {e.message}"))
                     continue
                 except ArticleError as e:  # (the file beside the articles: unreadable, ...)
-                    where = str(root / r.relpath)  # (an output file: its absolute path)
-                    problems.append(Problem(path=where, message=f"not published: {e.message}"))
+                    # (its path in the articles folder, as every article's)
+                    problems.append(Problem(path=r.relpath, message=f"not published: {e.message}"))
                     continue
                 written.append(r.relpath)
             elif old is None or old.sha256 != digest:
