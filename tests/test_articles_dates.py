@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import format_datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedpub.articles.dates import DateError, date_from_filename, parse_date
+from feedpub.articles.dates import DateError, ZoneError, date_from_filename, parse_date
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -114,7 +114,11 @@ def test_gap_and_fold_times_are_accepted_and_deterministic(value: str) -> None:
         ("2024-13-01", "impossible"),
         ("2024-03-05 25:00", "impossible"),
         ("2024-03-05 10:20 CET", "time zone"),
-        ("2024-03-05 10:20 Europe/Berlin", "time zone"),
+        ("2024-03-05 10:20 Europe/Berln", "unknown time zone 'Europe/Berln'.*`Europe/Berlin`"),
+        ("2024-03-05 10:20 europe/berlin", "did you mean `Europe/Berlin`"),
+        ("2024-03-05 10:20 Mars/Olympus", "an IANA name such as Europe/Berlin"),
+        ("2024-03-05 10:20 Europe/../Europe/Berlin", "time zone"),
+        ("2024-03-05 10:20 America", "time zone"),
         ("Sun, 31 Feb 2024 10:00:00 +0000", "not a date"),
         ("1899-12-31", "year 1899"),
         ("1800-05-01T10:00:00+01:00", "year 1800"),
@@ -256,3 +260,75 @@ def test_filename_dates_are_utc_midnight_in_the_zone_or_none(name: str) -> None:
     if result is not None:
         assert result.tzinfo is UTC
         assert result.astimezone(BERLIN).time() == time(0)
+
+
+# --- IANA zone names in dates ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "warning"),
+    [
+        ("2024-03-05 10:20 Europe/Berlin", utc(2024, 3, 5, 9, 20), None),
+        ("2024-07-05T10:20:00 Europe/Berlin", utc(2024, 7, 5, 8, 20), None),
+        ("2024-03-05 10:20 America/Argentina/Buenos_Aires", utc(2024, 3, 5, 13, 20), None),
+        ("2024-03-05 10:20 Etc/GMT+1", utc(2024, 3, 5, 11, 20), None),  # (POSIX: sign flipped)
+        (
+            "2024-03-31 02:30 Europe/Berlin",  # the clocks skip it: read as 03:30 summer time
+            utc(2024, 3, 31, 1, 30),
+            "2024-03-31 02:30 does not exist in Europe/Berlin (the clocks were put forward); "
+            "read as 03:30 (+02:00)",
+        ),
+        (
+            "2024-10-27 02:30 Europe/Berlin",  # twice: the first (summer time)
+            utc(2024, 10, 27, 0, 30),
+            "2024-10-27 02:30 happens twice in Europe/Berlin (the clocks were put back); read "
+            "as the first, 02:30 (+02:00)",
+        ),
+        (
+            "2024-11-03 01:30",  # naive: in the site's zone, by the same rule
+            utc(2024, 11, 3, 5, 30),
+            "2024-11-03 01:30 happens twice in America/New_York (the clocks were put back); "
+            "read as the first, 01:30 (-04:00)",
+        ),
+    ],
+)
+def test_a_zone_name_after_the_time(value: str, expected: datetime, warning: str | None) -> None:
+    notes: list[str] = []
+    assert parse_date(value, NEW_YORK, notes.append) == expected
+    assert notes == ([warning] if warning else [])
+
+
+ZONE_NAMES = sorted(name for name in available_timezones() if "/" in name)
+
+
+@given(
+    st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(8999, 12, 30)),
+    st.sampled_from(ZONE_NAMES),
+    ZONES,
+)
+def test_a_wall_time_in_a_named_zone_is_that_zones_first_reading(
+    dt: datetime, name: str, site_zone: ZoneInfo
+) -> None:
+    """``YYYY-MM-DD HH:MM:SS Area/Location`` is that wall time in that zone, whatever the
+    site's zone; a time the zone's clocks skip or repeat is fold=0's, with one warning."""
+    dt = dt.replace(microsecond=0, fold=0)
+    zone = ZoneInfo(name)
+    notes: list[str] = []
+    result = parse_date(f"{dt:%Y-%m-%d %H:%M:%S} {name}", site_zone, notes.append)
+    assert result == dt.replace(tzinfo=zone).astimezone(UTC)
+    assert result.tzinfo is UTC
+    changes = dt.replace(tzinfo=zone).utcoffset() != dt.replace(tzinfo=zone, fold=1).utcoffset()
+    assert len(notes) == (1 if changes else 0)
+    if changes:
+        assert notes[0].startswith(f"{dt:%Y-%m-%d %H:%M} ") and name in notes[0]
+    else:  # (an existing, single wall time reads back as itself)
+        assert result.astimezone(zone).replace(tzinfo=None) == dt
+
+
+@given(st.sampled_from(ZONE_NAMES), st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", max_size=3))
+def test_a_zone_name_that_does_not_exist_is_a_zone_error(name: str, extra: str) -> None:
+    wrong = name + "x" + extra
+    if wrong in ZONE_NAMES:
+        return
+    with pytest.raises(ZoneError, match="unknown time zone"):
+        parse_date(f"2024-03-05 10:20 {wrong}", BERLIN)

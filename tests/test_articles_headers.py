@@ -9,7 +9,6 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from feedpub.articles.headers import (
-    MAX_NOTES,
     HeaderBlock,
     header_line,
     near_miss,
@@ -42,7 +41,7 @@ def test_the_block_people_type() -> None:
     }
     assert found.lines == {"categories": 1, "date": 2, "title": 3}
     assert found.end == 4
-    assert found.notes == ()
+    assert found.written == {"categories": "CATEGORIES", "date": "date", "title": "Title"}
 
 
 @pytest.mark.parametrize(
@@ -152,20 +151,12 @@ def test_header_block(text: str, data: dict[str, str], end: int) -> None:
     assert found.end == end
 
 
-def test_near_miss_notes_name_the_line_and_the_key() -> None:
+def test_misspelt_keys_are_kept_as_written_with_their_lines() -> None:
+    """(The warning about them is the fields' reader's: tests/test_articles_parse.py.)"""
     found = block("Title: T\nLayout: post\nDat: 2024-01-01\nCatgories: x\n\n")
     assert found is not None
-    assert found.notes == (
-        (3, '"Dat" is not a known header; did you mean "date"? ignored'),
-        (4, '"Catgories" is not a known header; did you mean "categories"? ignored'),
-    )
-
-
-def test_near_miss_notes_are_bounded() -> None:
-    found = block("Title: T\n" + "Tagz: x\n" * 1000 + "\n")
-    assert found is not None
-    assert len(found.notes) == MAX_NOTES + 1
-    assert found.notes[-1][1] == f"{1000 - MAX_NOTES} more misspelt header keys ignored"
+    assert found.lines == {"title": 1, "layout": 2, "dat": 3, "catgories": 4}
+    assert found.written["catgories"] == "Catgories"
 
 
 # --- properties --------------------------------------------------------------------------------
@@ -209,7 +200,6 @@ def test_any_block_of_known_keys_is_read_back(
     assert found is not None
     assert found.data == {k: v.strip() for k, v in zip(keys, values, strict=True)}
     assert found.lines == {k: i + 1 for i, k in enumerate(keys)}
-    assert found.notes == ()
     body = "\n".join(text.split("\n")[found.end :])
     assert body.strip() == after.strip() or (not gap and body.startswith(after))
 
@@ -273,7 +263,7 @@ def test_any_text_is_a_block_or_none(text: str) -> None:
         return
     assert 1 <= found.end <= len(lines)
     assert all(1 <= line <= found.end for line in found.lines.values())
-    assert all(1 <= line <= found.end for line, _ in found.notes)
+    assert set(found.written) == set(found.data)
     assert set(found.lines) == set(found.data)
     assert found.lines[next(iter(found.data))] == 1
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from feedpub.articles.metadata import KNOWN_KEYS
@@ -1048,7 +1048,7 @@ def test_near_miss_header_keys_warn_with_their_line(
         found = [(line, m) for line, m in warnings_of(parsed) if not m.startswith("no title")]
         assert [line for line, _ in found] == lines
         for (_, message), key in zip(found, suggested, strict=True):
-            assert f'"{key}"' in message
+            assert message.endswith(f"did you mean `{key.capitalize()}`?")
         if suffix == ".md":
             assert parsed.body == "Body.\n"
 
@@ -2018,3 +2018,235 @@ def test_hugo_aliases_and_draft() -> None:
     )
     assert parsed.meta.draft is True
     assert warnings_of(parsed) == []
+
+
+# --- dates with an IANA zone name -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "source"),
+    [
+        ("a.md", yaml_fm("title: A", "date: 2024-07-05 10:20 America/New_York")),
+        ("a.md", '+++\ntitle = "A"\ndate = "2024-07-05 10:20 America/New_York"\n+++\nBody.\n'),
+        ("a.txt", "Title: A\nDate: 2024-07-05 10:20 America/New_York\n\nBody.\n"),
+    ],
+)
+def test_a_date_with_a_zone_name_is_that_wall_time_there(path: str, source: str) -> None:
+    parsed = parse(path, source)  # (the site's zone is Berlin's)
+    assert parsed.meta.date == utc(2024, 7, 5, 14, 20)
+    assert warnings_of(parsed) == []
+
+
+def test_a_date_with_an_unknown_zone_is_an_error_on_its_line_even_with_a_dated_name() -> None:
+    err = parse_error("2024-03-05-a.md", yaml_fm("title: A", "date: 2024-03-05 10:20 Europe/Berln"))
+    assert err.line == 3
+    assert err.message == (
+        "date: unknown time zone 'Europe/Berln' in '2024-03-05 10:20 Europe/Berln'; did you "
+        "mean `Europe/Berlin`?"
+    )
+
+
+def test_a_wall_time_the_clocks_skip_is_a_warning_on_its_line() -> None:
+    parsed = parse("a.txt", "Title: A\nDate: 2024-03-31 02:30\n\nBody.\n")
+    assert parsed.meta.date == utc(2024, 3, 31, 1, 30)  # 03:30 summer time
+    assert warnings_of(parsed) == [
+        (
+            2,
+            "date: 2024-03-31 02:30 does not exist in Europe/Berlin (the clocks were put "
+            "forward); read as 03:30 (+02:00)",
+        )
+    ]
+
+
+# --- keys one typo away from a field: a warning on their line ------------------------------------
+
+
+def test_misspelt_front_matter_keys_are_warnings_naming_the_line_and_the_key() -> None:
+    parsed = parse(
+        "x.md", yaml_fm("titel: Hello", "dat: 2024-03-05", "catgories: [News]", "layout: post")
+    )
+    assert warnings_of(parsed)[:3] == [
+        (2, "unknown key `titel`; did you mean `title`?"),
+        (3, "unknown key `dat`; did you mean `date`?"),
+        (4, "unknown key `catgories`; did you mean `categories`?"),
+    ]
+    assert parsed.meta.date is None and parsed.meta.categories == ()  # (ignored, as before)
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "line", "message"),
+    [
+        (
+            "y.txt",
+            "Title: Plain\nDate: 2024-03-05\nCategroies: News\n\nBody.\n",
+            3,
+            "unknown key `Categroies`; did you mean `Categories`?",
+        ),
+        (
+            "t.md",
+            '+++\ntitle = "T"\npublishdat = 2024-03-05\n+++\nBody.\n',
+            3,
+            "unknown key `publishdat`; did you mean `publishDate`?",
+        ),
+        ("e.md", yaml_fm("title: T", "duraton: 20:00"), 3, "did you mean `duration`?"),
+        ("d.md", yaml_fm("title: T", "data: 2024-03-05"), 3, "did you mean `date`?"),
+    ],
+)
+def test_misspelt_keys_in_every_format(path: str, source: str, line: int, message: str) -> None:
+    [(at, said)] = warnings_of(parse(path, source))
+    assert at == line
+    assert said.endswith(message)
+
+
+def test_keys_of_the_sites_own_stay_silent() -> None:
+    assert warnings_of(parse("a.md", yaml_fm("title: T", "data: {a: 1}", "mood: calm"))) == []
+
+
+def test_misspelt_key_warnings_are_bounded() -> None:
+    from feedpub.articles.document import MAX_NOTES
+    from feedpub.articles.headers import near_miss
+
+    typos = sorted(
+        {
+            key[:i] + key[i + 1 :]
+            for key in ("categories", "description", "translation_key", "external_url")
+            for i in range(len(key))
+        }
+    )
+    typos = [t for t in typos if near_miss(t, KNOWN_KEYS)]
+    assert len(typos) > MAX_NOTES + 5
+    found = warnings_of(parse("a.md", yaml_fm("title: T", *(f"{t}: x" for t in typos))))
+    assert len(found) == MAX_NOTES + 1
+    assert found[-1] == (None, f"{len(typos) - MAX_NOTES:,} more warning(s) like these not shown")
+    assert [line for line, _ in found[:3]] == [3, 4, 5]
+
+
+# Front matter as each generator's documentation writes it: none of its keys is a near miss.
+JEKYLL = """\
+---
+layout: post
+title: Blogging Like a Hacker
+permalink: /blog/hacker/
+published: true
+date: 2024-03-05 10:20:00 +0100
+categories: [jekyll, update]
+tags: [a, b]
+excerpt: A short one.
+excerpt_separator: <!--more-->
+author: Ada
+image: /assets/x.png
+redirect_from: /old/
+last_modified_at: 2024-03-06
+sitemap: false
+---
+Body.
+"""
+HUGO_TOML = """\
++++
+title = 'Example'
+date = 2024-02-02T04:14:54-08:00
+draft = false
+weight = 10
+publishDate = 2024-02-01
+expiryDate = 2030-01-01
+lastmod = 2024-02-03
+aliases = ['/old']
+images = ['a.jpg']
+series = ['s']
+url = '/x/'
+slug = 'x'
+summary = 'S'
+description = 'D'
+keywords = ['k']
+linkTitle = 'E'
+type = 'post'
+layout = 'single'
+tags = ['a']
+categories = ['c']
+isCJKLanguage = false
+headless = false
+markup = 'md'
+outputs = ['html']
+translationKey = 't'
+[params]
+author = 'John Smith'
+[build]
+list = 'always'
+[sitemap]
+priority = 0.5
++++
+Body.
+"""
+HUGO_YAML = """\
+---
+title: Example
+date: 2024-02-02T04:14:54-08:00
+draft: false
+weight: 10
+publishDate: 2024-02-01
+expiryDate: 2030-01-01
+lastmod: 2024-02-03
+aliases: [/old]
+images: [a.jpg]
+series: [s]
+url: /x/
+params:
+  author: John Smith
+---
+Body.
+"""
+PELICAN = """\
+Title: My super title
+Date: 2010-12-03 10:20
+Modified: 2010-12-05 19:30
+Category: Python
+Tags: pelican, publishing
+Slug: my-super-post
+Authors: Alexis Metaireau, Conan Doyle
+Summary: Short version for index and feeds
+Lang: en
+Translation: false
+Status: published
+Template: custom
+Save_as: x.html
+Url: x.html
+
+This is the content of my super blog post.
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "source"),
+    [
+        ("2024-03-05-hacker.md", JEKYLL),
+        ("example.md", HUGO_TOML),
+        ("example.md", HUGO_YAML),
+        ("my-super-post.md", PELICAN),
+        ("my-super-post.txt", PELICAN),
+    ],
+)
+def test_real_sites_keys_are_never_taken_for_misspellings(path: str, source: str) -> None:
+    parsed = parse(path, source)
+    assert not [m for _, m in warnings_of(parsed) if "unknown key" in m]
+    assert parsed.meta.date is not None
+
+
+@given(
+    key=st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,15}", fullmatch=True),
+    value=st.sampled_from(["x", "2024-03-05", "[a, b]", "{a: 1}", "1"]),
+)
+def test_an_unknown_key_is_a_warning_exactly_when_it_is_a_near_miss(key: str, value: str) -> None:
+    from feedpub.articles.headers import near_miss, norm_key, plausible
+    from feedpub.articles.metadata import _ALIASES
+
+    assume(norm_key(key) not in _ALIASES and norm_key(key) != "title")
+    parsed = parse("a.md", yaml_fm("title: T", f"{key}: {value}"))
+    said = [(line, m) for line, m in warnings_of(parsed) if "unknown key" in m]
+    meant = near_miss(key, frozenset(_ALIASES))
+    import yaml
+
+    loaded = yaml.safe_load(f"v: {value}")["v"]
+    if meant is not None and plausible(meant, loaded):
+        assert said and said[0][0] == 3 and f"`{key}`" in said[0][1]
+    else:
+        assert said == []

@@ -74,7 +74,8 @@ def test_problems_exit_codes(site: Site, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["build", "--config", cfg, "--strict"]) == 1
     capsys.readouterr()
     assert main(["check", "--config", cfg]) == 1
-    assert capsys.readouterr().out.startswith("bad.md:3: error: ")
+    # (from a folder the site is not in: the absolute path)
+    assert capsys.readouterr().out.startswith(f"{site.articles / 'bad.md'}:3: error: ")
 
 
 def test_config_error_is_one_line_exit_2(
@@ -84,7 +85,41 @@ def test_config_error_is_one_line_exit_2(
     cfg.write_text('[site]\ntitle = "T"\nbase_url = "https://e.org/"\nextra = 1\n')
     assert main(["build", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
-    assert err == f"feedpub: error: {cfg}: site.extra: unknown key\n"
+    assert err == f"{cfg}:4: error: site.extra: unknown key\n"
+
+
+@pytest.mark.parametrize("command", ["build", "check", "run", "status", "notify", "new"])
+def test_every_config_error_at_once_with_its_line_and_the_key_meant(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    """The new user's first config: a misspelt key reported as such (not as the key it
+    meant, missing), a misspelt section, a bad value: all of them, in the file's order."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text(
+        '[site]\ntitle = "T"\nbaseurl = "https://x/"\n\n[feed]\nmax_entries = 3\n\n'
+        '[server]\nport = "8080"\n'
+    )
+    assert main([command, *(["A title"] if command == "new" else [])]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "config.toml:3: error: site.baseurl: unknown key; did you mean `base_url`?",
+        "config.toml:5: error: feed: unknown section; did you mean `[feeds]`?",
+        "config.toml:9: error: server.port: expected int, got str '8080'",
+    ]
+
+
+def test_a_toml_syntax_error_keeps_its_line_and_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text('[site]\ntitle = "T"\nbase url = "https://x/"\n')
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err == (
+        "config.toml:3: error: invalid TOML: Expected '=' after a key in a key/value pair "
+        "(column 6)\n"
+    )
 
 
 def test_init_then_build(tmp_path: Path) -> None:
@@ -431,7 +466,10 @@ def test_an_output_folder_that_is_not_feedpubs_to_fill_writes_nothing(
     site.article("a.md", "A", "2025-01-01T00:00:00Z")
     cfg = str(site.config_path)
     before = sorted(site.root.rglob("*"))
-    _one_line_exit_2([command, "--config", cfg], capsys, f"{cfg}: paths.output: ", message)
+    assert main([command, "--config", cfg]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{cfg}:") and ": error: paths.output: " in err, err
+    assert err.count("\n") == 1 and message in err, err
     assert sorted(site.root.rglob("*")) == before
     assert (site.articles / "a.md").read_text().startswith("---\ntitle: A\n")
 
@@ -541,3 +579,37 @@ def test_init_says_any_title_back_or_refuses_it(title: str) -> None:
 
         config = from_mapping(tomllib.loads(text), base_dir=Path(tmp))
     assert config.site.title == title.strip()
+
+
+def test_problems_name_files_from_where_the_command_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From the site's folder: articles/x.md:3 (as the README shows); from a folder above
+    it: the path from there; from elsewhere: the absolute path. A misspelt key is a warning
+    (check: exit 1; build: exit 0, --strict: exit 1)."""
+    from tests.conftest import BASE_CONFIG
+
+    site = tmp_path / "site"
+    (site / "articles").mkdir(parents=True)
+    (site / "config.toml").write_text(BASE_CONFIG)
+    (site / "articles" / "x.md").write_text(
+        "---\ntitle: X\ndat: 2024-03-05\ncatgories: [News]\n---\nBody.\n"
+    )
+    want = [
+        "x.md:3: warning: unknown key `dat`; did you mean `date`?",
+        "x.md:4: warning: unknown key `catgories`; did you mean `categories`?",
+    ]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for cwd, config, prefix in [
+        (site, "config.toml", "articles/"),
+        (tmp_path, "site/config.toml", "site/articles/"),
+        (elsewhere, "../site/config.toml", f"{site}/articles/"),
+    ]:
+        monkeypatch.chdir(cwd)
+        assert main(["check", "--config", config]) == 1
+        assert capsys.readouterr().out.splitlines() == [prefix + line for line in want]
+        assert main(["build", "--config", config, "-q"]) == 0
+        assert capsys.readouterr().err.splitlines() == [prefix + line for line in want]
+        assert main(["build", "--config", config, "-q", "--strict"]) == 1
+        capsys.readouterr()

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feedpub import config
 from feedpub.errors import ConfigError
@@ -69,7 +72,7 @@ def test_the_bundled_config_is_valid() -> None:
         ("[server]\nbody_timeout_seconds = -1\n", "server.body_timeout_seconds", "number"),
         ('[server]\nsend_timeout_seconds = "30"\n', "server.send_timeout_seconds", "number"),
         ("[server]\nread_timeout = 5\n", "server.read_timeout", "unknown key"),
-        ("[typo]\n", "typo", "unknown key"),
+        ("[typo]\n", "typo", "unknown section"),
     ],
 )
 def test_bad_keys_are_named(tmp_path: Path, extra: str, key: str, message: str) -> None:
@@ -327,3 +330,97 @@ def test_admin_on_the_servers_port_of_another_address_or_disabled_is_fine(tmp_pa
     both = "[server]\nhost = '127.0.0.1'\nport = 9000\n[admin]\nhost = '127.0.0.2'\nport = 9000\n"
     assert _load(tmp_path, MINIMAL + both + "enabled = true\n").admin.port == 9000
     assert not _load(tmp_path, MINIMAL + "[admin]\nport = 8080\n").admin.enabled
+
+
+# --- every problem at once, each with its line ---------------------------------------------------
+
+# section -> key -> (a good value, a bad value, a misspelling of the key), as TOML
+_CATALOGUE: dict[str, dict[str, tuple[str, str, str]]] = {
+    "site": {
+        "title": ('"T"', "5", "titel"),
+        "base_url": ('"https://e.org/"', '"ftp://x"', "baseurl"),
+        "timezone": ('"UTC"', '"Mars/Olympus"', "time_zone"),
+        "language": ('"fr"', '"x-!!"', "langauge"),
+    },
+    "feeds": {
+        "max_entries": ("3", "0", "max_entires"),
+        "content": ('"summary"', '"most"', "contnet"),
+        "archive_size": ("10", "5000", "archive_sise"),
+        "formats": ('["atom"]', '["rdf"]', "format"),
+    },
+    "server": {
+        "port": ("8081", "70000", "prot"),
+        "host": ('"::1"', "5", "hots"),
+    },
+    "notify": {
+        "hubs": ('["https://h.example/"]', '["ftp://h"]', "hubz"),
+        "concurrency": ("2", "0", "concurency"),
+    },
+    "schedule": {"settle_ms": ("10", '"x"', "settle_mss")},
+}
+_REQUIRED = (("site", "title"), ("site", "base_url"))  # (in the order they are read)
+_CHOICES = ("absent", "good", "bad", "misspelt")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    choices=st.fixed_dictionaries(
+        {
+            (section, key): st.sampled_from(_CHOICES)
+            for section, keys in _CATALOGUE.items()
+            for key in keys
+        }
+    ),
+    blank_lines=st.integers(0, 2),
+)
+def test_every_problem_is_reported_at_once_with_its_line(
+    choices: dict[tuple[str, str], str], blank_lines: int
+) -> None:
+    """Generated configs, each key absent, good, bad or misspelt: the report names every bad
+    and misspelt key on its line (a misspelt one with the key it meant, first; never as the
+    key it meant, missing), every missing required key on its table's line; a config with
+    none is read, with the good values."""
+    lines: list[str] = []
+    expected: list[tuple[int, str, int | None, str]] = []  # (order, key, line, text)
+    section_line: dict[str, int] = {}
+    for section, keys in _CATALOGUE.items():
+        lines.extend([""] * blank_lines)
+        lines.append(f"[{section}]")
+        section_line[section] = len(lines)
+        for key, (good, bad, typo) in keys.items():
+            choice = choices[(section, key)]
+            if choice == "good":
+                lines.append(f"{key} = {good}")
+            elif choice == "bad":
+                lines.append(f"{key} = {bad}")
+                expected.append((1, f"{section}.{key}", len(lines), ""))
+            elif choice == "misspelt":
+                lines.append(f"{typo} = {good}")
+                expected.append(
+                    (0, f"{section}.{typo}", len(lines), f"unknown key; did you mean `{key}`?")
+                )
+    for section, key in _REQUIRED:
+        if choices[(section, key)] == "absent":
+            expected.append((1, f"{section}.{key}", section_line[section], "is required"))
+    expected.sort(key=lambda e: (e[0], e[2] or 0))
+    text = "\n".join(lines) + "\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "config.toml"
+        path.write_text(text, encoding="utf-8")
+        if not expected:
+            cfg = config.load(path)
+        else:
+            with pytest.raises(ConfigError) as info:
+                config.load(path)
+            got = [(p.key, p.line, p.message) for p in info.value.problems]
+            assert [(k, n) for k, n, _ in got] == [(k, n) for _, k, n, _ in expected], text
+            for (_, _, message), (_, _, _, want) in zip(got, expected, strict=True):
+                assert message.startswith(want), (message, want)
+            assert len(info.value.lines()) == len(expected)
+            return
+    assert not expected, text
+    assert cfg.site.title == "T"
+    if choices[("feeds", "max_entries")] == "good":
+        assert cfg.feeds.max_entries == 3
+    if choices[("server", "port")] == "good":
+        assert cfg.server.port == 8081

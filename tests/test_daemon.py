@@ -426,7 +426,9 @@ def _refused(root: Path, *args: str, wrap: tuple[str, ...] = ()) -> str:
     )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1, proc.stderr
-    assert proc.stderr.startswith("feedpub: error: "), proc.stderr
+    # (a problem of config.toml is said as config.toml:LINE: error: ..., the others so)
+    assert proc.stderr.startswith(("feedpub: error: ", "config.toml:")), proc.stderr
+    assert proc.stderr.startswith("feedpub: error: ") or ": error: " in proc.stderr
     return proc.stderr.strip()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from feedpub import __version__, logs
 from feedpub.cli_progress import StageProgress
-from feedpub.errors import FeedpubError, one_line
+from feedpub.errors import ConfigError, FeedpubError, one_line
 
 log = logging.getLogger("feedpub")
 
@@ -250,8 +250,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
         finally:
             progress.close()
     elapsed = time.monotonic() - started
-    for problem in result.problems:
-        print(problem, file=sys.stderr)
+    here = Path.cwd()
+    for problem in result.problems:  # (paths relative to here when below it)
+        print(problem.shown(config.paths.articles, here), file=sys.stderr)
     for skipped in result.skipped:
         log.warning("%s", skipped)
     if not args.quiet:
@@ -301,8 +302,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     config = app.load_config(args.config)
     count, problems, skipped = app.check(config)
-    for problem in problems:
-        print(problem)
+    here = Path.cwd()
+    for problem in problems:  # (paths relative to here when below it)
+        print(problem.shown(config.paths.articles, here))
     for s in skipped:
         log.warning("%s", s)
     print(
@@ -425,6 +427,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return commands[args.command](args)
+    except ConfigError as e:
+        if e.path is None:  # (not about the file: a key of it, or an option)
+            print(f"feedpub: error: {one_line(e)}", file=sys.stderr)
+        for line in e.lines() if e.path is not None else ():
+            print(line, file=sys.stderr)  # one a line: config.toml:3: error: site.x: ...
+        return EXIT_ERROR
     except FeedpubError as e:
         print(f"feedpub: error: {one_line(e)}", file=sys.stderr)
         return EXIT_ERROR

@@ -6,6 +6,8 @@ and renders itself as one line through ``str()``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -28,19 +30,62 @@ class FeedpubError(Exception):
     """The root of every error feedpub raises on purpose."""
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One thing wrong in a config file: the dotted ``key`` it is about (empty for the file
+    as a whole), the 1-based ``line`` of config.toml when it can be told, and what is wrong."""
+
+    key: str
+    message: str
+    line: int | None = None
+
+    def where(self, path: Path | None) -> str:
+        """``config.toml:3`` (or what of it is known)."""
+        file = printable(str(path)) if path is not None else ""
+        if self.line is None:
+            return file
+        return f"{file}:{self.line}" if file else f"line {self.line}"
+
+    def render(self, path: Path | None) -> str:
+        """The problem as a report line: ``config.toml:3: error: site.baseurl: unknown key``."""
+        where = self.where(path)
+        what = f"{printable(self.key)}: " if self.key else ""
+        return f"{where + ': ' if where else ''}error: {what}{self.message}"
+
+
 class ConfigError(FeedpubError):
     """The configuration file is missing, unreadable or invalid.
 
-    ``key`` is the dotted name of the offending key (``feeds.max_entries``), when there is one.
+    ``problems`` holds every problem found (a config is checked whole, so that one run
+    shows them all), in the order to report them; ``message``, ``key`` and ``line`` are
+    the first one's. ``key`` is the dotted name of the offending key (``feeds.max_entries``),
+    when there is one. ``str()`` is one line: the first problem, and how many more there are.
     """
 
-    def __init__(self, message: str, *, path: Path | None = None, key: str | None = None) -> None:
-        self.message = message
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        path: Path | None = None,
+        key: str | None = None,
+        line: int | None = None,
+        problems: Sequence[ConfigProblem] = (),
+    ) -> None:
+        self.problems = tuple(problems) or (ConfigProblem(key or "", message, line),)
+        first = self.problems[0]
+        self.message = first.message
         self.path = path
-        self.key = key
-        where = f"{path}: " if path is not None else ""
-        what = f"{key}: " if key else ""
-        super().__init__(f"{where}{what}{message}")
+        self.key = first.key or None
+        self.line = first.line
+        where = first.where(path)
+        what = f"{first.key}: " if first.key else ""
+        more = len(self.problems) - 1
+        tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        super().__init__(f"{where + ': ' if where else ''}{what}{first.message}{tail}")
+
+    def lines(self) -> list[str]:
+        """Every problem as a report line (``config.toml:3: error: site.x: ...``)."""
+        return [problem.render(self.path) for problem in self.problems]
 
 
 class ArticleError(FeedpubError):

@@ -8,10 +8,13 @@ Every value is a frozen dataclass; collections are tuples; datetimes are timezon
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Literal, NamedTuple
 
 from feedpub.errors import printable
@@ -74,6 +77,15 @@ class Problem:
         path = printable(self.path)
         where = f"{path}:{self.line}" if self.line is not None else path
         return f"{where}: {self.severity.value}: {self.message}"
+
+    def shown(self, articles: Path, cwd: Path) -> str:
+        """The problem as a person reads it where they are (``cwd``): its file relative to
+        ``cwd`` when it lies below it, else absolute. ``path`` is an article's, relative to
+        the articles folder ``articles``, or an absolute one (an output file)."""
+        path = Path(os.path.normpath(articles / self.path))  # (an absolute path stays)
+        with contextlib.suppress(ValueError):
+            path = path.relative_to(cwd)
+        return str(replace(self, path=str(path)))
 
 
 SkipReason = Literal["outside", "dangling", "not_regular", "unreadable"]

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from feedpub.articles.context import ParseContext
-from feedpub.articles.dates import DateError, date_from_filename, parse_date
+from feedpub.articles.dates import DateError, ZoneError, date_from_filename, parse_date
 from feedpub.articles.discover import file_beside
 from feedpub.articles.frontmatter_io import FrontMatter
 from feedpub.articles.media import is_media
@@ -174,12 +174,17 @@ def file_size(root: str, relpath: str) -> int | None:
 def as_date(f: Fields, key: str, value: Any, *, or_file_name: bool = False) -> datetime | None:
     """A date field; one that cannot be read fails the article, except (``or_file_name``)
     when the file name starts with a date: that one is taken, with a warning (Jekyll writes
-    ``date: 2023-01-29 18:30:22 2023 -0800`` in some posts)."""
+    ``date: 2023-01-29 18:30:22 2023 -0800`` in some posts), but for a time zone that does
+    not exist. A wall time that the clocks skip or repeat is a warning saying which instant
+    was taken."""
     try:
-        return parse_date(value, f.ctx.tz)
+        spelled = f.spelled.get(key, key)
+        return parse_date(value, f.ctx.tz, lambda note: f.warn(key, f"{spelled}: {note}"))
     except DateError as e:
         name = f.path.rsplit("/", 1)[-1]
         from_name = date_from_filename(name, f.ctx.tz) if or_file_name else None
+        if isinstance(e, ZoneError):
+            from_name = None
         if from_name is None:
             raise f.fail(key, str(e)) from e
         day = from_name.astimezone(f.ctx.tz).date().isoformat()

@@ -86,6 +86,7 @@ class FrontMatter:
         "data",
         "kind",
         "notes",
+        "written",
     )
 
     def __init__(
@@ -100,6 +101,7 @@ class FrontMatter:
         first_line: int = 2,
         pattern: re.Pattern[str] | None = None,
         notes: tuple[tuple[int | None, str], ...] = (),
+        written: dict[str, str] | None = None,
     ) -> None:
         self.kind = kind
         self.data = data
@@ -110,6 +112,7 @@ class FrontMatter:
         self._first_line = first_line
         self._pattern = pattern
         self.notes = notes  # warnings about the block, as (line, message)
+        self.written = written or {}  # normalised key -> the key as the file wrote it
 
     def line(self, key: str) -> int | None:
         """The 1-based file line of a (normalised) key, if it can be found."""
@@ -301,7 +304,16 @@ def split_front_matter(text: str, path: str, known: frozenset[str]) -> FrontMatt
                         line=2,
                     )
                 data = {norm_key(str(k)): v for k, v in raw.items()}
-                return FrontMatter(kind, data, body, i + 2, block=lines[1:i], pattern=pattern)
+                written = {norm_key(str(k)): str(k) for k in raw}
+                return FrontMatter(
+                    kind,
+                    data,
+                    body,
+                    i + 2,
+                    block=lines[1:i],
+                    pattern=pattern,
+                    written=written,
+                )
         raise ArticleError(
             f"front matter opened with {first!r} on line 1 is never closed", path=path, line=1
         )
@@ -313,6 +325,6 @@ def split_front_matter(text: str, path: str, known: frozenset[str]) -> FrontMatt
             "\n".join(lines[headers.end :]),
             headers.end + 1,
             lines=headers.lines,
-            notes=headers.notes,
+            written=headers.written,
         )
     return FrontMatter("none", {}, text, 1, lines={})

@@ -19,9 +19,10 @@ The rule (the README's "Article format" states it for users):
   a lowercase word (``Summary: the council met and`` / ``agreed to ...``) is the start of a
   sentence, not a header block.
 
-Unknown keys inside a header block are kept (the caller ignores them); a key one typo away
-from a known field (:func:`near_miss`) is reported with its line. Everything here is linear in
-the length of the text: no regular expression, and every key is at most 40 characters.
+Unknown keys inside a header block are kept, as written (:attr:`HeaderBlock.written`): the
+fields' reader (:mod:`~feedpub.articles.metadata`) warns about a key one typo away from a known
+field (:func:`near_miss`), as it does for front matter. Everything here is linear in the length
+of the text: no regular expression, and every key is at most 40 characters.
 """
 
 from __future__ import annotations
@@ -35,11 +36,15 @@ from datetime import UTC
 from feedpub.articles.dates import DateError, parse_date
 
 MAX_KEY_CHARS = 40
-MAX_NOTES = 20  # near-miss warnings per block; the rest are counted in one more
 _KEY_FIRST = frozenset(string.ascii_letters)
 _KEY_CHARS = frozenset(string.ascii_letters + string.digits + "_- \t")
 _TYPO_CHARS = string.ascii_lowercase + string.digits + "_"
 _LIST_KEYS = ("categories", "category", "tags", "tag", "keywords")
+
+
+# Keys other generators' articles carry that are one typo from a field of ours: never a near
+# miss (Hugo's `images`, themes' `links` and `sources`, note-taking tools' `uuid`).
+OTHER_KEYS = frozenset(["images", "links", "sources", "uuid"])
 
 
 def norm_key(key: str) -> str:
@@ -68,13 +73,18 @@ def _typos(known: frozenset[str]) -> dict[str, str]:
             for c in _TYPO_CHARS:
                 other.setdefault(head + c + tail, key)  # a letter too many
     out = {**other, **same_length}
-    return {typo: key for typo, key in out.items() if len(typo) >= 3 and typo not in known}
+    return {
+        typo: key
+        for typo, key in out.items()
+        if len(typo) >= 3 and typo not in known and typo not in OTHER_KEYS
+    }
 
 
 def near_miss(key: str, known: Iterable[str]) -> str | None:
     """The known key that ``key`` is most likely a misspelling of (one letter missing, extra,
-    wrong, or two letters swapped: ``Dat``, ``Catgories``, ``Titel``), or None. A known key, or
-    one of fewer than three characters, is no near miss. For header and front-matter keys."""
+    wrong, or two letters swapped: ``Dat``, ``Catgories``, ``Titel``), or None. A known key, one
+    of :data:`OTHER_KEYS`, or one of fewer than three characters, is no near miss. For header
+    and front-matter keys."""
     k = norm_key(key)
     known_set = known if isinstance(known, frozenset) else frozenset(known)
     if k in known_set:
@@ -85,12 +95,12 @@ def near_miss(key: str, known: Iterable[str]) -> str | None:
 @dataclass(frozen=True, slots=True)
 class HeaderBlock:
     """A file's header block: normalised key → value, the 1-based line of each key, the index
-    of the first body line, and warnings as (line, message)."""
+    of the first body line, and each key as the file wrote it."""
 
     data: dict[str, str]
     lines: dict[str, int]
     end: int
-    notes: tuple[tuple[int, str], ...] = ()
+    written: dict[str, str]
 
 
 def header_line(text: str, known: frozenset[str]) -> tuple[str, str, str] | None:
@@ -125,9 +135,10 @@ _DATE_KEYS = frozenset(
 )
 
 
-def _plausible(meant: str, value: str) -> bool:
-    """Whether a misspelt first key's value could be meant for the key it resembles: a date
-    for a date key (so that the headline "Update: 3 dead in storm" stays a headline)."""
+def plausible(meant: str, value: object) -> bool:
+    """Whether a misspelt key's value could be meant for the key it resembles: a date for a
+    date key (so that the headline "Update: 3 dead in storm" stays a headline, and a site's
+    own ``data:`` table is no misspelt ``date``)."""
     if meant not in _DATE_KEYS:
         return True
     try:
@@ -177,24 +188,18 @@ def parse_header_block(lines: Sequence[str], known: frozenset[str]) -> HeaderBlo
     if first not in known and not (
         first in typos
         and any(e[2] in known for e in entries)
-        and _plausible(typos[first], entries[0][3][0])
+        and plausible(typos[first], entries[0][3][0])
     ):
         return None
     if end == 1 and end < len(lines) and _starts_lowercase(lines[end]):
         return None  # "Summary: the council met and" / "agreed ...": a wrapped sentence
     data: dict[str, str] = {}
     where: dict[str, int] = {}
+    written: dict[str, str] = {}
     lists: dict[str, list[str]] = {}
-    notes: list[tuple[int, str]] = []
-    misspelt = 0
     for line, raw, key, parts in entries:
         value = _unquoted(key, "\n".join(parts))
-        if key not in known and (meant := typos.get(key)) is not None:
-            misspelt += 1
-            if misspelt <= MAX_NOTES:
-                notes.append(
-                    (line, f'"{raw}" is not a known header; did you mean "{meant}"? ignored')
-                )
+        written.setdefault(key, raw)
         if key in _LIST_KEYS:  # repeated header lines add up (joined once, below)
             lists.setdefault(key, []).append(value)
         else:
@@ -202,8 +207,6 @@ def parse_header_block(lines: Sequence[str], known: frozenset[str]) -> HeaderBlo
         where.setdefault(key, line)
     for key, values in lists.items():
         data[key] = ", ".join(v for v in values if v)
-    if misspelt > MAX_NOTES:
-        notes.append((notes[-1][0], f"{misspelt - MAX_NOTES} more misspelt header keys ignored"))
     if end < len(lines) and not lines[end].strip():
         end += 1  # the blank line that ended the block
-    return HeaderBlock(data=data, lines=where, end=end, notes=tuple(notes))
+    return HeaderBlock(data=data, lines=where, end=end, written=written)

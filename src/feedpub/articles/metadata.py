@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from feedpub.articles.document import capped
 from feedpub.articles.episode import as_duration, as_enclosure, as_explicit, as_number
 from feedpub.articles.fields import (
     FALSE,
@@ -22,6 +23,7 @@ from feedpub.articles.fields import (
     as_url,
     language_in_name,
 )
+from feedpub.articles.headers import near_miss, plausible
 from feedpub.articles.names import as_authors, as_names
 from feedpub.slug import slugify
 
@@ -80,6 +82,34 @@ _ALIASES = {
 # header block (and in front matter) they are read like any field.
 _EPISODE_KEYS = frozenset(["duration", "episode", "season", "explicit"])
 KNOWN_KEYS = frozenset(_ALIASES) - _EPISODE_KEYS  # the fields that start a header block
+# A suggested key as people write it (Hugo's camelCase), capitalised when the file's key is
+_SHOWN = {
+    "publishdate": "publishDate",
+    "expirydate": "expiryDate",
+    "unpublishdate": "unpublishDate",
+    "translationkey": "translationKey",
+}
+
+
+def _misspelt_keys(f: Fields) -> None:
+    """Warn about each key one typo away from a field (``dat:``, ``catgories:``, ``Titel:``),
+    naming its line and the field it probably meant: such a key is ignored, and the article
+    would go out without its date or categories. Other unknown keys are the site's own, and
+    stay silent. (In a header block, no key is taken for a misspelt episode field: headlines
+    begin with those words.)"""
+    known = KNOWN_KEYS if f.fm.kind == "headers" else frozenset(_ALIASES)
+    notes: list[tuple[int | None, str]] = []
+    for key, value in f.fm.data.items():
+        meant = None if key in _ALIASES else near_miss(key, known)
+        if meant is None or not plausible(meant, value):
+            continue
+        written = f.fm.written.get(key, key)
+        shown = _SHOWN.get(meant, meant)
+        if written[:1].isupper():
+            shown = shown[0].upper() + shown[1:]
+        notes.append((f.fm.line(key), f"unknown key `{written}`; did you mean `{shown}`?"))
+    for line, message in capped(notes):
+        f.warn(None, message, line=line)
 
 
 def normalise(f: Fields) -> dict[str, Any]:
@@ -97,6 +127,8 @@ def normalise(f: Fields) -> dict[str, Any]:
         if canonical is not None:
             merged.setdefault(canonical, []).append(value)
             f.spelled.setdefault(canonical, key)
+
+    _misspelt_keys(f)
 
     def one(key: str) -> Any:
         values = merged.get(key)

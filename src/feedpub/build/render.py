@@ -347,7 +347,9 @@ class RenderPhase(WritePhase):
                 data = make()
             except RenderError as e:
                 log.error("%s", e)
-                problems.append(Problem(path=relpath, message=str(e)))
+                # (an output file: its absolute path; an article's path is relative)
+                path = str(self.config.paths.output / relpath)
+                problems.append(Problem(path=path, message=str(e)))
                 data = b""
             out.append(
                 Rendered(relpath=relpath, data=data, fingerprint=fp, kind=kind, feed_key=key)

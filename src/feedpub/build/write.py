@@ -289,6 +289,7 @@ class WritePhase(BuilderBase):
                     problems.append(Problem(path=str(e.path), message=f"not written: {e.message}"))
                     continue
                 except ArticleError as e:  # (the file beside the articles: unreadable, ...)
+                    # (its path in the articles folder, as every article's)
                     problems.append(Problem(path=r.relpath, message=f"not published: {e.message}"))
                     continue
                 written.append(r.relpath)

@@ -8,9 +8,8 @@ import os
 from pathlib import Path
 
 from feedpub.articles.discover import DEFAULT_EXCLUDE
-from feedpub.config.checks import Section
+from feedpub.config.checks import Report, Section
 from feedpub.config.sections import PathsConfig, StateConfig
-from feedpub.errors import ConfigError
 
 
 def read_paths(root: Section, base_dir: Path) -> PathsConfig:
@@ -21,7 +20,8 @@ def read_paths(root: Section, base_dir: Path) -> PathsConfig:
     def resolve(name: str, default: str) -> Path:
         raw = p.get(name, str, default)
         if not raw.strip():
-            raise p.error(name, "must not be empty")
+            p.error(name, "must not be empty")
+            raw = default
         path = Path(raw).expanduser()
         return path if path.is_absolute() else base_dir / path
 
@@ -64,35 +64,42 @@ def _homes() -> set[Path]:
     return homes
 
 
-def check_output(paths: PathsConfig, state: StateConfig | None, source: Path | None) -> None:
+def check_output(paths: PathsConfig, state: StateConfig | None, report: Report) -> None:
     """The output folder is where feedpub writes, replaces and deletes files, and what it
     serves: it may not be, hold or lie inside the articles folder; be or hold the state's
     folder (the state file, its journals, lock files and ledger), or hold the config file;
     be the root of the file system or a home folder. Real paths are compared (symlinks
-    resolved), so no link can disguise one folder as another."""
-    out = real_path(paths.output)
-
-    def refuse(what: str) -> ConfigError:
-        return ConfigError(
-            f"{out} {what}; choose a folder of its own, such as ./public",
-            path=source,
-            key="paths.output",
+    resolved), so no link can disguise one folder as another. Checked only when
+    ``[paths]`` and ``[state]`` are good; a problem is reported to ``report``."""
+    if not (report.clean(("paths",)) and report.clean(("state",))):
+        return
+    problem = _output_problem(paths, state, report.source)
+    if problem is not None:
+        report.add(
+            ("paths", "output"),
+            f"{real_path(paths.output)} {problem}; choose a folder of its own, such as ./public",
         )
 
+
+def _output_problem(
+    paths: PathsConfig, state: StateConfig | None, source: Path | None
+) -> str | None:
+    """What is wrong with the output folder, or None."""
+    out = real_path(paths.output)
     if out.parent == out:
-        raise refuse("is the root of the file system")
+        return "is the root of the file system"
     homes = _homes()
     if out in homes or out.parent in _HOME_PARENTS:
-        raise refuse("is a home folder")
+        return "is a home folder"
     if any(_within(home, out) for home in (*homes, *_HOME_PARENTS)):
-        raise refuse("holds home folders")
+        return "holds home folders"
     articles = real_path(paths.articles)
     if out == articles:
-        raise refuse("is the articles folder (paths.articles)")
+        return "is the articles folder (paths.articles)"
     if _within(out, articles):
-        raise refuse(f"lies inside the articles folder {articles} (paths.articles)")
+        return f"lies inside the articles folder {articles} (paths.articles)"
     if _within(articles, out):
-        raise refuse(f"holds the articles folder {articles} (paths.articles)")
+        return f"holds the articles folder {articles} (paths.articles)"
     state_files = [(paths.state, "paths.state"), (real_path(paths.state), "paths.state")]
     if state is not None and state.url.startswith("sqlite:///"):  # the daemon's job store
         job_store = real_path(Path(state.url.removeprefix("sqlite:///")))
@@ -100,11 +107,12 @@ def check_output(paths: PathsConfig, state: StateConfig | None, source: Path | N
     for file, key in state_files:
         folder = real_path(file.parent)
         if out == folder:
-            raise refuse(f"is the folder of the state file {file} ({key})")
+            return f"is the folder of the state file {file} ({key})"
         if _within(folder, out):
-            raise refuse(f"holds the state file {file} ({key}) and its lock files")
+            return f"holds the state file {file} ({key}) and its lock files"
     if source is not None and _within(real_path(source), out):
-        raise refuse(f"holds the config file {real_path(source)}")
+        return f"holds the config file {real_path(source)}"
+    return None
 
 
 STYLESHEET_SUFFIXES = (".xsl", ".xslt")
@@ -120,26 +128,25 @@ def read_stylesheet(f: Section, base_dir: Path, paths: PathsConfig) -> bool | Pa
     if isinstance(raw, bool):
         return raw
     if not isinstance(raw, str) or not raw.strip():
-        raise f.error(
-            "stylesheet", f"expected true, false or the path of an .xsl file, got {raw!r}"
-        )
+        f.error("stylesheet", f"expected true, false or the path of an .xsl file, got {raw!r}")
+        return False
     given = Path(raw).expanduser()
     path = real_path(given if given.is_absolute() else base_dir / given)
     site = real_path(base_dir)
-
-    def refuse(what: str) -> ConfigError:
-        return f.error("stylesheet", f"{raw!r}: {what}")
-
+    wrong = None
     if not _within(path, site) or path == site:
-        raise refuse(f"must be a file inside the site's folder {site}")
-    if _within(path, real_path(paths.output)):
-        raise refuse(f"lies inside the output folder {real_path(paths.output)} (paths.output)")
-    if _within(path, real_path(paths.state.parent)):
-        raise refuse(f"lies inside the state's folder {real_path(paths.state.parent)}")
-    if path.suffix.lower() not in STYLESHEET_SUFFIXES:
-        raise refuse("must be an XSLT file named .xsl or .xslt")
-    if not path.is_file():
-        raise refuse("no such file" if not path.exists() else "is not a file")
+        wrong = f"must be a file inside the site's folder {site}"
+    elif _within(path, real_path(paths.output)):
+        wrong = f"lies inside the output folder {real_path(paths.output)} (paths.output)"
+    elif _within(path, real_path(paths.state.parent)):
+        wrong = f"lies inside the state's folder {real_path(paths.state.parent)}"
+    elif path.suffix.lower() not in STYLESHEET_SUFFIXES:
+        wrong = "must be an XSLT file named .xsl or .xslt"
+    elif not path.is_file():
+        wrong = "no such file" if not path.exists() else "is not a file"
+    if wrong is not None:
+        f.error("stylesheet", f"{raw!r}: {wrong}")
+        return False
     return path
 
 
@@ -155,11 +162,12 @@ def _state_url(sec: Section, value: str) -> str:
         return value
     scheme, sep, rest = value.partition("://")
     if not sep or scheme.lower() not in _STATE_SCHEMES or not rest:
-        raise sec.error(
+        sec.error(
             "url",
             "must be a PostgreSQL URL such as postgresql+psycopg://user:password@host/db "
             f"(or empty, for the SQLite file at paths.state), got {_redacted(value)!r}",
         )
+        return ""
     scheme = scheme.lower()
     return f"{'postgresql+psycopg' if scheme == 'postgresql' else scheme}://{rest}"
 

@@ -76,49 +76,33 @@ def _apple_text(sec: Section, name: str, *defaults: str) -> str:
     (Apple). Missing or blank: the first default that is not (cut to 255 characters)."""
     value = " ".join(sec.text(name).split())
     if len(value) > APPLE_TEXT_LIMIT:
-        raise sec.error(name, f"at most {APPLE_TEXT_LIMIT} characters (Apple Podcasts)")
+        sec.error(name, f"at most {APPLE_TEXT_LIMIT} characters (Apple Podcasts)")
+        value = ""
     for default in defaults:
         value = value or " ".join(default.split())[:APPLE_TEXT_LIMIT].rstrip()
     return value
 
 
-def read_podcast(sec: Section, site: SiteConfig) -> Podcast:
+def read_podcast(sec: Section, site: SiteConfig) -> Podcast | None:
     """``[feeds.categories."Name"] podcast = {...}``: what the category's RSS tells podcast
     directories. ``image``, ``category`` and ``explicit`` are required (Apple Podcasts
-    refuses a feed without them); the author and owner default to ``[site]``."""
+    refuses a feed without them); the author and owner default to ``[site]``. None when
+    there is a problem (reported)."""
     image_url = sec.get("image", str, "")
-    if not image_url:
-        raise sec.error("image", "is required: the show's artwork (a .jpg or .png URL)")
-    image = absolute_url(sec, "image", image_url)
-    if not image.endswith((".jpg", ".png")):
-        raise sec.error(
-            "image",
-            "must be the URL of a JPEG or PNG file, ending in .jpg or .png (Apple Podcasts: "
-            f"artwork 1400 to 3000 pixels square), got {image_url!r}",
-        )
-    by_fold = {name.casefold(): name for name in APPLE_CATEGORIES}
-    raw_category = sec.text("category").strip()
-    if not raw_category:
-        raise sec.error("category", "is required: an Apple Podcasts category, such as Technology")
-    category = by_fold.get(raw_category.casefold())
-    if category is None:
-        raise sec.error(
-            "category",
-            f"{raw_category!r} is not an Apple Podcasts category (one of: "
-            f"{', '.join(APPLE_CATEGORIES)})",
-        )
-    raw_sub = sec.text("subcategory").strip()
-    subcategory = None
-    if raw_sub:
-        subs = {name.casefold(): name for name in APPLE_CATEGORIES[category]}
-        subcategory = subs.get(raw_sub.casefold())
-        if subcategory is None:
-            known = ", ".join(APPLE_CATEGORIES[category]) or "none"
-            raise sec.error(
-                "subcategory", f"{raw_sub!r} is not a subcategory of {category} (known: {known})"
+    image = None
+    if not sec.has("image"):
+        sec.missing("image", "is required: the show's artwork (a .jpg or .png URL)")
+    elif not sec.failed("image"):
+        image = absolute_url(sec, "image", image_url)
+        if image is not None and not image.endswith((".jpg", ".png")):
+            sec.error(
+                "image",
+                "must be the URL of a JPEG or PNG file, ending in .jpg or .png (Apple Podcasts: "
+                f"artwork 1400 to 3000 pixels square), got {image_url!r}",
             )
+    category, subcategory = _apple_category(sec)
     if not sec.has("explicit"):
-        raise sec.error(
+        sec.missing(
             "explicit",
             "is required: true if the show has explicit content, false if not (Apple Podcasts)",
         )
@@ -126,23 +110,27 @@ def read_podcast(sec: Section, site: SiteConfig) -> Podcast:
     author = _apple_text(sec, "author", site.author, site.title)
     owner_email = sec.text("owner_email").strip() or site.author_email or ""
     if not owner_email:
-        raise sec.error(
+        sec.missing(
             "owner_email",
             "is required (or site.author_email): the address directories use to verify the "
             "podcast's owner (itunes:owner; it is published in the feed)",
         )
-    if not _is_email(owner_email):
-        raise sec.error("owner_email", f"not an email address: {owner_email!r}")
+    elif not _is_email(owner_email):
+        sec.error("owner_email", f"not an email address: {owner_email!r}")
     owner_name = _apple_text(sec, "owner_name", author)
     kind = sec.get("type", str, "episodic")
     if kind not in ("episodic", "serial"):
-        raise sec.error("type", f'must be "episodic" or "serial", got {kind!r}')
+        sec.error("type", f'must be "episodic" or "serial", got {kind!r}')
+        kind = "episodic"
     guid = sec.get("guid", str, "").strip()
     if guid and not _UUID.match(guid):
-        raise sec.error(
+        sec.error(
             "guid", f"must be a UUID such as 917393e3-1b1e-5cef-ace4-edaa54e1f810, got {guid!r}"
         )
+        guid = ""
     sec.done()
+    if image is None or category is None or not sec.report.clean(sec.path):
+        return None
     return Podcast(
         image=image,
         category=category,
@@ -154,3 +142,34 @@ def read_podcast(sec: Section, site: SiteConfig) -> Podcast:
         type=cast(PodcastType, kind),
         guid=guid.lower() or None,
     )
+
+
+def _apple_category(sec: Section) -> tuple[str | None, str | None]:
+    """``category`` and ``subcategory``, as Apple spells them; None (reported) when not."""
+    by_fold = {name.casefold(): name for name in APPLE_CATEGORIES}
+    raw_category = sec.text("category").strip()
+    raw_sub = sec.text("subcategory").strip()
+    if not raw_category:
+        if not sec.has("category"):
+            sec.missing("category", "is required: an Apple Podcasts category, such as Technology")
+        elif not sec.failed("category"):
+            sec.error(
+                "category", "must not be empty: an Apple Podcasts category, such as Technology"
+            )
+        return None, None
+    category = by_fold.get(raw_category.casefold())
+    if category is None:
+        sec.error(
+            "category",
+            f"{raw_category!r} is not an Apple Podcasts category (one of: "
+            f"{', '.join(APPLE_CATEGORIES)})",
+        )
+        return None, None
+    if not raw_sub:
+        return category, None
+    subs = {name.casefold(): name for name in APPLE_CATEGORIES[category]}
+    subcategory = subs.get(raw_sub.casefold())
+    if subcategory is None:
+        known = ", ".join(APPLE_CATEGORIES[category]) or "none"
+        sec.error("subcategory", f"{raw_sub!r} is not a subcategory of {category} (known: {known})")
+    return category, subcategory

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from feedpub.config.checks import Section
+from feedpub.config.checks import KeyPath, Report, Section
+from feedpub.config.lines import key_lines
 from feedpub.config.paths import check_output, read_paths, read_state
 from feedpub.config.sections import Config
 from feedpub.config.services import (
@@ -23,10 +25,19 @@ DEFAULT_CONFIG_NAME = "config.toml"
 
 
 def from_mapping(
-    data: Mapping[str, object], *, base_dir: Path, source: Path | None = None
+    data: Mapping[str, object],
+    *,
+    base_dir: Path,
+    source: Path | None = None,
+    lines: Mapping[KeyPath, int] | None = None,
 ) -> Config:
-    """Validate already-parsed TOML data. Relative paths resolve against ``base_dir``."""
-    root = Section(data, "", source)
+    """Validate already-parsed TOML data. Relative paths resolve against ``base_dir``.
+
+    Every section is read whole, and every problem found is raised at the end, in one
+    :class:`ConfigError` (``problems``), each with its line from ``lines`` (see
+    :func:`.lines.key_lines`) when given."""
+    report = Report(lines or {}, source)
+    root = Section(data, (), report)
     site = read_site(root)
     paths = read_paths(root, base_dir)
     feeds = read_feeds(root, site, base_dir, paths)
@@ -37,7 +48,8 @@ def from_mapping(
     schedule = read_schedule(root)
     state = read_state(root)
     root.done()
-    check_output(paths, state, source)
+    check_output(paths, state, report)
+    report.raise_if_any()
     return Config(
         site=site,
         paths=paths,
@@ -52,6 +64,9 @@ def from_mapping(
     )
 
 
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
 def load(path: Path | str = DEFAULT_CONFIG_NAME) -> Config:
     """Read and validate a config file."""
     path = Path(path)
@@ -62,9 +77,21 @@ def load(path: Path | str = DEFAULT_CONFIG_NAME) -> Config:
     except OSError as e:
         raise ConfigError(f"cannot read: {e.strerror}", path=path) from e
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ConfigError(f"not UTF-8 (byte {e.start})", path=path) from e
+        raise ConfigError(
+            f"not UTF-8 (byte {e.start})", path=path, line=raw.count(b"\n", 0, e.start) + 1
+        ) from e
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"invalid TOML: {e}", path=path) from e
-    return from_mapping(data, base_dir=path.resolve().parent, source=path)
+        # tomllib says where: "... (at line 3, column 5)"; the line goes where every line goes
+        found = _TOML_AT.search(str(e))
+        message = _TOML_AT.sub("", str(e))
+        column = f" (column {found[2]})" if found else ""
+        raise ConfigError(
+            f"invalid TOML: {message}{column}", path=path, line=int(found[1]) if found else None
+        ) from e
+    return from_mapping(
+        data, base_dir=path.resolve().parent, source=path, lines=key_lines(text, data)
+    )

@@ -46,7 +46,7 @@ def read_hub(root: Section) -> HubConfig:
         max_per_topic=h.positive("max_per_topic", d.max_per_topic),
     )
     if not hub.min_lease_seconds <= hub.lease_seconds <= hub.max_lease_seconds:
-        raise h.error("lease_seconds", "must lie between min_lease_seconds and max_lease_seconds")
+        h.error("lease_seconds", "must lie between min_lease_seconds and max_lease_seconds")
     h.done()
     return hub
 
@@ -54,7 +54,8 @@ def read_hub(root: Section) -> HubConfig:
 def _port(sec: Section, default: int) -> int:
     port = sec.get("port", int, default)
     if not 0 <= port <= 65535:
-        raise sec.error("port", f"must be 0 to 65535, got {port}")
+        sec.error("port", f"must be 0 to 65535, got {port}")
+        return default
     return port
 
 
@@ -90,9 +91,7 @@ def read_admin(root: Section, server: ServerConfig) -> AdminConfig:
     if admin.enabled and admin.port != 0 and admin.port == server.port:
         every = ("", "0.0.0.0", "::")  # noqa: S104 (addresses compared, not bound)
         if admin.host == server.host or admin.host in every or server.host in every:
-            raise a.error(
-                "port", f"{admin.port} is [server] port: the admin listener needs its own"
-            )
+            a.error("port", f"{admin.port} is [server] port: the admin listener needs its own")
     return admin
 
 
