@@ -45,6 +45,17 @@ max_entries = 5
 """
 
 
+# the config warning every site on a placeholder host gets (tests use example.org)
+PLACEHOLDER_WARNING = ": warning: site.base_url: example.org is a placeholder"
+
+
+def without_placeholder_warning(text: str) -> str:
+    """``text`` (a command's stderr) without the line warning of the placeholder host."""
+    return "".join(
+        line for line in text.splitlines(keepends=True) if PLACEHOLDER_WARNING not in line
+    )
+
+
 class Site:
     """A throwaway site: ``write()`` articles, ``build()``, then read ``public/``."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ import feedparser
 import pytest
 import requests
 
-from tests.conftest import BASE_CONFIG
+from tests.conftest import BASE_CONFIG, without_placeholder_warning
 from tests.daemon_helpers import REPO, Daemon, article
 
 
@@ -192,11 +193,12 @@ def test_json_logs(root: Path, daemon: Daemon) -> None:
     )
     assert proc.stderr is not None
     line = proc.stderr.readline()
+    first = json.loads(line)  # (the config's warning first: this site is on example.org)
+    assert first["level"] == "warning" and ": warning: site.base_url: " in first["message"]
+    line = proc.stderr.readline()
     proc.send_signal(signal.SIGINT)
     proc.wait(10)
     proc.stderr.close()
-    import json
-
     record = json.loads(line)
     assert record["level"] == "info"
     assert "serving" in record["message"]
@@ -424,6 +426,7 @@ def _refused(root: Path, *args: str, wrap: tuple[str, ...] = ()) -> str:
         timeout=30,
         check=False,
     )
+    proc.stderr = without_placeholder_warning(proc.stderr)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1, proc.stderr
     # (a problem of config.toml is said as config.toml:LINE: error: ..., the others so)

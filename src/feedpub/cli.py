@@ -9,10 +9,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feedpub import __version__, logs
 from feedpub.cli_progress import StageProgress
 from feedpub.errors import ConfigError, FeedpubError, one_line
+
+if TYPE_CHECKING:
+    from feedpub.config import Config
 
 log = logging.getLogger("feedpub")
 
@@ -231,11 +235,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _load_saying_warnings(path: Path, *, logged: bool = False) -> Config:
+    """The config, its warnings said first, one line each on stderr (``logged``: as log
+    records, for the daemon's log); a warning never changes the exit code."""
+    from feedpub import app
+
+    config = app.load_config(path)
+    for warning in config.warnings:
+        if logged:
+            log.warning("%s", warning.render(config.source))
+        else:
+            print(warning.render(config.source), file=sys.stderr)
+    return config
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from feedpub import app
     from feedpub.model import skipped_summary
 
-    config = app.load_config(args.config)
+    config = _load_saying_warnings(args.config)
     # a live line per stage on a terminal (stderr); nothing anywhere else, nor with -q
     progress = StageProgress(sys.stderr, live=not args.quiet and sys.stderr.isatty())
     started = time.monotonic()
@@ -300,7 +318,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from feedpub import app
     from feedpub.model import skipped_summary
 
-    config = app.load_config(args.config)
+    config = _load_saying_warnings(args.config)
     count, problems, skipped = app.check(config)
     here = Path.cwd()
     for problem in problems:  # (paths relative to here when below it)
@@ -318,7 +336,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from feedpub import app
 
-    config = app.load_config(args.config)
+    config = _load_saying_warnings(args.config, logged=True)
     if not app.run(config, host=args.host, port=args.port):
         print("feedpub: error: another daemon took the lead; restart this one", file=sys.stderr)
         return EXIT_ERROR

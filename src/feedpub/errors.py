@@ -38,6 +38,7 @@ class ConfigProblem:
     key: str
     message: str
     line: int | None = None
+    severity: str = "error"  # or "warning": the config is used all the same
 
     def where(self, path: Path | None) -> str:
         """``config.toml:3`` (or what of it is known)."""
@@ -50,7 +51,7 @@ class ConfigProblem:
         """The problem as a report line: ``config.toml:3: error: site.baseurl: unknown key``."""
         where = self.where(path)
         what = f"{printable(self.key)}: " if self.key else ""
-        return f"{where + ': ' if where else ''}error: {what}{self.message}"
+        return f"{where + ': ' if where else ''}{self.severity}: {what}{self.message}"
 
 
 class ConfigError(FeedpubError):

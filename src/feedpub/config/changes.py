@@ -22,7 +22,7 @@ def changed_keys(old: Config, new: Config) -> list[str]:
     """The dotted names of the settings that differ (``site.title``, ``feeds.max_entries``)."""
     found: list[str] = []
     for f in fields(Config):
-        if f.name == "source":
+        if f.name in ("source", "warnings"):
             continue
         _diff(f.name, _plain(getattr(old, f.name)), _plain(getattr(new, f.name)), found)
     return found

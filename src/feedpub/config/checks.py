@@ -285,3 +285,30 @@ def content_mode(sec: Section, name: str, value: str | None) -> ContentMode | No
         sec.error(name, f'must be "full" or "summary", got {value!r}')
         return None
     return cast(ContentMode, value)
+
+
+# hosts that are nobody's site: RFC 2606/6761 names, loopback (checked on [site] base_url)
+_PLACEHOLDER_NAMES = ("example.com", "example.net", "example.org", "localhost")
+_PLACEHOLDER_TLDS = (".example", ".test", ".invalid", ".localhost")
+
+
+def placeholder_host(url: str) -> str | None:
+    """The host of ``url`` when it is a placeholder (``example.org`` and the other names
+    reserved for examples and tests, ``localhost``, a loopback address), else None."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return None
+    if not host:
+        return None
+    if host in _PLACEHOLDER_NAMES or host.endswith(_PLACEHOLDER_TLDS):
+        return host
+    if any(host.endswith("." + name) for name in _PLACEHOLDER_NAMES):
+        return host
+    try:
+        return host if ipaddress.ip_address(host).is_loopback else None
+    except ValueError:
+        return None

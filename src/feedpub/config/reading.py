@@ -7,7 +7,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from feedpub.config.checks import KeyPath, Report, Section
+from feedpub.config.checks import KeyPath, Report, Section, placeholder_host
 from feedpub.config.lines import key_lines
 from feedpub.config.paths import check_output, read_paths, read_state
 from feedpub.config.sections import Config
@@ -19,7 +19,7 @@ from feedpub.config.services import (
     read_server,
 )
 from feedpub.config.site import read_feeds, read_site
-from feedpub.errors import ConfigError
+from feedpub.errors import ConfigError, ConfigProblem
 
 DEFAULT_CONFIG_NAME = "config.toml"
 
@@ -50,6 +50,19 @@ def from_mapping(
     root.done()
     check_output(paths, state, report)
     report.raise_if_any()
+    warnings: list[ConfigProblem] = []
+    host = placeholder_host(site.base_url)
+    if host is not None:
+        warnings.append(
+            ConfigProblem(
+                "site.base_url",
+                f"{host} is a placeholder, not a real site's address: entry ids derived "
+                f"while it is set keep {host} for good (ids never change); set base_url to "
+                "the address readers will use",
+                (lines or {}).get(("site", "base_url")),
+                severity="warning",
+            )
+        )
     return Config(
         site=site,
         paths=paths,
@@ -61,6 +74,7 @@ def from_mapping(
         schedule=schedule,
         state=state,
         source=source,
+        warnings=tuple(warnings),
     )
 
 

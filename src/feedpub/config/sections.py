@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from feedpub.articles.discover import DEFAULT_EXCLUDE
+from feedpub.errors import ConfigProblem
 from feedpub.model import FEED_FORMATS, ContentMode, FeedFormat, Podcast
 
 DEFAULT_MAX_ARTICLE_BYTES = 2_000_000
@@ -154,6 +155,8 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     state: StateConfig | None = None
     source: Path | None = None  # the file it came from
+    # what is worth saying but not wrong (a placeholder base_url): said by check, build, run
+    warnings: tuple[ConfigProblem, ...] = ()
 
     @property
     def hub_url(self) -> str | None:
