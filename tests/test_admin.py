@@ -320,7 +320,7 @@ def test_healthz_503_while_builds_fail_then_200(root: Path, daemon: AdminDaemon)
     output.unlink()
     (root / "public.moved").rename(output)
     daemon.until(lambda: _health(daemon)[0] == 200, "200 after a good build")
-    assert daemon.titles() == ["Two", "One"]
+    assert daemon.titles() == ["Two", "One"]  # (served before /healthz says 200)
     assert daemon.stop() == 0
 
 

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
+from feedpub.redaction import shown_url
 from tests.conftest import BASE_CONFIG
 from tests.daemon_helpers import Daemon
 
@@ -258,12 +259,12 @@ def wait_verified(
     d: Daemon, topic: str, callback: str, mode: str = "subscribe", times: int = 1
 ) -> None:
     """Until the hub has stored (or removed) the subscription after a confirmed intent."""
-    line = f"hub: {mode} verified for {topic} at {callback}\n"
+    line = f"hub: {mode} verified for {topic} at {shown_url(callback)}\n"  # (as logged)
     d.until(lambda: d.logs().count(line) >= times, line.strip())
 
 
 def wait_unconfirmed(d: Daemon, callback: str, mode: str = "subscribe") -> None:
-    line = f"hub: {mode} not confirmed by {callback}; ignored\n"
+    line = f"hub: {mode} not confirmed by {shown_url(callback)}; ignored\n"
     d.until(lambda: line in d.logs(), line.strip())
 
 

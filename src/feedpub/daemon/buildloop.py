@@ -171,8 +171,10 @@ class BuildLoop:
             self._retry_later(paths)
             return
         self._metrics.build("ok", time.monotonic() - started)
-        self.last_error = None
-        self._publish(result)
+        try:
+            self._publish(result)  # (served before /healthz may say the builds work again)
+        finally:
+            self.last_error = None
         self.last_build = self._clock()
         self.last_result = result
         current = {str(p) for p in result.problems}
