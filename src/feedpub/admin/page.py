@@ -54,7 +54,7 @@ def _none(text: str) -> str:
 _SUMMARY = (
     ("daemon", "Daemon"),
     ("state", "State store"),
-    ("last_build", "Last successful build"),
+    ("last_build", "Last change published"),
     ("articles", "Article files"),
     ("published", "Published"),
     ("scheduled", "Scheduled"),
