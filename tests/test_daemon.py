@@ -532,3 +532,14 @@ def test_an_edit_that_breaks_an_article_keeps_it_served_and_says_so(
     assert daemon.get("/articles/one/").content == page.content
     assert "one.md:2" in daemon.logs()
     assert daemon.stop() == 0
+
+
+def test_a_port_given_that_is_the_admin_port_is_named_so(root: Path) -> None:
+    article(root, "one.md", "One", "2025-01-01T00:00:00Z")
+    config = root / "config.toml"
+    config.write_text(config.read_text() + "\n[admin]\nenabled = true\nport = 18773\n")
+    line = _refused(root, "--port", "18773")
+    assert line == (
+        "feedpub: error: admin.port: 18773 is [admin] port: the server (--host/--port) needs"
+        " a port of its own"
+    )

@@ -78,6 +78,14 @@ def read_server(root: Section) -> ServerConfig:
     return server
 
 
+def clash(host: str, port: int, other_host: str, other_port: int) -> bool:
+    """Whether two listeners would want one socket: the same port (not 0, which picks a free
+    one) on the same address, or on every address."""
+    every = ("", "0.0.0.0", "::")  # noqa: S104 (addresses compared, not bound)
+    same_host = host == other_host or host in every or other_host in every
+    return port != 0 and port == other_port and same_host
+
+
 def read_admin(root: Section, server: ServerConfig) -> AdminConfig:
     """``[admin]``: off by default. Its address may not be the server's (one socket cannot
     serve both); port 0 picks a free one (tests)."""
@@ -88,10 +96,8 @@ def read_admin(root: Section, server: ServerConfig) -> AdminConfig:
         port=_port(a, d.port),
     )
     a.done()
-    if admin.enabled and admin.port != 0 and admin.port == server.port:
-        every = ("", "0.0.0.0", "::")  # noqa: S104 (addresses compared, not bound)
-        if admin.host == server.host or admin.host in every or server.host in every:
-            a.error("port", f"{admin.port} is [server] port: the admin listener needs its own")
+    if admin.enabled and clash(admin.host, admin.port, server.host, server.port):
+        a.error("port", f"{admin.port} is [server] port: the admin listener needs its own")
     return admin
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from feedpub.build import Builder, output_manifest
 from feedpub.config import Config
+from feedpub.config.services import clash
 from feedpub.daemon.buildloop import BuildLoop
 from feedpub.daemon.health import Health
 from feedpub.daemon.leading import Leadership
@@ -201,6 +202,11 @@ class Daemon:
         with self.leadership.hold() as lead:
             self._check_start()
             where = "--host/--port" if self._address_given else "[server] host and port"
+            if cfg.admin.enabled and clash(self.host, self.port, cfg.admin.host, cfg.admin.port):
+                raise ConfigError(
+                    f"{self.port} is [admin] port: the server ({where}) needs a port of its own",
+                    key="admin.port",
+                )
             sock = bind(self.host, self.port, where=where)
             try:
                 admin_sock = (
