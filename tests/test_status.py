@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from feedpub import app
 from feedpub.status import read_status, status_lines
 from tests.conftest import NOW, Site
@@ -71,3 +73,16 @@ def test_what_comes_from_outside_cannot_drive_the_terminal(site: Site) -> None:
     assert "\x1b" not in text and "\r" not in text and "\x07" not in text
     assert not [line for line in text.splitlines() if line.startswith("FORGED")]
     assert "zz\\x1b]0;OWNED" in text
+
+
+def test_problems_are_named_from_where_the_reader_is(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site.write("broken.md", "---\ntitle: [unclosed\n---\nx\n")
+    site.build()
+    monkeypatch.chdir(site.root)
+    text = "\n".join(app.status_text(site.config(), now=lambda: NOW))
+    assert "  articles/broken.md:2: error: front matter" in text
+    monkeypatch.chdir(site.root.parent)
+    text = "\n".join(app.status_text(site.config(), now=lambda: NOW))
+    assert f"  {site.root.name}/articles/broken.md:2: error: front matter" in text

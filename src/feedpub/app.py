@@ -163,7 +163,8 @@ def status_text(config: Config, *, now: Callable[[], datetime] = clock) -> list[
     from feedpub.status import read_status, status_lines
 
     at = now()
-    return status_lines(read_status(config, now=at), now=at)
+    info = read_status(config, now=at)
+    return status_lines(info, now=at, articles=config.paths.articles, cwd=Path.cwd())
 
 
 def check(

@@ -18,7 +18,7 @@ from typing import Any
 
 from feedpub.config import Config
 from feedpub.errors import printable
-from feedpub.model import BuildRecord
+from feedpub.model import BuildRecord, Problem, Severity
 from feedpub.redaction import shown_url
 from feedpub.store import State
 
@@ -131,7 +131,9 @@ def read_status(
 # -- in prose, for `feedpub status` ---------------------------------------------------------
 
 
-def status_lines(info: dict[str, object], *, now: datetime) -> list[str]:
+def status_lines(
+    info: dict[str, object], *, now: datetime, articles: Path | None = None, cwd: Path | None = None
+) -> list[str]:
     """:func:`read_status` in prose, for a terminal: a line per fact, then the lists
     (problems by file, notifications waiting by target, the last builds). Every text
     from outside (file names, titles, a hub's error) is shown escaped: it cannot send the
@@ -163,9 +165,25 @@ def status_lines(info: dict[str, object], *, now: datetime) -> list[str]:
             f" ({first['title']}){more}"
         )
     problems = [str(p) for p in _list(info.get("problems"))]
+    total = len(problems)
+    if articles is not None and cwd is not None:  # (files named from where the reader is)
+        problems = [
+            printable(
+                Problem(
+                    path=str(entry["path"]),
+                    message=str(found["message"]),
+                    line=found["line"],
+                    severity=Severity(found["severity"]),
+                ).shown(articles, cwd)
+            )
+            for entry in _dicts(info.get("problems_by_article"))
+            for found in _dicts(entry.get("problems"))
+        ]
     if problems:
-        out.append(f"problems: {len(problems)} in {info.get('articles_with_problems', '?')} files")
+        out.append(f"problems: {total} in {info.get('articles_with_problems', '?')} files")
         out.extend(f"  {line}" for line in problems)
+        if len(problems) < total:
+            out.append(f"  (+{total - len(problems)} more: feedpub status --json)")
     else:
         out.append("problems: none")
     counts = info.get("notifications")
