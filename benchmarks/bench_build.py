@@ -56,7 +56,7 @@ MIB = 1024 * 1024
 CONFIG_TOML = """\
 [site]
 title = "Bench"
-base_url = "https://example.org/"
+base_url = "https://bench.example.dev/"  # (a placeholder host would add a warning line)
 timezone = "UTC"
 [paths]
 articles = "articles"

@@ -103,7 +103,7 @@ HTTP_POLL = 0.002
 DAEMON_CONFIG = """\
 [site]
 title = "Bench"
-base_url = "https://example.org/"
+base_url = "https://bench.example.dev/"  # (a placeholder host would add a warning line)
 timezone = "UTC"
 [paths]
 articles = "articles"

@@ -93,12 +93,18 @@ def archive_spec(
     return make
 
 
-def members_fingerprint(config_fp: str, what: str, extra: object, members: Sequence[Member]) -> str:
-    """The fingerprint of a page of archived articles, from the index's columns (the
-    content hash stands for everything the file of an article says)."""
+def members_digest(members: Sequence[Member]) -> str:
+    """A digest of a page of archived articles, from the index's columns (the content hash
+    stands for everything the file of an article says): computed once per page and build,
+    however many documents (formats, the index's older page) show that page."""
+    blob = json.dumps([tuple(m) for m in members], ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def members_fingerprint(config_fp: str, what: str, extra: object, digest: str) -> str:
+    """The fingerprint of one document showing a page of archived articles: what it is
+    (``what``, ``extra``) and the page's :func:`members_digest`."""
     blob = json.dumps(
-        [__version__, config_fp, what, extra, [tuple(m) for m in members]],
-        ensure_ascii=False,
-        default=str,
+        [__version__, config_fp, what, extra, digest], ensure_ascii=False, default=str
     )
     return hashlib.sha256(blob.encode()).hexdigest()

@@ -19,7 +19,13 @@ from urllib.parse import unquote
 from feedpub import __version__
 from feedpub.articles.context import SLUG_MARK
 from feedpub.articles.refs import SCHEME, resolve_refs
-from feedpub.build.makers import FEED_CONTENT_FACTOR, archive_spec, feed_maker, members_fingerprint
+from feedpub.build.makers import (
+    FEED_CONTENT_FACTOR,
+    archive_spec,
+    feed_maker,
+    members_digest,
+    members_fingerprint,
+)
 from feedpub.build.values import (
     PROGRESS_EVERY,
     Detected,
@@ -77,6 +83,14 @@ class _Jobs:
         self.skipped: list[Rendered] = []
         self.bodies: dict[str, EntryBody | None] = {}
         self.loaded: dict[str, Article] = {}  # articles of the archive pages being rendered
+        self._digests: dict[int, tuple[Sequence[Member], str]] = {}  # id(page) -> its digest
+
+    def digest(self, members: Sequence[Member]) -> str:
+        """:func:`members_digest` of an archive page, once per page list this build."""
+        known = self._digests.get(id(members))
+        if known is None or known[0] is not members:
+            known = self._digests[id(members)] = (members, members_digest(members))
+        return known[1]
 
     def want(
         self,
@@ -205,8 +219,9 @@ class RenderPhase(WritePhase):
                 ]
                 shows = [m.path for m in members]
                 make_spec = archive_spec(page, members, jobs.loaded)
+                digest = jobs.digest(members)
                 for fmt in formats:
-                    fp = members_fingerprint(config_fp, f"archive-{fmt}", head, members)
+                    fp = members_fingerprint(config_fp, f"archive-{fmt}", head, digest)
                     maker = feed_maker(make_spec, fmt, self.links, jobs.body, budget)
                     jobs.want(feed_relpath(spec.key, fmt, n), "archive", spec.key, fp, maker, shows)
 
@@ -284,7 +299,10 @@ class RenderPhase(WritePhase):
                 "index",
                 None,
                 members_fingerprint(
-                    config_fp, "index-page", [n, page.next_page, all_feed.title], members
+                    config_fp,
+                    "index-page",
+                    [n, page.next_page, all_feed.title],
+                    jobs.digest(members),
                 ),
                 functools.partial(
                     self._index_page, archive_spec(page, members, jobs.loaded), all_feed
