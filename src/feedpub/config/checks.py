@@ -5,6 +5,7 @@ code, a content mode. Every error names its key (``feeds.max_entries``)."""
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -295,9 +296,6 @@ _PLACEHOLDER_TLDS = (".example", ".test", ".invalid", ".localhost")
 def placeholder_host(url: str) -> str | None:
     """The host of ``url`` when it is a placeholder (``example.org`` and the other names
     reserved for examples and tests, ``localhost``, a loopback address), else None."""
-    import ipaddress
-    from urllib.parse import urlsplit
-
     try:
         host = (urlsplit(url).hostname or "").rstrip(".").lower()
     except ValueError:

@@ -399,8 +399,9 @@ class Daemon:
     def _start_notifier(self) -> None:
         from feedpub.notify.notifier import Notifier
 
-        self.notifier = Notifier(self.config, clock=self.clock, metrics=self.metrics)
-        self.notifier.targets = self._targets  # (what fails stays known across a reload)
+        self.notifier = Notifier(
+            self.config, clock=self.clock, metrics=self.metrics, targets=self._targets
+        )
         self._notifier_thread = threading.Thread(
             target=self.notifier.run, name="feedpub-notifier", daemon=True
         )

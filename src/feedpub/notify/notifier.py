@@ -67,7 +67,10 @@ class Notifier:
         clock: Callable[[], datetime],
         dry_run: bool = False,
         metrics: Metrics = NO_METRICS,
+        targets: TargetWatch | None = None,
     ) -> None:
+        """``targets``: what is known of failing targets (the daemon keeps one across the
+        notifiers a config reload starts)."""
         self.config = config
         self.metrics = metrics
         self.clock = clock
@@ -93,7 +96,7 @@ class Notifier:
         self._bodies: dict[str, tuple[object, bytes]] = {}  # relpath → (file key or sha, body)
         self.sent = 0
         self.failed = 0
-        self.targets = TargetWatch()  # which targets fail, for the log
+        self.targets = targets or TargetWatch()  # which targets fail, for the log
 
     def wake(self) -> None:
         self._wake.set()

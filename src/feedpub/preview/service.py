@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from feedpub.build import Builder
 from feedpub.config import Config
@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from feedpub.watcher import Watcher
 
 log = logging.getLogger(__name__)
+
+# what stops the preview, before and while it serves (SIGHUP: the terminal it ran in closed;
+# it stops and removes its folder all the same)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 class Preview:
@@ -60,7 +64,6 @@ class Preview:
         self.workers = workers
         self.events = Events()
         self.loop: BuildLoop | None = None
-        self._server: Any = None  # (the uvicorn server, while it serves)
 
     def run(self, on_ready: Callable[[str], None] | None = None) -> None:
         """Build, then serve until SIGTERM or SIGINT; ``on_ready`` is called with the URL
@@ -76,12 +79,8 @@ class Preview:
             stop.set()
             if self.loop is not None:
                 self.loop.stopping.set()  # (the first build is cancelled)
-            if self._server is not None:  # (SIGHUP: the server handles only TERM and INT)
-                self._server.should_exit = True
 
-        # (SIGHUP: the terminal it runs in was closed; it stops and cleans up all the same)
-        stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-        previous = {s: signal.signal(s, on_signal) for s in stops}
+        previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
         try:
             with tempfile.TemporaryDirectory(prefix="feedpub-serve-") as folder:
                 self._run(Path(folder), stop, on_ready)
@@ -168,7 +167,7 @@ class Preview:
         server = make_server(PreviewApp(app, self.events, folder=folder), sock, cfg.server)
         server.early_stop = stop
         server.before_shutdown = self.events.close
-        self._server = server
+        server.stop_signals = STOP_SIGNALS
         log.info("serving a preview on %s", url)
         if on_ready is not None:
             on_ready(url)

@@ -108,6 +108,8 @@ def _server_class() -> type[uvicorn.Server]:
         """
 
         early_stop: threading.Event | None = None  # set: stop as soon as the server started
+        # the signals that stop it while it serves (the preview adds SIGHUP: a closed terminal)
+        stop_signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT)
         # called on the event loop as the shutdown begins, before uvicorn waits for the open
         # connections: what holds a response open (the preview's event streams) ends it there
         before_shutdown: Callable[[], None] | None = None
@@ -149,7 +151,7 @@ def _server_class() -> type[uvicorn.Server]:
                     self.force_exit = True
                 self.should_exit = True
 
-            previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+            previous = {sig: signal.signal(sig, handle) for sig in self.stop_signals}
             early = self.early_stop
             if early is not None and early.is_set():  # asked to stop while starting up
                 self.should_exit = True
