@@ -10,6 +10,7 @@ from typing import Self
 
 from feedpub.articles.context import ParseContext
 from feedpub.articles.discover import FileStat
+from feedpub.build.memo import Memo
 from feedpub.build.sources import failed_row, parse_job
 from feedpub.build.values import (
     BATCH,
@@ -78,6 +79,7 @@ class BuilderBase:
             stylesheet=bool(config.feeds.stylesheet),
         )
         self._pool: Pool[tuple[str, str, FileStat, ParseContext], IndexRow] | None = None
+        self._memo: Memo | None = None  # what the last build left (:mod:`feedpub.build.memo`)
         self._swept = False  # leftovers of a killed build removed (once per process)
         self.output_id: str | None = None  # the output folder's marker, once a build claimed it
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from feedpub import __version__
 from feedpub.articles.discover import excluding, scan, stat_paths
 from feedpub.build.index import IndexPhase
+from feedpub.build.memo import BUILD_STAMP, Answers, Memo, Recall, kept, new_stamp
 from feedpub.build.render import RenderPhase
 from feedpub.build.values import (
     CLAIMS,
@@ -162,11 +163,27 @@ class Builder(RenderPhase, IndexPhase):
     ) -> BuildResult:
         """The phases: detect → index → plan → render → write → commit."""
         now = self.clock()
-        found = self._detect(state, hint, now, adopt)
+        memo, self._memo = kept(self._memo, state), None  # (None until this build commits)
+        found = self._detect(state, hint, now, adopt, memo)
         if isinstance(found, BuildResult):
+            self._memo = memo
             return found  # nothing changed
-        batch = self._index_changes(state, found, now, progress, should_stop)
-        work = self._plan(state, found, batch, now)
+        kept_answers = found.memo.answers
+        before = (
+            state.planning_rows([p for p, _ in found.changed] + found.removed)
+            if kept_answers
+            else {}
+        )
+        live_us, now_us = to_us(self.showing.live_until(now)), to_us(now)
+        batch = self._index_changes(
+            state,
+            found,
+            now,
+            progress,
+            should_stop,
+            expire=not (kept_answers and kept_answers.hold(live_us, now_us)),
+        )
+        work = self._plan(state, found, self._recall(state, found, before, now), batch, now)
         rendered = self._render(state, work, found, progress)
         rendered += self._media(work.media, found.outputs, found.config_fp, work.problems)
         wrote = self._write(
@@ -182,16 +199,20 @@ class Builder(RenderPhase, IndexPhase):
         return self._commit(state, found, work, wrote, len(rendered), stale, now)
 
     def _detect(
-        self, state: State, hint: set[str] | None, now: datetime, adopt: bool
+        self, state: State, hint: set[str] | None, now: datetime, adopt: bool, memo: Memo | None
     ) -> Detected | BuildResult:
         """Which article files changed or went (only those in ``hint``, when given), and
-        whether anything at all is to do: if not, the last build's result."""
+        whether anything at all is to do: if not, the last build's result. ``memo``: what
+        this builder's last build left (:mod:`feedpub.build.memo`), if the store is as it
+        left it."""
         cfg = self.config
         config_fp = cfg.fingerprint()
         config_changed = state.get("config") != config_fp or state.get("version") != __version__
         if config_changed:  # dates, slugs and URLs may all read differently: parse everything
+            memo = None
             with state.transaction():
                 state.clear_index()
+        memo = memo or Memo.read(state)
         skipped: list[SkippedFile] = []
         others: dict[str, int] = {}  # files that are no articles, by suffix (full scans only)
         if hint is not None and not config_changed:  # look at the named files only
@@ -214,7 +235,8 @@ class Builder(RenderPhase, IndexPhase):
             changed=[(p, st) for p, st in stats.items() if indexed.get(p) != st],
             removed=removed,
             articles=article_count,
-            outputs=state.outputs(),
+            outputs=memo.outputs,
+            memo=memo,
             claims=set(json.loads(state.get(CLAIMS) or "[]")),
             skipped=tuple(skipped),
             not_articles=tuple(sorted(others.items())),
@@ -254,8 +276,11 @@ class Builder(RenderPhase, IndexPhase):
         now: datetime,
         progress: Progress | None,
         should_stop: Callable[[], bool],
+        *,
+        expire: bool = True,
     ) -> set[str]:
-        """Forget the files that went; parse and settle those that changed."""
+        """Forget the files that went; parse and settle those that changed; take the
+        articles whose expiry came out of the feeds (``expire``: unless none can have)."""
         with state.transaction():
             state.drop_articles(found.removed)
             state.retire_identities(found.removed)
@@ -264,20 +289,47 @@ class Builder(RenderPhase, IndexPhase):
         batch = self._index(state, found.changed, now, progress, should_stop)
         if should_stop():
             raise BuildCancelled("stopped before rendering; the next build carries on")
-        with state.transaction():
-            if state.expire(to_us(now)):  # (Hugo's expiryDate: out of every feed and page)
-                state.put("dirty", "1")
+        if expire:
+            with state.transaction():
+                if state.expire(to_us(now)):  # (Hugo's expiryDate: out of every feed and page)
+                    state.put("dirty", "1")
         return batch
 
-    def _plan(self, state: State, found: Detected, batch: set[str], now: datetime) -> Work:
+    def _recall(
+        self, state: State, found: Detected, before: dict[str, tuple[object, ...]], now: datetime
+    ) -> Recall:
+        """The store as planning asks it: the answers of the last build's planning queries
+        kept if they hold (``before``: the planning rows of the files this build read, as
+        they were), and the articles it loaded, but those this build wrote."""
+        memo = found.memo
+        live_us, now_us = to_us(self.showing.live_until(now)), to_us(now)
+        touched = state.touched()
+        answers = memo.answers
+        if answers is not None and answers.hold(live_us, now_us):
+            after = state.planning_rows(touched)
+            if any(before.get(p) != after.get(p) for p in touched | before.keys()):
+                answers = None
+        else:
+            answers = None
+        if answers is None:
+            answers = Answers(
+                live_us=live_us, now_us=now_us, until=state.next_change(live_us, now_us)
+            )
+        articles = {p: a for p, a in memo.articles.items() if p not in touched}
+        return Recall(state, answers, articles)
+
+    def _plan(
+        self, state: State, found: Detected, recall: Recall, batch: set[str], now: datetime
+    ) -> Work:
         """The plan (the index finds each feed's newest articles; only those are loaded),
-        the pages to render again, and the archives."""
+        the pages to render again, and the archives. ``recall``: the store as planning asks
+        it (:class:`~feedpub.build.memo.Recall`)."""
         cfg = self.config
         live = self.showing.live_until(now)  # (articles dated up to it are live: now, mostly)
         live_us = to_us(live)
         known_feeds: dict[str, str] = json.loads(state.get("feeds") or "{}")
         the_plan = plan(
-            state,
+            recall,
             site=cfg.site,
             feeds=cfg.feeds,
             now=now,
@@ -286,7 +338,7 @@ class Builder(RenderPhase, IndexPhase):
         )
         # what each article's links to other articles resolve to now: a page or feed that
         # shows an article whose link target moved (a new slug, published, gone) is redone
-        linked = self._link_digests(state, live)
+        linked = self._link_digests(state, recall.article_refs(live_us), live)
         linked_before: dict[str, str] = json.loads(state.get("link_digests") or "{}")
         # pages: every published article of ours has one (hidden ones too). Rendered when
         # the article was read by this build or has none yet (a new, or newly live, article);
@@ -295,7 +347,7 @@ class Builder(RenderPhase, IndexPhase):
         carried: set[str] = set()
         translations: dict[str, list[tuple[str, str]]] = {}
         if cfg.feeds.article_pages:
-            wanted = state.page_paths(live_us) - the_plan.left_out
+            wanted = recall.page_paths(live_us) - the_plan.left_out
             have = {
                 r.feed_key: r for r in found.outputs.values() if r.kind == "page" and r.feed_key
             }
@@ -303,20 +355,26 @@ class Builder(RenderPhase, IndexPhase):
             if found.full:
                 now_pages |= {p for p in wanted - now_pages if not self._intact(have[p])}
             # translations: a page shows its article's other versions (hreflang alternates)
-            translations = state.translations(live_us, cfg.site.language)
+            translations = recall.translations(live_us, cfg.site.language)
             before = json.loads(state.get("translations") or "{}")
-            now_pages |= {
+            now_pages |= wanted & {
                 p
-                for p in wanted
+                for p in translations.keys() | before.keys()
                 if translations.get(p, []) != [tuple(t) for t in before.get(p, [])]
-                or linked.get(p) != linked_before.get(p)
+            }
+            now_pages |= wanted & {
+                p
+                for p in linked.keys() | linked_before.keys()
+                if linked.get(p) != linked_before.get(p)
             }
             loaded = {a.path: a for a in the_plan.pages if a.path in now_pages}
-            pages = list(loaded.values()) + state.load_articles(now_pages - set(loaded))
+            pages = list(loaded.values()) + recall.load_articles(now_pages - set(loaded))
             carried = (wanted & set(have)) - now_pages
         # archives (RFC 5005): every feed's entries older than its subscription document, cut
         # into pages from the oldest; a full page keeps its boundaries (``archive_pages``)
-        the_plan, archives, sealed = self._archives(state, the_plan, the_plan.left_out, live_us)
+        the_plan, archives, sealed = self._archives(
+            state, the_plan, the_plan.left_out, found.memo.feeds(state), live_us
+        )
         return Work(
             plan=the_plan,
             archives=archives,
@@ -325,8 +383,9 @@ class Builder(RenderPhase, IndexPhase):
             carried=carried,
             translations=translations,
             linked=linked,
-            media=state.media_refs(live_us),
+            media=recall.media_refs(live_us),
             problems=state.problems() + list(the_plan.problems),
+            recall=recall,
         )
 
     def _remove_stale(self, found: Detected, work: Work, rendered: Sequence[Rendered]) -> list[str]:
@@ -384,6 +443,7 @@ class Builder(RenderPhase, IndexPhase):
             went_live=tuple(went_live),
         )
         notifications = 0
+        stamp = (new_stamp(), now.isoformat())
         with state.transaction():
             if changed_feed_urls:  # recorded with the change itself: a crash cannot lose it
                 from feedpub.notify.plan import notifications_for
@@ -421,7 +481,8 @@ class Builder(RenderPhase, IndexPhase):
                 default=None,
             )
             state.put("next_go_live", due.isoformat() if due else None)
-            state.put("last_build", now.isoformat())
+            state.put("last_build", stamp[1])
+            state.put(BUILD_STAMP, stamp[0])
             for key, value in (("link_digests", work.linked), ("translations", work.translations)):
                 state.put(
                     key, json.dumps(value, ensure_ascii=False, sort_keys=True) if value else None
@@ -429,6 +490,8 @@ class Builder(RenderPhase, IndexPhase):
             state.put("last_result", result_to_json(result))
             state.put("dirty", None)
             state.put(CLAIMS, None)  # every claimed path is in the manifest, or removed
+        found.memo.committed(stamp, records, stale, work.recall)
+        self._memo = found.memo
         if notifications:
             log.info("%d notifications queued", notifications)
         return replace(result, notifications=notifications)

@@ -23,9 +23,9 @@ from feedpub.build.makers import (
     FEED_CONTENT_FACTOR,
     archive_spec,
     feed_maker,
-    members_digest,
     members_fingerprint,
 )
+from feedpub.build.memo import FeedMembers, PageDigests
 from feedpub.build.values import (
     PROGRESS_EVERY,
     Detected,
@@ -48,7 +48,6 @@ from feedpub.model import (
     Severity,
 )
 from feedpub.planning import (
-    ALL_KEY,
     ArchiveKey,
     archive_pages,
 )
@@ -62,7 +61,6 @@ from feedpub.render import (
     index_relpath,
 )
 from feedpub.store import State
-from feedpub.store.codec import to_us
 
 log = logging.getLogger(__name__)
 
@@ -77,20 +75,13 @@ class _Jobs:
     feed key, fingerprint, how to make it, the articles it shows), those that stay as they
     are (``skipped``), and the bodies and archive articles loaded for the first."""
 
-    def __init__(self, fresh: Callable[[str, str], bool]) -> None:
+    def __init__(self, fresh: Callable[[str, str], bool], digest: PageDigests) -> None:
         self._fresh = fresh
+        self.digest = digest
         self.todo: list[tuple[str, str, str | None, str, Callable[[], bytes], Sequence[str]]] = []
         self.skipped: list[Rendered] = []
         self.bodies: dict[str, EntryBody | None] = {}
         self.loaded: dict[str, Article] = {}  # articles of the archive pages being rendered
-        self._digests: dict[int, tuple[Sequence[Member], str]] = {}  # id(page) -> its digest
-
-    def digest(self, members: Sequence[Member]) -> str:
-        """:func:`members_digest` of an archive page, once per page list this build."""
-        known = self._digests.get(id(members))
-        if known is None or known[0] is not members:
-            known = self._digests[id(members)] = (members, members_digest(members))
-        return known[1]
 
     def want(
         self,
@@ -148,9 +139,11 @@ class RenderPhase(WritePhase):
 
     # -- the build --------------------------------------------------------------------------
 
-    def _link_digests(self, state: State, now: datetime) -> dict[str, str]:
-        """Path → a digest of where the article's links to other articles lead now."""
-        refs = state.article_refs(to_us(now))
+    def _link_digests(
+        self, state: State, refs: Mapping[str, list[str]], now: datetime
+    ) -> dict[str, str]:
+        """Path → a digest of where the article's links to other articles (``refs``: as
+        :meth:`State.article_refs` finds them) lead now."""
         if not refs:
             return {}
         lookup = RefLookup(
@@ -173,7 +166,12 @@ class RenderPhase(WritePhase):
         with the manifest's, and a file whose fingerprint is unchanged and whose bytes on
         disk are intact is not rendered at all. Articles and bodies are loaded only for what
         is rendered (an archive page's articles only when the page changed)."""
-        jobs = _Jobs(lambda relpath, fp: self._fresh(found.outputs, relpath, fp))
+        # (a file the manifest lists with the same fingerprint is taken as it is; a full
+        # scan also checks that it is on disk as written)
+        jobs = _Jobs(
+            lambda relpath, fp: self._fresh(found.outputs, relpath, fp, on_disk=found.full),
+            found.memo.digests,
+        )
         self._want_feeds(jobs, work, found.config_fp)
         self._want_pages(jobs, work, found.config_fp)
         self._want_index(jobs, work, found.config_fp)
@@ -182,9 +180,11 @@ class RenderPhase(WritePhase):
         self._load_for(state, jobs, work)
         return self._make(jobs, work.problems, progress)
 
-    def _fresh(self, outputs: Mapping[str, OutputRecord], relpath: str, fp: str) -> bool:
+    def _fresh(
+        self, outputs: Mapping[str, OutputRecord], relpath: str, fp: str, *, on_disk: bool
+    ) -> bool:
         rec = outputs.get(relpath)
-        return rec is not None and rec.fingerprint == fp and self._intact(rec)
+        return rec is not None and rec.fingerprint == fp and (not on_disk or self._intact(rec))
 
     def _want_feeds(self, jobs: _Jobs, work: Work, config_fp: str) -> None:
         """Every feed document in every format, and its archive documents."""
@@ -395,7 +395,12 @@ class RenderPhase(WritePhase):
         return rel
 
     def _archives(
-        self, state: State, the_plan: Plan, losers: AbstractSet[str], now_us: int
+        self,
+        state: State,
+        the_plan: Plan,
+        losers: AbstractSet[str],
+        members: FeedMembers,
+        now_us: int,
     ) -> tuple[Plan, dict[str, list[list[Member]]], str]:
         """Each feed's archive pages (oldest first; the index's members, no metadata loaded),
         the plan with each subscription document pointing to its newest archive page, and
@@ -410,11 +415,11 @@ class RenderPhase(WritePhase):
         specs: list[FeedSpec] = []
         for spec in the_plan.feeds:
             current = {a.path for a in spec.entries}
-            members = state.members(now_us, None if spec.key == ALL_KEY else spec.key)
-            archived = sorted(
-                (m for m in members if m.path not in current and m.path not in losers),
-                key=lambda m: (m.date_us, m.article_id),
-            )
+            archived = [
+                m
+                for m in members.live(spec.key, now_us)
+                if m.path not in current and m.path not in losers
+            ]
             cuts, kept[spec.key] = archive_pages(
                 [(m.date_us, m.article_id) for m in archived],
                 size=size,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from feedpub.articles.discover import FileStat
+from feedpub.build.memo import Memo, Recall
 from feedpub.model import (
     Article,
     Member,
@@ -54,6 +55,7 @@ class Detected:
     skipped: tuple[SkippedFile, ...]
     not_articles: tuple[tuple[str, int], ...]
     excluded: int
+    memo: Memo  # (``outputs`` is its manifest)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +72,7 @@ class Work:
     linked: dict[str, str]
     media: set[str]
     problems: list[Problem]
+    recall: Recall  # (what the plan asked and loaded of the store: kept for the next build)
 
 
 # (written relpaths, changed feed URLs, manifest records, changed bytes for standbys)

@@ -39,6 +39,7 @@ class StoreBase:
 
     def __init__(self, target: Path | str) -> None:
         self.path = target
+        self._touched: set[str] = set()  # articles whose index rows were written (:meth:`touched`)
         db: Db | None = None
         try:
             db = self._db = Db(target)

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from feedpub.articles.media import is_media
 from feedpub.model import Article, Member
+from feedpub.planning.keys import ALL_KEY
 from feedpub.store.base import StoreBase
 from feedpub.store.codec import EPOCH, _dt, from_us, meta_from_json
 
@@ -189,27 +190,73 @@ class CorpusStore(StoreBase):
         ).fetchone()
         return int(row[0] or 0)
 
-    def members(self, now_us: int, key: str | None = None) -> list[Member]:
-        """Every visible article of a feed (all articles, or category ``key``), oldest first
-        (by date, then id): what the feed's archive documents are cut from. Only index
-        columns are read, no metadata."""
-        if key is None:
-            rows = self._db.execute(
-                "SELECT date_us, article_id, path, content_hash, COALESCE(atom_id, article_id),"
-                f" url, slug FROM articles WHERE {self._VISIBLE} AND lang IS NULL"
-                " ORDER BY date_us, article_id",
-                (now_us,),
+    def feed_members(self, paths: Iterable[str] | None = None) -> list[tuple[str, Member]]:
+        """(feed, member) for every article in a feed's archive order, future-dated ones
+        included (a build takes those dated up to its time), by feed key (:data:`ALL_KEY`,
+        categories, other languages). Only index columns are read, no
+        metadata. ``paths``: only those articles' (what a build changed)."""
+        columns = (
+            "a.date_us, a.article_id, a.path, a.content_hash,"
+            " COALESCE(a.atom_id, a.article_id), a.url, a.slug"
+        )
+        everything = (
+            f"SELECT '{ALL_KEY}', {columns} FROM articles a"
+            " WHERE a.meta IS NOT NULL AND a.draft = 0 AND a.lang IS NULL",
+            f"SELECT ac.key, {columns} FROM article_categories ac"
+            " JOIN articles a ON a.path = ac.path WHERE a.meta IS NOT NULL",
+        )
+        out: list[tuple[str, Member]] = []
+        for query in everything:
+            rows = (
+                self._db.execute(query)
+                if paths is None
+                else self._db.rows_in(query + " AND a.path IN {in}", paths)
             )
-        else:
-            rows = self._db.execute(
-                "SELECT a.date_us, a.article_id, a.path, a.content_hash,"
-                " COALESCE(a.atom_id, a.article_id), a.url, a.slug"
-                " FROM article_categories ac JOIN articles a ON a.path = ac.path"
-                " WHERE ac.key = ? AND ac.date_us <= ? AND a.meta IS NOT NULL"
-                " ORDER BY a.date_us, a.article_id",
-                (key, now_us),
+            out += [(row[0], Member(*row[1:])) for row in rows]
+        return out
+
+    def planning_rows(self, paths: Iterable[str]) -> dict[str, tuple[object, ...]]:
+        """Path → everything the planning queries here read of an article (its columns, its
+        feeds, the references and translation key in its metadata): an edit that leaves it
+        equal changes none of their answers."""
+        out: dict[str, tuple[object, ...]] = {}
+        feeds: dict[str, list[tuple[str, str, int]]] = {}
+        for path, key, name, date_us in self._db.rows_in(
+            "SELECT path, key, name, date_us FROM article_categories WHERE path IN {in}", paths
+        ):
+            feeds.setdefault(path, []).append((key, name, date_us))
+        for row in self._db.rows_in(
+            "SELECT path, meta, date_us, draft, hidden, external, expires_us, lang, article_id,"
+            " atom_id, slug, url FROM articles WHERE path IN {in}",
+            paths,
+        ):
+            path, meta = row[0], row[1]
+            d = json.loads(meta) if meta is not None else {}
+            out[path] = (
+                meta is not None,
+                *row[2:],
+                d.get("rf"),
+                d.get("tk"),
+                d.get("l"),
+                sorted(feeds.get(path, ())),
             )
-        return [Member(*row) for row in rows]
+        return out
+
+    def next_change(self, live_us: int, now_us: int) -> tuple[int | None, int | None]:
+        """When the planning queries' answers next change by themselves: the first date after
+        ``live_us`` of an article that will be in a feed or have a page, and the first expiry
+        after ``now_us`` of one that is."""
+        row = self._db.execute(
+            "SELECT min(CASE WHEN date_us > ? THEN date_us END),"
+            " min(CASE WHEN expires_us > ? THEN expires_us END)"
+            " FROM articles WHERE meta IS NOT NULL AND (draft = 0 OR hidden = 1)",
+            (live_us, now_us),
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def touched(self) -> set[str]:
+        """The articles whose index rows this connection wrote (or removed)."""
+        return self._touched
 
     def expire(self, now_us: int) -> int:
         """Take the articles whose expiry date has come out of every feed and page (they
@@ -222,6 +269,7 @@ class CorpusStore(StoreBase):
                 (now_us,),
             )
         ]
+        self._touched.update(gone)
         self._db.execute_in("UPDATE articles SET draft = 1, hidden = 0 WHERE path IN {in}", gone)
         self._db.execute_in("DELETE FROM article_categories WHERE path IN {in}", gone)
         return len(gone)

@@ -74,6 +74,7 @@ class IndexStore(StoreBase):
         the file parsed before, that version (its metadata, body and planning columns) stays
         published until the file parses again. A file that never parsed stays out."""
         rows = list(rows)
+        self._touched.update(r.path for r in rows)
         good = [r for r in rows if r.meta is not None]
         failed = [r for r in rows if r.meta is None]
         keys = [(r.path,) for r in good]
@@ -169,6 +170,7 @@ class IndexStore(StoreBase):
 
     def drop_articles(self, paths: Iterable[str]) -> None:
         keys = [(p,) for p in paths]
+        self._touched.update(p for (p,) in keys)
         self._db.executemany("DELETE FROM articles WHERE path = ?", keys)
         self._db.executemany("DELETE FROM article_categories WHERE path = ?", keys)
         self._db.executemany("DELETE FROM article_bodies WHERE path = ?", keys)
