@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from feedpub.build.makers import members_digest
+from feedpub.build.makers import members_digest, members_fingerprint
 from feedpub.model import Article, Member, OutputRecord
 from feedpub.store import State
 
@@ -59,31 +59,43 @@ class FeedMembers:
             self._of.setdefault(m.path, []).append((key, m))
 
 
-_Known = dict[tuple[int, int, int], tuple[tuple[Member, ...], str]]
-
-
 class PageDigests:
-    """:func:`members_digest` of archive pages, computed once per page: kept from one build
-    to the next for the pages that are still there (an edit changes one page's). A page is
-    known by its member objects (:class:`FeedMembers` keeps an unchanged article's)."""
+    """:func:`members_digest` of archive pages and :func:`members_fingerprint` of the
+    documents that show them, computed once per page and document: kept from one build to
+    the next for the pages that are still there (an edit changes one page's)."""
 
     def __init__(self) -> None:
-        self._known: _Known = {}
-        self._used: _Known = {}
+        self._known: dict[tuple[int, int, int], tuple[tuple[Member, ...], str]] = {}
+        self._used: dict[tuple[int, int, int], tuple[tuple[Member, ...], str]] = {}
+        self._fps: dict[tuple[object, ...], str] = {}
+        self._fps_used: dict[tuple[object, ...], str] = {}
 
     def __call__(self, members: Sequence[Member]) -> str:
+        """The digest of a page (known by its first and last member objects and its length,
+        checked member by member: :class:`FeedMembers` keeps an unchanged article's)."""
         if not members:
             return members_digest(members)
         key = (id(members[0]), id(members[-1]), len(members))
+        page = tuple(members)
         found = self._used.get(key) or self._known.get(key)
-        if found is None or any(a is not b for a, b in zip(found[0], members, strict=True)):
-            found = (tuple(members), members_digest(members))
+        if found is None or found[0] != page:
+            found = (page, members_digest(page))
         self._used[key] = found
         return found[1]
 
+    def fingerprint(self, config_fp: str, what: str, head: tuple[object, ...], digest: str) -> str:
+        """:func:`members_fingerprint` (``head``: hashable)."""
+        key = (config_fp, what, head, digest)
+        fp = self._fps_used.get(key) or self._fps.get(key)
+        if fp is None:
+            fp = members_fingerprint(config_fp, what, head, digest)
+        self._fps_used[key] = fp
+        return fp
+
     def next_build(self) -> None:
-        """Keep only the pages the last build used (memory bounded by the archives)."""
+        """Keep only what the last build used (memory bounded by the archives)."""
         self._known, self._used = self._used, {}
+        self._fps, self._fps_used = self._fps_used, {}
 
 
 @dataclass(slots=True, kw_only=True)

@@ -13,7 +13,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 from urllib.parse import unquote
 
 from feedpub import __version__
@@ -23,7 +23,6 @@ from feedpub.build.makers import (
     FEED_CONTENT_FACTOR,
     archive_spec,
     feed_maker,
-    members_fingerprint,
 )
 from feedpub.build.memo import FeedMembers, PageDigests
 from feedpub.build.values import (
@@ -68,6 +67,28 @@ log = logging.getLogger(__name__)
 def _archive_page(spec: FeedSpec, n: int, last: int) -> FeedSpec:
     """The spec of archive document ``n`` of ``last`` (RFC 5005: linked to its neighbours)."""
     return replace(spec, entries=(), page=n, prev_page=n - 1, next_page=n + 1 if n < last else 0)
+
+
+class _ArchiveKeys(Sequence[ArchiveKey]):
+    """The archive keys of members, read when asked (cutting pages looks at a few)."""
+
+    def __init__(self, members: Sequence[Member]) -> None:
+        self._members = members
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    @overload
+    def __getitem__(self, i: int) -> ArchiveKey: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[ArchiveKey]: ...
+
+    def __getitem__(self, i: int | slice) -> ArchiveKey | Sequence[ArchiveKey]:
+        if isinstance(i, slice):
+            return [(m.date_us, m.article_id) for m in self._members[i]]
+        m = self._members[i]
+        return (m.date_us, m.article_id)
 
 
 class _Jobs:
@@ -208,20 +229,20 @@ class RenderPhase(WritePhase):
             pages = work.archives.get(spec.key, [])
             for n, members in enumerate(pages, start=1):
                 page = _archive_page(spec, n, len(pages))
-                head = [
+                head = (
                     spec.key,
                     spec.title,
                     spec.content,
                     n,
                     page.prev_page,
                     page.next_page,
-                    [linked[m.path] for m in members if m.path in linked],
-                ]
+                    tuple(linked[m.path] for m in members if m.path in linked) if linked else (),
+                )
                 shows = [m.path for m in members]
                 make_spec = archive_spec(page, members, jobs.loaded)
                 digest = jobs.digest(members)
                 for fmt in formats:
-                    fp = members_fingerprint(config_fp, f"archive-{fmt}", head, digest)
+                    fp = jobs.digest.fingerprint(config_fp, f"archive-{fmt}", head, digest)
                     maker = feed_maker(make_spec, fmt, self.links, jobs.body, budget)
                     jobs.want(feed_relpath(spec.key, fmt, n), "archive", spec.key, fp, maker, shows)
 
@@ -298,10 +319,10 @@ class RenderPhase(WritePhase):
                 index_relpath(n),
                 "index",
                 None,
-                members_fingerprint(
+                jobs.digest.fingerprint(
                     config_fp,
                     "index-page",
-                    [n, page.next_page, all_feed.title],
+                    (n, page.next_page, all_feed.title),
                     jobs.digest(members),
                 ),
                 functools.partial(
@@ -421,7 +442,7 @@ class RenderPhase(WritePhase):
                 if m.path not in current and m.path not in losers
             ]
             cuts, kept[spec.key] = archive_pages(
-                [(m.date_us, m.article_id) for m in archived],
+                _ArchiveKeys(archived),
                 size=size,
                 sealed=[(int(k[0]), str(k[1])) for k in before.get(spec.key, ())],
             )
