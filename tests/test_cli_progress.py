@@ -141,12 +141,12 @@ def test_one_line_per_stage_on_a_terminal(tmp_path: Path) -> None:
     assert ERASE_LINE.encode() in out  # the live line was drawn, and erased
     lines = screen(out)
     stages = [line for line in lines if STAGE_LINE.match(line)]
-    assert [s.split(":")[0] for s in stages] == ["parse", "render", "write"], lines
+    assert [s.split(":")[0] for s in stages] == ["parse", "render"], lines
     assert stages[0].startswith("parse: 300 files in ")
-    assert lines[:3] == stages  # first, and nothing between them
-    assert lines[3].startswith("300 articles (300 published"), lines
+    assert lines[:2] == stages  # first, and nothing between them
+    assert lines[2].startswith("300 articles (300 published"), lines
     assert lines[-1] == f"output: {tmp_path / 'public'}"
-    assert len(lines) == 5, lines
+    assert len(lines) == 4, lines
     # nothing to do: no stage, no progress
     status, out = _on_a_terminal(["build", "-c", str(config)], tmp_path)
     assert status == 0
@@ -169,7 +169,7 @@ def test_a_log_record_mid_stage_gets_a_line_of_its_own(tmp_path: Path) -> None:
     assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ERROR feedpub\.build\.render: ", record)
     assert record.endswith("([feeds] stylesheet)"), record
     stages = [line for line in lines if STAGE_LINE.match(line)]
-    assert [s.split(":")[0] for s in stages] == ["parse", "render", "write"], lines
+    assert [s.split(":")[0] for s in stages] == ["parse", "render"], lines
     assert lines.index(stages[1]) > logged[0]  # (logged during the render stage)
     for line in lines:  # every line is whole: a stage's, the record, the problem, the summary
         assert (

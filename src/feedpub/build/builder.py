@@ -19,7 +19,6 @@ from feedpub.build.values import (
     CLAIMS,
     Detected,
     Progress,
-    Rendered,
     Work,
     Wrote,
 )
@@ -33,7 +32,6 @@ from feedpub.errors import (
 )
 from feedpub.locks import build_lock
 from feedpub.model import (
-    Article,
     BuildRecord,
     BuildResult,
     Problem,
@@ -184,19 +182,13 @@ class Builder(RenderPhase, IndexPhase):
             expire=not (kept_answers and kept_answers.hold(live_us, now_us)),
         )
         work = self._plan(state, found, self._recall(state, found, before, now), batch, now)
-        rendered = self._render(state, work, found, progress)
-        rendered += self._media(work.media, found.outputs, found.config_fp, work.problems)
-        wrote = self._write(
-            state,
-            rendered,
-            found.outputs,
-            found.claims,
-            work.problems,
-            adopt=adopt,
-            progress=progress,
+        jobs = self._render(state, work, found)
+        media = self._media(work.media, found.outputs, found.config_fp, work.problems)
+        wrote, produced = self._render_and_write(
+            state, jobs, media, work, found, adopt=adopt, progress=progress
         )
-        stale = self._remove_stale(found, work, rendered)
-        return self._commit(state, found, work, wrote, len(rendered), stale, now)
+        stale = self._remove_stale(found, work, produced)
+        return self._commit(state, found, work, wrote, len(produced), stale, now)
 
     def _detect(
         self, state: State, hint: set[str] | None, now: datetime, adopt: bool, memo: Memo | None
@@ -343,7 +335,7 @@ class Builder(RenderPhase, IndexPhase):
         # pages: every published article of ours has one (hidden ones too). Rendered when
         # the article was read by this build or has none yet (a new, or newly live, article);
         # the others are carried as they are. A full scan also looks for pages gone from disk.
-        pages: list[Article] = []
+        pages: list[str] = []
         carried: set[str] = set()
         translations: dict[str, list[tuple[str, str]]] = {}
         if cfg.feeds.article_pages:
@@ -367,8 +359,7 @@ class Builder(RenderPhase, IndexPhase):
                 for p in linked.keys() | linked_before.keys()
                 if linked.get(p) != linked_before.get(p)
             }
-            loaded = {a.path: a for a in the_plan.pages if a.path in now_pages}
-            pages = list(loaded.values()) + recall.load_articles(now_pages - set(loaded))
+            pages = sorted(now_pages)
             carried = (wanted & set(have)) - now_pages
         # archives (RFC 5005): every feed's entries older than its subscription document, cut
         # into pages from the oldest; a full page keeps its boundaries (``archive_pages``)
@@ -388,10 +379,11 @@ class Builder(RenderPhase, IndexPhase):
             recall=recall,
         )
 
-    def _remove_stale(self, found: Detected, work: Work, rendered: Sequence[Rendered]) -> list[str]:
-        """Remove the files a build published before and this one did not."""
+    def _remove_stale(self, found: Detected, work: Work, rendered: Sequence[str]) -> list[str]:
+        """Remove the files a build published before and this one did not (``rendered``:
+        what it published, changed or not)."""
         outputs, claims = found.outputs, found.claims
-        produced = {r.relpath for r in rendered} | {
+        produced = set(rendered) | {
             r.relpath for r in outputs.values() if r.kind == "page" and r.feed_key in work.carried
         }
         stale = sorted({p for p in outputs if p not in produced} | (claims - produced))

@@ -26,11 +26,12 @@ from feedpub.build.makers import (
 )
 from feedpub.build.memo import FeedMembers, PageDigests
 from feedpub.build.values import (
-    PROGRESS_EVERY,
+    BATCH,
     Detected,
     Progress,
     Rendered,
     Work,
+    Wrote,
 )
 from feedpub.build.write import WritePhase
 from feedpub.errors import (
@@ -60,6 +61,7 @@ from feedpub.render import (
     index_relpath,
 )
 from feedpub.store import State
+from feedpub.store.db import chunked
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,11 @@ log = logging.getLogger(__name__)
 def _archive_page(spec: FeedSpec, n: int, last: int) -> FeedSpec:
     """The spec of archive document ``n`` of ``last`` (RFC 5005: linked to its neighbours)."""
     return replace(spec, entries=(), page=n, prev_page=n - 1, next_page=n + 1 if n < last else 0)
+
+
+# a file to render: relpath, kind, feed key, fingerprint, how to make it, the articles it shows
+_Job = tuple[str, str, str | None, str, Callable[[], bytes], Sequence[str]]
+RENDER_BATCH = 200  # files rendered, then written, at a time: memory stays bounded by a batch
 
 
 class _ArchiveKeys(Sequence[ArchiveKey]):
@@ -99,7 +106,7 @@ class _Jobs:
     def __init__(self, fresh: Callable[[str, str], bool], digest: PageDigests) -> None:
         self._fresh = fresh
         self.digest = digest
-        self.todo: list[tuple[str, str, str | None, str, Callable[[], bytes], Sequence[str]]] = []
+        self.todo: list[_Job] = []
         self.skipped: list[Rendered] = []
         self.bodies: dict[str, EntryBody | None] = {}
         self.loaded: dict[str, Article] = {}  # articles of the archive pages being rendered
@@ -180,13 +187,10 @@ class RenderPhase(WritePhase):
             out[path] = hashlib.sha256(blob.encode()).hexdigest()[:16]
         return out
 
-    def _render(
-        self, state: State, work: Work, found: Detected, progress: Progress | None
-    ) -> list[Rendered]:
-        """Render what changed: each file's fingerprint (of everything it shows) is compared
-        with the manifest's, and a file whose fingerprint is unchanged and whose bytes on
-        disk are intact is not rendered at all. Articles and bodies are loaded only for what
-        is rendered (an archive page's articles only when the page changed)."""
+    def _render(self, state: State, work: Work, found: Detected) -> _Jobs:
+        """What to render: each file's fingerprint (of everything it shows) is compared with
+        the manifest's, and a file whose fingerprint is unchanged and whose bytes on disk are
+        intact is not rendered at all (:meth:`_render_and_write` renders the others)."""
         # (a file the manifest lists with the same fingerprint is taken as it is; a full
         # scan also checks that it is on disk as written)
         jobs = _Jobs(
@@ -194,12 +198,52 @@ class RenderPhase(WritePhase):
             found.memo.digests,
         )
         self._want_feeds(jobs, work, found.config_fp)
-        self._want_pages(jobs, work, found.config_fp)
+        self._want_pages(state, jobs, work, found.config_fp)
         self._want_index(jobs, work, found.config_fp)
-        if progress and jobs.todo:  # (loading the bodies is part of rendering)
-            progress("render", 0, len(jobs.todo))
-        self._load_for(state, jobs, work)
-        return self._make(jobs, work.problems, progress)
+        return jobs
+
+    def _render_and_write(
+        self,
+        state: State,
+        jobs: _Jobs,
+        media: list[Rendered],
+        work: Work,
+        found: Detected,
+        *,
+        adopt: bool,
+        progress: Progress | None,
+    ) -> tuple[Wrote, list[str]]:
+        """Render the files to do :data:`RENDER_BATCH` at a time, each batch written before
+        the next is rendered (articles and bodies loaded for that batch only: memory stays
+        bounded by a batch, whatever the size of the site), then copy the files beside the
+        articles. Returns what :meth:`_write` found, and the path of every file this build
+        publishes, rendered or taken as it was."""
+        written: list[str] = []
+        feed_urls: list[str] = []
+        records: list[OutputRecord] = []
+        changed: list[tuple[str, str, bytes | None]] = []
+        produced = [r.relpath for r in jobs.skipped]
+        total = len(jobs.todo)
+        if progress and total:
+            progress("render", 0, total)
+        for start in range(0, total + 1, RENDER_BATCH):
+            batch = jobs.todo[start : start + RENDER_BATCH]
+            rendered = media if start + RENDER_BATCH > total else []  # (with the last batch)
+            if batch:
+                self._load_for(state, jobs, work, batch)
+                rendered = self._make(jobs, batch, work.problems) + rendered
+            w = self._write(
+                state, rendered, found.outputs, found.claims, work.problems, adopt=adopt
+            )
+            written += w[0]
+            feed_urls += w[1]
+            records += w[2]
+            if state.postgres:  # (the bytes for standby daemons: see _publish_bytes)
+                changed += w[3]
+            produced += [r.relpath for r in rendered]
+            if progress and batch:
+                progress("render", start + len(batch), total)
+        return (written, feed_urls, records, changed), produced
 
     def _fresh(
         self, outputs: Mapping[str, OutputRecord], relpath: str, fp: str, *, on_disk: bool
@@ -246,38 +290,44 @@ class RenderPhase(WritePhase):
                     maker = feed_maker(make_spec, fmt, self.links, jobs.body, budget)
                     jobs.want(feed_relpath(spec.key, fmt, n), "archive", spec.key, fp, maker, shows)
 
-    def _want_pages(self, jobs: _Jobs, work: Work, config_fp: str) -> None:
-        """The page of every article the plan phase chose to render again."""
+    def _want_pages(self, state: State, jobs: _Jobs, work: Work, config_fp: str) -> None:
+        """The page of every article the plan phase chose to render again (loaded a batch
+        at a time, for its fingerprint: the page loads it again when it is rendered)."""
+        for chunk in chunked(work.pages, BATCH):
+            known = {a.path: a for a in work.plan.pages}
+            found = [known[p] for p in chunk if p in known]
+            found += state.load_articles([p for p in chunk if p not in known])
+            for a in sorted(found, key=lambda a: a.path):
+                self._want_page(jobs, work, config_fp, a)
+
+    def _want_page(self, jobs: _Jobs, work: Work, config_fp: str, a: Article) -> None:
         from feedpub.render.pages import render_page
 
+        relpath = self._page_relpath(a)
+        if relpath is None:
+            return
+        if relpath in (INDEX_PATH, OPML_PATH) or relpath.startswith(("feeds/", INDEX_PAGES_DIR)):
+            work.problems.append(
+                Problem(
+                    path=a.path,
+                    message=f"its page would be {relpath}, which the site's index or feeds "
+                    "use: no page written (give it another slug)",
+                    severity=Severity.WARNING,
+                )
+            )
+            return
+        versions = work.translations.get(a.path, ())
+        fp = self._fingerprint(
+            config_fp, "page", [a], [[list(v) for v in versions], work.linked.get(a.path)]
+        )
         formats = self.config.feeds.formats
         all_feed = work.plan.feeds[0]
-        for a in work.pages:
-            relpath = self._page_relpath(a)
-            if relpath is None:
-                continue
-            if relpath in (INDEX_PATH, OPML_PATH) or relpath.startswith(
-                ("feeds/", INDEX_PAGES_DIR)
-            ):
-                work.problems.append(
-                    Problem(
-                        path=a.path,
-                        message=f"its page would be {relpath}, which the site's index or feeds "
-                        "use: no page written (give it another slug)",
-                        severity=Severity.WARNING,
-                    )
-                )
-                continue
-            versions = work.translations.get(a.path, ())
-            fp = self._fingerprint(
-                config_fp, "page", [a], [[list(v) for v in versions], work.linked.get(a.path)]
-            )
 
-            def make_page(a: Article = a, versions: Sequence[tuple[str, str]] = versions) -> bytes:
-                b = jobs.bodies.get(a.path) or EntryBody(content_html="", summary="")
-                return render_page(a, b, formats, all_feed, self.links, versions)
+        def make_page(path: str = a.path, versions: Sequence[tuple[str, str]] = versions) -> bytes:
+            b = jobs.bodies.get(path) or EntryBody(content_html="", summary="")
+            return render_page(jobs.loaded[path], b, formats, all_feed, self.links, versions)
 
-            jobs.want(relpath, "page", a.path, fp, make_page, [a.path])
+        jobs.want(relpath, "page", a.path, fp, make_page, [a.path])
 
     def _want_index(self, jobs: _Jobs, work: Work, config_fp: str) -> None:
         """The site index, its older pages, and the OPML."""
@@ -361,27 +411,28 @@ class RenderPhase(WritePhase):
         rec = outputs.get(STYLESHEET_PATH)
         return rec is not None and rec.fingerprint == found[0]
 
-    def _load_for(self, state: State, jobs: _Jobs, work: Work) -> None:
-        """The articles and bodies of exactly the files being rendered."""
-        known: dict[str, Article] = {a.path: a for a in work.pages}
+    def _load_for(self, state: State, jobs: _Jobs, work: Work, batch: Sequence[_Job]) -> None:
+        """The articles and bodies of exactly the files of ``batch`` (those of the batch
+        before are let go)."""
+        known: dict[str, Article] = {}
         for spec in work.plan.feeds:
             known.update((a.path, a) for a in spec.entries)
-        paths = {p for item in jobs.todo for p in item[5]}
+        paths = {p for item in batch for p in item[5]}
         missing = [p for p in paths if p not in known]
         if missing:
             for a in state.load_articles(missing):
                 known[a.path] = a
+        jobs.loaded.clear()
         jobs.loaded.update((p, known[p]) for p in paths if p in known)
+        jobs.bodies.clear()
         need = [known[p] for p in paths if p in known]
         if need:
             jobs.bodies.update(self._bodies(state, need))
 
-    def _make(
-        self, jobs: _Jobs, problems: list[Problem], progress: Progress | None
-    ) -> list[Rendered]:
-        """Render each file to do; one that fails keeps what was published before."""
-        out = list(jobs.skipped)
-        for i, (relpath, kind, key, fp, make, _) in enumerate(jobs.todo):
+    def _make(self, jobs: _Jobs, batch: Sequence[_Job], problems: list[Problem]) -> list[Rendered]:
+        """Render each file of ``batch``; one that fails keeps what was published before."""
+        out: list[Rendered] = []
+        for relpath, kind, key, fp, make, _ in batch:
             try:
                 data = make()
             except RenderError as e:
@@ -393,9 +444,6 @@ class RenderPhase(WritePhase):
             out.append(
                 Rendered(relpath=relpath, data=data, fingerprint=fp, kind=kind, feed_key=key)
             )
-            done = i + 1
-            if progress and (done % PROGRESS_EVERY == 0 or done == len(jobs.todo)):
-                progress("render", done, len(jobs.todo))
         return out
 
     def _index_page(self, make_spec: Callable[[], FeedSpec], all_feed: FeedSpec) -> bytes:

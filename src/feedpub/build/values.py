@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from feedpub.articles.discover import FileStat
 from feedpub.build.memo import Memo, Recall
 from feedpub.model import (
-    Article,
     Member,
     OutputRecord,
     Plan,
@@ -66,7 +65,7 @@ class Work:
     plan: Plan
     archives: dict[str, list[list[Member]]]
     sealed: str  # the archive page boundaries to keep
-    pages: list[Article]
+    pages: list[str]  # the articles whose page is rendered (loaded a batch at a time)
     carried: set[str]  # article paths whose page stays as it is
     translations: dict[str, list[tuple[str, str]]]
     linked: dict[str, str]
