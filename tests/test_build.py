@@ -17,7 +17,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from feedpub.model import Severity
-from feedpub.output import MARKER
+from feedpub.output import MARKER, WRITING
 from tests.conftest import NOW, Site
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -568,9 +568,13 @@ def test_temporary_files_of_a_killed_build_are_removed_at_the_next_start(site: S
         path.write_bytes(b"half a file")
     kept = site.output / ".well-known.tmp"  # not one of ours
     kept.write_bytes(b"x")
+    site.build()  # (no build was interrupted: nothing is looked for)
+    assert all(p.exists() for p in left)
+    (site.output / WRITING).write_bytes(b"")  # what a build killed while writing leaves
     site.build()
     assert not any(p.exists() for p in left)
     assert kept.exists()
+    assert not (site.output / WRITING).exists()
 
 
 def _unusable_files(site: Site) -> None:

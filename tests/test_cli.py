@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from feedpub.cli import main
+from feedpub.output import WRITING
 from tests.conftest import Site, without_placeholder_warning
 
 REPO = Path(__file__).parent.parent
@@ -225,7 +226,8 @@ def test_kill_9_of_a_build_leaves_no_process_and_no_temporary_file(site: Site) -
     assert len(workers) >= 2  # parsing, in worker processes
     (site.output / "feeds").mkdir(parents=True, exist_ok=True)
     half = site.output / "feeds" / ".all.atom.xml.k1ll3d9x.tmp"
-    half.write_bytes(b"<feed")  # as a write cut short would leave it
+    half.write_bytes(b"<feed")  # as a write cut short would leave it, with the marker
+    (site.output / WRITING).write_bytes(b"")  # its writer set (feedpub.output.writing)
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     deadline = time.monotonic() + 10

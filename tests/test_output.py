@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feedpub.errors import OutputError, OutputRefused
 from feedpub.output import (
     MARKER,
+    WRITING,
+    _parts,
     file_matches,
     matches,
     read_file,
@@ -16,8 +20,10 @@ from feedpub.output import (
     safe_join,
     servable,
     sha256,
+    sweep_if_interrupted,
     write_atomic,
     write_file,
+    writing,
 )
 from feedpub.output_ownership import claim_output, may_write, output_id
 
@@ -242,3 +248,40 @@ def test_every_process_reads_the_same_output_id(tmp_path: Path) -> None:
         t.join()
     assert len(set(ids)) == 1
     assert len(ids[0]) == 32
+
+
+def _parts_as_pathlib(relpath: str) -> tuple[str, ...] | None:
+    """What the output's paths are, as PurePosixPath reads them (None: refused)."""
+    rel = PurePosixPath(relpath)
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts or "\x00" in relpath:
+        return None
+    return rel.parts
+
+
+@settings(max_examples=3000)
+@given(st.text(alphabet="ab./\x00", max_size=14) | st.text(max_size=20))
+def test_the_fast_reading_of_a_relative_path_is_pathlibs(relpath: str) -> None:
+    """A plain path is split by hand (the common case, and ~10x faster): the same parts,
+    and the same refusals, as PurePosixPath."""
+    try:
+        mine: tuple[str, ...] | None = _parts(Path("/r"), relpath)
+    except OutputError:
+        mine = None
+    assert mine == _parts_as_pathlib(relpath)
+
+
+def test_temporaries_are_swept_only_after_an_interrupted_write(tmp_path: Path) -> None:
+    """A writer marks the folder while it writes (feedpub.output.writing); an error (or a
+    kill) leaves the mark, and only then does the next build walk the folder."""
+    left = tmp_path / "a" / ".x.html.abcd1234.tmp"
+    left.parent.mkdir()
+    left.write_bytes(b"half")
+    assert sweep_if_interrupted(tmp_path) == 0 and left.exists()
+    with writing(tmp_path):
+        assert (tmp_path / WRITING).exists()
+    assert not (tmp_path / WRITING).exists()
+    with pytest.raises(OSError, match="disk full"), writing(tmp_path):
+        raise OSError("disk full")
+    assert (tmp_path / WRITING).exists()
+    assert sweep_if_interrupted(tmp_path) == 1
+    assert not left.exists() and not (tmp_path / WRITING).exists()

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 MARKER = ".feedpub-output-id"  # in the output folder: it is feedpub's; tells folders apart
 
+# a relative path of plain names: no empty, "." or leading "/" part, no NUL
+_PLAIN = re.compile(r"(?!\.(?:/|$))[^/\x00]+(?:/(?!\.(?:/|$))[^/\x00]+)*")
 _TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")  # what write_file names its files
 _TEMP_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789_"
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO must not block
@@ -55,6 +57,10 @@ def sha256(data: bytes) -> str:
 
 
 def _parts(root: Path, relpath: str) -> tuple[str, ...]:
+    if _PLAIN.fullmatch(relpath):  # (the common case, as PurePosixPath reads it, faster)
+        parts = tuple(relpath.split("/"))
+        if ".." not in parts:
+            return parts
     rel = PurePosixPath(relpath)
     if rel.is_absolute() or ".." in rel.parts or not rel.parts or "\x00" in relpath:
         raise OutputError(f"refusing to write outside the output folder: {relpath!r}", path=root)
@@ -231,13 +237,13 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
 
 def stat_file(root: Path, relpath: str) -> os.stat_result | None:
     """``lstat`` of ``root/relpath`` (a symlink is not followed); None if absent."""
-    path = safe_join(root, relpath)
+    path = os.path.join(root, *_parts(root, relpath))
     try:
         return os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as e:
-        raise OutputError(f"cannot read: {_reason(e)}", path=path) from e
+        raise OutputError(f"cannot read: {_reason(e)}", path=Path(path)) from e
 
 
 @contextlib.contextmanager
@@ -382,6 +388,36 @@ def remove_file(root: Path, relpath: str) -> None:
 def remove(path: Path, root: Path) -> None:
     """Delete ``path`` (below ``root``) and the folders it leaves empty, up to ``root``."""
     remove_file(root, path.relative_to(root).as_posix())
+
+
+WRITING = ".feedpub-writing"  # in the output folder while files are written into it
+
+
+@contextlib.contextmanager
+def writing(root: Path) -> Iterator[None]:
+    """Files are written below ``root`` in this block: a marker says so until the block
+    ends, so that a process killed in it (or a write that failed) leaves the marker, and
+    the next build sweeps the temporary files it may have left
+    (:func:`sweep_if_interrupted`): no build walks the whole folder otherwise."""
+    marker = os.path.join(root, WRITING)
+    try:
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644))
+    except OSError as e:
+        raise OutputError(f"cannot write: {_reason(e)}", path=Path(marker)) from e
+    yield
+    os.unlink(marker)  # (not on an error: the next build sweeps)
+
+
+def sweep_if_interrupted(root: Path) -> int:
+    """:func:`sweep_temporaries` if writing into ``root`` was interrupted (:func:`writing`)
+    and the marker, once swept. Returns how many temporary files were removed."""
+    marker = os.path.join(root, WRITING)
+    if not os.path.lexists(marker):
+        return 0
+    removed = sweep_temporaries(root)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(marker)
+    return removed
 
 
 def sweep_temporaries(root: Path) -> int:

@@ -80,7 +80,6 @@ class BuilderBase:
         )
         self._pool: Pool[tuple[str, str, FileStat, ParseContext], IndexRow] | None = None
         self._memo: Memo | None = None  # what the last build left (:mod:`feedpub.build.memo`)
-        self._swept = False  # leftovers of a killed build removed (once per process)
         self.output_id: str | None = None  # the output folder's marker, once a build claimed it
 
     def close(self) -> None:

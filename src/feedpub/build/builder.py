@@ -39,7 +39,8 @@ from feedpub.model import (
 )
 from feedpub.output import (
     remove_file,
-    sweep_temporaries,
+    sweep_if_interrupted,
+    writing,
 )
 from feedpub.output_ownership import claim_output
 from feedpub.planning import (
@@ -122,9 +123,7 @@ class Builder(RenderPhase, IndexPhase):
             self.output_id = claim_output(
                 self.config.paths.output, lambda: output_manifest(state), adopt=adopt
             )
-            if not self._swept:  # what a killed build left behind, once per process
-                self._swept = True
-                sweep_temporaries(self.config.paths.output)
+            sweep_if_interrupted(self.config.paths.output)  # (what a killed build left)
             unwritten = self._write_redirects()
             result = self._build(state, progress, paths, stop, adopt)
             if unwritten:
@@ -184,9 +183,11 @@ class Builder(RenderPhase, IndexPhase):
         work = self._plan(state, found, self._recall(state, found, before, now), batch, now)
         jobs = self._render(state, work, found)
         media = self._media(work.media, found.outputs, found.config_fp, work.problems)
-        wrote, produced = self._render_and_write(
-            state, jobs, media, work, found, adopt=adopt, progress=progress
-        )
+        some = bool(jobs.todo) or any(r.copy for r in media)  # (else: nothing is written)
+        with writing(self.config.paths.output) if some else contextlib.nullcontext():
+            wrote, produced = self._render_and_write(
+                state, jobs, media, work, found, adopt=adopt, progress=progress
+            )
         stale = self._remove_stale(found, work, produced)
         return self._commit(state, found, work, wrote, len(produced), stale, now)
 

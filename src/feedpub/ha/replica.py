@@ -46,7 +46,7 @@ class Replica:
         serves, and nginx in front of it serves, what the leader publishes, and so that it
         can take over with its folder current. Files published here that the manifest no
         longer lists are removed (see :attr:`_ledger`)."""
-        from feedpub.output import matches, remove_file, write_file, write_stream
+        from feedpub.output import matches, remove_file, writing
 
         leader = state.leader()
         if not leader or leader.get("output") in (None, self.output_id()):
@@ -57,6 +57,20 @@ class Replica:
             for relpath in differs(published)
             if not matches(root, relpath, records[relpath].sha256, records[relpath].size)
         ]
+        with writing(root):
+            copied = self._copy(state, records, want)
+        gone = sorted(self.published_here() - set(records))
+        for relpath in gone:
+            remove_file(root, relpath)
+        self.note_published(set(records))
+        if copied or gone:
+            log.info("copied %d files the leader published; removed %d", copied, len(gone))
+
+    def _copy(self, state: State, records: Mapping[str, OutputRecord], want: list[str]) -> int:
+        """Write the leader's bytes of ``want`` into this folder; how many were copied."""
+        from feedpub.output import write_file, write_stream
+
+        root = self.config.paths.output
         copied = 0
         for relpath, (digest, data) in sorted(state.published_content(want).items()):
             if digest != records[relpath].sha256:  # it changed meanwhile: next round
@@ -69,12 +83,7 @@ class Replica:
                 except OutputRefused:
                     continue  # (changed meanwhile: next round)
             copied += 1
-        gone = sorted(self.published_here() - set(records))
-        for relpath in gone:
-            remove_file(root, relpath)
-        self.note_published(set(records))
-        if copied or gone:
-            log.info("copied %d files the leader published; removed %d", copied, len(gone))
+        return copied
 
     @property
     def _ledger(self) -> Path:
