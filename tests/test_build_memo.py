@@ -11,8 +11,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feedpub.build import Builder
+from feedpub.build.memo import FeedMembers
+from feedpub.model import Member
 from feedpub.output import MARKER
 from feedpub.store import State
 from tests.conftest import NOW, Site
@@ -138,3 +142,58 @@ def test_the_memo_is_not_trusted_after_another_build(
             assert state.get("build_stamp") != stamp
     assert site.snapshot() == _fresh_output(site, tmp_path_factory.mktemp("fresh"), NOW)
     assert b"A0 renamed" in site.read("feeds/tech.atom.xml")
+
+
+_members = st.lists(
+    st.tuples(
+        st.sampled_from(["all", "news", "tech"]),
+        st.integers(0, 6),  # (dates that collide)
+        st.sampled_from(["id-a", "id-b", "id-c"]),  # (ids that collide: duplicates)
+        st.integers(0, 12),
+    ),
+    max_size=40,
+)
+
+
+def _member(date: int, ident: str, n: int) -> Member:
+    return Member(date, ident, f"p{n}.md", f"h{n}", ident, f"u{n}", f"s{n}")
+
+
+def _rows(found: list[tuple[str, int, str, int]]) -> list[tuple[str, Member]]:
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for key, date, ident, n in found:
+        if (key, n) not in seen:  # (an article is in a feed once)
+            seen.add((key, n))
+            out.append((key, _member(date, ident, n)))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _members, _members, st.sets(st.integers(0, 12)), st.integers(-1, 7), st.sets(st.integers(0, 12))
+)
+def test_feed_members_patched_are_feed_members_read_afresh(
+    first: list[tuple[str, int, str, int]],
+    then: list[tuple[str, int, str, int]],
+    changed: set[int],
+    live: int,
+    leaving: set[int],
+) -> None:
+    """What a build patches into the members it kept (the articles it wrote, as they are
+    now) is what reading every member afresh gives; and the archived members of a feed are
+    its live ones but those leaving, found without looking at every member."""
+    before = _rows(first)
+    paths = {f"p{n}.md" for n in changed}
+    now_rows = [r for r in before if r[1].path not in paths] + [
+        r for r in _rows(then) if r[1].path in paths
+    ]
+    kept = FeedMembers(before)
+    kept.replace(paths, [r for r in now_rows if r[1].path in paths])
+    fresh = FeedMembers(now_rows)
+    gone = {f"p{n}.md" for n in leaving}
+    for key in ("all", "news", "tech"):
+        assert kept.live(key, live) == fresh.live(key, live)
+        assert kept.archived(key, live, gone) == [
+            m for m in fresh.live(key, live) if m.path not in gone
+        ]

@@ -376,7 +376,7 @@ class Builder(RenderPhase, IndexPhase):
             translations=translations,
             linked=linked,
             media=recall.media_refs(live_us),
-            problems=state.problems() + list(the_plan.problems),
+            problems=found.memo.file_problems(state) + list(the_plan.problems),
             recall=recall,
         )
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import secrets
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 from feedpub.build.makers import members_digest, members_fingerprint
-from feedpub.model import Article, Member, OutputRecord
+from feedpub.model import Article, Member, OutputRecord, Problem
 from feedpub.store import State
 
 BUILD_STAMP = "build_stamp"  # kv: written by every build that commits (see the module's text)
@@ -45,6 +46,25 @@ class FeedMembers:
         """The members of feed ``key`` dated up to ``live_us``, oldest first."""
         members = self._feeds.get(key, [])
         return members[: bisect_right(members, live_us, key=lambda m: m.date_us)]
+
+    def archived(self, key: str, live_us: int, leaving: AbstractSet[str]) -> list[Member]:
+        """:meth:`live`, but the articles at ``leaving`` (found where they are, not by
+        looking at every member)."""
+        members = self._feeds.get(key, [])
+        end = bisect_right(members, live_us, key=lambda m: m.date_us)
+        cuts = sorted(
+            i
+            for path in leaving
+            for k, m in self._of.get(path, ())
+            if k == key and (i := bisect_left(members, m, 0, end)) < end and members[i] is m
+        )
+        out: list[Member] = []
+        start = 0
+        for i in cuts:
+            out += members[start:i]
+            start = i + 1
+        out += members[start:end]
+        return out
 
     def replace(self, paths: Iterable[str], rows: Iterable[tuple[str, Member]]) -> None:
         """Forget every membership of ``paths``, then add ``rows`` (theirs as they are now)."""
@@ -202,6 +222,20 @@ class Memo:
     digests: PageDigests = field(default_factory=PageDigests)
     answers: Answers | None = None  # (see :class:`Answers`)
     articles: dict[str, Article] = field(default_factory=dict)  # the last build loaded
+    problems: list[Problem] | None = None  # every indexed file's, by path
+
+    def file_problems(self, state: State) -> list[Problem]:
+        """Every indexed file's problems, by path: read from the store, or (kept from the
+        last build) those of the files this build wrote read again."""
+        touched = state.touched()
+        if self.problems is None:
+            self.problems = state.problems()
+        elif touched:
+            kept = [p for p in self.problems if p.path not in touched]
+            self.problems = sorted(
+                kept + state.problems(touched), key=lambda p: p.path
+            )  # (stable: a file's problems keep their order)
+        return self.problems
 
     @classmethod
     def read(cls, state: State) -> Memo:

@@ -483,12 +483,7 @@ class RenderPhase(WritePhase):
         kept: dict[str, list[ArchiveKey]] = {}
         specs: list[FeedSpec] = []
         for spec in the_plan.feeds:
-            current = {a.path for a in spec.entries}
-            archived = [
-                m
-                for m in members.live(spec.key, now_us)
-                if m.path not in current and m.path not in losers
-            ]
+            archived = members.archived(spec.key, now_us, {a.path for a in spec.entries} | losers)
             cuts, kept[spec.key] = archive_pages(
                 _ArchiveKeys(archived),
                 size=size,

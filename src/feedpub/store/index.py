@@ -199,11 +199,12 @@ class IndexStore(StoreBase):
                 problems=_problems_from_json(path, problems),
             )
 
-    def problems(self) -> list[Problem]:
-        return [
-            p
-            for path, blob in self._db.execute(
-                "SELECT path, problems FROM articles WHERE problems != '[]' ORDER BY path"
-            )
-            for p in _problems_from_json(path, blob)
-        ]
+    def problems(self, paths: Iterable[str] | None = None) -> list[Problem]:
+        """The problems of every indexed file (or of those at ``paths``), by path."""
+        query = "SELECT path, problems FROM articles WHERE problems != '[]'"
+        rows = (
+            self._db.execute(query + " ORDER BY path")
+            if paths is None
+            else sorted(self._db.rows_in(query + " AND path IN {in}", paths))
+        )
+        return [p for path, blob in rows for p in _problems_from_json(path, blob)]
