@@ -172,8 +172,8 @@ http {{
 }}
 """
 
-BUILD_LINE = re.compile(
-    r"build: (?P<articles>\d+) articles, (?P<parsed>\d+) parsed, (?P<written>\d+) files written, "
+BUILD_LINE = re.compile(  # (feedpub.daemon.buildloop's line: "build (what changed): ...")
+    r"build \(.*\): (?P<articles>\d+) articles, (?P<written>\d+) files written, "
     r"(?P<removed>\d+) removed, (?P<problems>\d+) problems, (?P<ms>\d+) ms"
 )
 SERVING_LINE = re.compile(r"serving (\d+) files .* on http://127\.0\.0\.1:(\d+)/")
@@ -1291,8 +1291,8 @@ def build_rows(report: dict[str, Any]) -> list[Row]:
                 "start -> first build done",
                 f"{start['seconds_to_first_build']:.2f} s",
                 note=f"prebuilt: {'yes' if report.get('prebuild') else 'no'}; first build "
-                f"{[b['ms'] for b in start['first_build_log']]} ms, parsed "
-                f"{[b['parsed'] for b in start['first_build_log']]}; feed served "
+                f"{[b['ms'] for b in start['first_build_log']]} ms, written "
+                f"{[b['written'] for b in start['first_build_log']]}; feed served "
                 f"{start['feed_served_after_healthz_ms']:.0f} ms after healthz builds=1",
             )
         )

@@ -80,6 +80,9 @@ class BuilderBase:
         )
         self._pool: Pool[tuple[str, str, FileStat, ParseContext], IndexRow] | None = None
         self._memo: Memo | None = None  # what the last build left (:mod:`feedpub.build.memo`)
+        # whether the last build started from what the one before it left (no other process
+        # wrote the store in between: what it published is all that changed)
+        self.undisturbed = False
         self.output_id: str | None = None  # the output folder's marker, once a build claimed it
 
     def close(self) -> None:

@@ -161,6 +161,7 @@ class Builder(RenderPhase, IndexPhase):
         """The phases: detect → index → plan → render → write → commit."""
         now = self.clock()
         memo, self._memo = kept(self._memo, state), None  # (None until this build commits)
+        self.undisturbed = memo is not None
         found = self._detect(state, hint, now, adopt, memo)
         if isinstance(found, BuildResult):
             self._memo = memo

@@ -144,7 +144,10 @@ class Daemon:
         next time the feeds change by themselves (an article going live or expiring)."""
         if result.written or result.removed:
             self.store.update(result.written, result.removed)
-        self._sync_store()
+        if not self.builder.undisturbed or self.config.state_target_is_postgres:
+            # (another process may have published since our last build; on PostgreSQL the
+            # leader also keeps its ledger of the files in its folder)
+            self._sync_store()
         if result.notifications and self.notifier is not None:
             self.notifier.wake()
         if self.scheduler is not None:
