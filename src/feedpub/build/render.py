@@ -8,7 +8,7 @@ import functools
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from datetime import datetime
@@ -73,7 +73,23 @@ def _archive_page(spec: FeedSpec, n: int, last: int) -> FeedSpec:
 
 # a file to render: relpath, kind, feed key, fingerprint, how to make it, the articles it shows
 _Job = tuple[str, str, str | None, str, Callable[[], bytes], Sequence[str]]
-RENDER_BATCH = 200  # files rendered, then written, at a time: memory stays bounded by a batch
+# files rendered, then written, at a time (memory stays bounded by a batch): at most this many,
+# showing at most RENDER_ARTICLES articles between them (an archive document shows a page of
+# them, each with its body)
+RENDER_BATCH = 200
+RENDER_ARTICLES = 1000
+
+
+def _batches(todo: Sequence[_Job]) -> Iterator[Sequence[_Job]]:
+    """``todo`` cut into batches (see :data:`RENDER_BATCH`), in order."""
+    start = shown = 0
+    for i, job in enumerate(todo):
+        if i > start and (i - start >= RENDER_BATCH or shown + len(job[5]) > RENDER_ARTICLES):
+            yield todo[start:i]
+            start, shown = i, 0
+        shown += len(job[5])
+    if start < len(todo):
+        yield todo[start:]
 
 
 class _ArchiveKeys(Sequence[ArchiveKey]):
@@ -213,11 +229,11 @@ class RenderPhase(WritePhase):
         adopt: bool,
         progress: Progress | None,
     ) -> tuple[Wrote, list[str]]:
-        """Render the files to do :data:`RENDER_BATCH` at a time, each batch written before
-        the next is rendered (articles and bodies loaded for that batch only: memory stays
-        bounded by a batch, whatever the size of the site), then copy the files beside the
-        articles. Returns what :meth:`_write` found, and the path of every file this build
-        publishes, rendered or taken as it was."""
+        """Render the files to do a batch at a time (:data:`RENDER_BATCH`), each batch
+        written before the next is rendered (articles and bodies loaded for that batch only:
+        memory stays bounded by a batch, whatever the size of the site), then copy the files
+        beside the articles. Returns what :meth:`_write` found, and the path of every file
+        this build publishes, rendered or taken as it was."""
         written: list[str] = []
         feed_urls: list[str] = []
         records: list[OutputRecord] = []
@@ -226,12 +242,12 @@ class RenderPhase(WritePhase):
         total = len(jobs.todo)
         if progress and total:
             progress("render", 0, total)
-        for start in range(0, total + 1, RENDER_BATCH):
-            batch = jobs.todo[start : start + RENDER_BATCH]
-            rendered = media if start + RENDER_BATCH > total else []  # (with the last batch)
+        done = 0
+        for batch in [*_batches(jobs.todo), ()]:  # (the files beside the articles: last)
+            rendered = media if not batch else []
             if batch:
                 self._load_for(state, jobs, work, batch)
-                rendered = self._make(jobs, batch, work.problems) + rendered
+                rendered = self._make(jobs, batch, work.problems)
             w = self._write(
                 state, rendered, found.outputs, found.claims, work.problems, adopt=adopt
             )
@@ -241,8 +257,9 @@ class RenderPhase(WritePhase):
             if state.postgres:  # (the bytes for standby daemons: see _publish_bytes)
                 changed += w[3]
             produced += [r.relpath for r in rendered]
+            done += len(batch)
             if progress and batch:
-                progress("render", start + len(batch), total)
+                progress("render", done, total)
         return (written, feed_urls, records, changed), produced
 
     def _fresh(
