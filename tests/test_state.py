@@ -469,7 +469,7 @@ def test_a_v6_store_is_migrated_to_v7_keeping_every_identity(target: Path | str)
         adopted=NOW,
     )
     with State(target) as state:
-        assert state.schema_version == SCHEMA_VERSION == 11
+        assert state.schema_version == SCHEMA_VERSION == 12
         assert state.identities() == {"a.md": ident}
         with state.transaction():
             state.put_identities([adopted])
@@ -490,7 +490,7 @@ def test_a_v7_store_is_migrated_to_v8_and_its_files_read_again(target: Path | st
         else:
             state._db.execute("PRAGMA user_version = 7")
     with State(target) as state:
-        assert state.schema_version == SCHEMA_VERSION == 11
+        assert state.schema_version == SCHEMA_VERSION == 12
         assert state.index_stats() == {"a": (row.size, -1)}
         assert state.load_articles(["a"]) == [art]  # published as it was until then
         hidden_row, hidden = _article("h", 2)
@@ -515,6 +515,7 @@ def test_a_v8_store_is_migrated_to_v9_and_its_files_read_again(target: Path | st
     with State(target) as state:
         with state.transaction():
             state.put_articles([row], {"a": art})
+        state._db.execute("DROP INDEX articles_expires")  # (v12's)
         state._db.execute("ALTER TABLE articles DROP COLUMN expires_us")
         state._db.execute("ALTER TABLE articles DROP COLUMN lang")
         if state.postgres:
@@ -522,7 +523,7 @@ def test_a_v8_store_is_migrated_to_v9_and_its_files_read_again(target: Path | st
         else:
             state._db.execute("PRAGMA user_version = 8")
     with State(target) as state:
-        assert state.schema_version == SCHEMA_VERSION == 11
+        assert state.schema_version == SCHEMA_VERSION == 12
         assert state.index_stats() == {"a": (row.size, -1)}
         assert state.load_articles(["a"]) == [art]
         soon = art.date + timedelta(days=2)
@@ -542,6 +543,41 @@ def test_a_v8_store_is_migrated_to_v9_and_its_files_read_again(target: Path | st
         assert _in_all(state, to_us(soon)) == []
         assert state.page_paths(to_us(soon)) == {"f"}
         assert state.next_expiry(to_us(soon)) is None
+
+
+def _indexes(state: State) -> set[str]:
+    if state.postgres:
+        return {r[0] for r in state._db.execute("SELECT indexname FROM pg_indexes")}
+    return {r[0] for r in state._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+def test_a_v11_store_gets_the_indexes_of_expiring_articles_and_problems(
+    target: Path | str,
+) -> None:
+    """v12: the articles that expire and those with problems are found from an index (a
+    build asks for both; a site has few of either), not by reading every article."""
+    row, art = _article("a", 1)
+    with State(target) as state:
+        with state.transaction():
+            state.put_articles([row], {"a": art})
+        for name in ("articles_expires", "articles_problems"):
+            state._db.execute(f"DROP INDEX {name}")
+        if state.postgres:
+            state._db.execute("UPDATE feedpub_schema SET version = 11")
+        else:
+            state._db.execute("PRAGMA user_version = 11")
+    with State(target) as state:
+        assert state.schema_version == SCHEMA_VERSION == 12
+        assert {"articles_expires", "articles_problems"} <= _indexes(state)
+        assert state.load_articles(["a"]) == [art]
+        if not state.postgres:
+            for query in (
+                "SELECT path FROM articles WHERE meta IS NOT NULL AND expires_us <= 1"
+                " AND (draft = 0 OR hidden = 1)",
+                "SELECT path, problems FROM articles WHERE problems != '[]' ORDER BY path",
+            ):
+                plan = " ".join(r[3] for r in state._db.execute("EXPLAIN QUERY PLAN " + query))
+                assert "USING INDEX articles_" in plan, plan
 
 
 def test_reread_and_wrote_feeds(target: Path | str) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from feedpub.errors import StateError
 from feedpub.store.db import Db
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -149,6 +149,12 @@ CREATE TABLE IF NOT EXISTS builds (           -- the last builds (BUILD_HISTORY 
 CREATE INDEX IF NOT EXISTS outbox_waiting ON outbox (created_at)
     WHERE status IN ('pending', 'sending');
 """
+# the few articles that expire, or have problems: found without reading every article
+_SPARSE = """
+CREATE INDEX IF NOT EXISTS articles_expires ON articles (expires_us)
+    WHERE expires_us IS NOT NULL;
+CREATE INDEX IF NOT EXISTS articles_problems ON articles (path) WHERE problems != '[]';
+"""
 
 
 def _v2(db: Db) -> None:
@@ -213,6 +219,12 @@ def _v11(db: Db) -> None:
     db.ddl(_BUILDS)
 
 
+def _v12(db: Db) -> None:
+    """Indexes of the articles that expire and of those with problems (a build asks for
+    both, and they are few)."""
+    db.ddl(_SPARSE)
+
+
 # version → the step that brings a store of the version before it up to it. From 4 on a
 # step makes only what is new: re-running every CREATE INDEX IF NOT EXISTS would lock the
 # tables a build of an older feedpub may be writing (a rolling upgrade).
@@ -227,6 +239,7 @@ MIGRATIONS: dict[int, Callable[[Db], None]] = {
     9: _v9,
     10: _v10,
     11: _v11,
+    12: _v12,
 }
 assert sorted(MIGRATIONS) == list(range(2, SCHEMA_VERSION + 1))
 
@@ -241,7 +254,7 @@ def migrate(db: Db, version: int) -> None:
             f"{db.where}: written by a newer feedpub (schema {version}); upgrade feedpub"
         )
     if version == 0:
-        db.ddl(_SCHEMA + _PUBLISHED + _BODIES + _PUBLISHED_CHUNKS + _BUILDS)
+        db.ddl(_SCHEMA + _PUBLISHED + _BODIES + _PUBLISHED_CHUNKS + _BUILDS + _SPARSE)
     else:
         for step in range(version + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[step](db)
