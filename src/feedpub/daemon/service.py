@@ -257,7 +257,7 @@ class Daemon:
                 metrics=self.metrics,
                 access_log=cfg.server.access_log,
             )
-            server = make_server(app, sock, cfg.server)
+            server = make_server(app, sock, cfg.server, answer_now=app.answer_now)
             if admin_sock is not None:
                 server.beside(self._admin_server(admin_sock), admin_sock)
             if on_ready is not None:
