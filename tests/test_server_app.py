@@ -332,10 +332,10 @@ def asgi_answer(
 
 class Recorded(Metrics):
     def __init__(self) -> None:
-        self.requests: list[tuple[int, int]] = []
+        self.answered: list[tuple[int, int]] = []
 
     def request(self, status: int, nbytes: int) -> None:
-        self.requests.append((status, nbytes))
+        self.answered.append((status, nbytes))
 
 
 def test_answer_now_gives_the_asgi_answer_for_files_held_in_memory(app: App) -> None:
@@ -361,7 +361,7 @@ def test_answer_now_gives_the_asgi_answer_for_files_held_in_memory(app: App) -> 
                 assert (reply.status, reply.headers) == (status, start["headers"])
                 assert (reply.body if method == "GET" else b"") == body
                 # counted once by each path, alike
-                assert recorded.requests[-2] == recorded.requests[-1] == (status, len(body))
+                assert recorded.answered[-2] == recorded.answered[-1] == (status, len(body))
     for path in ("/healthz", "/hub", "/articles/a/", "/nothing", "/feeds"):
         assert app.answer_now(False, path, []) is None, path
     app.redirects = {"/feeds/all.json": b"https://e.org/x"}

@@ -99,16 +99,41 @@ def _unsent(transport: asyncio.Transport) -> int:
     return size
 
 
+class ClientCounts:
+    """Connections open per client key, in this process (:func:`limited_protocol`'s own; the
+    serving processes share one: :class:`feedpub.server.processes.SharedCounts`)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, int] = {}
+
+    def take(self, key: str, most: int) -> bool:
+        """Count one more connection of ``key``'s, unless it has ``most`` open already."""
+        count = self._open.get(key, 0)
+        if count >= most:
+            return False
+        self._open[key] = count + 1
+        return True
+
+    def give(self, key: str) -> None:
+        """One connection of ``key``'s closed."""
+        left = self._open[key] - 1
+        if left:
+            self._open[key] = left
+        else:
+            del self._open[key]
+
+
 MAX_PIPELINED = 8  # requests queued on a connection before it stops being read
 MAX_PIPELINED_IN_ONE_READ = 32  # ... and before it is closed (one read can hold many): with
 # 4096 connections in all, what pipelining can queue stays within a few hundred MB
 
 
 def limited_protocol(
-    limits: ServerConfig, answer_now: AnswerNow | None = None
+    limits: ServerConfig, answer_now: AnswerNow | None = None, counts: ClientCounts | None = None
 ) -> type[HttpToolsProtocol]:
     """uvicorn's httptools protocol, held to ``limits`` so that no client can tie the server up,
-    answering what ``answer_now`` answers from the parser's callback (its shortcut).
+    answering what ``answer_now`` answers from the parser's callback (its shortcut); clients'
+    connections are counted in ``counts`` (default: a count of this server's own).
 
     * At most ``max_connections_per_client`` connections at once from one address (one /64 in
       IPv6), proxies in ``trusted_proxies`` exempt: one more gets ``503`` and is closed, so one
@@ -140,7 +165,7 @@ def limited_protocol(
     head_timeout = limits.header_timeout_seconds
     body_timeout = limits.body_timeout_seconds
     send_timeout = limits.send_timeout_seconds
-    open_per_client: dict[str, int] = {}  # client key -> open connections (one event loop)
+    open_per_client = counts or ClientCounts()  # (called from one event loop)
     warned = [-1e9]  # when the per-client bound was last logged (not more than once a minute)
     # uvicorn's default headers (``date``) as bytes, made again when uvicorn replaces them
     # (once a second): [(the list they were made from, the bytes)]
@@ -163,12 +188,10 @@ def limited_protocol(
             peer = transport.get_extra_info("peername")
             key = client_key(peer[0], trusted) if isinstance(peer, tuple) else None
             if key is not None:
-                count = open_per_client.get(key, 0)
-                if count >= max_per_client:
+                if not open_per_client.take(key, max_per_client):
                     self._refused = True
                     self._refuse_client(transport, key)
                     return
-                open_per_client[key] = count + 1
                 self._client = key
             super().connection_made(transport)
             # pause_writing as soon as anything waits in user space: a stalled reader is
@@ -201,11 +224,7 @@ def limited_protocol(
             key = self._client
             if key is not None:
                 self._client = None
-                left = open_per_client[key] - 1
-                if left:
-                    open_per_client[key] = left
-                else:
-                    del open_per_client[key]
+                open_per_client.give(key)
             for timer in (self._body_timer, self._send_timer):
                 if timer is not None:
                     timer.cancel()
