@@ -88,6 +88,18 @@ class Client:
         length = 0 if head else int(headers.get("content-length", "0"))
         return status, headers, self.file.read(length)
 
+    def raw(self, head: bool = False) -> bytes:
+        """One answer as it came, byte for byte (its body by ``content-length``)."""
+        lines = [self.file.readline()]
+        while lines[-1] not in (b"\r\n", b""):
+            lines.append(self.file.readline())
+        length = 0
+        for line in lines:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length" and not head:
+                length = int(value)
+        return b"".join(lines) + self.file.read(length)
+
     def wait_closed(self) -> float:
         """Seconds until the server closes the connection (with nothing more sent)."""
         started = time.monotonic()

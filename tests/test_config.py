@@ -68,6 +68,8 @@ def test_the_bundled_config_is_valid() -> None:
             "server.max_connections_per_client",
             "int",
         ),
+        ("[server]\nprocesses = 0\n", "server.processes", "at least 1"),
+        ("[server]\nprocesses = 65\n", "server.processes", "at most 64"),
         ("[server]\nheader_timeout_seconds = 0\n", "server.header_timeout_seconds", "more than 0"),
         ("[server]\nbody_timeout_seconds = -1\n", "server.body_timeout_seconds", "number"),
         ('[server]\nsend_timeout_seconds = "30"\n', "server.send_timeout_seconds", "number"),
@@ -161,6 +163,7 @@ def test_server_limits(tmp_path: Path) -> None:
     assert cfg.server.header_timeout_seconds == 10
     assert cfg.server.body_timeout_seconds == 10
     assert cfg.server.send_timeout_seconds == 30
+    assert cfg.server.processes == 1
     cfg = _load(
         tmp_path,
         MINIMAL
@@ -169,8 +172,10 @@ def test_server_limits(tmp_path: Path) -> None:
         + "max_connections_per_client = 8\n"
         + "header_timeout_seconds = 0.5\n"
         + "body_timeout_seconds = 2\n"
-        + "send_timeout_seconds = 60\n",
+        + "send_timeout_seconds = 60\n"
+        + "processes = 4\n",
     )
+    assert cfg.server.processes == 4
     assert cfg.server.trusted_proxies == ("127.0.0.1", "::1", "10.0.0.0/8", "fd00::/8")
     assert cfg.server.max_connections_per_client == 8
     assert cfg.server.header_timeout_seconds == 0.5

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from feedpub.metrics import Metrics
 from feedpub.redirects import locations
 from feedpub.server import App, Store, make_resource
 from tests.server_helpers import FEED, call, site_app
@@ -310,3 +311,60 @@ def test_the_access_log_is_off_by_default_and_one_line_per_answer_when_on(
     assert second.getMessage().count('"') == 4
     assert second.__dict__["user_agent"] == "x\\x22 9.9.9.9 \\x22GET /admin\\x22 200 \\x22y"
     assert second.__dict__["status"] == 404
+
+
+def asgi_answer(
+    app: App, path: str, method: str, headers: list[tuple[bytes, bytes]]
+) -> tuple[MutableMapping[str, Any], bytes]:
+    """What the ASGI path sends: its start message as it is, and the body."""
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": method, "path": path, "headers": headers}
+    asyncio.run(app(scope, receive, send))
+    return sent[0], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+class Recorded(Metrics):
+    def __init__(self) -> None:
+        self.answered: list[tuple[int, int]] = []
+
+    def request(self, status: int, nbytes: int) -> None:
+        self.answered.append((status, nbytes))
+
+
+def test_answer_now_gives_the_asgi_answer_for_files_held_in_memory(app: App) -> None:
+    """The protocol's shortcut asks :meth:`App.answer_now`: the same status, headers and body
+    as the ASGI path, counted the same; None for everything that path must decide."""
+    etag = call(app, "/feeds/all.atom.xml")[1]["etag"]
+    cases: list[dict[str, str]] = [
+        {},
+        {"accept-encoding": "gzip"},
+        {"if-none-match": etag},
+        {"accept-encoding": "gzip", "if-none-match": etag},
+        {"if-modified-since": "Tue, 01 Jan 2999 00:00:00 GMT"},
+    ]
+    app.metrics = recorded = Recorded()
+    for path in ("/feeds/all.atom.xml", "/feeds/all.json", "/"):
+        for headers in cases:
+            for method in ("GET", "HEAD"):
+                raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+                reply = app.answer_now(method == "HEAD", path, raw)
+                assert reply is not None
+                start, body = asgi_answer(app, path, method, raw)
+                status = start["status"]
+                assert (reply.status, reply.headers) == (status, start["headers"])
+                assert (reply.body if method == "GET" else b"") == body
+                # counted once by each path, alike
+                assert recorded.answered[-2] == recorded.answered[-1] == (status, len(body))
+    for path in ("/healthz", "/hub", "/articles/a/", "/nothing", "/feeds"):
+        assert app.answer_now(False, path, []) is None, path
+    app.redirects = {"/feeds/all.json": b"https://e.org/x"}
+    assert app.answer_now(False, "/feeds/all.json", []) is None
+    app.access_log = True  # (the ASGI path writes the line)
+    assert app.answer_now(False, "/feeds/all.atom.xml", []) is None

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import os
+import re
 import socket
 import threading
 import time
@@ -41,16 +42,26 @@ async def echo_length(scope: Any, receive: Any, send: Any) -> None:
     await respond(send, 200, str(size).encode())
 
 
-@pytest.fixture
-def serve(app: App, tmp_path: Path) -> Iterator[Callable[..., Running]]:
+@pytest.fixture(params=["shortcut", "asgi"])
+def serve(
+    app: App, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Running]]:
     """``serve(**limits)``: ``app`` (with ``echo_length`` as its hub) on a real uvicorn server
-    in a thread, held to ``ServerConfig(**limits)``; ``max_connections``: in all."""
+    in a thread, held to ``ServerConfig(**limits)``; ``max_connections``: in all. Every test
+    runs twice: with the protocol's shortcut (files held in memory answered from the parser's
+    callback, as the daemon serves) and without it (every request through the ASGI app)."""
     started: list[tuple[Any, threading.Thread, socket.socket]] = []
 
     def _serve(max_connections: int = 4096, **limits: Any) -> Running:
         sock = bind("127.0.0.1", 0)
         served = App(app.store, app.health, echo_length)
-        server = make_server(served, sock, ServerConfig(**limits), max_connections=max_connections)
+        server = make_server(
+            served,
+            sock,
+            ServerConfig(**limits),
+            max_connections=max_connections,
+            answer_now=served.answer_now if request.param == "shortcut" else None,
+        )
         server.capture_signals = contextlib.nullcontext  # signals are the main thread's
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
@@ -333,3 +344,105 @@ def test_pipelined_requests_never_read_cannot_fill_memory(serve: Callable[..., R
     other = s.client("127.0.0.2")
     other.send(get())
     assert other.response()[0] == 200
+
+
+def test_the_shortcut_sends_the_asgi_paths_bytes(app: App) -> None:
+    """Two servers on one site, one with the shortcut: every answer is the same, byte for
+    byte (the ``date`` aside, which may be a second apart), those the shortcut gives
+    (``200``, ``304``, ``HEAD``, gzip, a ``Range`` on a file held in memory: the whole
+    file, as ever) and those it leaves to the ASGI path, one by one and pipelined."""
+    asgi_calls = [0]
+
+    class Counted(App):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            asgi_calls[0] += 1
+            await super().__call__(scope, receive, send)
+
+    servers: list[tuple[Any, threading.Thread, socket.socket]] = []
+    ports = []
+    for shortcut in (False, True):
+        sock = bind("127.0.0.1", 0)
+        served = Counted(app.store, app.health, echo_length)
+        server = make_server(
+            served, sock, ServerConfig(), answer_now=served.answer_now if shortcut else None
+        )
+        server.capture_signals = contextlib.nullcontext
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        servers.append((server, thread, sock))
+        ports.append(sock.getsockname()[1])
+    try:
+        Running(0, servers[0][0], []).until(
+            lambda: all(s.started for s, _, _ in servers), "the servers to start"
+        )
+        etag = app.store.resources["/feeds/all.atom.xml"].etag.decode()
+        gz_etag = app.store.resources["/feeds/all.atom.xml"].gzip_etag.decode()
+        answered_now = [
+            (get(), False),
+            (get(method="HEAD"), True),
+            (get(**{"Accept-Encoding": "gzip"}), False),
+            (get(**{"Accept-Encoding": "gzip", "If-None-Match": gz_etag}), False),
+            (get(**{"If-None-Match": etag}), False),
+            (get(**{"If-Modified-Since": "Tue, 01 Jan 2999 00:00:00 GMT"}), False),
+            (get(Range="bytes=0-9"), False),
+            (get(**{"X-Big": "x" * 8000, "Accept-Encoding": "gzip, deflate"}), False),
+            (get("/"), False),
+            (get("/feeds/all.json", "HEAD"), True),
+        ]
+        asgi_only = [
+            (get("/articles/a/"), False),  # read from disk
+            (get("/articles/a"), False),  # 301
+            (get("/nothing"), False),
+            (get("/feeds/all.atom.xml?x=1"), False),
+            (get("/feeds/%61ll.atom.xml"), False),
+            (get("/feeds/all.atom.xml", "POST"), False),  # 405
+            (get("/healthz"), False),
+            (get("/hub", "POST", **{"Content-Length": "3"}) + b"abc", False),
+        ]
+
+        def answers(port: int, requests: list[tuple[bytes, bool]], pipelined: bool) -> list[bytes]:
+            c = Client(port)
+            try:
+                got = []
+                if pipelined:
+                    c.send(b"".join(r for r, _ in requests))
+                for request, head in requests:
+                    if not pipelined:
+                        c.send(request)
+                    got.append(re.sub(rb"\r\ndate: [^\r]*", b"\r\ndate: -", c.raw(head)))
+                return got
+            finally:
+                c.close()
+
+        every = answered_now + asgi_only
+        mixed = [every[i % len(every)] for i in range(0, 5 * len(every), 3)]
+        for requests, pipelined in ((every, False), (mixed, True)):
+            before = asgi_calls[0]
+            plain = answers(ports[0], requests, pipelined)
+            assert asgi_calls[0] - before == len(requests)
+            before = asgi_calls[0]
+            fast = answers(ports[1], requests, pipelined)
+            assert fast == plain
+            assert all(b"\r\ndate: -\r\n" in a for a in fast)
+            if not pipelined:  # (pipelined, one behind an ASGI answer takes that path too)
+                assert asgi_calls[0] - before == len(asgi_only)
+
+        # HTTP/1.0 and "Connection: close": answered by the ASGI path, then closed
+        for request in (
+            b"GET /feeds/all.atom.xml HTTP/1.0\r\n\r\n",
+            get(Connection="close"),
+        ):
+            closed = []
+            for port in ports:
+                c = Client(port)
+                c.send(request)
+                closed.append(re.sub(rb"\r\ndate: [^\r]*", b"", c.raw()))
+                assert c.wait_closed() < 2
+                c.close()
+            assert closed[0] == closed[1]
+            assert b"connection: close" in closed[0]
+    finally:
+        for server, thread, sock in servers:
+            server.should_exit = True
+            thread.join(10)
+            sock.close()

@@ -76,11 +76,11 @@ def test_the_gzip_answer_has_its_own_etag_and_headers() -> None:
     assert res.gzipped is not None and gzip.decompress(res.gzipped) == data
     assert res.mtime == 1_700_000_000
     assert res.gzip_etag == res.etag[:-1] + b'-gz"'
-    plain, zipped = dict(res.plain_headers), dict(res.gzip_headers)
+    plain, zipped = dict(res.ok.headers), dict(res.ok_gzip.headers)
     assert plain[b"content-length"] == str(len(data)).encode()
     assert zipped[b"content-length"] == str(len(res.gzipped)).encode()
     assert zipped[b"content-encoding"] == b"gzip" and b"content-encoding" not in plain
     assert plain[b"cache-control"] == b"public, max-age=60"  # a feed
     assert plain[b"link"] == b'<https://e.org/>; rel="self"'
-    assert dict(res.gzip_not_modified_headers)[b"etag"] == res.gzip_etag
-    assert b"content-length" not in dict(res.not_modified_headers)
+    assert dict(res.not_modified_gzip.headers)[b"etag"] == res.gzip_etag
+    assert b"content-length" not in dict(res.not_modified.headers)

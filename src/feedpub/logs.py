@@ -90,9 +90,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
+_SET = ["warning", "text"]  # what setup() was last given: (level, fmt)
+
+
+def settings() -> tuple[str, str]:
+    """The level and format :func:`setup` was last given (a child process logs alike)."""
+    return _SET[0], _SET[1]
+
+
 def setup(level: str, fmt: str, *, stream: TextIO | None = None) -> logging.Handler:
     """Log to ``stream`` (stderr) at ``level`` in ``fmt`` ("text" or "json"); returns the
     handler, so the CLI can keep a progress line clear of it."""
+    _SET[:] = [level, fmt]
     handler = logging.StreamHandler(stream or sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

@@ -9,12 +9,18 @@ imports ``prometheus_client``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class Metrics:
     """The hooks. This base counts nothing (the admin listener is off)."""
 
     def request(self, status: int, nbytes: int) -> None:
         """The main server answered a request with ``status``, its body ``nbytes`` long."""
+
+    def requests(self, answered: Mapping[int, int], nbytes: int) -> None:
+        """Another serving process answered ``answered[status]`` requests with each status,
+        their bodies ``nbytes`` long in all (:mod:`feedpub.server.processes`)."""
 
     def build(self, outcome: str, seconds: float) -> None:
         """A build ended: ``ok``, or ``failed`` (it raised), after ``seconds``."""

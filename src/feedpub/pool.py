@@ -59,7 +59,7 @@ class Cancelled(Exception):
     """The caller asked to stop; every worker was stopped."""
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """Ask for SIGKILL when the parent goes (Linux); exit now if it has gone already."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
@@ -90,7 +90,7 @@ def _serve(conn: Connection) -> None:
 
 def spawned_main() -> None:
     """The entry point of a spawned worker (``python -c``)."""
-    _die_with_parent(int(os.environ[_PARENT_ENV]))
+    die_with_parent(int(os.environ[_PARENT_ENV]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     conn = Connection(int(os.environ[_FD_ENV]))
     for name in _PRELOAD:
@@ -164,7 +164,7 @@ class Pool(Generic[T, R]):
                     # nothing of the parent's: its locks, database, sockets, other workers
                     os.closerange(3, keep)
                     os.closerange(keep + 1, _max_fd())
-                    _die_with_parent(parent)
+                    die_with_parent(parent)
                     signal.signal(signal.SIGINT, signal.SIG_IGN)
                     signal.signal(signal.SIGTERM, signal.SIG_DFL)
                     _serve(Connection(child_end.detach()))

@@ -17,7 +17,7 @@ No label holds a URL: nothing secret (a callback's token), and no series per sub
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -169,6 +169,12 @@ class PrometheusMetrics(Metrics):
 
     def request(self, status: int, nbytes: int) -> None:
         self._requests.labels(str(status)).inc()
+        if nbytes:
+            self._bytes.inc(nbytes)
+
+    def requests(self, answered: Mapping[int, int], nbytes: int) -> None:
+        for status, count in answered.items():
+            self._requests.labels(str(status)).inc(count)
         if nbytes:
             self._bytes.inc(nbytes)
 

@@ -120,6 +120,7 @@ class ServerConfig:
     body_timeout_seconds: float = 10.0  # for a whole request body
     send_timeout_seconds: float = 30.0  # a reader that takes nothing of a response this long
     access_log: bool = False  # one log line per request (logger feedpub.access)
+    processes: int = 1  # serving processes on the one socket (feedpub.server.processes)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

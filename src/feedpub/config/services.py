@@ -59,6 +59,9 @@ def _port(sec: Section, default: int) -> int:
     return port
 
 
+MAX_PROCESSES = 64  # [server] processes
+
+
 def read_server(root: Section) -> ServerConfig:
     sv, d = root.section("server"), ServerConfig()
     port = _port(sv, d.port)
@@ -73,7 +76,10 @@ def read_server(root: Section) -> ServerConfig:
         body_timeout_seconds=sv.seconds("body_timeout_seconds", d.body_timeout_seconds),
         send_timeout_seconds=sv.seconds("send_timeout_seconds", d.send_timeout_seconds),
         access_log=sv.get("access_log", bool, d.access_log),
+        processes=sv.positive("processes", d.processes),
     )
+    if server.processes > MAX_PROCESSES:
+        sv.error("processes", f"at most {MAX_PROCESSES}, got {server.processes}")
     sv.done()
     return server
 

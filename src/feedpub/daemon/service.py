@@ -39,11 +39,13 @@ if TYPE_CHECKING:
     from feedpub.notify.hub import Hub
     from feedpub.notify.notifier import Notifier
     from feedpub.scheduler import Scheduler
+    from feedpub.server.processes import ServingProcesses
     from feedpub.watcher import Watcher
 
 log = logging.getLogger(__name__)
 
 ADMIN_CONNECTIONS = 256  # open at once on the admin listener, in all
+MAX_CONNECTIONS = 4096  # open at once on the server, in all (shared by its processes)
 
 
 class Daemon:
@@ -99,6 +101,7 @@ class Daemon:
         self.hub: Hub | None = None
         self._notifier_thread: threading.Thread | None = None
         self.app: App | None = None
+        self.processes: ServingProcesses | None = None  # ([server] processes > 1)
         self.reloads = 0  # config reloads applied (SIGHUP)
         self._targets = TargetWatch()  # failing notification targets, for the log
 
@@ -144,6 +147,8 @@ class Daemon:
         next time the feeds change by themselves (an article going live or expiring)."""
         if result.written or result.removed:
             self.store.update(result.written, result.removed)
+            if self.processes is not None:
+                self.processes.update(result.written, result.removed)
         if not self.builder.undisturbed or self.config.state_target_is_postgres:
             # (another process may have published since our last build; on PostgreSQL the
             # leader also keeps its ledger of the files in its folder)
@@ -169,7 +174,8 @@ class Daemon:
                     self.replica.replicate(state, records, published, self.store.differs)
                 elif state.postgres:  # the leader's folder holds exactly the manifest
                     self.replica.note_published(set(records))
-            self.store.sync(published)
+            if self.store.sync(published) and self.processes is not None:
+                self.processes.sync(published)  # (same folder, same calls: same changes)
         except FeedpubError as e:
             log.error("could not bring the served files in step with the manifest: %s", e)
         except Exception:
@@ -260,9 +266,7 @@ class Daemon:
                 metrics=self.metrics,
                 access_log=cfg.server.access_log,
             )
-            server = make_server(app, sock, cfg.server)
-            if admin_sock is not None:
-                server.beside(self._admin_server(admin_sock), admin_sock)
+            server = self._servers(app, sock, admin_sock)
             if on_ready is not None:
                 on_ready(host, port)
             try:
@@ -270,6 +274,8 @@ class Daemon:
                 server.run(sockets=[sock])
             finally:
                 log.info("shutting down")
+                if self.processes is not None:
+                    self.processes.stop()
                 self._shut_down()
                 if self.hub is not None:
                     self.hub.close()
@@ -316,6 +322,8 @@ class Daemon:
         self._health.stale_after = config.notify.stale_after_seconds
         if self.app is not None:
             self.app.redirects = locations(config.site.base_url, config.feeds.redirects)
+            if self.processes is not None:
+                self.processes.reconfigure(self.links, self.app.redirects)
         old = self.builder
         self.builder = Builder(
             config, clock=self.clock, workers=old.workers, open_state=self.open_state
@@ -328,6 +336,58 @@ class Daemon:
         log.info("config reloaded from %s: %s", source, ", ".join(taken))
         self.reloads += 1
         self.loop.files_changed(None)  # everything again, with the new settings
+
+    def _servers(self, app: App, sock: socket.socket, admin_sock: socket.socket | None) -> Any:
+        """The server on ``sock``, with the admin listener beside it; with ``[server]
+        processes`` above 1, the serving processes too (started here), and the Unix socket
+        they relay ``/healthz`` and the hub to (:mod:`feedpub.server.processes`)."""
+        cfg = self.config
+        count = cfg.server.processes
+        if count == 1:
+            server = make_server(app, sock, cfg.server, answer_now=app.answer_now)
+        else:
+            from feedpub import logs
+            from feedpub.server.processes import ServingProcesses, Setup, SharedCounts, relay_socket
+
+            share = -(-MAX_CONNECTIONS // count)
+            counts = SharedCounts(2 * share * count)
+            relay_sock = relay_socket()
+            level, fmt = logs.settings()
+            setup = Setup(
+                root=cfg.paths.output,
+                limits=cfg.server,
+                max_connections=share,
+                links=self.links,
+                redirects=app.redirects,
+                hub=self.hub is not None,
+                relay=relay_sock.getsockname(),
+                access_log=cfg.server.access_log,
+                count=self.metrics is not NO_METRICS,
+                log_level=level,
+                log_format=fmt,
+            )
+            self.processes = ServingProcesses(
+                count - 1, sock, relay_sock, counts, setup, self.metrics
+            )
+            server = make_server(
+                app,
+                sock,
+                cfg.server,
+                max_connections=share,
+                answer_now=app.answer_now,
+                counts=counts,
+            )
+            # (the relayed requests: counted and logged by the process that took them)
+            relayed = App(self.store, self.health, self.hub)
+            server.beside(make_server(relayed, relay_sock, cfg.server), relay_sock)
+            try:
+                self.processes.start()
+            except BaseException:
+                self.processes.stop()
+                raise
+        if admin_sock is not None:
+            server.beside(self._admin_server(admin_sock), admin_sock)
+        return server
 
     def _admin_server(self, sock: socket.socket) -> Any:
         """The admin listener on ``sock``: ``/metrics`` and ``/status``, its clients held to

@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -34,7 +33,7 @@ from feedpub.config import Config
 from feedpub.notify.guard import callback_refusal, guarded_session
 from feedpub.notify.send import read_bounded, user_agent
 from feedpub.redaction import shown_url
-from feedpub.server import Receive, Scope, Send, respond
+from feedpub.server.asgi import Receive, Scope, Send, read_body, respond
 from feedpub.store import State
 
 log = logging.getLogger(__name__)
@@ -111,11 +110,11 @@ class Hub:
         # so the connection closes
         length = headers.get(b"content-length", b"0")
         if not length.isdigit() or int(length) > MAX_BODY:
-            await respond(send, 413, b"request too large\n", [(b"connection", b"close")])
+            await too_large(send)
             return
-        body = await _read_body(receive, MAX_BODY)
+        body = await read_body(receive, MAX_BODY)
         if body is None:
-            await respond(send, 413, b"request too large\n", [(b"connection", b"close")])
+            await too_large(send)
             return
         try:
             mode, topic, given_topic, callback, lease, secret = self._parse(body)
@@ -298,17 +297,7 @@ class Hub:
         self._get(callback, {"hub.mode": "denied", "hub.topic": topic, "hub.reason": reason}, None)
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message: Any = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
+async def too_large(send: Send) -> None:
+    """The answer to a request whose body passes :data:`MAX_BODY` (the rest of it is not
+    read, so the connection closes)."""
+    await respond(send, 413, b"request too large\n", [(b"connection", b"close")])

@@ -16,9 +16,8 @@ from feedpub.articles.media import is_media
 from feedpub.logs import fields
 from feedpub.metrics import NO_METRICS, Metrics
 from feedpub.server.asgi import Message, Receive, Scope, Send, respond
-from feedpub.server.conditional import accepts_gzip, not_modified
 from feedpub.server.media import send_file
-from feedpub.server.resources import held_in_memory, media_type, relpath_of
+from feedpub.server.resources import Headers, Reply, held_in_memory, media_type, relpath_of
 from feedpub.server.store import Store
 
 # (a JSON object; its "status" is "ok", or /healthz answers 503: the service cannot do its job)
@@ -124,26 +123,31 @@ class App:
                 return
             await respond(send, 404, b"not found\n" if method == "GET" else b"")
             return
-        # one pass over the request headers (this is the hot path)
-        accept = inm = ims = None
-        for key, value in scope["headers"]:
-            if key == b"accept-encoding":  # repeated, the values make one list
-                accept = value if accept is None else accept + b"," + value
-            elif key == b"if-none-match":
-                inm = value
-            elif key == b"if-modified-since":
-                ims = value
-        use_gzip = res.gzipped is not None and accept is not None and accepts_gzip(accept)
-        etag = res.gzip_etag if use_gzip else res.etag
-        if not_modified(inm, ims, res.mtime, etag):
-            headers = res.gzip_not_modified_headers if use_gzip else res.not_modified_headers
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        body = res.gzipped if use_gzip and res.gzipped is not None else res.body
-        headers = res.gzip_headers if use_gzip else res.plain_headers
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body if method == "GET" else b""})
+        reply = res.reply(scope["headers"])
+        await send(
+            {"type": "http.response.start", "status": reply.status, "headers": reply.headers}
+        )
+        await send({"type": "http.response.body", "body": reply.body if method == "GET" else b""})
+
+    def answer_now(self, head_only: bool, path: str, headers: Headers) -> Reply | None:
+        """The answer to a ``GET`` (or, ``head_only``, a ``HEAD``) of URL ``path`` when it is a
+        file held in memory, counted as answered; None for any other request, which takes the
+        ASGI path (:meth:`__call__`): the hub, ``/healthz``, a redirect, a file read from
+        disk, a miss, and every request while the access log is kept. The protocol's shortcut
+        (:mod:`feedpub.server.protocol`) calls it from the parser's callback and writes the
+        answer itself: the same answer, with the same bytes, as the ASGI path gives."""
+        if self.access_log or path in self.redirects or path in _SPECIAL:
+            return None
+        res = self.store.resources.get(path)
+        if res is None:
+            return None
+        reply = res.reply(headers)
+        if self.metrics is not NO_METRICS:
+            self.metrics.request(reply.status, 0 if head_only else len(reply.body))
+        return reply
+
+
+_SPECIAL = frozenset({"/hub", "/healthz"})  # (answered before any file: the ASGI path decides)
 
 
 def _log_access(scope: Scope, status: int, sent: int, seconds: float) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from feedpub.config import ServerConfig
 from feedpub.errors import ServerError, one_line
 from feedpub.server.asgi import Application
-from feedpub.server.protocol import limited_protocol
+from feedpub.server.protocol import AnswerNow, ClientCounts, limited_protocol
 
 if TYPE_CHECKING:  # (uvicorn is imported when a server is made, not with this module)
     import uvicorn
@@ -67,9 +67,14 @@ def make_server(
     limits: ServerConfig | None = None,
     *,
     max_connections: int = 4096,
+    answer_now: AnswerNow | None = None,
+    counts: ClientCounts | None = None,
 ) -> Any:  # (a uvicorn.Server: callers set early_stop on it, tests replace capture_signals)
     """A uvicorn server for ``app`` on ``sock`` (run it with ``server.run(sockets=[sock])``),
-    holding clients to ``limits`` (``[server]`` in the config); ``max_connections`` in all."""
+    holding clients to ``limits`` (``[server]`` in the config); ``max_connections`` in all.
+    ``answer_now``: what the protocol answers without calling ``app``
+    (:meth:`feedpub.server.App.answer_now`), the very answers ``app`` gives; ``counts``:
+    where clients' connections are counted (shared by the serving processes)."""
     limits = limits or ServerConfig()
     import uvicorn
 
@@ -82,7 +87,7 @@ def make_server(
     config = uvicorn.Config(
         app,
         loop=loop,
-        http=limited_protocol(limits),
+        http=limited_protocol(limits, answer_now, counts),
         lifespan="off",
         log_config=None,
         access_log=False,

@@ -1,6 +1,8 @@
 """uvicorn's httptools protocol, held to the ``[server]`` limits (:func:`limited_protocol`):
 connections per client, deadlines for a request's head and body and for a reader to take
-its answer, the size of a request head, how many pipelined requests wait."""
+its answer, the size of a request head, how many pipelined requests wait; and its shortcut:
+a ``GET`` or ``HEAD`` of a file held in memory answered from the parser's callback, without
+the ASGI machinery (:data:`AnswerNow`)."""
 
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ import ipaddress
 import logging
 import struct
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from feedpub.config import ServerConfig
 from feedpub.server.asgi import Receive, Scope, Send, respond
+from feedpub.server.resources import Headers, Reply
 
 if TYPE_CHECKING:  # (uvicorn is imported when a server is made, not with this module)
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -24,6 +27,10 @@ log = logging.getLogger(__name__)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 MAX_HEAD_BYTES = 16 * 1024  # request line and headers; a feed reader sends well under 2 KB
+
+# (head only: a HEAD; the URL path; the request headers, names in lower case) -> the answer,
+# or None: the request takes the ASGI path (:meth:`feedpub.server.App.answer_now`)
+AnswerNow = Callable[[bool, str, Headers], Reply | None]
 
 
 def _raw_response(status: bytes, text: bytes, *extra: bytes) -> bytes:
@@ -92,13 +99,41 @@ def _unsent(transport: asyncio.Transport) -> int:
     return size
 
 
+class ClientCounts:
+    """Connections open per client key, in this process (:func:`limited_protocol`'s own; the
+    serving processes share one: :class:`feedpub.server.processes.SharedCounts`)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, int] = {}
+
+    def take(self, key: str, most: int) -> bool:
+        """Count one more connection of ``key``'s, unless it has ``most`` open already."""
+        count = self._open.get(key, 0)
+        if count >= most:
+            return False
+        self._open[key] = count + 1
+        return True
+
+    def give(self, key: str) -> None:
+        """One connection of ``key``'s closed."""
+        left = self._open[key] - 1
+        if left:
+            self._open[key] = left
+        else:
+            del self._open[key]
+
+
 MAX_PIPELINED = 8  # requests queued on a connection before it stops being read
 MAX_PIPELINED_IN_ONE_READ = 32  # ... and before it is closed (one read can hold many): with
 # 4096 connections in all, what pipelining can queue stays within a few hundred MB
 
 
-def limited_protocol(limits: ServerConfig) -> type[HttpToolsProtocol]:
-    """uvicorn's httptools protocol, held to ``limits`` so that no client can tie the server up.
+def limited_protocol(
+    limits: ServerConfig, answer_now: AnswerNow | None = None, counts: ClientCounts | None = None
+) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol, held to ``limits`` so that no client can tie the server up,
+    answering what ``answer_now`` answers from the parser's callback (its shortcut); clients'
+    connections are counted in ``counts`` (default: a count of this server's own).
 
     * At most ``max_connections_per_client`` connections at once from one address (one /64 in
       IPv6), proxies in ``trusted_proxies`` exempt: one more gets ``503`` and is closed, so one
@@ -114,17 +149,27 @@ def limited_protocol(limits: ServerConfig) -> type[HttpToolsProtocol]:
     The deadlines are one timer per connection phase, armed and cancelled when a phase
     begins or ends (never per read), and the head size is counted only when a read could
     hold a head that large: a plain ``GET`` costs nothing more than under plain uvicorn.
+
+    The shortcut: when ``answer_now`` has the answer to a ``GET`` or ``HEAD`` (a file held in
+    memory), it is written at once, status line, ``date``, headers and body in one write,
+    the very bytes the ASGI path would send, without a scope, a task or ASGI messages: most
+    of what a request costs in Python. Every limit above holds for it too (it is answered
+    where the ASGI path would start its task, after the head's checks), and it steps aside
+    whenever the ASGI path must decide: see ``_answered_now``.
     """
     import httptools
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
     trusted = tuple(ipaddress.ip_network(n, strict=False) for n in limits.trusted_proxies)
     max_per_client = limits.max_connections_per_client
     head_timeout = limits.header_timeout_seconds
     body_timeout = limits.body_timeout_seconds
     send_timeout = limits.send_timeout_seconds
-    open_per_client: dict[str, int] = {}  # client key -> open connections (one event loop)
+    open_per_client = counts or ClientCounts()  # (called from one event loop)
     warned = [-1e9]  # when the per-client bound was last logged (not more than once a minute)
+    # uvicorn's default headers (``date``) as bytes, made again when uvicorn replaces them
+    # (once a second): [(the list they were made from, the bytes)]
+    default_head: list[tuple[object, bytes]] = [(None, b"")]
 
     class LimitedHttpToolsProtocol(HttpToolsProtocol):
         _client: str | None = None  # the key counted in open_per_client
@@ -135,6 +180,7 @@ def limited_protocol(limits: ServerConfig) -> type[HttpToolsProtocol]:
         _in_body = False  # a request head is complete, its body is not
         _body_timer: asyncio.TimerHandle | None = None
         _send_timer: asyncio.TimerHandle | None = None
+        _answered = False  # the request being parsed was answered by the shortcut
 
         # -- connections: the per-client bound, the first head deadline ----------------------
 
@@ -142,12 +188,10 @@ def limited_protocol(limits: ServerConfig) -> type[HttpToolsProtocol]:
             peer = transport.get_extra_info("peername")
             key = client_key(peer[0], trusted) if isinstance(peer, tuple) else None
             if key is not None:
-                count = open_per_client.get(key, 0)
-                if count >= max_per_client:
+                if not open_per_client.take(key, max_per_client):
                     self._refused = True
                     self._refuse_client(transport, key)
                     return
-                open_per_client[key] = count + 1
                 self._client = key
             super().connection_made(transport)
             # pause_writing as soon as anything waits in user space: a stalled reader is
@@ -180,11 +224,7 @@ def limited_protocol(limits: ServerConfig) -> type[HttpToolsProtocol]:
             key = self._client
             if key is not None:
                 self._client = None
-                left = open_per_client[key] - 1
-                if left:
-                    open_per_client[key] = left
-                else:
-                    del open_per_client[key]
+                open_per_client.give(key)
             for timer in (self._body_timer, self._send_timer):
                 if timer is not None:
                     timer.cancel()
@@ -221,6 +261,7 @@ def limited_protocol(limits: ServerConfig) -> type[HttpToolsProtocol]:
             super().on_message_begin()
             self._head_started = True
             self._head_carry = -1
+            self._answered = False
 
         def on_headers_complete(self) -> None:
             self._head_started = False
@@ -248,6 +289,8 @@ def limited_protocol(limits: ServerConfig) -> type[HttpToolsProtocol]:
                 if not self.transport.is_closing():
                     self.transport.close()
                 return
+            if answer_now is not None and self._answered_now(answer_now):
+                return
             super().on_headers_complete()
             if len(self.pipeline) >= MAX_PIPELINED:
                 self.flow.pause_reading()
@@ -273,12 +316,69 @@ def limited_protocol(limits: ServerConfig) -> type[HttpToolsProtocol]:
             self.transport.write(_HEAD_TOO_LARGE)
             self.transport.close()
 
+        def on_body(self, body: bytes) -> None:
+            if not self._answered:  # (a GET's body, once answered: nothing reads it)
+                super().on_body(body)
+
         def on_message_complete(self) -> None:
             self._in_body = False
             if self._body_timer is not None:
                 self._body_timer.cancel()
                 self._body_timer = None
-            super().on_message_complete()
+            if not self._answered:
+                super().on_message_complete()
+
+        # -- the shortcut ---------------------------------------------------------------------
+
+        def _answered_now(self, answer: AnswerNow) -> bool:
+            """Answer the request whose head is complete here and now, if ``answer`` has its
+            answer, as the ASGI path would; or return False, and it takes that path. It
+            does: anything but a ``GET`` or ``HEAD`` of an origin-form path (no query, no
+            ``%``, ASCII), HTTP/1.0, ``Connection: close`` and upgrades (uvicorn closes the
+            connection after the answer), a request behind one not answered yet on this
+            connection (pipelined answers go in order), a reader that has not taken what
+            it was sent (the ASGI path waits for it), a server at ``limit_concurrency``
+            (uvicorn answers ``503``)."""
+            cycle = self.cycle
+            limit = self.limit_concurrency
+            if (
+                (cycle is not None and not cycle.response_complete)
+                or self.pipeline
+                or self.flow.write_paused
+                or (limit is not None and len(self.connections) >= limit)
+                or (limit is not None and len(self.tasks) >= limit)
+            ):
+                return False
+            parser = self.parser
+            method = parser.get_method()
+            url: bytes = self.url
+            if (
+                method not in (b"GET", b"HEAD")
+                or url[:1] != b"/"
+                or url[:2] == b"//"
+                or b"?" in url
+                or b"%" in url
+                or not url.isascii()
+                or parser.get_http_version() != "1.1"
+                or not parser.should_keep_alive()
+                or parser.should_upgrade()
+            ):
+                return False
+            head_only = method == b"HEAD"
+            reply = answer(head_only, url.decode("ascii"), self.headers)
+            if reply is None:
+                return False
+            defaults = self.server_state.default_headers
+            if defaults is not default_head[0][0]:
+                default_head[0] = (defaults, b"".join(k + b": " + v + b"\r\n" for k, v in defaults))
+            head = STATUS_LINE[reply.status] + default_head[0][1] + reply.head
+            if head_only or not reply.body:
+                self.transport.write(head)
+            else:  # (one writev: the body is not copied)
+                self.transport.writelines((head, reply.body))
+            self._answered = True
+            self.on_response_complete()
+            return True
 
         # -- deadlines ------------------------------------------------------------------------
 
@@ -296,7 +396,7 @@ def limited_protocol(limits: ServerConfig) -> type[HttpToolsProtocol]:
             if self.transport.is_closing():
                 return
             cycle = self.cycle
-            if cycle is None or not cycle.response_started:
+            if not self._answered and (cycle is None or not cycle.response_started):
                 self.transport.write(_TIMED_OUT)
             self.transport.close()
 

@@ -1,5 +1,5 @@
-"""One file ready to serve (:class:`Resource`: bodies, ETags, the exact headers of each
-answer), what it is served as (:func:`media_type`, :func:`compressible`), where
+"""One file ready to serve (:class:`Resource`: bodies, ETags, its answers with their exact
+headers, :class:`Reply`), what it is served as (:func:`media_type`, :func:`compressible`), where
 (:func:`url_path`), and whether it is held in memory (:func:`held_in_memory`).
 
 The feeds' media types, suffixes and folders come from :mod:`feedpub.render.paths`."""
@@ -16,6 +16,7 @@ from email.utils import formatdate
 from feedpub.articles.media import is_media
 from feedpub.render.paths import ARCHIVE_DIR, EXTENSIONS, FEED_SUFFIXES, INDEX_PATH, MEDIA_TYPES
 from feedpub.server.asgi import NOSNIFF
+from feedpub.server.conditional import accepts_gzip, not_modified
 
 _TYPES = {
     **{"." + EXTENSIONS[f]: MEDIA_TYPES[f] + "; charset=utf-8" for f in EXTENSIONS},
@@ -64,19 +65,62 @@ def compressible(mtype: str) -> bool:
     )
 
 
+Headers = list[tuple[bytes, bytes]]
+
+
+def wire(headers: Headers) -> bytes:
+    """Header fields as uvicorn writes them, and the blank line that ends them: the same
+    bytes the ASGI path puts on the wire after its status line and ``date``."""
+    return b"".join(name.lower() + b": " + value + b"\r\n" for name, value in headers) + b"\r\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One answer a file gives (``200`` or ``304``, plain or gzipped), in both forms the
+    server sends it: the header list (the ASGI path) and those headers as bytes
+    (:func:`wire`: the protocol's shortcut, :mod:`feedpub.server.protocol`)."""
+
+    status: int
+    headers: Headers
+    head: bytes  # wire(headers)
+    body: bytes  # what a GET is sent (a HEAD: nothing)
+
+
+def _reply(status: int, headers: Headers, body: bytes) -> Reply:
+    return Reply(status=status, headers=headers, head=wire(headers), body=body)
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
-    """One file, ready to serve: bodies and the exact headers of each answer."""
+    """One file, ready to serve: its bodies and its four answers."""
 
     body: bytes
     gzipped: bytes | None
     etag: bytes
     gzip_etag: bytes
     mtime: int  # whole seconds, as Last-Modified says
-    plain_headers: list[tuple[bytes, bytes]]
-    gzip_headers: list[tuple[bytes, bytes]]
-    not_modified_headers: list[tuple[bytes, bytes]]
-    gzip_not_modified_headers: list[tuple[bytes, bytes]]
+    ok: Reply
+    ok_gzip: Reply  # (``ok`` when the file is not served gzipped)
+    not_modified: Reply
+    not_modified_gzip: Reply
+
+    def reply(self, headers: Iterable[tuple[bytes, bytes]]) -> Reply:
+        """The answer to a ``GET`` or ``HEAD`` with these request headers (lower-case names,
+        as ASGI gives them): gzipped if ``Accept-Encoding`` allows it, ``304`` if
+        ``If-None-Match`` or ``If-Modified-Since`` says the reader has it. One pass over the
+        headers: this is the hot path."""
+        accept = inm = ims = None
+        for key, value in headers:
+            if key == b"accept-encoding":  # repeated, the values make one list
+                accept = value if accept is None else accept + b"," + value
+            elif key == b"if-none-match":
+                inm = value
+            elif key == b"if-modified-since":
+                ims = value
+        use_gzip = self.gzipped is not None and accept is not None and accepts_gzip(accept)
+        if not_modified(inm, ims, self.mtime, self.gzip_etag if use_gzip else self.etag):
+            return self.not_modified_gzip if use_gzip else self.not_modified
+        return self.ok_gzip if use_gzip else self.ok
 
 
 def make_resource(relpath: str, data: bytes, mtime: float, links: Iterable[str] = ()) -> Resource:
@@ -92,7 +136,7 @@ def make_resource(relpath: str, data: bytes, mtime: float, links: Iterable[str] 
     gz = gzip.compress(data, compresslevel=6, mtime=0) if zippable else None
     if gz is not None and len(gz) >= len(data):
         gz = None
-    common: list[tuple[bytes, bytes]] = [
+    common: Headers = [
         (b"last-modified", last_modified),
         (b"cache-control", cache),
         NOSNIFF,
@@ -102,28 +146,35 @@ def make_resource(relpath: str, data: bytes, mtime: float, links: Iterable[str] 
     for link in links:
         common.append((b"link", link.encode("latin-1", "replace")))
     ctype = (b"content-type", mtype.encode())
-    plain = [ctype, (b"content-length", str(len(data)).encode()), (b"etag", etag), *common]
-    zipped = (
-        [
-            ctype,
-            (b"content-length", str(len(gz)).encode()),
-            (b"content-encoding", b"gzip"),
-            (b"etag", gzip_etag),
-            *common,
-        ]
-        if gz is not None
-        else plain
+    ok = _reply(
+        200, [ctype, (b"content-length", str(len(data)).encode()), (b"etag", etag), *common], data
     )
+    not_modified = _reply(304, [(b"etag", etag), *common], b"")
+    if gz is None:
+        ok_gzip, not_modified_gzip = ok, not_modified
+    else:
+        ok_gzip = _reply(
+            200,
+            [
+                ctype,
+                (b"content-length", str(len(gz)).encode()),
+                (b"content-encoding", b"gzip"),
+                (b"etag", gzip_etag),
+                *common,
+            ],
+            gz,
+        )
+        not_modified_gzip = _reply(304, [(b"etag", gzip_etag), *common], b"")
     return Resource(
         body=data,
         gzipped=gz,
         etag=etag,
         gzip_etag=gzip_etag if gz is not None else etag,
         mtime=seconds,
-        plain_headers=plain,
-        gzip_headers=zipped,
-        not_modified_headers=[(b"etag", etag), *common],
-        gzip_not_modified_headers=[(b"etag", gzip_etag if gz is not None else etag), *common],
+        ok=ok,
+        ok_gzip=ok_gzip,
+        not_modified=not_modified,
+        not_modified_gzip=not_modified_gzip,
     )
 
 
