@@ -9,9 +9,14 @@ breaks YAML has besides "\\n"."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
+from dataclasses import replace
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import example, given
@@ -19,6 +24,7 @@ from hypothesis import strategies as st
 
 from feedpub.articles.flat_yaml import MAX_FLAT_CHARS, read_flat_yaml
 from feedpub.articles.frontmatter_io import _load_yaml
+from feedpub.articles.parse import ParseContext, parse_article
 from feedpub.errors import ArticleError
 
 
@@ -330,3 +336,64 @@ def test_common_front_matter_is_read_flat(block: str, expected: dict[Any, Any]) 
 )
 def test_what_it_leaves_to_pyyaml(block: str) -> None:
     assert read_flat_yaml(block) is None
+
+
+# -- whole articles, with and without the flat reader ----------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+FLAT = ParseContext(tz=ZoneInfo("Europe/Berlin"), base_url="https://example.org/blog/")
+PYYAML_ONLY = replace(FLAT, flat_yaml=False)
+ARTICLE_SUFFIXES = (".md", ".markdown", ".txt", ".rst", ".html", ".htm")
+FRONT_MATTER_CASES = ("yaml", "toml", "headers", "date", "author", "categories", "slug", "title")
+
+
+def _benchmark_module(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # (its dataclasses look their module up)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _outcome(path: str, data: bytes, ctx: ParseContext) -> tuple[str, Any]:
+    try:
+        parsed = parse_article(path, data, ctx)
+    except ArticleError as e:
+        return ("error", (e.message, e.line))
+    # (dataclass equality compares datetimes as instants; their reprs show the zones too)
+    return ("parsed", (parsed, repr(parsed)))
+
+
+def _varied_corpus(tmp_path: Path) -> list[tuple[str, bytes]]:
+    """Every article file that ships with feedpub or its tests (Jekyll, Hugo and Pelican
+    sites, good and bad files), 300 generated articles (benchmarks/gen_corpus.py), and the
+    hostile front matter of benchmarks/bench_hostile.py at 20 KB."""
+    files: list[tuple[str, bytes]] = []
+    for folder in (ROOT / "articles", ROOT / "tests" / "data"):
+        for path in sorted(folder.rglob("*")):
+            name = path.name.removesuffix(".bin")
+            if path.is_file() and name.endswith(ARTICLE_SUFFIXES):
+                files.append((path.relative_to(ROOT).as_posix(), path.read_bytes()))
+    gen = _benchmark_module("gen_corpus")
+    gen.generate(tmp_path, 300, words=80)
+    for path in sorted((tmp_path / "articles").rglob("*.md")):
+        files.append((path.relative_to(tmp_path).as_posix(), path.read_bytes()))
+    hostile = _benchmark_module("bench_hostile")
+    for name, (suffix, make) in hostile.CASES.items():
+        if name.startswith(FRONT_MATTER_CASES):
+            data = make(20_000).encode("utf-8", "replace")
+            files.append((f"hostile/{len(files)}{suffix}", data))
+    return files
+
+
+def test_articles_parse_alike_with_and_without_the_flat_reader(tmp_path: Path) -> None:
+    files = _varied_corpus(tmp_path)
+    assert len(files) > 350
+    flat = 0
+    for path, data in files:
+        assert _outcome(path, data, FLAT) == _outcome(path, data, PYYAML_ONLY), path
+        text = data.decode("utf-8", "replace")
+        if text.startswith("---\n") and read_flat_yaml(text[4:].split("\n---\n", 1)[0]):
+            flat += 1
+    assert flat >= 300  # (the generated articles, and most of the others)
