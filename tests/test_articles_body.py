@@ -12,7 +12,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from lxml import etree, html
 
-from feedpub.articles.body import clean_html, render_body
+from feedpub.articles.body import _depth, clean_html, render_body
+from feedpub.articles.markdown import markdown_to_html
 from feedpub.articles.plain import excerpt, html_to_text, text_to_html
 from feedpub.articles.sanitise import _URL_SCHEMES, _allowed, keep_url, keep_url_or_id, sanitise
 from feedpub.articles.text import xml_safe
@@ -429,6 +430,25 @@ def test_plain_text_keeps_every_word(body: str) -> None:
 
 
 # --- excerpt ------------------------------------------------------------------------------------
+
+
+PARAGRAPHS = st.lists(
+    st.sampled_from(["<p>", "</p>", "<p >", "</p >", "<em>", "</em>", "x", "y z", "\n", "&amp;"])
+).map("".join)
+
+
+@given(PARAGRAPHS)
+def test_excerpt_is_of_the_first_paragraph_closed(markup: str) -> None:
+    m = re.search(r"<p>(.*?)</p>", markup, re.DOTALL)
+    assert excerpt(markup, limit=10_000) == html_to_text(m[1] if m else markup)
+
+
+@given(
+    st.lists(st.sampled_from(["> ", "* ", "1. ", "x", "*y*", "\n", "\n\n", "<br>"])).map("".join)
+)
+def test_depth_is_at_most_the_tags_that_open(markdown: str) -> None:
+    raw = markdown_to_html(markdown)
+    assert _depth(raw) <= raw.count("<") - raw.count("</")
 
 
 def test_excerpt_is_the_first_paragraph_as_text() -> None:
