@@ -15,7 +15,14 @@ from lxml import etree, html
 from feedpub.articles.body import _depth, clean_html, render_body
 from feedpub.articles.markdown import markdown_to_html
 from feedpub.articles.plain import excerpt, html_to_text, text_to_html
-from feedpub.articles.sanitise import _URL_SCHEMES, _allowed, keep_url, keep_url_or_id, sanitise
+from feedpub.articles.sanitise import (
+    _URL_SCHEMES,
+    _allowed,
+    _id_values,
+    keep_url,
+    keep_url_or_id,
+    sanitise,
+)
 from feedpub.articles.text import xml_safe
 
 BASE = "https://example.org/posts/hello/"
@@ -437,6 +444,13 @@ PARAGRAPHS = st.lists(
 ).map("".join)
 
 
+@given(
+    st.lists(st.sampled_from([' id="', ' name="', '"', "a", " ", "id=", "<h2", ">"])).map("".join)
+)
+def test_id_values_are_found_as_the_regular_expression_finds_them(markup: str) -> None:
+    assert _id_values(markup) == re.findall(r' (?:id|name)="([^"]*)"', markup)
+
+
 @given(PARAGRAPHS)
 def test_excerpt_is_of_the_first_paragraph_closed(markup: str) -> None:
     m = re.search(r"<p>(.*?)</p>", markup, re.DOTALL)
@@ -505,6 +519,8 @@ BASES = st.sampled_from(
         "https://example.org/a/./b/",
         "https://example.org/p/?q=1#f",
         "https://ex.org/caf%C3%A9/x",
+        "https://example.org/articles/\x01/",  # (a parsed body's base: SLUG_MARK)
+        "https://example.org/a/b/c/d/e.html",
     ]
 )
 REF_PARTS = st.sampled_from(
@@ -512,6 +528,8 @@ REF_PARTS = st.sampled_from(
         "a",
         "b.png",
         "..",
+        "../",
+        "../../",
         ".",
         "",
         "/",
