@@ -6,13 +6,23 @@ import contextlib
 import re
 import time
 
+import nh3
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from lxml import etree, html
 
-from feedpub.articles.body import clean_html, render_body
+from feedpub.articles.body import _depth, clean_html, render_body
+from feedpub.articles.markdown import markdown_to_html
 from feedpub.articles.plain import excerpt, html_to_text, text_to_html
+from feedpub.articles.sanitise import (
+    _URL_SCHEMES,
+    _allowed,
+    _id_values,
+    keep_url,
+    keep_url_or_id,
+    sanitise,
+)
 from feedpub.articles.text import xml_safe
 
 BASE = "https://example.org/posts/hello/"
@@ -399,6 +409,25 @@ def test_clean_html_of_anything_is_safe(markup: str) -> None:
     check_safe_fragment(clean_html(xml_safe(markup), BASE))
 
 
+@given(
+    MARKUP | st.sampled_from(['<a id="x" href="#x" class="a b" name="n">t</a>', "<h2 id=s>h</h2>"])
+)
+def test_sanitiser_built_once_cleans_as_nh3_clean(markup: str) -> None:
+    """The sanitiser is an ``nh3.Cleaner`` built once per attribute filter: it cleans
+    exactly as ``nh3.clean`` called with the same rules every time (as it was before)."""
+    tags, attributes = _allowed()
+    for rule in (keep_url, keep_url_or_id):
+        expected = nh3.clean(
+            markup,
+            tags=tags,
+            attributes=attributes,
+            attribute_filter=rule,
+            link_rel=None,
+            url_schemes=set(_URL_SCHEMES),
+        )
+        assert sanitise(markup, rule) == expected.replace("]]>", "]]&gt;")
+
+
 @given(WORDS_TEXT)
 def test_plain_text_keeps_every_word(body: str) -> None:
     body = xml_safe(body)
@@ -408,6 +437,32 @@ def test_plain_text_keeps_every_word(body: str) -> None:
 
 
 # --- excerpt ------------------------------------------------------------------------------------
+
+
+PARAGRAPHS = st.lists(
+    st.sampled_from(["<p>", "</p>", "<p >", "</p >", "<em>", "</em>", "x", "y z", "\n", "&amp;"])
+).map("".join)
+
+
+@given(
+    st.lists(st.sampled_from([' id="', ' name="', '"', "a", " ", "id=", "<h2", ">"])).map("".join)
+)
+def test_id_values_are_found_as_the_regular_expression_finds_them(markup: str) -> None:
+    assert _id_values(markup) == re.findall(r' (?:id|name)="([^"]*)"', markup)
+
+
+@given(PARAGRAPHS)
+def test_excerpt_is_of_the_first_paragraph_closed(markup: str) -> None:
+    m = re.search(r"<p>(.*?)</p>", markup, re.DOTALL)
+    assert excerpt(markup, limit=10_000) == html_to_text(m[1] if m else markup)
+
+
+@given(
+    st.lists(st.sampled_from(["> ", "* ", "1. ", "x", "*y*", "\n", "\n\n", "<br>"])).map("".join)
+)
+def test_depth_is_at_most_the_tags_that_open(markdown: str) -> None:
+    raw = markdown_to_html(markdown)
+    assert _depth(raw) <= raw.count("<") - raw.count("</")
 
 
 def test_excerpt_is_the_first_paragraph_as_text() -> None:
@@ -464,6 +519,8 @@ BASES = st.sampled_from(
         "https://example.org/a/./b/",
         "https://example.org/p/?q=1#f",
         "https://ex.org/caf%C3%A9/x",
+        "https://example.org/articles/\x01/",  # (a parsed body's base: SLUG_MARK)
+        "https://example.org/a/b/c/d/e.html",
     ]
 )
 REF_PARTS = st.sampled_from(
@@ -471,6 +528,8 @@ REF_PARTS = st.sampled_from(
         "a",
         "b.png",
         "..",
+        "../",
+        "../../",
         ".",
         "",
         "/",

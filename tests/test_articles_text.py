@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import codecs
+import re
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from feedpub.articles.text import decode, line_of, without_bidi_controls, xml_safe
+from feedpub.articles.text import (
+    collapse_spaces,
+    decode,
+    line_of,
+    without_bidi_controls,
+    xml_safe,
+)
 from feedpub.errors import ArticleError
 
 
@@ -73,6 +80,44 @@ def test_xml_safe_only_removes(text: str) -> None:
 @given(st.text(PLAIN_CHAR, max_size=100))
 def test_xml_safe_keeps_ordinary_text(text: str) -> None:
     assert xml_safe(text) == text
+
+
+def removed(c: str) -> bool:
+    """What xml_safe removes: what XML cannot carry, and C1 controls and DEL (legal, never
+    meant in prose)."""
+    return not xml_char_ok(c) or ("\x7f" <= c <= "\x9f" and c != "\x85")
+
+
+# long enough for xml_safe's check in C (shorter text goes straight to the regular expression)
+LONG_TEXT = st.tuples(ANY_TEXT, st.text(PLAIN_CHAR, min_size=201, max_size=400), ANY_TEXT).map(
+    "".join
+)
+
+
+@given(LONG_TEXT | st.text(PLAIN_CHAR, min_size=201, max_size=400))
+def test_xml_safe_removes_exactly_those_characters(text: str) -> None:
+    assert xml_safe(text) == "".join(c for c in text if not removed(c))
+
+
+@given(LONG_TEXT.filter(lambda t: "\x00" not in t and t.strip() != ""))
+def test_decode_removes_exactly_those_characters(text: str) -> None:
+    data = text.encode("utf-8", "surrogatepass")
+    normalised = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    kept = "".join(c for c in normalised if not removed(c))
+    try:
+        decoded, warnings = decode(data, "a.md")
+    except ArticleError:  # an encoded surrogate is no UTF-8; nothing left is an empty file
+        assert any("\ud800" <= c <= "\udfff" for c in text) or not kept.strip()
+        return
+    assert decoded == kept
+    assert bool(warnings) == (kept != normalised)
+
+
+@given(
+    st.text(st.sampled_from([" ", "\t", "\n", "\x0b", "\x1c", "\x85", "\xa0", "\u3000", "a", "é"]))
+)
+def test_collapse_spaces_is_one_space_for_each_run_of_whitespace(text: str) -> None:
+    assert collapse_spaces(text) == re.sub(r"\s+", " ", text).strip()
 
 
 @pytest.mark.parametrize(

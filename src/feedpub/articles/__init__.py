@@ -16,7 +16,8 @@ import inside a function to get round one; ``tests/test_articles_layers.py`` che
 * bodies: ``html_tree`` and ``html`` (raw HTML made balanced), ``markdown``, ``plain``,
   ``sanitise`` (nh3's rules), ``absolute`` (URLs made absolute), ``body`` (the two steps
   together);
-* files read: ``headers``, ``frontmatter_io``, ``rst``, ``htmlfile``;
+* files read: ``headers``, ``flat_yaml`` (flat YAML front matter without PyYAML),
+  ``frontmatter_io``, ``rst``, ``htmlfile``;
 * fields: ``fields`` (the readers of one value), ``names``, ``episode``, ``metadata`` (every
   field normalised in one place), ``titles``;
 * ``assemble`` (a parsed article's body, references and URLs), then ``parse``

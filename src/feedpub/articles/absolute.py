@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 from feedpub.articles.attributes import rewrite_urls
@@ -45,23 +46,42 @@ def _urljoin(base_url: str, ref: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=64)
+def _base_parts(base_url: str) -> tuple[str, str, str, bool, tuple[str, ...]]:
+    """(origin, folder, the URL without its fragment, whether references to it may be
+    joined by concatenation, the folders above the folder, nearest first): what
+    :func:`_joiner` needs of a base URL, worked out once per base (every article of a build
+    shares one, with its slug still a stand-in)."""
+    path = urlsplit(base_url).path
+    simple = _DOT_SEGMENT.search(path) is None and "//" not in path
+    folder = urljoin(base_url, "x")[:-1]
+    above = urlsplit(folder).path.count("/") - 1 if simple else 0
+    return (
+        urljoin(base_url, "/")[:-1],
+        folder,
+        base_url.split("#", 1)[0],
+        simple,
+        tuple(urljoin(base_url, "../" * k + "x")[:-1] for k in range(1, above + 1)),
+    )
+
+
 def _joiner(base_url: str) -> Callable[[str], str | None]:
     """``urljoin(base_url, ref)`` (None where urljoin fails), with the common shapes of
     ``ref`` done by concatenation (urljoin costs ~25 microseconds a call: 500,000 links would
     take seconds)."""
-    origin = urljoin(base_url, "/")[:-1]
-    folder = urljoin(base_url, "x")[:-1]
-    plain = base_url.split("#", 1)[0]
-    simple = (
-        _DOT_SEGMENT.search(urlsplit(base_url).path) is None and "//" not in urlsplit(base_url).path
-    )
+    origin, folder, plain, simple, parents = _base_parts(base_url)
     memo: dict[str, str | None] = {}
 
     def join(ref: str) -> str | None:
         if ref in memo:
             return memo[ref]
         out: str | None
-        if not ref or not simple or _DOT_SEGMENT.search(ref.split("?", 1)[0].split("#", 1)[0]):
+        ups = 0
+        while ref.startswith("../", 3 * ups):
+            ups += 1
+        if 0 < ups <= len(parents) and _SIMPLE_RELATIVE.fullmatch(ref, 3 * ups):
+            out = parents[ups - 1] + ref[3 * ups :]  # "../../x": x in the folder 2 levels up
+        elif not ref or not simple or _DOT_SEGMENT.search(ref.split("?", 1)[0].split("#", 1)[0]):
             out = _urljoin(base_url, ref)
         elif ref[:1] == "#" and len(ref) > 1:
             out = plain + ref

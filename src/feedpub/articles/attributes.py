@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 
 URL_ATTRIBUTES = frozenset(["href", "src", "cite", "poster", "longdesc"])
+_URL_ATTRIBUTE_STARTS = tuple(f' {name}="' for name in sorted(URL_ATTRIBUTES))
 CLEAN_START_TAG = re.compile(r"<[a-z][a-z0-9]*+ [^>]*+>")  # (sanitised: with attributes)
 CLEAN_ATTRIBUTE = re.compile(r' ([^ ="]++)="([^"]*+)"')
 
@@ -20,6 +21,8 @@ def rewrite_urls(markup: str, change: Callable[[str, str, str], str | None]) -> 
     removes the attribute. Linear: nh3 writes every attribute double-quoted, with ``<``,
     ``>`` and quotes in values escaped, so a tag is ``<`` to the next ``>``, and attributes
     are read one after another (a value holding `` href=`` is no attribute)."""
+    if not any(needle in markup for needle in _URL_ATTRIBUTE_STARTS):
+        return markup  # (no URL attribute anywhere: nothing to walk)
 
     def tag(m: re.Match[str]) -> str:
         name = m[0][1 : m[0].index(" ")]

@@ -22,3 +22,6 @@ class ParseContext:
     languages: tuple[str, ...] = ()  # site.languages: the languages file names may give
     root: str | None = None  # the articles folder: links to files beside an article are checked
     drafts: bool = False  # drafts read as published (``feedpub serve --drafts``: Showing.drafts)
+    # flat YAML front matter read without PyYAML, to the same values (articles/flat_yaml.py);
+    # False: PyYAML reads all of it (the reference the tests and benchmarks compare it with)
+    flat_yaml: bool = True

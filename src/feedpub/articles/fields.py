@@ -18,7 +18,12 @@ from feedpub.articles.discover import file_beside
 from feedpub.articles.frontmatter_io import FrontMatter
 from feedpub.articles.media import is_media
 from feedpub.articles.refs import source_path
-from feedpub.articles.text import BIDI_CONTROLS, without_bidi_controls, xml_safe
+from feedpub.articles.text import (
+    BIDI_CONTROLS,
+    collapse_spaces,
+    without_bidi_controls,
+    xml_safe,
+)
 from feedpub.errors import ArticleError
 from feedpub.model import Problem, Severity
 from feedpub.private import servable
@@ -29,7 +34,6 @@ from feedpub.private import servable
 MAX_URL_CHARS = 2048
 TRUE = frozenset(["true", "yes", "on", "1", "y"])
 FALSE = frozenset(["false", "no", "off", "0", "n", ""])
-_SPACES = re.compile(r"\s+")
 # Characters a URL cannot hold (RFC 3986), and the bidi controls that could disguise one:
 # percent-encoded, so no reader can take them for the end of an attribute or for markup.
 _NOT_IN_URL = re.compile('[\x00-\x20\x7f"<>\\\\^`{|}\u202a-\u202e\u2066-\u2069]')
@@ -77,13 +81,13 @@ def as_label(f: Fields, key: str | None, text: str, *, line: int | None = None) 
         f"(first: U+{ord(found[0]):04X})",
         line=line,
     )
-    return _SPACES.sub(" ", without_bidi_controls(text)).strip()
+    return collapse_spaces(without_bidi_controls(text))
 
 
 def as_text(value: Any) -> str | None:
     """A scalar as text: dates as ISO, numbers as written; None for containers and booleans."""
     if isinstance(value, str):  # (escapes in YAML or TOML can make XML-illegal characters)
-        return _SPACES.sub(" ", xml_safe(value)).strip()
+        return collapse_spaces(xml_safe(value))
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, datetime | date):

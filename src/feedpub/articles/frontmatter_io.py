@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from frontmatter.default_handlers import BaseHandler, YAMLHandler
 
+from feedpub.articles.flat_yaml import TIMESTAMP_TAG, as_written, read_flat_yaml, timestamp
 from feedpub.articles.headers import norm_key, parse_header_block
 from feedpub.errors import ArticleError
 
@@ -39,28 +40,14 @@ _BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_BASE_LOADER):  # type: ignore[misc]
-    """The safe loader (C when present), keeping numbers as written and bad dates as text.
-
-    ``id: 0123`` stays ``"0123"`` (not octal 83), ``title: 3.10`` stays ``"3.10"``; a timestamp
-    that is no real date (``2024-02-30``) stays a string, so the field that uses it reports it
-    with its key and line, and a key feedpub ignores never fails the article.
-    """
+    """The safe loader (C when present), keeping numbers as written and bad dates as text
+    (:func:`~feedpub.articles.flat_yaml.as_written`,
+    :func:`~feedpub.articles.flat_yaml.timestamp`)."""
 
 
-def _as_written(loader: Any, node: Any) -> str:
-    return str(node.value)
-
-
-def _timestamp(loader: Any, node: Any) -> Any:
-    try:
-        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
-    except (ValueError, OverflowError):
-        return str(node.value)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:int", _as_written)
-_Loader.add_constructor("tag:yaml.org,2002:float", _as_written)
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:int", as_written)
+_Loader.add_constructor("tag:yaml.org,2002:float", as_written)
+_Loader.add_constructor(TIMESTAMP_TAG, timestamp)
 
 _YAML = YAMLHandler()
 _TOML = TomllibHandler()
@@ -266,8 +253,12 @@ def _key_lines(lines: list[str], first_line: int, pattern: re.Pattern[str]) -> d
     return found
 
 
-def split_front_matter(text: str, path: str, known: frozenset[str]) -> FrontMatter:
-    """Find and load the front matter (YAML, TOML or a ``Key: value`` block) of ``text``."""
+def split_front_matter(
+    text: str, path: str, known: frozenset[str], *, flat_yaml: bool = True
+) -> FrontMatter:
+    """Find and load the front matter (YAML, TOML or a ``Key: value`` block) of ``text``.
+    ``flat_yaml``: flat YAML is read without PyYAML, to the same values
+    (:func:`~feedpub.articles.flat_yaml.read_flat_yaml`); False: PyYAML reads all of it."""
     lines = text.split("\n")
     first = lines[0].rstrip()
     if lines[0].startswith("\ufeff"):  # a second byte-order mark
@@ -287,7 +278,9 @@ def split_front_matter(text: str, path: str, known: frozenset[str]) -> FrontMatt
                     )
                 body = "\n".join(lines[i + 1 :])
                 if first[0] == "-":
-                    raw = _load_yaml(block, path, 2)
+                    raw = read_flat_yaml(block) if flat_yaml else None
+                    if raw is None:
+                        raw = _load_yaml(block, path, 2)
                     pattern = _YAML_KEY
                     kind: FrontMatterKind = "yaml"
                 else:

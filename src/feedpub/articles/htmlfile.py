@@ -21,6 +21,7 @@ import re
 from feedpub.articles.document import ReadDocument
 from feedpub.articles.headers import norm_key
 from feedpub.articles.html import ATTRIBUTE, END_TAG, START_TAG, TAG_REST
+from feedpub.articles.text import collapse_spaces
 
 MAX_TITLE_SOURCE = 65_536  # characters of a <title> looked at (a title keeps 1,000)
 MAX_FIELD_CHARS = 65_536  # characters of a meta content kept (each field has its own limit)
@@ -28,12 +29,11 @@ _HEAD_TAGS = frozenset(["html", "head", "title", "meta", "link", "base", "script
 _HEAD_RAW = frozenset(["title", "script", "style"])
 _RAW_END = {name: re.compile(rf"</{name}(?=[\t\n\f\r />])", re.IGNORECASE) for name in _HEAD_RAW}
 _TAGS = re.compile(r"<[^<>]*+>")  # (possessive: each "<" starts at most one attempt)
-_SPACES = re.compile(r"\s+")
 
 
 def _text(markup: str) -> str:
     """Text of a title: tags dropped, references decoded, white space collapsed."""
-    return _SPACES.sub(" ", html.unescape(_TAGS.sub(" ", markup))).strip()
+    return collapse_spaces(html.unescape(_TAGS.sub(" ", markup)))
 
 
 def _attributes(rest: str) -> dict[str, str]:

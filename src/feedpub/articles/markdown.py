@@ -11,6 +11,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyromark
 
 
 def markdown_to_html(text: str) -> str:
@@ -18,11 +23,12 @@ def markdown_to_html(text: str) -> str:
     return _heading_ids(_markdown(text))
 
 
-def _markdown(text: str) -> str:
-    import pyromark
+@cache
+def _options() -> pyromark.Options:
+    import pyromark  # (imported when first needed: 40 ms that most commands never need)
 
     o = pyromark.Options
-    options = (
+    return (
         o.ENABLE_TABLES
         | o.ENABLE_STRIKETHROUGH
         | o.ENABLE_FOOTNOTES
@@ -30,7 +36,12 @@ def _markdown(text: str) -> str:
         | o.ENABLE_HEADING_ATTRIBUTES
         | o.ENABLE_TASKLISTS
     )
-    out = str(pyromark.html(text, options=options))
+
+
+def _markdown(text: str) -> str:
+    import pyromark
+
+    out = str(pyromark.html(text, options=_options()))
     if "<input " in out:  # task list boxes: as characters (feed readers drop form controls)
         out = out.replace(_TASK_DONE, "\u2611 ").replace(_TASK_OPEN, "\u2610 ")
     if "{" in out:

@@ -38,7 +38,7 @@ RST_SUFFIXES = (".rst",)
 HTML_SUFFIXES = (".html", ".htm")
 
 
-def _read(path: str, text: str) -> FrontMatter:
+def _read(path: str, text: str, ctx: ParseContext) -> FrontMatter:
     """The file's fields and body: front matter and Markdown or text, or a whole
     reStructuredText or HTML document whose fields are read here like front matter."""
     lower = path.lower()
@@ -49,7 +49,7 @@ def _read(path: str, text: str) -> FrontMatter:
         doc = read_html(text, path)
         kind = "html"
     else:
-        return split_front_matter(text, path, KNOWN_KEYS)
+        return split_front_matter(text, path, KNOWN_KEYS, flat_yaml=ctx.flat_yaml)
     return FrontMatter(
         kind, doc.fields, doc.body_html, doc.body_line, lines=doc.lines, notes=doc.notes
     )
@@ -64,7 +64,7 @@ def parse_article(path: str, data: bytes, ctx: ParseContext) -> ParsedArticle:
             path=path,
         )
     text, decode_warnings = decode(data, path)
-    fm = _read(path, text)
+    fm = _read(path, text, ctx)
     fields = Fields(path, fm, ctx)
     for line, message in (*decode_warnings, *fm.notes):
         fields.warnings.append(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import html
 import re
 
+from feedpub.articles.text import collapse_spaces
+
 _SENTENCE_END = (".", "!", ",", ";", ":", "…", '"', "”", "’", "'", ")")
 _URL_IN_TEXT = re.compile(r"\bhttps?://[^\s<>\"']*[^\s<>\"'&.,;:!?)\]]")
 _TAGS = re.compile(r"<[^>]*>")
-_SPACES = re.compile(r"\s+")
 
 
 def _escape_and_link(text: str) -> str:
@@ -70,13 +71,14 @@ def text_to_html(body: str) -> str:
 
 
 def html_to_text(fragment: str) -> str:
-    return _SPACES.sub(" ", html.unescape(_TAGS.sub(" ", fragment))).strip()
+    return collapse_spaces(html.unescape(_TAGS.sub(" ", fragment)))
 
 
 def excerpt(content_html: str, limit: int = 300) -> str:
     """A plain-text summary: the first paragraph of the content, cut at a word near ``limit``."""
-    m = re.search(r"<p>(.*?)</p>", content_html, re.S)
-    text = html_to_text(m[1] if m else content_html)
+    start = content_html.find("<p>")
+    end = content_html.find("</p>", start + 3) if start >= 0 else -1
+    text = html_to_text(content_html[start + 3 : end] if end >= 0 else content_html)
     if len(text) <= limit:
         return text
     cut = text.rfind(" ", 0, limit)

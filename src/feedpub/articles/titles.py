@@ -8,8 +8,7 @@ from __future__ import annotations
 import re
 
 from feedpub.articles.plain import html_to_text
-
-_SPACES = re.compile(r"\s+")
+from feedpub.articles.text import collapse_spaces
 
 
 def plain_title(body: str) -> tuple[str | None, str]:
@@ -18,12 +17,12 @@ def plain_title(body: str) -> tuple[str | None, str]:
     if not paragraphs or not paragraphs[0].strip():
         return None, body
     first = paragraphs[0].split("\n", 1)
-    title = _SPACES.sub(" ", first[0]).strip()
+    title = collapse_spaces(first[0])
     rest_of_first = first[1] if len(first) > 1 else ""
     rest = paragraphs[1:]
     if rest_of_first.strip():
         rest.insert(0, rest_of_first)
-    elif rest and _SPACES.sub(" ", rest[0]).strip().casefold() == title.casefold():
+    elif rest and collapse_spaces(rest[0]).casefold() == title.casefold():
         rest = rest[1:]  # scraped articles often carry the headline twice
     return title, "\n\n".join(rest)
 
