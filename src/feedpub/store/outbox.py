@@ -11,6 +11,7 @@ from typing import Any
 from feedpub.model import OutboxItem, OutboxRow
 from feedpub.store.base import StoreBase
 from feedpub.store.codec import _iso
+from feedpub.store.db import chunked
 
 
 class OutboxStore(StoreBase):
@@ -226,27 +227,32 @@ class OutboxStore(StoreBase):
     def record_successes(
         self, items: Sequence[tuple[int, int | None, int, datetime | None]], *, at: datetime
     ) -> None:
-        """Record successful attempts, (outbox id, status, ms, lease) each, in two
-        statements. A row no longer claimed with its lease is left as it is (its attempt is
-        still written down)."""
+        """Record successful attempts, (outbox id, status, ms, lease) each, in a few
+        statements however many there are: the attempts in multi-row inserts, the rows in
+        one update per status and lease. A row no longer claimed with its lease is left as
+        it is (its attempt is still written down). Call inside a :meth:`transaction`."""
         if not items:
             return
-        self._db.executemany(
-            "INSERT INTO outbox_attempts (outbox_id, at, outcome, status, error, ms)"
-            " VALUES (?, ?, 'ok', ?, NULL, ?)",
-            ((i, _iso(at), status, ms) for i, status, ms, _ in items),
-        )
+        when = _iso(at)
+        for chunk in chunked(items, self._db.IN_CHUNK // 4):
+            self._db.execute(
+                "INSERT INTO outbox_attempts (outbox_id, at, outcome, status, error, ms) VALUES "
+                + ", ".join(["(?, ?, 'ok', ?, NULL, ?)"] * len(chunk)),
+                [v for i, status, ms, _ in chunk for v in (i, when, status, ms)],
+            )
+        groups: dict[tuple[int | None, datetime | None], list[int]] = {}
+        for i, status, _, lease in items:
+            groups.setdefault((status, lease), []).append(i)
         done = (
             "UPDATE outbox SET attempts = attempts + 1, last_status = ?, last_error = NULL,"
-            " status = 'done', claimed_until = NULL, finished_at = ? WHERE id = ?"
+            " status = 'done', claimed_until = NULL, finished_at = ? WHERE "
         )
-        self._db.executemany(
-            done + self._OWNED,
-            ((st, _iso(at), i, _iso(lease)) for i, st, _, lease in items if lease is not None),
-        )
-        self._db.executemany(
-            done, ((st, _iso(at), i) for i, st, _, lease in items if lease is None)
-        )
+        for (status, lease), ids in groups.items():
+            if lease is None:
+                self._db.execute_in(done + "id IN {in}", ids, status, when)
+            else:
+                owned = "status = 'sending' AND claimed_until = ? AND id IN {in}"
+                self._db.execute_in(done + owned, ids, status, when, _iso(lease))
 
     def record_attempt(
         self,
