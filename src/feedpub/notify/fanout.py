@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT = 5.0  # for the loop to cancel what runs and close its connections
+MAX_CHECKED = 10_000  # callback hosts whose check is remembered
+_NAME = object()  # a callback host that is a name: resolved before every delivery
+_UNKNOWN = object()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,6 +109,7 @@ class FanOut:
         # (touched on the loop's thread only)
         self._session: aiohttp.ClientSession | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._checked: dict[str, object] = {}  # a callback's start → refusal, or _NAME
 
     # -- from the notifier's thread ---------------------------------------------------------
 
@@ -195,13 +199,25 @@ class FanOut:
 
     async def _refusal(self, callback: str) -> str | None:
         """:func:`~feedpub.notify.guard.callback_refusal`, without blocking the loop on DNS:
-        an address needs no resolver and is checked at once; a name is resolved in a
-        thread."""
-        if _is_address(urlsplit(callback).hostname or ""):
-            return callback_refusal(callback, self.allowed)
-        return await asyncio.get_running_loop().run_in_executor(
-            None, callback_refusal, callback, self.allowed
-        )
+        a name is resolved in a thread, before every delivery; a callback whose host is an
+        address needs no resolver, and its answer cannot change: it is checked once (per
+        scheme, host and port: everything before the path)."""
+        scheme, _, rest = callback.partition("://")
+        key = scheme + "://" + rest.partition("/")[0]
+        known = self._checked.get(key, _UNKNOWN)
+        if known is _UNKNOWN:
+            if len(self._checked) >= MAX_CHECKED:
+                self._checked.clear()
+            address = _is_address(urlsplit(callback).hostname or "")
+            known = self._checked[key] = (
+                callback_refusal(callback, self.allowed) if address else _NAME
+            )
+        if known is _NAME:
+            return await asyncio.get_running_loop().run_in_executor(
+                None, callback_refusal, callback, self.allowed
+            )
+        assert known is None or isinstance(known, str)
+        return known
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -213,7 +229,7 @@ class FanOut:
                 trust_env=False,  # no proxy (see feedpub.notify.guard), no .netrc
                 auto_decompress=False,
                 skip_auto_headers=("Accept-Encoding",),  # so the answer is not compressed
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                timeout=aiohttp.ClientTimeout(),  # (each attempt is bounded: see post)
             )
         return self._session
 
@@ -233,44 +249,44 @@ class FanOut:
 async def post(
     session: aiohttp.ClientSession, delivery: Delivery, *, timeout: float, started: float
 ) -> Outcome:
-    """POST ``delivery`` on ``session``: the answer's head within ``timeout`` of ``started``
-    (monotonic), then at most :data:`ERROR_TEXT_BYTES` of its body until then."""
+    """POST ``delivery`` on ``session`` and read at most :data:`ERROR_TEXT_BYTES` of the
+    answer's body, all within ``timeout`` of ``started`` (monotonic); an answer whose head
+    came in time counts, however much of its body did."""
     import aiohttp
 
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout - (time.monotonic() - started)
+    resp: aiohttp.ClientResponse | None = None
+    text = bytearray()
+    whole = False
+    ms = 0
     try:
-        async with asyncio.timeout_at(deadline):
+        async with asyncio.timeout_at(loop.time() + timeout - (time.monotonic() - started)):
             resp = await session.post(
                 delivery.callback,
                 data=delivery.body,
-                headers=dict(delivery.headers),
+                headers=delivery.headers,
                 allow_redirects=False,
             )
+            ms = int((time.monotonic() - started) * 1000)
+            whole = await _read_bounded(resp.content, text, ERROR_TEXT_BYTES)
     except TimeoutError:
-        return _failed("timed out", started)
+        if resp is None:
+            return _failed("timed out", started)
     except (aiohttp.ClientError, OSError) as e:
-        reason = refused(e)
-        if reason is not None:  # an address the hub may not call: retrying will not help
-            return _failed(reason, started, retryable=False)
-        if isinstance(e, aiohttp.ClientConnectionError | OSError):
-            return _failed(f"connection failed: {type(e).__name__}", started)
-        return _failed(f"request failed: {e}", started)
-    ms = int((time.monotonic() - started) * 1000)
-    text = bytearray()
-    whole = False
-    try:
-        with contextlib.suppress(TimeoutError, aiohttp.ClientError):
-            async with asyncio.timeout_at(deadline):
-                whole = await _read_bounded(resp.content, text, ERROR_TEXT_BYTES)
+        if resp is None:
+            reason = refused(e)
+            if reason is not None:  # an address the hub may not call: retrying will not help
+                return _failed(reason, started, retryable=False)
+            if isinstance(e, aiohttp.ClientConnectionError | OSError):
+                return _failed(f"connection failed: {type(e).__name__}", started)
+            return _failed(f"request failed: {e}", started)
     finally:
-        if whole:
+        if resp is not None and whole:
             resp.release()  # read to its end: the connection is reused
-        else:
-            resp.close()  # the rest unread (too long, too slow): the connection is closed
-    return answered(
-        resp.status, bytes(text).decode("utf-8", "replace"), resp.headers.get("Retry-After"), ms
-    )
+        elif resp is not None:
+            resp.close()  # the rest unread (too long, too slow, broken): it is closed
+    text_read = bytes(text).decode("utf-8", "replace")
+    return answered(resp.status, text_read, resp.headers.get("Retry-After"), ms)
 
 
 async def _read_bounded(stream: aiohttp.StreamReader, into: bytearray, limit: int) -> bool:

@@ -60,22 +60,28 @@ def _relpath(base_url: str, topic: str) -> str:
 
 class _Finished:
     """The sends of one pass that ended, put from any thread (the ping threads, the fan-out's
-    loop) and taken by the pass."""
+    loop) and taken by the pass, which is woken only once as many have ended as it asked for
+    (a fan-out's outcomes come by the thousand a second: one by one, they would keep the
+    pass's thread and the fan-out's loop taking turns at the interpreter)."""
 
     def __init__(self) -> None:
         self._ready = threading.Condition()
         self._items: list[tuple[OutboxRow, Outcome | None]] = []
+        self._enough = 1
 
     def put(self, row: OutboxRow, outcome: Outcome | None) -> None:
         with self._ready:
             self._items.append((row, outcome))
-            self._ready.notify()
+            if len(self._items) >= self._enough:
+                self._ready.notify()
 
-    def take(self, timeout: float) -> list[tuple[OutboxRow, Outcome | None]]:
-        """What ended, waiting up to ``timeout`` seconds for something to."""
+    def take(self, timeout: float, enough: int = 1) -> list[tuple[OutboxRow, Outcome | None]]:
+        """What ended, waiting up to ``timeout`` seconds for ``enough`` to have ended."""
         with self._ready:
-            if not self._items and timeout > 0:
+            if len(self._items) < enough and timeout > 0:
+                self._enough = enough
                 self._ready.wait(timeout)
+                self._enough = 1
             items, self._items = self._items, []
         return items
 
@@ -151,6 +157,8 @@ class Notifier:
             timeout=self.notify.timeout_seconds,
             may_start=self._may_start,
         )
+        # how much of its lease a row must have left for its send to start
+        self._margin = timedelta(seconds=2 * self.notify.timeout_seconds)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._bodies: dict[str, tuple[object, bytes]] = {}  # relpath → (file key or sha, body)
@@ -333,9 +341,11 @@ class Notifier:
                 return sent, failed
             # outcomes are recorded in batches (one transaction for up to RECORD_BATCH of
             # them, or every RECORD_EVERY seconds): a large fan-out costs few round trips
-            timeout = 0.5 if not finished else max(0.0, flush_at - time.monotonic())
+            timeout = RECORD_EVERY if not finished else max(0.0, flush_at - time.monotonic())
+            # woken when enough sends ended to refill the claim or fill a record batch
+            enough = min(len(held.inflight) - want // 2, RECORD_BATCH - len(finished))
             late: list[OutboxRow] = []
-            for row, outcome in held.finished.take(timeout):
+            for row, outcome in held.finished.take(timeout, max(1, enough)):
                 if held.inflight.pop(row.id, None) is None:
                     continue  # (handed back already)
                 held.pings.pop(row.id, None)
@@ -465,11 +475,6 @@ class Notifier:
             for row in state.due(now, limit=1_000_000, everything=everything):
                 log.info("would notify %s", describe(row))
         return 0, 0
-
-    @property
-    def _margin(self) -> timedelta:
-        """How much of its lease a row must have left for its send to start."""
-        return timedelta(seconds=2 * self.notify.timeout_seconds)
 
     def _may_start(self, row: OutboxRow) -> bool:
         """Whether a claimed row's send may start now: not when so little of its lease is

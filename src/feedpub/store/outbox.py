@@ -4,14 +4,12 @@ by senders under a lease, retried, coalesced, and their attempts recorded."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from feedpub.model import OutboxItem, OutboxRow
 from feedpub.store.base import StoreBase
 from feedpub.store.codec import _iso
-from feedpub.store.db import chunked
 
 
 class OutboxStore(StoreBase):
@@ -35,7 +33,7 @@ class OutboxStore(StoreBase):
     _OUTBOX_COLUMNS = "id, kind, target, topic, subscription_id, created_at, not_before, attempts"
 
     @staticmethod
-    def _outbox_row(r: Sequence[Any]) -> OutboxRow:
+    def _outbox_row(r: Sequence[Any], lease: datetime | None = None) -> OutboxRow:
         return OutboxRow(
             id=r[0],
             kind=r[1],
@@ -45,6 +43,7 @@ class OutboxStore(StoreBase):
             created_at=datetime.fromisoformat(r[5]),
             not_before=datetime.fromisoformat(r[6]),
             attempts=r[7],
+            lease=lease,
         )
 
     _DUE = "(status = 'pending' AND not_before <= ?) OR (status = 'sending' AND claimed_until <= ?)"
@@ -96,13 +95,13 @@ class OutboxStore(StoreBase):
             _iso(until),
         )
         rows = [
-            self._outbox_row(r)
+            self._outbox_row(r, until)
             for r in self._db.rows_in(
                 f"SELECT {self._OUTBOX_COLUMNS} FROM outbox WHERE id IN {{in}}", ids
             )
         ]
         rows.sort(key=lambda r: (r.not_before, r.id))
-        return [replace(r, lease=until) for r in rows]
+        return rows
 
     def make_due(self, now: datetime) -> int:
         """Every pending notification is due at ``now`` (after a restart, or ``feedpub
@@ -224,22 +223,30 @@ class OutboxStore(StoreBase):
         row = self._db.execute(sql, args).fetchone()
         return datetime.fromisoformat(row[0]) if row[0] else None
 
+    _ATTEMPT_COLUMNS = (
+        ("outbox_id", "int"),
+        ("at", "text"),
+        ("outcome", "text"),
+        ("status", "int"),
+        ("error", "text"),
+        ("ms", "int"),
+    )
+
     def record_successes(
         self, items: Sequence[tuple[int, int | None, int, datetime | None]], *, at: datetime
     ) -> None:
         """Record successful attempts, (outbox id, status, ms, lease) each, in a few
-        statements however many there are: the attempts in multi-row inserts, the rows in
-        one update per status and lease. A row no longer claimed with its lease is left as
-        it is (its attempt is still written down). Call inside a :meth:`transaction`."""
+        statements however many there are: the attempts in one insert, the rows in one
+        update per status and lease. A row no longer claimed with its lease is left as it is
+        (its attempt is still written down). Call inside a :meth:`transaction`."""
         if not items:
             return
         when = _iso(at)
-        for chunk in chunked(items, self._db.IN_CHUNK // 4):
-            self._db.execute(
-                "INSERT INTO outbox_attempts (outbox_id, at, outcome, status, error, ms) VALUES "
-                + ", ".join(["(?, ?, 'ok', ?, NULL, ?)"] * len(chunk)),
-                [v for i, status, ms, _ in chunk for v in (i, when, status, ms)],
-            )
+        self._db.insert_rows(
+            "outbox_attempts",
+            self._ATTEMPT_COLUMNS,
+            [(i, when, "ok", status, None, ms) for i, status, ms, _ in items],
+        )
         groups: dict[tuple[int | None, datetime | None], list[int]] = {}
         for i, status, _, lease in items:
             groups.setdefault((status, lease), []).append(i)
