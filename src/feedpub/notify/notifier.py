@@ -21,10 +21,11 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
+from types import MappingProxyType
 from urllib.parse import unquote
 
 import requests
@@ -162,7 +163,7 @@ class Notifier:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._bodies: dict[str, tuple[object, bytes]] = {}  # relpath → (file key or sha, body)
-        self._feeds: dict[str, tuple[str, str] | None] = {}  # relpath → (type, Link) of a feed
+        self._feeds: dict[str, Mapping[str, str] | None] = {}  # relpath → its headers
         self.sent = 0
         self.failed = 0
         self.targets = targets or TargetWatch()  # which targets fail, for the log
@@ -218,15 +219,14 @@ class Notifier:
             body = body if body is not None else self._feed_body(relpath)
         except (OSError, OutputError) as e:
             return Outcome(ok=False, retryable=True, error=f"cannot read the feed: {e}")
-        content_type, links = feed
-        headers = {"Content-Type": content_type, "Link": links, "User-Agent": self.ua}
         if sub.secret:
-            headers["X-Hub-Signature"] = signature(sub.secret, body)
-        return Delivery(row=row, callback=sub.callback, body=body, headers=headers)
+            feed = {**feed, "X-Hub-Signature": signature(sub.secret, body)}
+        return Delivery(row=row, callback=sub.callback, body=body, headers=feed)
 
-    def _feed(self, relpath: str) -> tuple[str, str] | None:
-        """A feed's media type and ``Link`` header (its hubs and itself: a topic is a
-        subscription document), or None if ``relpath`` is no feed."""
+    def _feed(self, relpath: str) -> Mapping[str, str] | None:
+        """The headers of every delivery of a feed: its media type, its ``Link`` header (its
+        hubs and itself: a topic is a subscription document), the User-Agent; None if
+        ``relpath`` is no feed. (One mapping, shared by all of them, never changed.)"""
         if relpath not in self._feeds:
             found = feed_file(relpath)
             if found is None:
@@ -235,7 +235,13 @@ class Notifier:
                 self_link, hub_links = feed_links(
                     self.links.feed_url(found.key, found.fmt), self.links.hubs, subscription=True
                 )
-                self._feeds[relpath] = (media_type(relpath), ", ".join([*hub_links, self_link]))
+                self._feeds[relpath] = MappingProxyType(
+                    {
+                        "Content-Type": media_type(relpath),
+                        "Link": ", ".join([*hub_links, self_link]),
+                        "User-Agent": self.ua,
+                    }
+                )
         return self._feeds[relpath]
 
     def _feed_body(self, relpath: str) -> bytes:
