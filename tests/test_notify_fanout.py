@@ -22,7 +22,7 @@ import pytest
 
 from feedpub.model import OutboxRow
 from feedpub.notify import guard
-from feedpub.notify.fanout import Delivery, FanOut, post
+from feedpub.notify.fanout import STOPPED, Delivery, FanOut, post
 from feedpub.notify.guard import guarded_connector
 from feedpub.notify.notifier import Notifier
 from feedpub.notify.plan import Outcome
@@ -350,6 +350,30 @@ def test_what_has_not_started_can_be_taken_back(subscribers: Subscribers) -> Non
     finally:
         fanout.close()
     assert [i for i, _ in got] == [0]  # only the one started is reported
+    assert subscribers.paths() == ["/cb/0"]
+
+
+def test_closing_fails_what_runs_and_leaves_what_waits_unsent(subscribers: Subscribers) -> None:
+    subscribers.behaviour["/cb/0"] = "hang"
+    fanout = FanOut(allowed=LOOPBACK, concurrency=1, timeout=10.0, may_start=lambda row: True)
+    got: dict[int, Outcome | None] = {}
+
+    def report(row: OutboxRow, outcome: Outcome | None) -> None:
+        got[row.id] = outcome
+
+    try:
+        fanout.send([_delivery(i, f"{subscribers.url}/cb/{i}") for i in range(3)], report)
+        deadline = time.monotonic() + 5
+        while not subscribers.paths() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        started = time.monotonic()
+        fanout.close()
+    assert time.monotonic() - started < 2  # (the hanging send is not waited for)
+    # the one under way may have been delivered: a failure, retried; the others never left
+    assert got == {0: Outcome(ok=False, retryable=True, error=STOPPED), 1: None, 2: None}
+    fanout.send([_delivery(3, subscribers.url + "/cb/3")], report)  # closed: not sent
+    assert got[3] is None
     assert subscribers.paths() == ["/cb/0"]
 
 

@@ -32,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT = 5.0  # for the loop to cancel what runs and close its connections
+STOPPED = "the sender stopped before the answer came"
 MAX_CHECKED = 10_000  # callback hosts whose check is remembered
 _NAME = object()  # a callback host that is a name: resolved before every delivery
 _UNKNOWN = object()
@@ -86,8 +88,9 @@ class FanOut:
     """Sends :class:`Delivery` batches, ``concurrency`` at a time, over reused connections.
 
     ``may_start(row)`` is asked just before each send (the notifier's lease check): False
-    reports None for it, unsent. ``close()`` cancels what runs (reported None: its row comes
-    back when its lease runs out) and closes every connection."""
+    reports None for it, unsent. ``close()`` reports what waits None (unsent), cancels what
+    runs (each reported as a failure to retry: it may have been delivered, or not) and
+    closes every connection."""
 
     def __init__(
         self,
@@ -108,7 +111,7 @@ class FanOut:
         self._thread: threading.Thread | None = None
         # (touched on the loop's thread only)
         self._session: aiohttp.ClientSession | None = None
-        self._running: set[asyncio.Task[None]] = set()
+        self._running: set[asyncio.Task[Outcome | None]] = set()
         self._checked: dict[str, object] = {}  # a callback's start → refusal, or _NAME
 
     # -- from the notifier's thread ---------------------------------------------------------
@@ -169,25 +172,28 @@ class FanOut:
                 if not self._waiting:
                     return
                 delivery, report = self._waiting.popleft()
-            task = loop.create_task(self._one(delivery, report))
+            task = loop.create_task(self._one(delivery))
             self._running.add(task)
-            task.add_done_callback(self._ended)
+            task.add_done_callback(partial(self._ended, delivery, report))
 
-    def _ended(self, task: asyncio.Task[None]) -> None:
+    def _ended(
+        self, delivery: Delivery, report: Report, task: asyncio.Task[Outcome | None]
+    ) -> None:
         self._running.discard(task)
+        if task.cancelled():  # closing: it may have been delivered, or not
+            report(delivery.row, Outcome(ok=False, retryable=True, error=STOPPED))
+        else:
+            report(delivery.row, task.result())
         if not self._closed:
             self._pump()
 
-    async def _one(self, delivery: Delivery, report: Report) -> None:
-        outcome: Outcome | None = None
+    async def _one(self, delivery: Delivery) -> Outcome | None:
+        """A delivery's outcome; None if its send was not to start."""
         try:
-            if self.may_start(delivery.row):
-                outcome = await self.attempt(delivery)
+            return await self.attempt(delivery) if self.may_start(delivery.row) else None
         except Exception as e:  # a bug in one send must not stop the others
             log.exception("sending %s failed", describe(delivery.row))
-            outcome = Outcome(ok=False, retryable=True, error=repr(e))
-        finally:  # (cancelled when closing: reported None, its lease runs out)
-            report(delivery.row, outcome)
+            return Outcome(ok=False, retryable=True, error=repr(e))
 
     async def attempt(self, delivery: Delivery) -> Outcome:
         """One delivery: checked, POSTed, its answer read (bounded), never raising."""
