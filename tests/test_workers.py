@@ -189,3 +189,68 @@ def test_a_worker_on_another_machine_delivers_the_feed_from_postgresql(
         notifier.close()
     assert not (elsewhere / "public").exists()
     assert receiver.bodies == [site.read("feeds/all.atom.xml")]
+
+
+def test_a_worker_killed_mid_delivery_loses_nothing(engine_site: Site, receiver: Receiver) -> None:
+    """The hub's deliveries (sent by the fan-out's event loop) are claimed as pings are: a
+    worker killed while they hang at their subscribers leaves them claimed, and another
+    sends each once its lease runs out."""
+    site = engine_site
+    site.config_text += (
+        '\n[hub]\nenabled = true\nallowed_callback_networks = ["127.0.0.0/8"]\n'
+        "[notify]\ncoalesce_seconds = 0\nmin_interval_seconds = 0\ntimeout_seconds = 1\n"
+        "concurrency = 4\n"
+    )
+    site.article("a.md", "A", "2025-01-01T00:00:00Z", "[]")
+    site.build()
+    paths = [f"/slow{i}" for i in range(3)]
+    receiver.hang.update(paths)
+    site.now = datetime.now(UTC)  # (the worker's clock: subscriptions valid, rows not too old)
+    with State(site.config().state_target) as state, state.transaction():
+        for path in paths:
+            state.subscribe(
+                "https://example.org/feeds/all.atom.xml", receiver.url + path, None, 3600, site.now
+            )
+    site.article("b.md", "B", "2025-01-02T00:00:00Z", "[]")
+    assert site.build().notifications == 3
+    first = start_worker(site, log=False)
+    try:
+        deadline = time.monotonic() + 20
+        while len(set(receiver.arrived)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sorted(set(receiver.arrived)) == paths
+        first.kill()  # kill -9 while its deliveries are in flight
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait(10)
+    with State(site.config().state_target) as state:
+        rows = state._db.execute("SELECT status, attempts FROM outbox").fetchall()
+    assert sorted(tuple(r) for r in rows) == [("sending", 0)] * 3
+    receiver.hang.clear()
+    time.sleep(3.5)  # the dead worker's requests finish hanging at the receiver...
+    with receiver.lock:
+        receiver.bodies.clear()  # ...and count for nothing
+        receiver.posts.clear()
+    second = start_worker(site, log=False)
+    try:
+        deadline = time.monotonic() + 30  # the dead worker's lease (4 x timeout + 5 s)
+        while len(receiver.bodies) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # anything sent twice would arrive by now
+        with receiver.lock:
+            assert sorted(p for p, _ in receiver.posts) == paths
+            assert receiver.bodies == [site.read("feeds/all.atom.xml")] * 3
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with State(site.config().state_target) as state:
+                if state.pending_count() == 0:
+                    break
+            time.sleep(0.1)
+        with State(site.config().state_target) as state:
+            assert state.pending_count() == 0
+            assert state.outbox_report()["done"] == 3
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(15) == 0

@@ -8,27 +8,40 @@ IPv4 one (6to4, Teredo, NAT64, IPv4-mapped). The hub calls only globally reachab
 :func:`callback_refusal` checks
 every address a callback's host resolves to when a subscription is requested and again before
 each call, but the HTTP client resolves the name once more when it connects: a DNS answer that
-changes in between ("DNS rebinding") would slip through. So sessions from
-:func:`guarded_session` check the peer address of every new connection, after ``connect()``
-and before a byte is sent, and refuse one the hub may not call.
+changes in between ("DNS rebinding") would slip through. So every connection is checked on
+the address it is made to, before a byte is sent, and one the hub may not call is refused:
 
-Connections through an HTTP proxy (``HTTPS_PROXY`` and friends) are the proxy's to check: the
-peer is then the proxy.
+* ``requests`` sessions from :func:`guarded_session` (the hub's verification of intent)
+  check the peer address of every new connection, after ``connect()``;
+* aiohttp connectors from :func:`guarded_connector` (content distribution, see
+  :mod:`feedpub.notify.fanout`) check the address of every socket before it connects: the
+  connector connects only sockets its factory made, each to the one address it was made for.
+
+The verification's ``requests`` session honours ``HTTPS_PROXY`` and friends: its connections
+through a proxy are the proxy's to check (the peer is then the proxy). Deliveries never go
+through a proxy: they connect to the callback's own addresses.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from collections.abc import Sequence
-from typing import Any
+from functools import lru_cache
+from socket import socket as new_socket
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
+import requests.utils
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
+
+if TYPE_CHECKING:
+    import aiohttp
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -37,8 +50,12 @@ class RefusedAddress(NewConnectionError):
     """A connection reached an address the hub may not call (it was closed unused)."""
 
 
+class RefusedConnection(OSError):
+    """A socket was to connect to an address the hub may not call (it was never made)."""
+
+
 def refused(error: BaseException) -> str | None:
-    """The refusal behind a ``requests`` error raised by a guarded session, or None."""
+    """The refusal behind an error raised by a guarded session or connector, or None."""
     seen: set[int] = set()
     todo: list[object] = [error]
     while todo:
@@ -46,9 +63,15 @@ def refused(error: BaseException) -> str | None:
         if id(e) in seen or not isinstance(e, BaseException):
             continue
         seen.add(id(e))
-        if isinstance(e, RefusedAddress):
+        if isinstance(e, RefusedAddress | RefusedConnection):
             return str(e.args[-1]) if e.args else str(e)
-        todo += [*e.args, getattr(e, "reason", None), e.__cause__, e.__context__]
+        todo += [
+            *e.args,
+            getattr(e, "reason", None),
+            getattr(e, "os_error", None),
+            e.__cause__,
+            e.__context__,
+        ]
     return None
 
 
@@ -125,7 +148,13 @@ def globally_reachable(addr: Address) -> bool:
 def address_refusal(address: str, allowed: Sequence[Network]) -> str | None:
     """Why the hub must not call ``address``, or None. It may when the address is in
     ``allowed``, or when it is globally reachable and so is every IPv4 address it carries
-    (an IPv4-mapped address is its IPv4 address)."""
+    (an IPv4-mapped address is its IPv4 address). (A pure function of its arguments,
+    remembered for the addresses seen last: a fan-out asks it once per delivery.)"""
+    return _address_refusal(address, tuple(allowed))
+
+
+@lru_cache(maxsize=4096)
+def _address_refusal(address: str, allowed: tuple[Network, ...]) -> str | None:
     addr: Address = ipaddress.ip_address(address.split("%", 1)[0])  # a zone index is no help
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
@@ -192,3 +221,28 @@ def guarded_session(allowed: Sequence[Network], pool_size: int = 10) -> requests
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def guarded_connector(allowed: Sequence[Network], limit: int) -> aiohttp.TCPConnector:
+    """An aiohttp connector (call it on the event loop that will use it) that makes at most
+    ``limit`` connections at once and refuses (an aiohttp ``ClientConnectorError`` caused
+    by :class:`RefusedConnection`) every one to an address :func:`address_refusal` refuses,
+    before the socket connects: whatever the callback's name resolves to by then. TLS is
+    verified against the same certificate authorities as ``requests`` (certifi's)."""
+    import aiohttp
+
+    nets = tuple(allowed)
+
+    def checked_socket(addr_info: tuple[Any, ...]) -> new_socket:
+        family, kind, proto, _, sockaddr = addr_info
+        peer = str(sockaddr[0])
+        refusal = address_refusal(peer, nets)
+        if refusal is not None:
+            raise RefusedConnection(f"refused to connect to {peer}: {refusal}")
+        return new_socket(family, kind, proto)
+
+    return aiohttp.TCPConnector(
+        limit=limit,
+        ssl=ssl.create_default_context(cafile=requests.utils.DEFAULT_CA_BUNDLE_PATH),
+        socket_factory=checked_socket,
+    )

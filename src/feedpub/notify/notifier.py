@@ -3,9 +3,13 @@
 A notification is in the outbox (written in the same transaction as the build that caused it)
 before any attempt, and leaves ``pending`` only once it succeeded, failed for good or grew too
 old. ``kill -9`` at any moment loses nothing: at start-up every pending one is due again.
-Sends run on a bounded thread pool with a timeout each, so one slow or dead target never holds
-up the others, and never the builder or the server. What each outcome does to the outbox
-(recorded, retried after a backoff, given up) is :mod:`feedpub.notify.outcomes`.
+Publishers' pings (WebSub hubs, weblogUpdates) are sent on a bounded thread pool with
+``requests``; the built-in hub's deliveries by :class:`~feedpub.notify.fanout.FanOut`, on an
+event loop of their own over reused connections. Each send has a timeout, so one slow or dead
+target never holds up the others, and never the builder or the server. Rows are claimed, and
+outcomes recorded, in batches that grow with the pace of sending (a large fan-out costs few
+round trips to the store). What each outcome does to the outbox (recorded, retried after a
+backoff, given up) is :mod:`feedpub.notify.outcomes`.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import ipaddress
 import logging
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
+from types import MappingProxyType
 from urllib.parse import unquote
 
 import requests
@@ -29,10 +35,10 @@ from feedpub.errors import OutputError
 from feedpub.logs import fields
 from feedpub.metrics import NO_METRICS, Metrics
 from feedpub.model import OutboxRow, Subscription
-from feedpub.notify.guard import callback_refusal, guarded_session
+from feedpub.notify.fanout import Delivery, FanOut
 from feedpub.notify.outcomes import record_outcomes
 from feedpub.notify.plan import DELIVERY, WEBLOGUPDATES, WEBSUB, Outcome
-from feedpub.notify.send import deliver, user_agent, weblog_ping, websub_publish
+from feedpub.notify.send import signature, user_agent, weblog_ping, websub_publish
 from feedpub.notify.targets import TargetWatch, describe
 from feedpub.output import read_file, stat_file
 from feedpub.render import Links
@@ -42,19 +48,75 @@ from feedpub.store import State
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Job:
-    """One claimed notification, ready to send."""
-
-    row: OutboxRow
-    sub: Subscription | None = None
-    body: bytes | None = None  # a delivery's feed, when read from the state store
+MAX_CLAIM = 512  # rows one sender holds claimed at most (sending or waiting to)
+RECORD_BATCH = 256  # outcomes recorded in one transaction at most ...
+RECORD_EVERY = 0.05  # ... or after this many seconds, whichever comes first
+PACE_WINDOW = 5.0  # seconds of outcomes the pace of sending is measured over
 
 
 def _relpath(base_url: str, topic: str) -> str:
     """A feed URL of this site → its path in the output folder."""
     return unquote(topic[len(base_url) :])
+
+
+class _Finished:
+    """The sends of one pass that ended, put from any thread (the ping threads, the fan-out's
+    loop) and taken by the pass, which is woken only once as many have ended as it asked for
+    (a fan-out's outcomes come by the thousand a second: one by one, they would keep the
+    pass's thread and the fan-out's loop taking turns at the interpreter)."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Condition()
+        self._items: list[tuple[OutboxRow, Outcome | None]] = []
+        self._enough = 1
+
+    def put(self, row: OutboxRow, outcome: Outcome | None) -> None:
+        with self._ready:
+            self._items.append((row, outcome))
+            if len(self._items) >= self._enough:
+                self._ready.notify()
+
+    def take(self, timeout: float, enough: int = 1) -> list[tuple[OutboxRow, Outcome | None]]:
+        """What ended, waiting up to ``timeout`` seconds for ``enough`` to have ended."""
+        with self._ready:
+            if len(self._items) < enough and timeout > 0:
+                self._enough = enough
+                self._ready.wait(timeout)
+                self._enough = 1
+            items, self._items = self._items, []
+        return items
+
+
+class _Pass:
+    """What one pass holds: the rows it claimed and has not finished (by id), its ping
+    sends (cancellable until they start), the sends that ended, the pace of its outcomes."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started  # (monotonic)
+        self.finished = _Finished()
+        self.inflight: dict[int, OutboxRow] = {}
+        self.pings: dict[int, Future[Outcome | None]] = {}
+        self.paced: deque[tuple[float, int]] = deque()  # (when, outcomes recorded)
+
+    def pace(self, now: float) -> float:
+        """Outcomes recorded per second over the last :data:`PACE_WINDOW` seconds (or since
+        the pass started, if later)."""
+        while self.paced and self.paced[0][0] < now - PACE_WINDOW:
+            self.paced.popleft()
+        since = max(self.started, now - PACE_WINDOW)
+        return sum(n for _, n in self.paced) / max(now - since, RECORD_EVERY)
+
+
+def _report(finished: _Finished, row: OutboxRow, ping: Future[Outcome | None]) -> None:
+    """Report what a ping's future came to: its outcome; None if it did not start."""
+    outcome: Outcome | None = None
+    if not ping.cancelled():
+        try:
+            outcome = ping.result()
+        except Exception as e:  # a bug in one send must not stop the others
+            log.error("sending %s failed", describe(row), exc_info=e)
+            outcome = Outcome(ok=False, retryable=True, error=repr(e))
+    finished.put(row, outcome)
 
 
 class Notifier:
@@ -87,13 +149,21 @@ class Notifier:
         )
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        self._pool = ThreadPoolExecutor(self.notify.concurrency, thread_name_prefix="feedpub-send")
         # subscribers' callbacks are the subscribers' choice: every connection to one is
         # checked against the addresses the hub may call (hubs and pings are configured)
-        self.subscribers = guarded_session(self.allowed, pool_size=self.notify.concurrency)
-        self._pool = ThreadPoolExecutor(self.notify.concurrency, thread_name_prefix="feedpub-send")
+        self.fanout = FanOut(
+            allowed=self.allowed,
+            concurrency=self.notify.concurrency,
+            timeout=self.notify.timeout_seconds,
+            may_start=self._may_start,
+        )
+        # how much of its lease a row must have left for its send to start
+        self._margin = timedelta(seconds=2 * self.notify.timeout_seconds)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._bodies: dict[str, tuple[object, bytes]] = {}  # relpath → (file key or sha, body)
+        self._feeds: dict[str, Mapping[str, str] | None] = {}  # relpath → its headers
         self.sent = 0
         self.failed = 0
         self.targets = targets or TargetWatch()  # which targets fail, for the log
@@ -107,16 +177,13 @@ class Notifier:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self.fanout.close()
         self.session.close()
-        self.subscribers.close()
 
     # -- one attempt ------------------------------------------------------------------------
 
-    def _attempt(
-        self, row: OutboxRow, sub: Subscription | None, body: bytes | None = None
-    ) -> Outcome:
-        """One send. A delivery's ``body`` is the feed as published (read from the state
-        store on PostgreSQL); without it, the feed is read from the output folder."""
+    def _ping(self, row: OutboxRow) -> Outcome:
+        """One publisher's notification (a WebSub publish ping, a weblogUpdates ping)."""
         cfg = self.config
         timeout = self.notify.timeout_seconds
         if row.kind == WEBSUB:
@@ -132,37 +199,50 @@ class Notifier:
                 timeout=timeout,
                 ua=self.ua,
             )
-        if row.kind == DELIVERY:
-            if sub is None:
-                return Outcome(ok=False, retryable=False, error="subscription gone")
-            if sub.expires_at <= self.clock():
-                return Outcome(ok=False, retryable=False, error="the subscription's lease expired")
-            refusal = callback_refusal(sub.callback, self.allowed)  # DNS may have changed
-            if refusal is not None:
-                return Outcome(ok=False, retryable=False, error=refusal)
-            relpath = _relpath(cfg.site.base_url, row.topic)
-            try:
-                body = body if body is not None else self._feed_body(relpath)
-            except (OSError, OutputError) as e:
-                return Outcome(ok=False, retryable=True, error=f"cannot read the feed: {e}")
-            found = feed_file(relpath)  # (a topic is a feed: its own self link and hubs)
-            if found is None:
-                return Outcome(ok=False, retryable=False, error=f"{row.topic} is no feed")
-            self_link, hub_links = feed_links(
-                self.links.feed_url(found.key, found.fmt), self.links.hubs, subscription=True
-            )
-            links = [*hub_links, self_link]
-            return deliver(
-                self.subscribers,
-                sub.callback,
-                body=body,
-                content_type=media_type(relpath),
-                links=links,
-                secret=sub.secret,
-                timeout=timeout,
-                ua=self.ua,
-            )
         return Outcome(ok=False, retryable=False, error=f"unknown kind {row.kind!r}")
+
+    def _delivery(
+        self, row: OutboxRow, sub: Subscription | None, body: bytes | None = None
+    ) -> Delivery | Outcome:
+        """A hub delivery ready to send, or why it will not be sent (an outcome). Its
+        ``body`` is the feed as published (read from the state store on PostgreSQL);
+        without it, the feed is read from the output folder."""
+        if sub is None:
+            return Outcome(ok=False, retryable=False, error="subscription gone")
+        if sub.expires_at <= self.clock():
+            return Outcome(ok=False, retryable=False, error="the subscription's lease expired")
+        relpath = _relpath(self.config.site.base_url, row.topic)
+        feed = self._feed(relpath)
+        if feed is None:
+            return Outcome(ok=False, retryable=False, error=f"{row.topic} is no feed")
+        try:
+            body = body if body is not None else self._feed_body(relpath)
+        except (OSError, OutputError) as e:
+            return Outcome(ok=False, retryable=True, error=f"cannot read the feed: {e}")
+        if sub.secret:
+            feed = {**feed, "X-Hub-Signature": signature(sub.secret, body)}
+        return Delivery(row=row, callback=sub.callback, body=body, headers=feed)
+
+    def _feed(self, relpath: str) -> Mapping[str, str] | None:
+        """The headers of every delivery of a feed: its media type, its ``Link`` header (its
+        hubs and itself: a topic is a subscription document), the User-Agent; None if
+        ``relpath`` is no feed. (One mapping, shared by all of them, never changed.)"""
+        if relpath not in self._feeds:
+            found = feed_file(relpath)
+            if found is None:
+                self._feeds[relpath] = None
+            else:
+                self_link, hub_links = feed_links(
+                    self.links.feed_url(found.key, found.fmt), self.links.hubs, subscription=True
+                )
+                self._feeds[relpath] = MappingProxyType(
+                    {
+                        "Content-Type": media_type(relpath),
+                        "Link": ", ".join([*hub_links, self_link]),
+                        "User-Agent": self.ua,
+                    }
+                )
+        return self._feeds[relpath]
 
     def _feed_body(self, relpath: str) -> bytes:
         """The feed as published now. A fan-out sends one feed to many subscribers: it is
@@ -192,36 +272,38 @@ class Notifier:
 
     @property
     def lease(self) -> timedelta:
-        """How long a claimed row is this sender's: a claim batch is at most twice the send
-        slots, so a row waits for at most one send ahead of it, and a weblogUpdates ping may
-        take two requests; each request is bounded by the timeout. Past it, another sender
-        may take the row (this one is presumed dead)."""
+        """How long a claimed row is this sender's: time for a send to start behind one
+        ahead of it and to finish (a weblogUpdates ping may take two requests; each request
+        is bounded by the timeout). Claims are sized for their rows to start well within it
+        (:meth:`_claim_size`), and a row that could not start in time is handed back. Past
+        it, another sender may take the row (this one is presumed dead)."""
         return timedelta(seconds=4 * self.notify.timeout_seconds + 5)
 
     def send_due(self, *, everything: bool = False) -> tuple[int, int]:
         """One pass: send what is due now (``everything``: all that is pending, backoff or
         not). Returns (sent, failed).
 
-        Rows are claimed in small batches as send slots free up (never more than twice the
-        concurrency at once), so that any number of senders share one outbox, each takes only
-        what it can send within its lease, and a slow target never holds rows hostage."""
+        Rows are claimed in batches as sends end (twice the concurrency at first, more as
+        the pace of sending shows how many this sender gets through within a lease), so
+        that any number of senders share one outbox, each takes only what it can send
+        within its lease, and a slow target never holds rows hostage."""
         if self.dry_run or not self.notify.enabled:  # (off: queued and kept, never sent)
             return self._dry_run(everything)
         now = self.clock()
         started = time.monotonic()
-        inflight: dict[Future[Outcome | None], OutboxRow] = {}
+        held = _Pass(started)
         with State(self.config.state_target) as state:
             if everything:
                 with state.transaction():
                     state.make_due(now)
             try:
-                sent, failed = self._drain(state, now, everything, inflight)
+                sent, failed = self._drain(state, now, everything, held)
             except BaseException:
                 # the state store failed mid-pass (or a signal): what has not started goes
                 # back to the queue if the store lets us; sends in flight finish unrecorded,
                 # and their rows come back when their leases run out (at worst sent twice)
                 with contextlib.suppress(Exception):
-                    self._hand_back(state, inflight)
+                    self._hand_back(state, held, self._unstarted(held), "stopping")
                 raise
         if sent or failed:  # failures are told per target (notify/targets.py)
             log.log(
@@ -236,16 +318,10 @@ class Notifier:
         self.failed += failed
         return sent, failed
 
-    def _drain(
-        self,
-        state: State,
-        now: datetime,
-        everything: bool,
-        inflight: dict[Future[Outcome | None], OutboxRow],
-    ) -> tuple[int, int]:
+    def _drain(self, state: State, now: datetime, everything: bool, held: _Pass) -> tuple[int, int]:
         """Claim, send and record until nothing due by ``now`` is left: (sent, failed).
-        ``inflight`` holds the sends under way (the caller hands them back on failure)."""
-        slots = self.notify.concurrency
+        ``held`` holds the rows claimed and not finished (the caller hands them back on
+        failure)."""
         sent = failed = 0
         seen: set[int] = set()
         finished: list[tuple[OutboxRow, Outcome]] = []
@@ -254,57 +330,113 @@ class Notifier:
         while True:
             if self._stop.is_set():  # stopping: claim no more, hand back the rest
                 more = False
-                self._hand_back(state, inflight)
-            if more and len(inflight) <= slots:  # refill in batches of at least ``slots``
-                batch, more = self._claim(state, now, 2 * slots - len(inflight), everything, seen)
-                for job in batch:
-                    inflight[self._pool.submit(self._attempt_leased, job)] = job.row
-                if not inflight and more:
-                    continue  # every row claimed was too soon for its target: claim again
-            if not inflight:  # (stopping may have handed back what outcomes waited on)
-                ok, bad = self._record_outcomes(state, finished) if finished else (0, 0)
-                return sent + ok, failed + bad
-            # outcomes are recorded in batches (one transaction for up to ``slots`` of them,
-            # or every 50 ms): a large fan-out costs few round trips to the store
-            timeout = 0.5 if not finished else max(0.0, flush_at - time.monotonic())
-            done, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
-            for fut in done:
-                row = inflight.pop(fut)
-                try:
-                    outcome = fut.result()
-                except Exception as e:  # a bug in one send must not stop the others
-                    log.exception("sending %s failed", describe(row))
-                    outcome = Outcome(ok=False, retryable=True, error=repr(e))
-                if outcome is not None:  # None: its lease ran out before it could start
-                    if not finished:
-                        flush_at = time.monotonic() + 0.05
-                    finished.append((row, outcome))
+                self._hand_back(state, held, self._unstarted(held), "stopping")
+            want = self._claim_size(held)
+            if more and len(held.inflight) <= want // 2:  # refill in batches of half or more
+                rows, more = self._claim(state, now, want - len(held.inflight), everything, seen)
+                settled = self._start(state, held, rows)
+                if settled and not finished:
+                    flush_at = time.monotonic() + RECORD_EVERY
+                finished += settled
+            if not held.inflight:  # (stopping may have handed back what outcomes waited on)
+                if finished:
+                    ok, bad = self._record(state, held, finished)
+                    sent, failed, finished = sent + ok, failed + bad, []
+                if more:
+                    continue  # (every row claimed was settled, or too soon for its target)
+                return sent, failed
+            # outcomes are recorded in batches (one transaction for up to RECORD_BATCH of
+            # them, or every RECORD_EVERY seconds): a large fan-out costs few round trips
+            timeout = RECORD_EVERY if not finished else max(0.0, flush_at - time.monotonic())
+            # woken when enough sends ended to refill the claim or fill a record batch
+            enough = min(len(held.inflight) - want // 2, RECORD_BATCH - len(finished))
+            late: list[OutboxRow] = []
+            for row, outcome in held.finished.take(timeout, max(1, enough)):
+                if held.inflight.pop(row.id, None) is None:
+                    continue  # (handed back already)
+                held.pings.pop(row.id, None)
+                if outcome is None:  # its lease ran out before it could start
+                    late.append(row)
+                    continue
+                if not finished:
+                    flush_at = time.monotonic() + RECORD_EVERY
+                finished.append((row, outcome))
+            self._hand_back(state, held, late, "leases running out")
             if finished and (
-                len(finished) >= slots or not inflight or time.monotonic() >= flush_at
+                len(finished) >= RECORD_BATCH or not held.inflight or time.monotonic() >= flush_at
             ):
-                ok, bad = self._record_outcomes(state, finished)
+                ok, bad = self._record(state, held, finished)
                 sent, failed, finished = sent + ok, failed + bad, []
 
-    def _hand_back(self, state: State, inflight: dict[Future[Outcome | None], OutboxRow]) -> None:
-        """Give the rows whose send has not started back to the queue, due as they were, for
-        another sender (or this one's next start) to send at once rather than after the
+    def _claim_size(self, held: _Pass) -> int:
+        """How many rows to hold claimed: as many as this sender sends, at its pace of the
+        last :data:`PACE_WINDOW` seconds, in a quarter of the time a lease leaves a row to
+        start in; at least twice the concurrency, at most :data:`MAX_CLAIM`."""
+        start_within = (self.lease - self._margin).total_seconds()
+        by_pace = int(held.pace(time.monotonic()) * start_within / 4)
+        return max(2 * self.notify.concurrency, min(MAX_CLAIM, by_pace))
+
+    def _start(
+        self, state: State, held: _Pass, rows: list[OutboxRow]
+    ) -> list[tuple[OutboxRow, Outcome]]:
+        """Start sending claimed rows: pings on the thread pool, deliveries on the fan-out.
+        Returns the outcomes of the deliveries settled without a send (a subscription gone
+        or expired, a topic that is no feed, a feed that cannot be read)."""
+        deliveries = [r for r in rows if r.kind == DELIVERY]
+        subs = state.subscriptions_by_id(
+            r.subscription_id for r in deliveries if r.subscription_id is not None
+        )
+        bodies = self._published_bodies(state, deliveries) if state.postgres else {}
+        base = self.config.site.base_url
+        settled: list[tuple[OutboxRow, Outcome]] = []
+        ready: list[Delivery] = []
+        for row in rows:
+            if row.kind != DELIVERY:
+                held.inflight[row.id] = row
+                ping = held.pings[row.id] = self._pool.submit(self._send_ping, row)
+                ping.add_done_callback(partial(_report, held.finished, row))
+                continue
+            sub = subs.get(row.subscription_id) if row.subscription_id is not None else None
+            job = self._delivery(row, sub, bodies.get(_relpath(base, row.topic)))
+            if isinstance(job, Outcome):
+                settled.append((row, job))
+            else:
+                held.inflight[row.id] = row
+                ready.append(job)
+        if ready:
+            self.fanout.send(ready, held.finished.put)
+        return settled
+
+    def _unstarted(self, held: _Pass) -> list[OutboxRow]:
+        """The rows claimed and queued whose send has not started: no longer queued."""
+        pings = [held.inflight[i] for i, f in list(held.pings.items()) if f.cancel()]
+        return pings + self.fanout.take_back()
+
+    def _hand_back(self, state: State, held: _Pass, rows: list[OutboxRow], why: str) -> None:
+        """Give rows whose send has not started back to the queue, due as they were, for
+        another sender (or this one's next pass) to send at once rather than after the
         lease."""
-        back = [fut for fut in inflight if fut.cancel()]
-        if not back:
+        if not rows:
             return
         now = self.clock()
         with state.transaction():
-            for fut in back:
-                row = inflight.pop(fut)
+            for row in rows:
+                held.inflight.pop(row.id, None)
+                held.pings.pop(row.id, None)
                 state.requeue(row.id, row.not_before, at=now, lease=row.lease)
-        log.info("stopping: %d notifications handed back unsent", len(back))
+        log.log(
+            logging.INFO if why == "stopping" else logging.WARNING,
+            "%s: %d notifications handed back unsent",
+            why,
+            len(rows),
+            extra=fields(count=len(rows)),
+        )
 
     def _claim(
         self, state: State, due_by: datetime, limit: int, everything: bool, seen: set[int]
-    ) -> tuple[list[_Job], bool]:
-        """Claim up to ``limit`` due rows in one transaction; hand back the sends to start
-        now (with their subscriber, and on PostgreSQL the feed body) and whether more may
-        be due."""
+    ) -> tuple[list[OutboxRow], bool]:
+        """Claim up to ``limit`` due rows in one transaction; hand back the rows to send
+        now and whether more may be due."""
         now = self.clock()
         until = now + self.lease
         with state.transaction():
@@ -322,20 +454,7 @@ class Notifier:
                     state.requeue(row.id, earliest, at=now, lease=row.lease)
                     continue
                 ready.append(row)
-        deliveries = [r for r in ready if r.kind == DELIVERY]
-        subs = state.subscriptions_by_id(
-            r.subscription_id for r in deliveries if r.subscription_id is not None
-        )
-        bodies = self._published_bodies(state, deliveries) if state.postgres else {}
-        base = self.config.site.base_url
-        return [
-            _Job(
-                row=row,
-                sub=subs.get(row.subscription_id) if row.subscription_id is not None else None,
-                body=bodies.get(_relpath(base, row.topic)) if row.kind == DELIVERY else None,
-            )
-            for row in ready
-        ], more
+        return ready, more
 
     def _published_bodies(self, state: State, deliveries: list[OutboxRow]) -> dict[str, bytes]:
         """relpath → the feed's bytes as published, from the state store: a worker on
@@ -363,14 +482,14 @@ class Notifier:
                 log.info("would notify %s", describe(row))
         return 0, 0
 
-    def _attempt_leased(self, job: _Job) -> Outcome | None:
-        """Send, unless so little of the row's lease is left that another sender could take
-        it while this one is still sending (then leave it: None)."""
-        margin = timedelta(seconds=2 * self.notify.timeout_seconds)
-        if job.row.lease is not None and self.clock() + margin > job.row.lease:
-            log.warning("lease on %s ran out before sending; leaving it", describe(job.row))
-            return None
-        return self._attempt(job.row, job.sub, job.body)
+    def _may_start(self, row: OutboxRow) -> bool:
+        """Whether a claimed row's send may start now: not when so little of its lease is
+        left that another sender could take it while this one is still sending."""
+        return row.lease is None or self.clock() + self._margin <= row.lease
+
+    def _send_ping(self, row: OutboxRow) -> Outcome | None:
+        """Send, unless the row's lease is running out (then None: it is handed back)."""
+        return self._ping(row) if self._may_start(row) else None
 
     def _too_soon(self, state: State, row: OutboxRow, now: datetime) -> datetime | None:
         """Keep a busy site from being banned: one notification per target per interval.
@@ -383,14 +502,15 @@ class Notifier:
         earliest = last + timedelta(seconds=self.notify.min_interval_seconds)
         return earliest if earliest > now else None
 
-    def _record_outcomes(
-        self, state: State, finished: list[tuple[OutboxRow, Outcome]]
+    def _record(
+        self, state: State, held: _Pass, finished: list[tuple[OutboxRow, Outcome]]
     ) -> tuple[int, int]:
         counts = record_outcomes(
             state, finished, notify=self.notify, clock=self.clock, targets=self.targets
         )
         for row, outcome in finished:
             self.metrics.notification(row.kind, "sent" if outcome.ok else "error")
+        held.paced.append((time.monotonic(), len(finished)))
         return counts
 
     def run(self) -> None:

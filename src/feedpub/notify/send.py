@@ -1,4 +1,6 @@
-"""One attempt of each kind of notification, over HTTP with ``requests``.
+"""One attempt of each publisher's notification (a WebSub publish ping, a weblogUpdates
+ping), over HTTP with ``requests``; what an HTTP answer means for any notification; the
+signature of a hub delivery. (Hub deliveries themselves are :mod:`feedpub.notify.fanout`'s.)
 
 Every call has a timeout and a clear User-Agent, and none raises: network failures come back as
 a retryable :class:`~feedpub.notify.plan.Outcome`.
@@ -10,7 +12,7 @@ import hashlib
 import hmac
 import time
 import xmlrpc.client
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from xml.parsers.expat import ExpatError
@@ -43,21 +45,30 @@ def read_bounded(resp: requests.Response, limit: int, deadline: float) -> bytes:
     return bytes(buf[:limit])
 
 
-def _from_response(resp: requests.Response, started: float, timeout: float = 10.0) -> Outcome:
-    ok, retryable = classify(resp.status_code)
-    ms = int((time.monotonic() - started) * 1000)
-    text = read_bounded(resp, 200, started + timeout).decode("utf-8", "replace")
+def answered(status: int, text: str, retry_after: str | None, ms: int) -> Outcome:
+    """What an HTTP answer means for a notification: its status, the start of its body
+    (for the error) and its ``Retry-After`` header."""
+    ok, retryable = classify(status)
     if ok:
-        return Outcome(ok=True, status=resp.status_code, ms=ms)
+        return Outcome(ok=True, status=status, ms=ms)
     return Outcome(
         ok=False,
         retryable=retryable,
-        status=resp.status_code,
-        error=f"HTTP {resp.status_code}: {text.strip()}",
-        retry_after=parse_retry_after(resp.headers.get("Retry-After"), datetime.now(UTC)),
-        gone=resp.status_code == 410,
+        status=status,
+        error=f"HTTP {status}: {text.strip()}",
+        retry_after=parse_retry_after(retry_after, datetime.now(UTC)),
+        gone=status == 410,
         ms=ms,
     )
+
+
+ERROR_TEXT_BYTES = 200  # of an answer's body, kept for the error
+
+
+def _from_response(resp: requests.Response, started: float, timeout: float = 10.0) -> Outcome:
+    ms = int((time.monotonic() - started) * 1000)
+    text = read_bounded(resp, ERROR_TEXT_BYTES, started + timeout).decode("utf-8", "replace")
+    return answered(resp.status_code, text, resp.headers.get("Retry-After"), ms)
 
 
 def _guard(call: Callable[[], Outcome], started: float) -> Outcome:
@@ -189,36 +200,3 @@ def weblog_ping(
 
 def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def deliver(
-    session: requests.Session,
-    callback: str,
-    *,
-    body: bytes,
-    content_type: str,
-    links: Sequence[str],
-    secret: str | None,
-    timeout: float,
-    ua: str,
-) -> Outcome:
-    """WebSub content distribution: the full feed to one subscriber."""
-    headers = {"Content-Type": content_type, "Link": ", ".join(links), "User-Agent": ua}
-    if secret:
-        headers["X-Hub-Signature"] = signature(secret, body)
-    started = time.monotonic()
-    return _guard(
-        lambda: _from_response(
-            session.post(
-                callback,
-                data=body,
-                headers=headers,
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-            ),
-            started,
-            timeout,
-        ),
-        started,
-    )

@@ -107,15 +107,19 @@ class TargetWatch:
         with self._lock:
             known = self._failing.pop(key, None)
         level = logging.DEBUG if row.kind == DELIVERY else logging.INFO
-        log.log(
-            level,
-            "notified %s in %d ms",
-            describe(row),
-            outcome.ms,
-            extra=fields(
-                target=shown_url(row.target), kind=row.kind, topic=row.topic, duration_ms=outcome.ms
-            ),
-        )
+        if log.isEnabledFor(level):  # (a fan-out's thousands of lines are rarely wanted)
+            log.log(
+                level,
+                "notified %s in %d ms",
+                describe(row),
+                outcome.ms,
+                extra=fields(
+                    target=shown_url(row.target),
+                    kind=row.kind,
+                    topic=row.topic,
+                    duration_ms=outcome.ms,
+                ),
+            )
         if known is not None:
             log.log(
                 logging.INFO,

@@ -238,21 +238,52 @@ class Db:
         return self.conn.executemany(sql, rows)
 
     def rows_in(self, sql: str, keys: Iterable[object], *before: object) -> Iterator[Any]:
-        """The rows of ``sql``, whose ``{in}`` stands for ``(?, ?, ...)``, for every one of
-        ``keys``: one query per :data:`IN_CHUNK` of them; ``before`` are the arguments ahead
-        of them."""
-        for chunk in chunked(list(keys), self.IN_CHUNK):
-            yield from self.conn.execute(
-                sql.replace("{in}", f"({','.join('?' * len(chunk))})"), (*before, *chunk)
-            )
+        """The rows of ``sql``, whose ``IN {in}`` stands for a list of ``keys``: one query per
+        :data:`IN_CHUNK` of them on SQLite (``IN (?, ?, ...)``), one for all of them on
+        PostgreSQL (``= ANY(?)``, an array: one short statement, prepared once, however
+        many keys); ``before`` are the arguments ahead of them."""
+        for sql_in, args in self._in(sql, list(keys), before):
+            yield from self.conn.execute(sql_in, args)
 
     def execute_in(self, sql: str, keys: Iterable[object], *before: object) -> None:
-        """Run ``sql`` (an update or delete whose ``{in}`` stands for ``(?, ?, ...)``) for
-        every one of ``keys``: one statement per :data:`IN_CHUNK` of them."""
-        for chunk in chunked(list(keys), self.IN_CHUNK):
+        """Run ``sql`` (an update or delete whose ``IN {in}`` stands for a list of ``keys``)
+        for every one of ``keys``, as :meth:`rows_in` does."""
+        for sql_in, args in self._in(sql, list(keys), before):
+            self.conn.execute(sql_in, args)
+
+    def insert_rows(
+        self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[object]]
+    ) -> None:
+        """Insert ``rows`` into ``table``, whose ``columns`` are (name, SQL type): on
+        PostgreSQL one short statement, each column an array (``unnest``), prepared once
+        however many rows; on SQLite multi-row ``VALUES``, :data:`IN_CHUNK` values each."""
+        if not rows:
+            return
+        names = ", ".join(name for name, _ in columns)
+        if self.postgres:
+            arrays = ", ".join(f"?::{kind}[]" for _, kind in columns)
             self.conn.execute(
-                sql.replace("{in}", f"({','.join('?' * len(chunk))})"), (*before, *chunk)
+                f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})",
+                [list(values) for values in zip(*rows, strict=True)],
             )
+            return
+        marks = "(" + ", ".join("?" * len(columns)) + ")"
+        for chunk in chunked(rows, max(1, self.IN_CHUNK // len(columns))):
+            self.conn.execute(
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([marks] * len(chunk))}",
+                [v for row in chunk for v in row],
+            )
+
+    def _in(
+        self, sql: str, keys: list[object], before: tuple[object, ...]
+    ) -> Iterator[tuple[str, tuple[object, ...]]]:
+        if not keys:
+            return
+        if self.postgres:
+            yield sql.replace(" IN {in}", " = ANY(?)"), (*before, keys)
+            return
+        for chunk in chunked(keys, self.IN_CHUNK):
+            yield sql.replace("{in}", f"({','.join('?' * len(chunk))})"), (*before, *chunk)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
