@@ -10,7 +10,10 @@ import re
 from collections.abc import Callable
 
 URL_ATTRIBUTES = frozenset(["href", "src", "cite", "poster", "longdesc"])
-_URL_ATTRIBUTE_STARTS = tuple(f' {name}="' for name in sorted(URL_ATTRIBUTES))
+# (the common ones first: the search stops at the first found)
+_URL_ATTRIBUTE_STARTS = tuple(
+    f' {name}="' for name in sorted(URL_ATTRIBUTES, key=lambda n: (n not in ("href", "src"), n))
+)
 CLEAN_START_TAG = re.compile(r"<[a-z][a-z0-9]*+ [^>]*+>")  # (sanitised: with attributes)
 CLEAN_ATTRIBUTE = re.compile(r' ([^ ="]++)="([^"]*+)"')
 
