@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -162,9 +162,9 @@ def _fan_out(
     done = threading.Event()
     lock = threading.Lock()
 
-    def report(row: OutboxRow, outcome: Outcome | None) -> None:
+    def report(ended: Sequence[tuple[OutboxRow, Outcome | None]]) -> None:
         with lock:
-            outcomes[row.id] = outcome
+            outcomes.update((row.id, outcome) for row, outcome in ended)
             if len(outcomes) == len(deliveries):
                 done.set()
 
@@ -319,8 +319,8 @@ def test_a_name_that_resolves_to_a_refused_address_at_connect_time_is_refused(
     got: list[Outcome | None] = []
     done = threading.Event()
 
-    def report(row: OutboxRow, outcome: Outcome | None) -> None:
-        got.append(outcome)
+    def report(ended: Sequence[tuple[OutboxRow, Outcome | None]]) -> None:
+        got.extend(outcome for _, outcome in ended)
         done.set()
 
     try:
@@ -341,7 +341,7 @@ def test_what_has_not_started_can_be_taken_back(subscribers: Subscribers) -> Non
     try:
         fanout.send(
             [_delivery(i, f"{subscribers.url}/cb/{i}") for i in range(5)],
-            lambda row, outcome: got.append((row.id, outcome)),
+            lambda ended: got.extend((row.id, outcome) for row, outcome in ended),
         )
         deadline = time.monotonic() + 5
         while not subscribers.paths() and time.monotonic() < deadline:
@@ -358,8 +358,8 @@ def test_closing_fails_what_runs_and_leaves_what_waits_unsent(subscribers: Subsc
     fanout = FanOut(allowed=LOOPBACK, concurrency=1, timeout=10.0, may_start=lambda row: True)
     got: dict[int, Outcome | None] = {}
 
-    def report(row: OutboxRow, outcome: Outcome | None) -> None:
-        got[row.id] = outcome
+    def report(ended: Sequence[tuple[OutboxRow, Outcome | None]]) -> None:
+        got.update((row.id, outcome) for row, outcome in ended)
 
     try:
         fanout.send([_delivery(i, f"{subscribers.url}/cb/{i}") for i in range(3)], report)

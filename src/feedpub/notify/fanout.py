@@ -32,7 +32,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -64,7 +63,8 @@ class Delivery:
     headers: Mapping[str, str]
 
 
-Report = Callable[[OutboxRow, Outcome | None], None]  # None: not sent (it was not to start)
+# where outcomes go, a few at a time (None: not sent, it was not to start)
+Report = Callable[[Sequence[tuple[OutboxRow, Outcome | None]]], None]
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -111,22 +111,22 @@ class FanOut:
         self._thread: threading.Thread | None = None
         # (touched on the loop's thread only)
         self._session: aiohttp.ClientSession | None = None
-        self._running: set[asyncio.Task[Outcome | None]] = set()
+        self._senders: set[asyncio.Task[None]] = set()
+        self._ended: dict[Report, list[tuple[OutboxRow, Outcome | None]]] = {}
         self._checked: dict[str, object] = {}  # a callback's start → refusal, or _NAME
 
     # -- from the notifier's thread ---------------------------------------------------------
 
     def send(self, deliveries: Sequence[Delivery], report: Report) -> None:
-        """Queue ``deliveries``; each one's outcome goes to ``report`` (from another
-        thread). After :meth:`close`, each is reported None at once."""
+        """Queue ``deliveries``; their outcomes go to ``report`` (from another thread, a
+        few at a time). After :meth:`close`, each is reported None at once."""
         with self._lock:
             closed = self._closed
             if not closed:
                 self._waiting.extend((d, report) for d in deliveries)
                 loop = self._started()
         if closed:
-            for d in deliveries:
-                report(d.row, None)
+            report([(d.row, None) for d in deliveries])
             return
         loop.call_soon_threadsafe(self._pump)
 
@@ -165,27 +165,32 @@ class FanOut:
     # -- on the loop's thread ---------------------------------------------------------------
 
     def _pump(self) -> None:
-        """Start waiting deliveries while fewer than ``concurrency`` run."""
+        """Start senders (up to ``concurrency``) for the deliveries waiting."""
         loop = asyncio.get_running_loop()
-        while len(self._running) < self.concurrency:
-            with self._lock:
-                if not self._waiting:
-                    return
-                delivery, report = self._waiting.popleft()
-            task = loop.create_task(self._one(delivery))
-            self._running.add(task)
-            task.add_done_callback(partial(self._ended, delivery, report))
+        with self._lock:
+            wanted = min(len(self._waiting), self.concurrency - len(self._senders))
+        for _ in range(wanted):
+            task = loop.create_task(self._sender())
+            self._senders.add(task)
+            task.add_done_callback(self._senders.discard)
 
-    def _ended(
-        self, delivery: Delivery, report: Report, task: asyncio.Task[Outcome | None]
-    ) -> None:
-        self._running.discard(task)
-        if task.cancelled():  # closing: it may have been delivered, or not
-            report(delivery.row, Outcome(ok=False, retryable=True, error=STOPPED))
-        else:
-            report(delivery.row, task.result())
-        if not self._closed:
-            self._pump()
+    async def _sender(self) -> None:
+        """Send waiting deliveries one after the other until none waits."""
+        try:
+            while not self._closed:
+                with self._lock:
+                    if not self._waiting:
+                        return
+                    delivery, report = self._waiting.popleft()
+                try:
+                    outcome = await self._one(delivery)
+                except asyncio.CancelledError:  # closing: it may have been delivered, or not
+                    stopped = Outcome(ok=False, retryable=True, error=STOPPED)
+                    self._report(report, delivery.row, stopped)
+                    raise
+                self._report(report, delivery.row, outcome)
+        finally:  # (no longer counted as soon as it finds nothing waiting: see _pump)
+            self._senders.discard(asyncio.current_task())
 
     async def _one(self, delivery: Delivery) -> Outcome | None:
         """A delivery's outcome; None if its send was not to start."""
@@ -195,19 +200,34 @@ class FanOut:
             log.exception("sending %s failed", describe(delivery.row))
             return Outcome(ok=False, retryable=True, error=repr(e))
 
+    def _report(self, report: Report, row: OutboxRow, outcome: Outcome | None) -> None:
+        """Report an outcome with the others of this turn of the loop (one call for them)."""
+        if not self._ended:
+            asyncio.get_running_loop().call_soon(self._report_ended)
+        self._ended.setdefault(report, []).append((row, outcome))
+
+    def _report_ended(self) -> None:
+        ended, self._ended = self._ended, {}
+        for report, outcomes in ended.items():
+            report(outcomes)
+
     async def attempt(self, delivery: Delivery) -> Outcome:
         """One delivery: checked, POSTed, its answer read (bounded), never raising."""
         started = time.monotonic()
-        refusal = await self._refusal(delivery.callback)  # DNS may have changed
+        refusal = self._refusal(delivery.callback)  # DNS may have changed
+        if refusal is _NAME:  # resolved off the loop
+            refusal = await asyncio.get_running_loop().run_in_executor(
+                None, callback_refusal, delivery.callback, self.allowed
+            )
         if refusal is not None:
-            return Outcome(ok=False, retryable=False, error=refusal)
+            return Outcome(ok=False, retryable=False, error=str(refusal))
         return await post(self._client(), delivery, timeout=self.timeout, started=started)
 
-    async def _refusal(self, callback: str) -> str | None:
-        """:func:`~feedpub.notify.guard.callback_refusal`, without blocking the loop on DNS:
-        a name is resolved in a thread, before every delivery; a callback whose host is an
-        address needs no resolver, and its answer cannot change: it is checked once (per
-        scheme, host and port: everything before the path)."""
+    def _refusal(self, callback: str) -> object:
+        """:func:`~feedpub.notify.guard.callback_refusal` for a callback whose host is an
+        address: it needs no resolver and its answer cannot change, so it is checked once
+        (per scheme, host and port: everything before the path); ``_NAME`` for one whose
+        host is a name, to be resolved again before every delivery (off the loop)."""
         scheme, _, rest = callback.partition("://")
         key = scheme + "://" + rest.partition("/")[0]
         known = self._checked.get(key, _UNKNOWN)
@@ -218,11 +238,6 @@ class FanOut:
             known = self._checked[key] = (
                 callback_refusal(callback, self.allowed) if address else _NAME
             )
-        if known is _NAME:
-            return await asyncio.get_running_loop().run_in_executor(
-                None, callback_refusal, callback, self.allowed
-            )
-        assert known is None or isinstance(known, str)
         return known
 
     def _client(self) -> aiohttp.ClientSession:
@@ -244,10 +259,11 @@ class FanOut:
             left = list(self._waiting)
             self._waiting.clear()
         for delivery, report in left:
-            report(delivery.row, None)
-        for task in list(self._running):
+            self._report(report, delivery.row, None)
+        for task in list(self._senders):
             task.cancel()
-        await asyncio.gather(*self._running, return_exceptions=True)
+        await asyncio.gather(*self._senders, return_exceptions=True)
+        self._report_ended()
         if self._session is not None:
             await self._session.close()
 

@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
@@ -70,9 +70,9 @@ class _Finished:
         self._items: list[tuple[OutboxRow, Outcome | None]] = []
         self._enough = 1
 
-    def put(self, row: OutboxRow, outcome: Outcome | None) -> None:
+    def put(self, ended: Sequence[tuple[OutboxRow, Outcome | None]]) -> None:
         with self._ready:
-            self._items.append((row, outcome))
+            self._items += ended
             if len(self._items) >= self._enough:
                 self._ready.notify()
 
@@ -116,7 +116,7 @@ def _report(finished: _Finished, row: OutboxRow, ping: Future[Outcome | None]) -
         except Exception as e:  # a bug in one send must not stop the others
             log.error("sending %s failed", describe(row), exc_info=e)
             outcome = Outcome(ok=False, retryable=True, error=repr(e))
-    finished.put(row, outcome)
+    finished.put([(row, outcome)])
 
 
 class Notifier:
