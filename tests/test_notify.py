@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from feedpub import app
+from feedpub import config as config_mod
 from feedpub.notify.notifier import Notifier
 from feedpub.store import State
 from tests.conftest import NOW, Site
@@ -379,7 +380,16 @@ def test_daemon_killed_with_pending_notifications_delivers_them_once(
     )
     article(tmp_path, "a.md", "A", "2025-01-01T00:00:00Z", "[]")
     first = Daemon(tmp_path).start()
-    first.until(lambda: not receiver.script["/hub"], "the failed attempts")
+
+    def attempts_recorded() -> bool:
+        # (the hub has answered all three once its script is empty, but the daemon may not
+        # have recorded the answers yet: killed then, its rows would stay claimed until
+        # their lease ran out, 45 s)
+        with State(config_mod.load(tmp_path / "config.toml").state_target) as state:
+            rows = state._db.execute("SELECT status, attempts FROM outbox").fetchall()
+        return sorted(tuple(r) for r in rows) == [("pending", 1)] * 3
+
+    first.until(attempts_recorded, "the failed attempts recorded")
     assert first.health()["pending_notifications"] == 3
     assert first.proc is not None
     os.kill(first.proc.pid, signal.SIGKILL)

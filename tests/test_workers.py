@@ -107,7 +107,7 @@ def test_a_worker_killed_mid_send_loses_nothing(engine_site: Site, receiver: Rec
         receiver.posts.clear()  # ...and count for nothing: only what the second one sends counts
     second = worker()
     try:
-        deadline = time.monotonic() + 30  # the dead worker's lease (3 x timeout + 5 s) runs out
+        deadline = time.monotonic() + 30  # the dead worker's lease (4 x timeout + 5 s) runs out
         while len(receiver.urls("/slow")) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert sorted(set(receiver.urls("/slow"))) == sorted(
