@@ -39,6 +39,19 @@ def start_worker(site: Site, *, log: bool = True) -> subprocess.Popen[str]:
     )
 
 
+def _assert_all_sent(site: Site, *, done: int) -> None:
+    """Within 10 s nothing is left pending in the outbox, and ``done`` rows were sent."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with State(site.config().state_target) as state:
+            if state.pending_count() == 0:
+                break
+        time.sleep(0.1)
+    with State(site.config().state_target) as state:
+        assert state.pending_count() == 0
+        assert state.outbox_report()["done"] == done
+
+
 def test_two_workers_deliver_every_notification_exactly_once(
     engine_site: Site, receiver: Receiver
 ) -> None:
@@ -113,15 +126,7 @@ def test_a_worker_killed_mid_send_loses_nothing(engine_site: Site, receiver: Rec
         assert sorted(set(receiver.urls("/slow"))) == sorted(
             f"https://example.org/feeds/all.{e}" for e in ("atom.xml", "rss.xml", "json")
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with State(site.config().state_target) as state:
-                if state.pending_count() == 0:
-                    break
-            time.sleep(0.1)
-        with State(site.config().state_target) as state:
-            assert state.pending_count() == 0
-            assert state.outbox_report()["done"] == 3
+        _assert_all_sent(site, done=3)
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(15) == 0
@@ -242,15 +247,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(engine_site: Site, receiver:
         with receiver.lock:
             assert sorted(p for p, _ in receiver.posts) == paths
             assert receiver.bodies == [site.read("feeds/all.atom.xml")] * 3
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with State(site.config().state_target) as state:
-                if state.pending_count() == 0:
-                    break
-            time.sleep(0.1)
-        with State(site.config().state_target) as state:
-            assert state.pending_count() == 0
-            assert state.outbox_report()["done"] == 3
+        _assert_all_sent(site, done=3)
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(15) == 0

@@ -310,8 +310,8 @@ class RenderPhase(WritePhase):
     def _want_pages(self, state: State, jobs: _Jobs, work: Work, config_fp: str) -> None:
         """The page of every article the plan phase chose to render again (loaded a batch
         at a time, for its fingerprint: the page loads it again when it is rendered)."""
+        known = {a.path: a for a in work.plan.pages}  # (loaded by the plan already)
         for chunk in chunked(work.pages, BATCH):
-            known = {a.path: a for a in work.plan.pages}
             found = [known[p] for p in chunk if p in known]
             found += state.load_articles([p for p in chunk if p not in known])
             for a in sorted(found, key=lambda a: a.path):
